@@ -1,0 +1,10 @@
+/* `envbot run`: placeholder until its issue lands. */
+#include "cli.h"
+
+int cli_run(const struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	(void)argc;
+	(void)argv;
+	return cli_not_built("run");
+}
