@@ -1,0 +1,49 @@
+/* struct bot: the one context of `envbot run`. It owns the event loop, the
+ * REST client, the gateway and the config, and routes interactions to their
+ * handlers (a table in bot.c). Later issues add the scheduler, workflows and
+ * state here; every module gets only the handles it needs from it.
+ *
+ * Threading: loop thread only (the gateway thread talks to it via posts). */
+#ifndef ENVBOT_BOT_H
+#define ENVBOT_BOT_H
+
+#include "../config/config.h"
+#include "gw.h"
+#include "interact.h"
+#include "loop.h"
+#include "rc.h"
+#include "rest.h"
+
+struct bot {
+	struct cfg *cfg; /* owned */
+	char *token;     /* owned; registered as a log secret */
+	struct loop *loop;
+	struct rest *rest;
+	struct gw *gw;
+	int signal_fd; /* -1 if none */
+	int exit_status; /* what `run` returns once the loop stops */
+	bool stopping;
+	bool ready;     /* READY seen at least once */
+	char gateway_url[512];
+	struct gw_start_limit start_limit;
+};
+
+/* An interaction handler: owns ix (frees it with ix_free when done, possibly
+ * much later, e.g. when a workflow finishes). */
+typedef void (*bot_ix_fn)(struct bot *bot, struct ix *ix);
+
+/* Builds the context: takes ownership of cfg and token (also on failure).
+ * Returns NULL on allocation failure. */
+struct bot *bot_create(struct cfg *cfg, char *token);
+/* Accepts NULL. Stops the gateway first. */
+void bot_destroy(struct bot *bot);
+
+/* Registers the slash commands if they changed, fetches the gateway URL,
+ * starts the gateway, and runs the loop until a signal or a fatal error.
+ * Returns the process exit status (0, 1, 2 or 3). */
+int bot_run(struct bot *bot);
+
+/* Asks the loop to stop with this exit status (first call wins). */
+void bot_stop(struct bot *bot, int exit_status);
+
+#endif
