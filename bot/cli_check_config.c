@@ -1,10 +1,22 @@
-/* `envbot check-config`: placeholder until its issue lands. */
+/* `envbot check-config`: loads and validates the config without touching the
+ * network, then prints the one-screen summary (exit 0) or every error found,
+ * one "FILE:LINE: setting: why" per line (exit 2). */
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
 
 int cli_check_config(const struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
-	(void)argc;
-	(void)argv;
-	return cli_not_built("check-config");
+	if (argc > 1) {
+		fprintf(stderr, "envbot check-config: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
+	struct cfg *cfg = NULL;
+	int status = cli_load_config(cli, &cfg);
+	if (status != 0)
+		return status;
+	cfg_print_summary(cfg, stdout);
+	cfg_destroy(cfg);
+	return 0;
 }

@@ -1,0 +1,1380 @@
+/* envbot's configuration: reads the libconfig file once, walks the whole
+ * schema of CONTRACT.md ("Configuration") and fills a plain struct cfg. It
+ * collects every mistake rather than stopping at the first, each as
+ * "FILE:LINE: setting: what is wrong", because a config is fixed in one edit
+ * far more happily than in ten. Unknown settings are errors at every level: a
+ * typo must never silently disable a schedule. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../bot/log.h"
+
+#define ZONEINFO_DIR "/usr/share/zoneinfo"
+/* Enough for any real config; a runaway list of errors helps nobody. */
+#define CFG_MAX_ERRORS 100
+/* Full setting paths ("environments.[12].schedule.timezone"). */
+#define CFG_PATH_LEN 256
+/* A Discord bot token is ~72 bytes; anything much larger is not a token. */
+#define CFG_TOKEN_MAX 4096
+
+struct cfg_error {
+	unsigned line;
+	unsigned seq; /* keeps errors on one line in the order found */
+	char *text;
+};
+
+/* One load: the struct being filled and the errors found so far. */
+struct loader {
+	const char *name; /* file name for messages when libconfig has none */
+	struct cfg *cfg;
+	struct cfg_error *errs;
+	size_t n_errs, cap_errs;
+	unsigned seq;
+	bool oom;
+};
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static void add_error(struct loader *ld, const config_setting_t *at, const char *path,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Records "FILE:LINE: path: message". at gives the line (the setting itself,
+ * or for a missing one its parent group); NULL or the root means line 1. */
+static void add_error(struct loader *ld, const config_setting_t *at, const char *path,
+		      const char *fmt, ...)
+{
+	if (ld->n_errs >= CFG_MAX_ERRORS) {
+		ld->seq++; /* counted, reported as "... more" */
+		return;
+	}
+	if (ld->n_errs == ld->cap_errs) {
+		size_t cap = ld->cap_errs ? ld->cap_errs * 2 : 16;
+		struct cfg_error *e = realloc(ld->errs, cap * sizeof(*e));
+		if (!e) {
+			ld->oom = true;
+			return;
+		}
+		ld->errs = e;
+		ld->cap_errs = cap;
+	}
+	unsigned line = at ? config_setting_source_line(at) : 0;
+	const char *file =
+		at && config_setting_source_file(at) ? config_setting_source_file(at) : ld->name;
+	if (line == 0)
+		line = 1;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	char *text = NULL;
+	int n = path ? asprintf(&text, "%s:%u: %s: %s", file, line, path, msg)
+		     : asprintf(&text, "%s:%u: %s", file, line, msg);
+	if (n < 0) {
+		ld->oom = true;
+		return;
+	}
+	ld->errs[ld->n_errs++] = (struct cfg_error){ .line = line, .seq = ld->seq++, .text = text };
+}
+
+static int error_cmp(const void *a, const void *b)
+{
+	const struct cfg_error *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Writes the errors, in file order, one per line into err. */
+static void flush_errors(struct loader *ld, char *err, size_t errlen)
+{
+	if (!err || errlen == 0)
+		return;
+	err[0] = '\0';
+	qsort(ld->errs, ld->n_errs, sizeof(*ld->errs), error_cmp);
+	size_t used = 0;
+	for (size_t i = 0; i < ld->n_errs && used < errlen; i++) {
+		int w = snprintf(err + used, errlen - used, "%s\n", ld->errs[i].text);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	if (ld->seq > ld->n_errs && used < errlen)
+		snprintf(err + used, errlen - used, "%s: ... and more errors\n", ld->name);
+	if (ld->oom && used < errlen)
+		snprintf(err + used, errlen - used, "%s: out of memory\n", ld->name);
+}
+
+static void free_errors(struct loader *ld)
+{
+	for (size_t i = 0; i < ld->n_errs; i++)
+		free(ld->errs[i].text);
+	free(ld->errs);
+}
+
+/* ---- paths and names --------------------------------------------------------- */
+
+/* Setting paths are for messages only: a (pathologically) long one is cut
+ * and marked rather than dropped. */
+static void mark_cut(char *buf, int n)
+{
+	if (n >= CFG_PATH_LEN)
+		memcpy(buf + CFG_PATH_LEN - 4, "...", 4);
+}
+
+static void child_path(char *buf, const char *parent, const char *name)
+{
+	if (parent && *parent)
+		mark_cut(buf, snprintf(buf, CFG_PATH_LEN, "%s.%s", parent, name));
+	else
+		mark_cut(buf, snprintf(buf, CFG_PATH_LEN, "%s", name));
+}
+
+/* libconfig's own path syntax for list elements: "environments.[0]". */
+static void elem_path(char *buf, const char *parent, unsigned idx)
+{
+	mark_cut(buf, snprintf(buf, CFG_PATH_LEN, "%s.[%u]", parent, idx));
+}
+
+static const char *type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP: return "a group { }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: return "an integer";
+	case CONFIG_TYPE_FLOAT: return "a number";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL: return "a boolean";
+	case CONFIG_TYPE_ARRAY: return "an array [ ]";
+	case CONFIG_TYPE_LIST: return "a list ( )";
+	default: return "something else";
+	}
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 63 || lb > 63)
+		return 64;
+	size_t row[64];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost =
+				tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
+					? 0
+					: 1;
+			size_t best = diag + cost;
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* Every member of group must be one of known (NULL-terminated): typos are
+ * errors, with the closest known name suggested. */
+static void check_unknown(struct loader *ld, const config_setting_t *group, const char *path,
+			  const char *const *known)
+{
+	int n = config_setting_length(group);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		if (!name)
+			continue;
+		const char *best = NULL;
+		size_t best_d = 3;
+		bool found = false;
+		for (const char *const *k = known; *k; k++) {
+			if (strcmp(*k, name) == 0) {
+				found = true;
+				break;
+			}
+			size_t d = edit_distance(*k, name);
+			if (d < best_d) {
+				best_d = d;
+				best = *k;
+			}
+		}
+		if (found)
+			continue;
+		char p[CFG_PATH_LEN];
+		child_path(p, path, name);
+		if (best)
+			add_error(ld, s, p, "unknown setting (did you mean \"%s\"?)", best);
+		else
+			add_error(ld, s, p, "unknown setting");
+	}
+}
+
+/* ---- typed getters ----------------------------------------------------------
+ * Each looks up name in group; a missing required setting is reported at the
+ * group's line. They return true when the setting is present and valid. */
+
+static char *dup_str(struct loader *ld, const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		ld->oom = true;
+	return d;
+}
+
+static const config_setting_t *member(const config_setting_t *group, const char *name)
+{
+	return group ? config_setting_get_member(group, name) : NULL;
+}
+
+static void missing(struct loader *ld, const config_setting_t *group, const char *path,
+		    const char *name)
+{
+	char p[CFG_PATH_LEN];
+	child_path(p, path, name);
+	add_error(ld, group, p, "required setting is missing");
+}
+
+/* *out becomes a new string (owned by the cfg being built). */
+static bool get_string(struct loader *ld, const config_setting_t *group, const char *path,
+		       const char *name, bool required, char **out)
+{
+	const config_setting_t *s = member(group, name);
+	char p[CFG_PATH_LEN];
+	child_path(p, path, name);
+	if (!s) {
+		if (required)
+			missing(ld, group, path, name);
+		return false;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		add_error(ld, s, p, "must be a string in double quotes, not %s", type_name(s));
+		return false;
+	}
+	const char *v = config_setting_get_string(s);
+	if (!v || !*v) {
+		add_error(ld, s, p, "must not be empty");
+		return false;
+	}
+	*out = dup_str(ld, v);
+	return *out != NULL;
+}
+
+static bool get_bool(struct loader *ld, const config_setting_t *group, const char *path,
+		     const char *name, bool *out)
+{
+	const config_setting_t *s = member(group, name);
+	if (!s)
+		return false;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		char p[CFG_PATH_LEN];
+		child_path(p, path, name);
+		add_error(ld, s, p, "must be true or false, not %s", type_name(s));
+		return false;
+	}
+	*out = config_setting_get_bool(s) != 0;
+	return true;
+}
+
+static bool get_number(struct loader *ld, const config_setting_t *group, const char *path,
+		       const char *name, double *out)
+{
+	const config_setting_t *s = member(group, name);
+	if (!s)
+		return false;
+	char p[CFG_PATH_LEN];
+	child_path(p, path, name);
+	double v;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: v = (double)config_setting_get_int64(s); break;
+	case CONFIG_TYPE_FLOAT: v = config_setting_get_float(s); break;
+	default: add_error(ld, s, p, "must be a number, not %s", type_name(s)); return false;
+	}
+	if (!isfinite(v)) {
+		add_error(ld, s, p, "must be a finite number");
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool get_int(struct loader *ld, const config_setting_t *group, const char *path,
+		    const char *name, long long min, long long max, long long *out)
+{
+	const config_setting_t *s = member(group, name);
+	if (!s)
+		return false;
+	char p[CFG_PATH_LEN];
+	child_path(p, path, name);
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		add_error(ld, s, p, "must be an integer, not %s", type_name(s));
+		return false;
+	}
+	long long v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		add_error(ld, s, p, "%lld is out of range %lld-%lld", v, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool get_duration(struct loader *ld, const config_setting_t *group, const char *path,
+			 const char *name, int64_t *out)
+{
+	const config_setting_t *s = member(group, name);
+	if (!s)
+		return false;
+	char p[CFG_PATH_LEN];
+	child_path(p, path, name);
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		add_error(ld, s, p, "must be a duration string like \"2h\" or \"30m\", not %s",
+			  type_name(s));
+		return false;
+	}
+	const char *v = config_setting_get_string(s);
+	if (when_parse_duration(v, out) != 0) {
+		add_error(ld, s, p,
+			  "\"%s\" is not a duration (use e.g. \"30m\", \"2h\", \"1h30m\", "
+			  "\"0\"; at most 366d)",
+			  v);
+		return false;
+	}
+	return true;
+}
+
+/* A group member; reports a wrong type. */
+static const config_setting_t *get_group(struct loader *ld, const config_setting_t *group,
+					 const char *path, const char *name, bool required)
+{
+	const config_setting_t *s = member(group, name);
+	if (!s) {
+		if (required)
+			missing(ld, group, path, name);
+		return NULL;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		char p[CFG_PATH_LEN];
+		child_path(p, path, name);
+		add_error(ld, s, p, "must be a group { ... }, not %s", type_name(s));
+		return NULL;
+	}
+	return s;
+}
+
+/* A sequence of non-empty strings, written as an array [ ] or a list ( ).
+ * *out becomes a new array of new strings (owned by the cfg being built). */
+static bool get_strings(struct loader *ld, const config_setting_t *group, const char *path,
+			const char *name, char ***out, size_t *n_out)
+{
+	const config_setting_t *s = member(group, name);
+	if (!s)
+		return false;
+	char p[CFG_PATH_LEN];
+	child_path(p, path, name);
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		add_error(ld, s, p, "must be an array of strings [ \"...\" ], not %s",
+			  type_name(s));
+		return false;
+	}
+	unsigned n = (unsigned)config_setting_length(s);
+	char **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		ld->oom = true;
+		return false;
+	}
+	size_t k = 0;
+	bool ok = true;
+	for (unsigned i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		char ep[CFG_PATH_LEN];
+		elem_path(ep, p, i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			add_error(ld, config_setting_source_line(e) ? e : s, ep,
+				  "must be a string, not %s", type_name(e));
+			ok = false;
+			continue;
+		}
+		const char *str = config_setting_get_string(e);
+		if (!*str) {
+			add_error(ld, config_setting_source_line(e) ? e : s, ep,
+				  "must not be empty");
+			ok = false;
+			continue;
+		}
+		if (!(v[k++] = dup_str(ld, str)))
+			ok = false;
+	}
+	*out = v;
+	*n_out = k;
+	return ok;
+}
+
+/* ---- value checks ------------------------------------------------------------ */
+
+/* Discord ids are decimal snowflakes; writing them unquoted would make
+ * libconfig parse a 64-bit integer, so they must be strings. */
+static void check_snowflake(struct loader *ld, const config_setting_t *at, const char *path,
+			    const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > 20 || strspn(v, "0123456789") != n)
+		add_error(ld, at, path, "\"%s\" is not a Discord id (digits only)", v);
+}
+
+/* A string-valued setting known to be present: for messages on its value. */
+static const config_setting_t *at_of(const config_setting_t *group, const char *name)
+{
+	const config_setting_t *s = member(group, name);
+	return s ? s : group;
+}
+
+/* Zone names are relative paths under the system tz database: only the
+ * characters IANA uses, so "..", absolute paths and other tricks cannot
+ * name a file elsewhere; and the file must really be a TZif zone. */
+static bool zone_exists(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 128 || name[0] == '/' || name[n - 1] == '/' || strstr(name, "//"))
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("/_+-", *c))
+			return false;
+	char file[192];
+	snprintf(file, sizeof(file), "%s/%s", ZONEINFO_DIR, name);
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ELOOP) /* e.g. "US/Eastern" may be a symlink */
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	char magic[4];
+	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		  read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+		  memcmp(magic, "TZif", 4) == 0;
+	close(fd);
+	return ok;
+}
+
+static void check_zone(struct loader *ld, const config_setting_t *at, const char *path,
+		       const char *zone)
+{
+	if (!zone_exists(zone))
+		add_error(ld, at, path, "unknown time zone \"%s\" (not in %s)", zone, ZONEINFO_DIR);
+}
+
+/* An endpoint: http(s) only, and plain http only to loopback. */
+static void check_endpoint(struct loader *ld, const config_setting_t *at, const char *path,
+			   const char *url)
+{
+	bool http = strncasecmp(url, "http://", 7) == 0;
+	bool https = strncasecmp(url, "https://", 8) == 0;
+	if (!http && !https)
+		add_error(ld, at, path, "\"%s\" must be an https:// URL", url);
+	else if (!cfg_url_allowed(url))
+		add_error(ld, at, path,
+			  "\"%s\": plain http:// is allowed only for loopback hosts (127.0.0.0/8, "
+			  "::1, localhost); use https://",
+			  url);
+}
+
+static void check_listen(struct loader *ld, const config_setting_t *at, const char *path,
+			 const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || colon == v || !end || *end || end == colon + 1 || port < 1 || port > 65535)
+		add_error(ld, at, path, "\"%s\" must be HOST:PORT (e.g. \"127.0.0.1:9464\")", v);
+}
+
+/* ---- the schema --------------------------------------------------------------- */
+
+static void load_discord(struct loader *ld, const config_setting_t *root)
+{
+	static const char *const known[] = { "application_id", "guild_id", "channel_id", "api_base",
+					     "token_file",     "roles",    NULL };
+	static const char *const role_known[] = { "operator", "admin", NULL };
+	struct cfg *cfg = ld->cfg;
+	const config_setting_t *g = get_group(ld, root, "", "discord", true);
+	if (!g)
+		return;
+	check_unknown(ld, g, "discord", known);
+	if (get_string(ld, g, "discord", "application_id", true, &cfg->application_id))
+		check_snowflake(ld, at_of(g, "application_id"), "discord.application_id",
+				cfg->application_id);
+	if (get_string(ld, g, "discord", "guild_id", false, &cfg->guild_id))
+		check_snowflake(ld, at_of(g, "guild_id"), "discord.guild_id", cfg->guild_id);
+	if (get_string(ld, g, "discord", "channel_id", true, &cfg->channel_id))
+		check_snowflake(ld, at_of(g, "channel_id"), "discord.channel_id", cfg->channel_id);
+	if (get_string(ld, g, "discord", "api_base", false, &cfg->api_base))
+		check_endpoint(ld, at_of(g, "api_base"), "discord.api_base", cfg->api_base);
+	get_string(ld, g, "discord", "token_file", false, &cfg->token_file);
+
+	const config_setting_t *r = get_group(ld, g, "discord", "roles", false);
+	if (!r)
+		return;
+	check_unknown(ld, r, "discord.roles", role_known);
+	struct {
+		const char *name;
+		char ***v;
+		size_t *n;
+	} lists[] = { { "operator", &cfg->operator_roles, &cfg->n_operator_roles },
+		      { "admin", &cfg->admin_roles, &cfg->n_admin_roles } };
+	for (size_t i = 0; i < 2; i++) {
+		char p[CFG_PATH_LEN];
+		child_path(p, "discord.roles", lists[i].name);
+		if (!get_strings(ld, r, "discord.roles", lists[i].name, lists[i].v, lists[i].n))
+			continue;
+		const config_setting_t *arr = member(r, lists[i].name);
+		for (size_t k = 0; k < *lists[i].n; k++) {
+			char ep[CFG_PATH_LEN];
+			elem_path(ep, p, (unsigned)k);
+			check_snowflake(ld, config_setting_get_elem(arr, (unsigned)k), ep,
+					(*lists[i].v)[k]);
+		}
+	}
+}
+
+static void load_aws(struct loader *ld, const config_setting_t *root)
+{
+	static const char *const known[] = { "region", "endpoint_url", "profile", NULL };
+	struct cfg *cfg = ld->cfg;
+	const config_setting_t *g = get_group(ld, root, "", "aws", true);
+	if (!g)
+		return;
+	check_unknown(ld, g, "aws", known);
+	if (get_string(ld, g, "aws", "region", true, &cfg->region)) {
+		/* "ap-northeast-2", "us-gov-west-1": lowercase words, then a digit. */
+		const char *v = cfg->region;
+		size_t n = strlen(v);
+		if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || !strchr(v, '-') ||
+		    !isdigit((unsigned char)v[n - 1]) || !islower((unsigned char)v[0]))
+			add_error(ld, at_of(g, "region"), "aws.region",
+				  "\"%s\" is not an AWS region name (like \"ap-northeast-2\")", v);
+	}
+	if (get_string(ld, g, "aws", "endpoint_url", false, &cfg->endpoint_url))
+		check_endpoint(ld, at_of(g, "endpoint_url"), "aws.endpoint_url", cfg->endpoint_url);
+	get_string(ld, g, "aws", "profile", false, &cfg->profile);
+}
+
+static void load_holidays(struct loader *ld, const config_setting_t *root)
+{
+	struct cfg *cfg = ld->cfg;
+	char **strs = NULL;
+	size_t n = 0;
+	get_strings(ld, root, "", "holidays", &strs, &n);
+	if (!strs)
+		return;
+	cfg->holidays = calloc(n ? n : 1, sizeof(*cfg->holidays));
+	if (!cfg->holidays)
+		ld->oom = true;
+	const config_setting_t *arr = member(root, "holidays");
+	for (size_t i = 0; i < n && cfg->holidays; i++) {
+		ymd_t d;
+		if (when_parse_date(strs[i], &d) != 0) {
+			char ep[CFG_PATH_LEN];
+			elem_path(ep, "holidays", (unsigned)i);
+			add_error(ld, config_setting_get_elem(arr, (unsigned)i), ep,
+				  "\"%s\" is not a real date (YYYY-MM-DD)", strs[i]);
+			continue;
+		}
+		/* Sorted insert, duplicates dropped: lookups can bisect. */
+		size_t pos = 0;
+		while (pos < cfg->n_holidays && cfg->holidays[pos] < d)
+			pos++;
+		if (pos < cfg->n_holidays && cfg->holidays[pos] == d)
+			continue;
+		memmove(cfg->holidays + pos + 1, cfg->holidays + pos,
+			(cfg->n_holidays - pos) * sizeof(*cfg->holidays));
+		cfg->holidays[pos] = d;
+		cfg->n_holidays++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(strs[i]);
+	free(strs);
+}
+
+static bool valid_env_name(const char *v)
+{
+	size_t n = strlen(v);
+	return n >= 1 && n <= 32 && isalnum((unsigned char)v[0]) &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+/* CloudFormation: a letter, then letters, digits and hyphens, 128 at most. */
+static bool valid_stack_name(const char *v)
+{
+	size_t n = strlen(v);
+	return n >= 1 && n <= 128 && isalpha((unsigned char)v[0]) &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
+static void load_schedule(struct loader *ld, const config_setting_t *env, const char *path,
+			  struct cfg_schedule *sch)
+{
+	static const char *const known[] = { "start", "stop", "timezone", NULL };
+	char p[CFG_PATH_LEN];
+	child_path(p, path, "schedule");
+	const config_setting_t *g = get_group(ld, env, path, "schedule", false);
+	if (!g)
+		return;
+	check_unknown(ld, g, p, known);
+	struct {
+		const char *name;
+		char **expr;
+		struct cron *cron;
+	} exprs[] = { { "start", &sch->start_expr, &sch->start },
+		      { "stop", &sch->stop_expr, &sch->stop } };
+	for (size_t i = 0; i < 2; i++) {
+		if (!get_string(ld, g, p, exprs[i].name, false, exprs[i].expr))
+			continue;
+		char why[160] = "";
+		if (cron_parse(*exprs[i].expr, exprs[i].cron, why, sizeof(why)) != 0) {
+			char cp[CFG_PATH_LEN];
+			child_path(cp, p, exprs[i].name);
+			add_error(ld, at_of(g, exprs[i].name), cp, "bad cron \"%s\": %s",
+				  *exprs[i].expr, why[0] ? why : "not a 5-field cron expression");
+			free(*exprs[i].expr);
+			*exprs[i].expr = NULL;
+		}
+	}
+	if (get_string(ld, g, p, "timezone", false, &sch->timezone)) {
+		char zp[CFG_PATH_LEN];
+		child_path(zp, p, "timezone");
+		check_zone(ld, at_of(g, "timezone"), zp, sch->timezone);
+	}
+}
+
+static void load_stack(struct loader *ld, const config_setting_t *g, const char *path,
+		       struct cfg_env *env)
+{
+	static const char *const image_known[] = { "repository", "parameters", NULL };
+	static const char *const param_known[] = { "key", "value", NULL };
+	static const char *const caps[] = { "CAPABILITY_IAM", "CAPABILITY_NAMED_IAM",
+					    "CAPABILITY_AUTO_EXPAND", NULL };
+	char p[CFG_PATH_LEN];
+
+	if (get_string(ld, g, path, "stack_name", true, &env->stack_name) &&
+	    !valid_stack_name(env->stack_name)) {
+		child_path(p, path, "stack_name");
+		add_error(ld, at_of(g, "stack_name"), p,
+			  "\"%s\" is not a CloudFormation stack name (a letter, then letters, "
+			  "digits and hyphens)",
+			  env->stack_name);
+	}
+	if (get_string(ld, g, path, "template_url", true, &env->template_url)) {
+		child_path(p, path, "template_url");
+		check_endpoint(ld, at_of(g, "template_url"), p, env->template_url);
+	}
+	if (get_string(ld, g, path, "role_arn", false, &env->role_arn) &&
+	    strncmp(env->role_arn, "arn:", 4) != 0) {
+		child_path(p, path, "role_arn");
+		add_error(ld, at_of(g, "role_arn"), p, "\"%s\" is not an ARN (arn:aws:iam::...)",
+			  env->role_arn);
+	}
+	if (get_strings(ld, g, path, "capabilities", &env->capabilities, &env->n_capabilities)) {
+		child_path(p, path, "capabilities");
+		for (size_t i = 0; i < env->n_capabilities; i++) {
+			const char *const *c = caps;
+			while (*c && strcmp(*c, env->capabilities[i]) != 0)
+				c++;
+			if (*c)
+				continue;
+			char ep[CFG_PATH_LEN];
+			elem_path(ep, p, (unsigned)i);
+			add_error(ld,
+				  config_setting_get_elem(member(g, "capabilities"), (unsigned)i),
+				  ep,
+				  "unknown capability \"%s\" (CAPABILITY_IAM, "
+				  "CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND)",
+				  env->capabilities[i]);
+		}
+	}
+
+	child_path(p, path, "image");
+	const config_setting_t *img = get_group(ld, g, path, "image", false);
+	if (img) {
+		check_unknown(ld, img, p, image_known);
+		get_string(ld, img, p, "repository", true, &env->image_repository);
+		get_strings(ld, img, p, "parameters", &env->image_parameters,
+			    &env->n_image_parameters);
+	}
+
+	child_path(p, path, "parameters");
+	const config_setting_t *params = member(g, "parameters");
+	if (!params)
+		return;
+	if (config_setting_type(params) != CONFIG_TYPE_LIST) {
+		add_error(ld, params, p,
+			  "must be a list ( { key = \"...\"; value = \"...\"; } ), not %s",
+			  type_name(params));
+		return;
+	}
+	unsigned n = (unsigned)config_setting_length(params);
+	env->parameters = calloc(n ? n : 1, sizeof(*env->parameters));
+	if (!env->parameters) {
+		ld->oom = true;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(params, i);
+		char ep[CFG_PATH_LEN];
+		elem_path(ep, p, i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			add_error(ld, e, ep, "must be a group { key = \"...\"; value = \"...\"; }");
+			continue;
+		}
+		check_unknown(ld, e, ep, param_known);
+		struct cfg_param *prm = &env->parameters[env->n_parameters];
+		bool ok = get_string(ld, e, ep, "key", true, &prm->key);
+		/* An empty value is a legitimate CloudFormation parameter value. */
+		const config_setting_t *vs = member(e, "value");
+		char vp[CFG_PATH_LEN];
+		child_path(vp, ep, "value");
+		if (!vs) {
+			missing(ld, e, ep, "value");
+			ok = false;
+		} else if (config_setting_type(vs) != CONFIG_TYPE_STRING) {
+			add_error(ld, vs, vp, "must be a string in double quotes, not %s",
+				  type_name(vs));
+			ok = false;
+		} else if (!(prm->value = dup_str(ld, config_setting_get_string(vs)))) {
+			ok = false;
+		}
+		if (!ok) {
+			free(prm->key);
+			free(prm->value);
+			*prm = (struct cfg_param){ 0 };
+			continue;
+		}
+		char kp[CFG_PATH_LEN];
+		child_path(kp, ep, "key");
+		for (size_t k = 0; k < env->n_parameters; k++)
+			if (strcmp(env->parameters[k].key, prm->key) == 0)
+				add_error(ld, at_of(e, "key"), kp, "parameter \"%s\" is set twice",
+					  prm->key);
+		for (size_t k = 0; k < env->n_image_parameters; k++)
+			if (strcmp(env->image_parameters[k], prm->key) == 0)
+				add_error(ld, at_of(e, "key"), kp,
+					  "parameter \"%s\" is also set from image.parameters",
+					  prm->key);
+		env->n_parameters++;
+	}
+}
+
+static void load_ec2(struct loader *ld, const config_setting_t *g, const char *path,
+		     struct cfg_env *env)
+{
+	static const char *const tag_known[] = { "key", "value", NULL };
+	char p[CFG_PATH_LEN];
+	child_path(p, path, "tag");
+	const config_setting_t *tag = get_group(ld, g, path, "tag", true);
+	if (!tag)
+		return;
+	check_unknown(ld, tag, p, tag_known);
+	get_string(ld, tag, p, "key", true, &env->tag_key);
+	get_string(ld, tag, p, "value", true, &env->tag_value);
+}
+
+static const char *const stack_only[] = { "stack_name", "template_url", "role_arn", "capabilities",
+					  "image",      "parameters",   NULL };
+static const char *const ec2_only[] = { "tag", NULL };
+
+static void reject_others(struct loader *ld, const config_setting_t *g, const char *path,
+			  const char *const *names, const char *kind)
+{
+	for (const char *const *n = names; *n; n++) {
+		const config_setting_t *s = member(g, *n);
+		if (!s)
+			continue;
+		char p[CFG_PATH_LEN];
+		child_path(p, path, *n);
+		add_error(ld, s, p, "only valid for kind = \"%s\"", kind);
+	}
+}
+
+static void load_env(struct loader *ld, const config_setting_t *g, unsigned idx)
+{
+	static const char *const known[] = { "name",         "kind",       "stack_name",
+					     "template_url", "role_arn",   "capabilities",
+					     "image",        "parameters", "tag",
+					     "schedule",     "protected",  "enforce",
+					     "hourly_cost",  NULL };
+	struct cfg *cfg = ld->cfg;
+	struct cfg_env *env = &cfg->envs[cfg->n_envs++];
+	char path[CFG_PATH_LEN], p[CFG_PATH_LEN];
+	elem_path(path, "environments", idx);
+	env->line = (int)config_setting_source_line(g);
+	env->hourly_cost = 0;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		add_error(ld, g, path,
+			  "must be a group { name = \"...\"; kind = \"...\"; ... }, not %s",
+			  type_name(g));
+		return;
+	}
+	check_unknown(ld, g, path, known);
+
+	child_path(p, path, "name");
+	if (get_string(ld, g, path, "name", true, &env->name)) {
+		if (!valid_env_name(env->name))
+			add_error(ld, at_of(g, "name"), p,
+				  "\"%s\" is not a valid environment name (1-32 letters, digits, "
+				  "'_', '.', '-', starting with a letter or digit)",
+				  env->name);
+		for (size_t i = 0; i + 1 < cfg->n_envs; i++)
+			if (cfg->envs[i].name && strcmp(cfg->envs[i].name, env->name) == 0)
+				add_error(ld, at_of(g, "name"), p,
+					  "duplicate environment name \"%s\" (first defined at "
+					  "line %d)",
+					  env->name, cfg->envs[i].line);
+	}
+
+	char *kind = NULL;
+	child_path(p, path, "kind");
+	if (get_string(ld, g, path, "kind", true, &kind)) {
+		if (strcmp(kind, "stack") == 0) {
+			env->kind = ENV_STACK;
+			load_stack(ld, g, path, env);
+			reject_others(ld, g, path, ec2_only, "ec2");
+		} else if (strcmp(kind, "ec2") == 0) {
+			env->kind = ENV_EC2;
+			load_ec2(ld, g, path, env);
+			reject_others(ld, g, path, stack_only, "stack");
+		} else {
+			add_error(ld, at_of(g, "kind"), p,
+				  "unknown kind \"%s\" (expected \"stack\" or \"ec2\")", kind);
+		}
+	}
+	free(kind);
+
+	load_schedule(ld, g, path, &env->schedule);
+	get_bool(ld, g, path, "protected", &env->protected_env);
+	get_bool(ld, g, path, "enforce", &env->enforce);
+	if (get_number(ld, g, path, "hourly_cost", &env->hourly_cost) && env->hourly_cost < 0) {
+		child_path(p, path, "hourly_cost");
+		add_error(ld, at_of(g, "hourly_cost"), p, "%g is negative (USD per hour, >= 0)",
+			  env->hourly_cost);
+	}
+}
+
+static void load_environments(struct loader *ld, const config_setting_t *root)
+{
+	const config_setting_t *list = member(root, "environments");
+	if (!list) {
+		missing(ld, root, "", "environments");
+		return;
+	}
+	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+		add_error(ld, list, "environments",
+			  "must be a list ( { name = \"...\"; ... }, ... ), not %s",
+			  type_name(list));
+		return;
+	}
+	unsigned n = (unsigned)config_setting_length(list);
+	if (n == 0) {
+		add_error(ld, list, "environments", "must list at least one environment");
+		return;
+	}
+	ld->cfg->envs = calloc(n, sizeof(*ld->cfg->envs));
+	if (!ld->cfg->envs) {
+		ld->oom = true;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		load_env(ld, config_setting_get_elem(list, i), i);
+}
+
+/* Every default lives here, applied after loading to whatever the file left
+ * unset (durations start at -1, strings at NULL). */
+static void cfg_defaults(struct loader *ld)
+{
+	struct cfg *cfg = ld->cfg;
+	const char *const strings[][2] = { { "api_base", "https://discord.com/api/v10" },
+					   { "state_file", "/var/lib/envbot/state.json" },
+					   { "timezone", "UTC" } };
+	char **fields[] = { &cfg->api_base, &cfg->state_file, &cfg->timezone };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!*fields[i])
+			*fields[i] = dup_str(ld, strings[i][1]);
+	if (cfg->catch_up < 0)
+		cfg->catch_up = 2 * 3600;
+	if (cfg->max_extend < 0)
+		cfg->max_extend = 4 * 3600;
+	if (cfg->warn_before < 0)
+		cfg->warn_before = 15 * 60;
+	if (cfg->audit_max <= 0)
+		cfg->audit_max = 1000;
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		struct cfg_schedule *s = &cfg->envs[i].schedule;
+		if (!s->timezone && cfg->timezone)
+			s->timezone = dup_str(ld, cfg->timezone);
+	}
+}
+
+static void load_root(struct loader *ld, const config_setting_t *root)
+{
+	static const char *const known[] = {
+		"discord",     "aws",       "state_file", "catch_up", "max_extend",
+		"warn_before", "health",    "timezone",   "holidays", "environments",
+		"audit_max",   "log_level", NULL
+	};
+	struct cfg *cfg = ld->cfg;
+	check_unknown(ld, root, "", known);
+	load_discord(ld, root);
+	load_aws(ld, root);
+	get_string(ld, root, "", "state_file", false, &cfg->state_file);
+	get_duration(ld, root, "", "catch_up", &cfg->catch_up);
+	get_duration(ld, root, "", "max_extend", &cfg->max_extend);
+	get_duration(ld, root, "", "warn_before", &cfg->warn_before);
+
+	const config_setting_t *h = get_group(ld, root, "", "health", false);
+	if (h) {
+		static const char *const health_known[] = { "listen", NULL };
+		check_unknown(ld, h, "health", health_known);
+		if (get_string(ld, h, "health", "listen", true, &cfg->health_listen))
+			check_listen(ld, at_of(h, "listen"), "health.listen", cfg->health_listen);
+	}
+	if (get_string(ld, root, "", "timezone", false, &cfg->timezone))
+		check_zone(ld, at_of(root, "timezone"), "timezone", cfg->timezone);
+	load_holidays(ld, root);
+
+	long long audit = 0;
+	if (get_int(ld, root, "", "audit_max", 1, 1000000, &audit))
+		cfg->audit_max = (int)audit;
+	enum log_level lvl;
+	if (get_string(ld, root, "", "log_level", false, &cfg->log_level) &&
+	    log_parse_level(cfg->log_level, &lvl) != 0)
+		add_error(ld, at_of(root, "log_level"), "log_level",
+			  "\"%s\" is not one of error, warn, info, debug", cfg->log_level);
+	load_environments(ld, root);
+	cfg_defaults(ld);
+}
+
+/* ---- loading ------------------------------------------------------------------ */
+
+/* Reads a parsed config; cf must have been read successfully. */
+static enum bot_rc load_parsed(config_t *cf, const char *name, struct cfg **out, char *err,
+			       size_t errlen)
+{
+	enum bot_rc rc = BOT_ENOMEM;
+	struct loader ld = { .name = name };
+	ld.cfg = calloc(1, sizeof(*ld.cfg));
+	if (!ld.cfg)
+		goto out;
+	ld.cfg->catch_up = ld.cfg->max_extend = ld.cfg->warn_before = -1;
+	if (!(ld.cfg->path = strdup(name)))
+		goto out;
+	load_root(&ld, config_root_setting(cf));
+	if (ld.oom)
+		goto out;
+	if (ld.n_errs > 0 || ld.seq > 0) {
+		rc = BOT_ECONFIG;
+		goto out;
+	}
+	*out = ld.cfg;
+	ld.cfg = NULL;
+	rc = BOT_OK;
+out:
+	if (rc == BOT_ENOMEM)
+		ld.oom = true;
+	if (rc != BOT_OK)
+		flush_errors(&ld, err, errlen);
+	free_errors(&ld);
+	cfg_destroy(ld.cfg);
+	return rc;
+}
+
+static void syntax_error(const config_t *cf, const char *name, char *err, size_t errlen)
+{
+	const char *file = config_error_file(cf) ? config_error_file(cf) : name;
+	const char *text = config_error_text(cf) ? config_error_text(cf) : "syntax error";
+	if (err && errlen)
+		snprintf(err, errlen, "%s:%d: %s\n", file, config_error_line(cf), text);
+}
+
+enum bot_rc cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	/* libconfig only says "file I/O error"; ask the system why first. */
+	FILE *probe = fopen(path, "r");
+	if (!probe) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s:0: cannot read the config file: %s\n", path,
+				 strerror(errno));
+		return BOT_ECONFIG;
+	}
+	fclose(probe);
+
+	config_t cf;
+	config_init(&cf);
+	/* @include "x.cfg" is resolved next to the including file. */
+	char *dir = strdup(path);
+	if (!dir) {
+		config_destroy(&cf);
+		return BOT_ENOMEM;
+	}
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		config_set_include_dir(&cf, *dir ? dir : "/");
+	}
+	enum bot_rc rc;
+	if (!config_read_file(&cf, path)) {
+		syntax_error(&cf, path, err, errlen);
+		rc = BOT_ECONFIG;
+	} else {
+		rc = load_parsed(&cf, path, out, err, errlen);
+	}
+	config_destroy(&cf);
+	free(dir);
+	return rc;
+}
+
+enum bot_rc cfg_load_string(const char *text, const char *name, struct cfg **out, char *err,
+			    size_t errlen)
+{
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	config_t cf;
+	config_init(&cf);
+	enum bot_rc rc;
+	if (!config_read_string(&cf, text)) {
+		syntax_error(&cf, name, err, errlen);
+		rc = BOT_ECONFIG;
+	} else {
+		rc = load_parsed(&cf, name, out, err, errlen);
+	}
+	config_destroy(&cf);
+	return rc;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void cfg_destroy(struct cfg *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		struct cfg_env *e = &cfg->envs[i];
+		free(e->name);
+		free(e->stack_name);
+		free(e->template_url);
+		free(e->role_arn);
+		free_strv(e->capabilities, e->n_capabilities);
+		free(e->image_repository);
+		free_strv(e->image_parameters, e->n_image_parameters);
+		for (size_t k = 0; k < e->n_parameters; k++) {
+			free(e->parameters[k].key);
+			free(e->parameters[k].value);
+		}
+		free(e->parameters);
+		free(e->tag_key);
+		free(e->tag_value);
+		free(e->schedule.start_expr);
+		free(e->schedule.stop_expr);
+		free(e->schedule.timezone);
+	}
+	free(cfg->envs);
+	free(cfg->path);
+	free(cfg->application_id);
+	free(cfg->guild_id);
+	free(cfg->channel_id);
+	free(cfg->api_base);
+	free(cfg->token_file);
+	free_strv(cfg->operator_roles, cfg->n_operator_roles);
+	free_strv(cfg->admin_roles, cfg->n_admin_roles);
+	free(cfg->region);
+	free(cfg->endpoint_url);
+	free(cfg->profile);
+	free(cfg->state_file);
+	free(cfg->health_listen);
+	free(cfg->timezone);
+	free(cfg->log_level);
+	free(cfg->holidays);
+	free(cfg);
+}
+
+const struct cfg_env *cfg_find_env(const struct cfg *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && name && i < cfg->n_envs; i++)
+		if (cfg->envs[i].name && strcmp(cfg->envs[i].name, name) == 0)
+			return &cfg->envs[i];
+	return NULL;
+}
+
+const char *cfg_kind_name(enum env_kind kind)
+{
+	switch (kind) {
+	case ENV_STACK: return "stack";
+	case ENV_EC2: return "ec2";
+	}
+	return "?";
+}
+
+/* ---- URLs ----------------------------------------------------------------------
+ * Parsed with libcurl's own URL parser, so the host we judge is exactly the
+ * host curl would connect to ("http://127.0.0.1@evil.example/" is evil). */
+
+/* Returns the lowercased scheme and the host (brackets stripped) as new
+ * strings the caller frees with curl_free, or false. */
+static bool url_split(const char *url, char **scheme, char **host)
+{
+	*scheme = *host = NULL;
+	CURLU *u = curl_url();
+	bool ok = u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK && **host;
+	curl_url_cleanup(u);
+	if (!ok) {
+		curl_free(*scheme);
+		curl_free(*host);
+		*scheme = *host = NULL;
+	}
+	return ok;
+}
+
+static bool host_is_loopback(char *host)
+{
+	size_t n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		host++;
+	}
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	struct in_addr a4;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+bool cfg_url_is_loopback(const char *url)
+{
+	char *scheme, *host;
+	if (!url || !url_split(url, &scheme, &host))
+		return false;
+	bool lo = host_is_loopback(host);
+	curl_free(scheme);
+	curl_free(host);
+	return lo;
+}
+
+bool cfg_url_allowed(const char *url)
+{
+	char *scheme, *host;
+	if (!url || !url_split(url, &scheme, &host))
+		return false;
+	bool ok = false;
+	if (strcmp(scheme, "https") == 0 || strcmp(scheme, "wss") == 0)
+		ok = true;
+	else if (strcmp(scheme, "http") == 0 || strcmp(scheme, "ws") == 0)
+		ok = host_is_loopback(host);
+	curl_free(scheme);
+	curl_free(host);
+	return ok;
+}
+
+/* ---- the token -------------------------------------------------------------- */
+
+static void trim_right(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+}
+
+/* Never prints the token itself, only where it was looked for. */
+enum bot_rc cfg_discord_token(const struct cfg *cfg, char **out, char *err, size_t errlen)
+{
+	enum bot_rc rc = BOT_ECONFIG;
+	char *tok = NULL;
+	int fd = -1;
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+
+	const char *envtok = getenv("DISCORD_TOKEN");
+	if (envtok && *envtok) {
+		rc = BOT_ENOMEM;
+		if (!(tok = strdup(envtok)))
+			goto out;
+	} else if (cfg && cfg->token_file) {
+		fd = open(cfg->token_file, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) != 0) {
+			snprintf(err, errlen, "%s: discord.token_file \"%s\": %s", cfg->path,
+				 cfg->token_file, strerror(errno));
+			goto out;
+		}
+		if (st.st_mode & (S_IRGRP | S_IROTH))
+			log_warn("config",
+				 "msg=\"token file is readable by group or others; chmod 600 it\" "
+				 "file=\"%s\"",
+				 cfg->token_file);
+		rc = BOT_ENOMEM;
+		if (!(tok = calloc(1, CFG_TOKEN_MAX + 1)))
+			goto out;
+		size_t used = 0;
+		ssize_t r;
+		while (used < CFG_TOKEN_MAX &&
+		       (r = read(fd, tok + used, CFG_TOKEN_MAX - used)) != 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				rc = BOT_ECONFIG;
+				snprintf(err, errlen, "%s: discord.token_file \"%s\": %s",
+					 cfg->path, cfg->token_file, strerror(errno));
+				goto out;
+			}
+			used += (size_t)r;
+		}
+		rc = BOT_ECONFIG;
+		if (used >= CFG_TOKEN_MAX || memchr(tok, '\0', used)) {
+			snprintf(err, errlen, "%s: discord.token_file \"%s\" does not hold a token",
+				 cfg->path, cfg->token_file);
+			goto out;
+		}
+	} else {
+		snprintf(err, errlen,
+			 "%s: no Discord token: set $DISCORD_TOKEN or discord.token_file",
+			 cfg ? cfg->path : "config");
+		goto out;
+	}
+	trim_right(tok);
+	rc = BOT_ECONFIG;
+	if (!*tok || strpbrk(tok, " \t\r\n")) {
+		snprintf(err, errlen, "%s: the Discord token is empty or has spaces in it",
+			 cfg ? cfg->path : "config");
+		goto out;
+	}
+	log_add_secret(tok);
+	*out = tok;
+	tok = NULL;
+	rc = BOT_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(tok);
+	return rc;
+}
+
+/* ---- summary ------------------------------------------------------------------ */
+
+static void print_list(FILE *out, char *const *v, size_t n, const char *none)
+{
+	if (n == 0)
+		fputs(none, out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "", v[i]);
+}
+
+static void print_schedule(FILE *out, const char *what, const char *expr, const char *zone)
+{
+	char words[160];
+	if (!expr) {
+		fprintf(out, "      %-6s never (manual only)\n", what);
+		return;
+	}
+	cron_describe(expr, words, sizeof(words));
+	fprintf(out, "      %-6s %s (%s, \"%s\")\n", what, words, zone, expr);
+}
+
+void cfg_print_summary(const struct cfg *cfg, FILE *out)
+{
+	char a[32], b[32], c[32];
+	fprintf(out, "%s: OK\n\n", cfg->path);
+
+	fprintf(out, "discord   application %s, channel %s\n", cfg->application_id,
+		cfg->channel_id);
+	if (cfg->guild_id)
+		fprintf(out, "          commands registered to guild %s\n", cfg->guild_id);
+	else
+		fprintf(out, "          commands registered globally (no guild_id)\n");
+	fprintf(out, "          api %s\n", cfg->api_base);
+	const char *envtok = getenv("DISCORD_TOKEN");
+	if (envtok && *envtok)
+		fprintf(out, "          token from $DISCORD_TOKEN\n");
+	else if (cfg->token_file)
+		fprintf(out, "          token from %s%s\n", cfg->token_file,
+			access(cfg->token_file, R_OK) == 0 ? "" : " (NOT READABLE)");
+	else
+		fprintf(out, "          token: none yet (set $DISCORD_TOKEN or token_file)\n");
+	fprintf(out, "roles     operator: ");
+	print_list(out, cfg->operator_roles, cfg->n_operator_roles, "(none)");
+	fprintf(out, "\n          admin:    ");
+	print_list(out, cfg->admin_roles, cfg->n_admin_roles, "(none)");
+	fprintf(out, "\naws       region %s", cfg->region);
+	if (cfg->profile)
+		fprintf(out, ", profile %s", cfg->profile);
+	if (cfg->endpoint_url)
+		fprintf(out, ", endpoint %s", cfg->endpoint_url);
+	fprintf(out, "\nstate     %s (audit keeps %d entries)\n", cfg->state_file, cfg->audit_max);
+	when_format_duration(cfg->catch_up, a, sizeof(a));
+	when_format_duration(cfg->max_extend, b, sizeof(b));
+	when_format_duration(cfg->warn_before, c, sizeof(c));
+	fprintf(out, "timing    catch-up %s, max extend %s, stop warning %s%s\n", a, b,
+		cfg->warn_before ? c : "off", cfg->warn_before ? " before" : "");
+	fprintf(out, "health    %s\n", cfg->health_listen ? cfg->health_listen : "off");
+	fprintf(out, "zone      %s (default for schedules)\n", cfg->timezone);
+	fprintf(out, "holidays  ");
+	if (cfg->n_holidays == 0)
+		fprintf(out, "(none)");
+	for (size_t i = 0; i < cfg->n_holidays; i++) {
+		when_format_date(cfg->holidays[i], a, sizeof(a));
+		fprintf(out, "%s%s", i ? ", " : "", a);
+	}
+	fprintf(out, "\n\nenvironments (%zu)\n", cfg->n_envs);
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		const struct cfg_env *e = &cfg->envs[i];
+		fprintf(out, "  %-10s %-5s  ", e->name, cfg_kind_name(e->kind));
+		if (e->kind == ENV_STACK)
+			fprintf(out, "%s", e->stack_name);
+		else
+			fprintf(out, "instances tagged %s=%s", e->tag_key, e->tag_value);
+		fprintf(out, ", %.3f USD/h%s%s\n", e->hourly_cost,
+			e->protected_env ? ", protected" : "", e->enforce ? ", enforced" : "");
+		if (e->kind == ENV_STACK && e->image_repository) {
+			fprintf(out, "      image  %s -> ", e->image_repository);
+			print_list(out, e->image_parameters, e->n_image_parameters,
+				   "(no parameter)");
+			fputc('\n', out);
+		}
+		print_schedule(out, "start", e->schedule.start_expr, e->schedule.timezone);
+		print_schedule(out, "stop", e->schedule.stop_expr, e->schedule.timezone);
+	}
+}
