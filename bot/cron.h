@@ -42,6 +42,17 @@ const char *tz_name(const struct tz *tz);
  * points into tz and lives as long as it). */
 void tz_local(const struct tz *tz, time_t t, struct tm *out);
 
+/* Seconds east of UTC in effect at t. */
+int32_t tz_offset(const struct tz *tz, time_t t);
+/* The instant at which the local wall-clock time `wall` (seconds since
+ * 1970-01-01 00:00 as if local time were UTC) happens, with cron's rules: a
+ * repeated time resolves to its first occurrence, a time inside a gap to the
+ * first instant after the gap. Monotonic (non-decreasing) in wall. */
+time_t tz_resolve(const struct tz *tz, int64_t wall);
+/* The latest wall-clock time the zone's clock has shown at or before `at`
+ * (later than `at`'s own wall time just after a fall-back). */
+int64_t tz_last_wall(const struct tz *tz, time_t at);
+
 /* The first fire time strictly after `after` (UTC). Returns 0, or -1 if the
  * expression never fires (e.g. "0 0 31 2 *") within the search horizon. */
 int cron_next(const struct cron *c, const struct tz *tz, time_t after, time_t *out);
