@@ -38,7 +38,8 @@ struct cfg_error {
 
 /* One load: the struct being filled and the errors found so far. */
 struct loader {
-	const char *name; /* file name for messages when libconfig has none */
+	const char *name;        /* file name for messages when libconfig has none */
+	const char *include_dir; /* where @include files were found, or NULL */
 	struct cfg *cfg;
 	struct cfg_error *errs;
 	size_t n_errs, cap_errs;
@@ -73,6 +74,12 @@ static void add_error(struct loader *ld, const config_setting_t *at, const char 
 	unsigned line = at ? config_setting_source_line(at) : 0;
 	const char *file =
 		at && config_setting_source_file(at) ? config_setting_source_file(at) : ld->name;
+	/* libconfig names an @included file as written; show where it is. */
+	const char *dir = "", *sep = "";
+	if (ld->include_dir && file[0] != '/' && strcmp(file, ld->name) != 0) {
+		dir = ld->include_dir;
+		sep = "/";
+	}
 	if (line == 0)
 		line = 1;
 	char msg[512];
@@ -81,8 +88,8 @@ static void add_error(struct loader *ld, const config_setting_t *at, const char 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	char *text = NULL;
-	int n = path ? asprintf(&text, "%s:%u: %s: %s", file, line, path, msg)
-		     : asprintf(&text, "%s:%u: %s", file, line, msg);
+	int n = path ? asprintf(&text, "%s%s%s:%u: %s: %s", dir, sep, file, line, path, msg)
+		     : asprintf(&text, "%s%s%s:%u: %s", dir, sep, file, line, msg);
 	if (n < 0) {
 		ld->oom = true;
 		return;
@@ -981,7 +988,7 @@ static enum bot_rc load_parsed(config_t *cf, const char *name, struct cfg **out,
 			       size_t errlen)
 {
 	enum bot_rc rc = BOT_ENOMEM;
-	struct loader ld = { .name = name };
+	struct loader ld = { .name = name, .include_dir = config_get_include_dir(cf) };
 	ld.cfg = calloc(1, sizeof(*ld.cfg));
 	if (!ld.cfg)
 		goto out;
@@ -1012,8 +1019,11 @@ static void syntax_error(const config_t *cf, const char *name, char *err, size_t
 {
 	const char *file = config_error_file(cf) ? config_error_file(cf) : name;
 	const char *text = config_error_text(cf) ? config_error_text(cf) : "syntax error";
+	const char *dir = config_get_include_dir(cf);
+	bool included = dir && file[0] != '/' && strcmp(file, name) != 0;
 	if (err && errlen)
-		snprintf(err, errlen, "%s:%d: %s\n", file, config_error_line(cf), text);
+		snprintf(err, errlen, "%s%s%s:%d: %s\n", included ? dir : "", included ? "/" : "",
+			 file, config_error_line(cf), text);
 }
 
 enum bot_rc cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
