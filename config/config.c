@@ -119,8 +119,10 @@ static void flush_errors(struct loader *ld, char *err, size_t errlen)
 			break;
 		used += (size_t)w;
 	}
-	if (ld->seq > ld->n_errs && used < errlen)
-		snprintf(err + used, errlen - used, "%s: ... and more errors\n", ld->name);
+	if (ld->seq > ld->n_errs && used < errlen) {
+		int w = snprintf(err + used, errlen - used, "%s: ... and more errors\n", ld->name);
+		used += w > 0 ? (size_t)w : 0;
+	}
 	if (ld->oom && used < errlen)
 		snprintf(err + used, errlen - used, "%s: out of memory\n", ld->name);
 }
