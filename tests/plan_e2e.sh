@@ -1,0 +1,67 @@
+#!/bin/sh
+# End-to-end test of `envbot plan` on the shipped example config: the
+# December 2026 figures of issue 2, the holiday skip in the listing, --json
+# parseable with the same numbers, and exit 2 on bad arguments.
+# usage: plan_e2e.sh ENVBOT_BINARY SOURCE_DIR
+set -u
+bin=$1
+cfg=$2/config/example.cfg
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+fail=0
+check() { # description, then a command that must succeed
+	desc=$1
+	shift
+	if "$@"; then
+		echo "ok: $desc"
+	else
+		echo "FAIL: $desc"
+		fail=1
+	fi
+}
+has() { grep -Eq -- "$1" "$out"; }
+
+"$bin" -c "$cfg" plan --from 2026-12-01 >"$out" 2>&1
+check "plan exits 0" test $? -eq 0
+cat "$out"
+check "dev row: 198 of 744 h, 179.30 vs 47.72, saved 131.58 (73.4 %)" \
+	has '^ +dev +0\.241 +198\.0/744 +179\.30 +47\.72 +131\.58 +73\.4%'
+check "qa row: 253 of 744 h, 68.45 vs 23.28, saved 45.17" \
+	has '^ +qa +0\.092 +253\.0/744 +68\.45 +23\.28 +45\.17 +66\.0%'
+check "total row adds up: 247.75 vs 71.00, saved 176.75" \
+	has '^ +total +451\.0/1488 +247\.75 +71\.00 +176\.75 +71\.3%'
+check "first action: Tue 09:00 KST = 00:00 UTC" \
+	has 'Tue 2026-12-01 09:00 KST +start +2026-12-01 00:00 UTC'
+check "a week: 5 starts and 5 stops each for dev and qa (Tue-Fri, Mon)" \
+	test "$(grep -Ec 'KST +start' "$out"),$(grep -Ec 'KST +stop' "$out")" = "10,10"
+
+"$bin" -c "$cfg" plan --from 2026-12-21 --env dev >"$out" 2>&1
+check "holiday start skipped" has 'Fri 2026-12-25 09:00 KST +start .*skipped \(holiday\)'
+check "holiday stop still listed" has 'Fri 2026-12-25 18:00 KST +stop +2026-12-25 09:00 UTC$'
+check "--env lists only dev" sh -c "! grep -q '^qa ' '$out'"
+
+"$bin" -c "$cfg" plan --from 2026-12-01 --json >"$out" 2>&1
+check "--json exits 0" test $? -eq 0
+check "--json parses with the same figures" python3 - "$out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+dev = next(e for e in d["environments"] if e["name"] == "dev")
+c = dev["cost"]
+assert (c["hours_up"], c["hours_month"]) == (198, 744), c
+assert (c["always_on"], c["scheduled"], c["saved"], c["saved_pct"]) == (179.30, 47.72, 131.58, 73.4), c
+t = d["total"]
+envs = d["environments"]
+for k in ("always_on", "scheduled", "saved"):
+    assert round(sum(e["cost"][k] for e in envs), 2) == t[k], (k, t)
+assert dev["actions"][0] == {"action": "start", "local": "2026-12-01T09:00:00+09:00",
+                             "zone": "KST", "utc": "2026-12-01T00:00:00Z", "skipped": None}, dev["actions"][0]
+assert len(dev["actions"]) == 10 and d["month"] == "2026-12"
+PY
+
+"$bin" -c "$cfg" plan --days 0 >/dev/null 2>&1
+check "--days 0 is a usage error (2)" test $? -eq 2
+"$bin" -c "$cfg" plan --from 2026-02-30 >/dev/null 2>&1
+check "a bad date is a usage error (2)" test $? -eq 2
+"$bin" -c "$cfg" plan --env nosuch >/dev/null 2>&1
+check "an unknown environment is an error (2)" test $? -eq 2
+exit $fail
