@@ -1,0 +1,9 @@
+# The daemon's module libraries (bot/). Each block is one library appended to
+# ENVBOT_MODULE_LIBS so the envbot binary links it.
+
+# envbot_state: the state file (overrides, holidays, audit, workflows in
+# flight, uptime) and the override conflict rule. Owned by the state module;
+# other daemon libraries go below this block.
+add_library(envbot_state STATIC bot/state.c)
+target_link_libraries(envbot_state PUBLIC envbot_util PkgConfig::CJSON)
+list(APPEND ENVBOT_MODULE_LIBS envbot_state)
