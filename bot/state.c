@@ -290,6 +290,18 @@ const struct state_extend *state_extend_for(const struct state *st, const char *
 	return NULL;
 }
 
+size_t state_extend_count(const struct state *st, const char *env)
+{
+	const struct env_state *e = env_find(st, env);
+	return e ? e->n_extends : 0;
+}
+
+const struct state_extend *state_extend_at(const struct state *st, const char *env, size_t i)
+{
+	const struct env_state *e = env_find(st, env);
+	return e && i < e->n_extends ? &e->extends[i] : NULL;
+}
+
 /* -------------------------------------------------------------------- skip */
 
 static enum bot_rc skip_put(struct state *st, const char *env, const struct state_skip *s,

@@ -171,6 +171,9 @@ enum bot_rc state_extend_set(struct state *st, const char *env, ymd_t date, time
 /* Returns true if there was one. */
 bool state_extend_clear(struct state *st, const char *env, ymd_t date);
 const struct state_extend *state_extend_for(const struct state *st, const char *env, ymd_t date);
+/* Extends of env in date order, for /schedule show and /env status. */
+size_t state_extend_count(const struct state *st, const char *env);
+const struct state_extend *state_extend_at(const struct state *st, const char *env, size_t i);
 
 enum bot_rc state_skip_add(struct state *st, const char *env, ymd_t date, const char *who,
 			   time_t now, char *err, size_t errlen);

@@ -159,6 +159,10 @@ static void test_roundtrip(void)
 	CHECK(x && x->stop_at == T0 + 22 * 3600 && x->set_at == T0 + 1);
 	CHECK_STR(x ? x->who : NULL, "alice1");
 	CHECK(state_extend_for(ld, "dev", 20261125) == NULL);
+	CHECK_INT(state_extend_count(ld, "dev"), 2);
+	CHECK_INT(state_extend_at(ld, "dev", 1)->date, 20261124); /* date order */
+	CHECK(state_extend_at(ld, "dev", 2) == NULL);
+	CHECK_INT(state_extend_count(ld, "nope"), 0);
 	CHECK(state_is_skipped(ld, "dev", 20261125));
 	CHECK(state_is_skipped(ld, "dev", 20261126));
 	CHECK(!state_is_skipped(ld, "dev", 20261124));
