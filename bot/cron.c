@@ -346,7 +346,8 @@ void cron_describe(const char *expr, char *buf, size_t len)
 	describe_time(&b, &c);
 	bool all_md = c.mdays == 0xfffffffeu, all_wd = c.wdays == 0x7f;
 	if (c.mday_star && c.wday_star && all_md && all_wd) {
-		if (c.months == 0x1ffe)
+		/* "every 15 minutes" needs no "every day"; "at 09:00" does. */
+		if (c.months == 0x1ffe && popcount64(c.minutes) == 1 && popcount64(c.hours) <= 6)
 			sb_add(&b, " every day");
 	} else {
 		bool md = !(c.mday_star && all_md), wd = !(c.wday_star && all_wd);

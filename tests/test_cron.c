@@ -159,7 +159,7 @@ static void test_describe(void)
 	cron_describe("0 18 * * *", buf, sizeof(buf));
 	CHECK_STR(buf, "at 18:00 every day");
 	cron_describe("*/15 * * * *", buf, sizeof(buf));
-	CHECK_STR(buf, "every 15 minutes every day");
+	CHECK_STR(buf, "every 15 minutes");
 	cron_describe("0 9,13 * * SAT,SUN", buf, sizeof(buf));
 	CHECK_STR(buf, "at 09:00 and 13:00 on Sat,Sun");
 	cron_describe("0 12 29 2 *", buf, sizeof(buf));
@@ -169,7 +169,13 @@ static void test_describe(void)
 	cron_describe("*/30 9-17 * * mon-fri", buf, sizeof(buf));
 	CHECK_STR(buf, "every 30 minutes of hours 9-17 on Mon-Fri");
 	cron_describe("15 * * * *", buf, sizeof(buf));
-	CHECK_STR(buf, "at minute 15 of every hour every day");
+	CHECK_STR(buf, "at minute 15 of every hour");
+	cron_describe("*/15 * * 3 *", buf, sizeof(buf));
+	CHECK_STR(buf, "every 15 minutes in Mar");
+	cron_describe("0 0 1,15 * *", buf, sizeof(buf));
+	CHECK_STR(buf, "at 00:00 on day 1,15 of the month");
+	cron_describe("0 0 */10 * MON", buf, sizeof(buf));
+	CHECK_STR(buf, "at 00:00 on day 1,11,21,31 of the month if a Mon");
 	cron_describe("0 9 * * 8", buf, sizeof(buf));
 	CHECK_STR(buf, "invalid: field 5 (day-of-week): 8 is out of range 0-6");
 	/* Truncation is safe. */
