@@ -1630,8 +1630,8 @@ static int corrupt_name(const char *path, char *buf, size_t len)
 	return -1;
 }
 
-enum bot_rc state_load(const char *path, struct state **out, struct state_load_info *info,
-		       char *err, size_t errlen)
+static enum bot_rc load_impl(const char *path, bool readonly, struct state **out,
+			     struct state_load_info *info, char *err, size_t errlen)
 {
 	struct state_load_info dummy;
 	char why[256] = "", bakwhy[256] = "", bak[PATH_MAX], aside[512];
@@ -1689,6 +1689,16 @@ enum bot_rc state_load(const char *path, struct state **out, struct state_load_i
 			path, why, bak, brc == BOT_ENOTFOUND ? "missing" : bakwhy);
 		return brc == BOT_ENOMEM ? BOT_ENOMEM : BOT_EPARSE;
 	}
+	if (readonly) {
+		log_error("state",
+			  "msg=\"state file corrupt; using the last good copy (read-only: "
+			  "nothing moved)\" path=\"%s\" reason=\"%s\" loaded=\"%s\"",
+			  path, why, bak);
+		info->recovered = true;
+		copy_text(info->reason, sizeof(info->reason), why);
+		*out = bst;
+		return BOT_OK;
+	}
 	/* Keep the bad file for whoever investigates; the next save must not
 	 * turn it into .bak (it would replace the good copy). */
 	if (corrupt_name(path, aside, sizeof(aside)) < 0 || rename(path, aside) != 0) {
@@ -1706,4 +1716,16 @@ enum bot_rc state_load(const char *path, struct state **out, struct state_load_i
 	copy_text(info->reason, sizeof(info->reason), why);
 	*out = bst;
 	return BOT_OK;
+}
+
+enum bot_rc state_load(const char *path, struct state **out, struct state_load_info *info,
+		       char *err, size_t errlen)
+{
+	return load_impl(path, false, out, info, err, errlen);
+}
+
+enum bot_rc state_load_readonly(const char *path, struct state **out, struct state_load_info *info,
+				char *err, size_t errlen)
+{
+	return load_impl(path, true, out, info, err, errlen);
 }

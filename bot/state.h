@@ -144,6 +144,13 @@ void state_destroy(struct state *st);
 enum bot_rc state_load(const char *path, struct state **out, struct state_load_info *info,
 		       char *err, size_t errlen);
 
+/* The same for commands that only read (`envbot plan`, `check-config`): a
+ * corrupt file is not moved aside (info->corrupt_path stays ""), .bak is used
+ * in memory; nothing on disk changes. Never save a state loaded this way over
+ * a corrupt file: state_save would keep the corrupt file as .bak. */
+enum bot_rc state_load_readonly(const char *path, struct state **out, struct state_load_info *info,
+				char *err, size_t errlen);
+
 /* Writes st to path atomically: <path>.tmp (mode 0600) is written and
  * fsynced, the current file is kept as <path>.bak (hard link, else a copy),
  * the tmp file is renamed over path and the directory fsynced. On any failure

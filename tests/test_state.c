@@ -342,7 +342,18 @@ static void check_recovers(const char *damage, size_t len, const char *what)
 
 	struct state *ld = NULL;
 	struct state_load_info info;
-	fprintf(stderr, "(expected error log follows: %s)\n", what);
+	fprintf(stderr, "(expected error logs follow: %s)\n", what);
+	/* Read-only first: the .bak in memory, nothing moved. */
+	CHECK_INT(state_load_readonly(path, &ld, &info, err, sizeof(err)), BOT_OK);
+	CHECK(info.recovered && info.corrupt_path[0] == '\0');
+	char *got = ld ? state_dump(ld) : NULL;
+	CHECK_STR(got, d1);
+	free(got);
+	state_destroy(ld);
+	ld = NULL;
+	CHECK(exists(path));
+	CHECK_INT(count_prefix("c.json.corrupt-"), 0);
+
 	CHECK_INT(state_load(path, &ld, &info, err, sizeof(err)), BOT_OK);
 	CHECK(info.recovered);
 	CHECK(!info.missing);
@@ -356,7 +367,7 @@ static void check_recovers(const char *damage, size_t len, const char *what)
 	CHECK(!exists(path));
 	CHECK_INT(count_prefix("c.json.corrupt-"), 1);
 	/* The last good copy is what was loaded. */
-	char *got = ld ? state_dump(ld) : NULL;
+	got = ld ? state_dump(ld) : NULL;
 	CHECK_STR(got, d1);
 	free(got);
 
