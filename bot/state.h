@@ -19,7 +19,21 @@
 #include "when.h"
 
 /* The file format version this build writes and reads. A file with a higher
- * version is refused (never guessed at, never overwritten). */
+ * version is refused (never guessed at, never overwritten). Version 1:
+ *   { "version": 1,
+ *     "freeze": { "who", "since" },                       (absent: not frozen)
+ *     "environments": { "<name>": {
+ *         "extends": [ { "date": "YYYY-MM-DD", "stop_at", "set_at", "who" } ],
+ *         "skips": [ { "date", "set_at", "who" } ],
+ *         "pause": { "until_date" | "until_at", "since", "who" },  (optional)
+ *         "uptime": { "up_since", "intervals": [ [from, to] ] } } },
+ *     "holidays": [ { "date", "label", "who", "added_at" } ],
+ *     "workflows": [ { "env", "kind": "start"|"stop", "id", "trigger",
+ *         "started", "stack_id", "token", "channel_id", "message_id", "step",
+ *         "image_tag" } ],
+ *     "audit": [ { "time", "user_id", "user", "action", "env", "outcome" } ] }
+ * Times are integer seconds since the epoch (UTC). Unknown keys are ignored,
+ * so a later version 1 writer may add optional fields. */
 #define STATE_VERSION 1
 
 /* Field sizes, NUL included. Identifiers (env names, Discord ids, stack ids,

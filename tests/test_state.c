@@ -488,7 +488,58 @@ static void test_version(void)
 			      &ld, err, sizeof(err)),
 		  BOT_OK);
 	state_destroy(ld);
+	/* Keys this version does not know are ignored (optional additions). */
+	CHECK_INT(state_parse("{\"version\": 1, \"environments\": {}, \"holidays\": [],"
+			      " \"workflows\": [], \"audit\": [], \"later\": {\"x\": 1}}",
+			      &ld, err, sizeof(err)),
+		  BOT_OK);
+	state_destroy(ld);
 	clean_dir();
+}
+
+/* Damaged documents of every shape: parse answers, never crashes (the
+ * sanitizer build makes this meaningful), and OK only for a valid state. */
+static void test_parse_mutations(void)
+{
+	struct state *st = full_state(5);
+	char *d = state_dump(st);
+	size_t n = strlen(d);
+	char *m = malloc(n + 1);
+	unsigned seed = 12345;
+	int ok = 0, bad = 0;
+	for (int i = 0; i < 3000; i++) {
+		memcpy(m, d, n + 1);
+		int edits = 1 + (int)(rand_r(&seed) % 4);
+		for (int e = 0; e < edits; e++) {
+			size_t at = (size_t)rand_r(&seed) % n;
+			const char repl[] = "{}[]\",:0-9aZ \\e.";
+			m[at] = repl[(size_t)rand_r(&seed) % (sizeof(repl) - 1)];
+		}
+		if (i % 7 == 0)
+			m[(size_t)rand_r(&seed) % n] = '\0'; /* truncation */
+		struct state *ld = NULL;
+		char err[256];
+		enum bot_rc rc = state_parse(m, &ld, err, sizeof(err));
+		if (rc == BOT_OK) {
+			ok++;
+			/* Whatever was accepted encodes and decodes again. */
+			char *again = state_dump(ld);
+			struct state *ld2 = NULL;
+			CHECK_INT(state_parse(again, &ld2, err, sizeof(err)), BOT_OK);
+			state_destroy(ld2);
+			free(again);
+		} else {
+			bad++;
+			CHECK(rc == BOT_EPARSE || rc == BOT_EINVAL);
+			CHECK(ld == NULL);
+		}
+		state_destroy(ld);
+	}
+	CHECK(bad > 1000);
+	printf("mutations: %d accepted, %d refused\n", ok, bad);
+	free(m);
+	free(d);
+	state_destroy(st);
 }
 
 static void test_missing(void)
@@ -883,6 +934,7 @@ int main(void)
 	test_corrupt_and_truncated();
 	test_corrupt_without_bak();
 	test_version();
+	test_parse_mutations();
 	test_missing();
 	test_save_failures();
 	test_mutators();
