@@ -20,12 +20,20 @@ struct bot {
 	struct loop *loop;
 	struct rest *rest;
 	struct gw *gw;
-	int signal_fd; /* -1 if none */
+	int signal_fd;   /* -1 if none */
 	int exit_status; /* what `run` returns once the loop stops */
 	bool stopping;
-	bool ready;     /* READY seen at least once */
+	bool ready;                /* READY seen at least once */
+	unsigned gateway_attempts; /* GET /gateway/bot failures in a row */
+	struct loop_timer *retry_timer;
 	char gateway_url[512];
 	struct gw_start_limit start_limit;
+
+	/* The daemon proper (workflows issue): owned, created by bot_run. */
+	struct aws *aws;
+	struct state *state; /* persisted to cfg->state_file by bot_save_state */
+	struct wfm *wfm;
+	struct sched *sched;
 };
 
 /* An interaction handler: owns ix (frees it with ix_free when done, possibly
@@ -43,7 +51,21 @@ void bot_destroy(struct bot *bot);
  * Returns the process exit status (0, 1, 2 or 3). */
 int bot_run(struct bot *bot);
 
+/* Writes bot->state to cfg->state_file now (atomic). On failure logs the
+ * reason and returns BOT_EIO: callers that acknowledge a change to a user
+ * must say it was not saved. */
+enum bot_rc bot_save_state(struct bot *bot);
+
 /* Asks the loop to stop with this exit status (first call wins). */
 void bot_stop(struct bot *bot, int exit_status);
+
+/* Result of bot_sync_commands: rc BOT_OK (changed tells whether a PUT was
+ * needed), BOT_EAUTH (token refused), or another failure. */
+typedef void (*bot_sync_fn)(void *arg, enum bot_rc rc, bool changed, int n_commands);
+/* Compares the registered slash commands with commands/definitions.c (GET)
+ * and bulk-overwrites them (PUT) when they differ: guild commands when
+ * cfg->guild_id is set, else global. Runs on the loop; done is called once.
+ * cfg is borrowed until done. */
+void bot_sync_commands(struct rest *rest, const struct cfg *cfg, bot_sync_fn done, void *arg);
 
 #endif

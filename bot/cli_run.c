@@ -1,10 +1,35 @@
-/* `envbot run`: placeholder until its issue lands. */
+/* `envbot run`: the daemon. Loads the config and the token, then hands over
+ * to struct bot (bot/bot.c), which owns everything that runs. */
+#include <stdio.h>
+
+#include "bot.h"
 #include "cli.h"
+#include "log.h"
 
 int cli_run(const struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
-	(void)argc;
+	struct cfg *cfg = NULL;
+	char *token = NULL;
+	char err[512];
 	(void)argv;
-	return cli_not_built("run");
+	if (argc > 1) {
+		fprintf(stderr, "usage: envbot [-c FILE] run\n");
+		return 2;
+	}
+	int status = cli_load_config(cli, &cfg);
+	if (status != 0)
+		return status;
+	if (cfg_discord_token(cfg, &token, err, sizeof(err)) != BOT_OK) {
+		fprintf(stderr, "envbot: %s\n", err);
+		cfg_destroy(cfg);
+		return 2;
+	}
+	struct bot *bot = bot_create(cfg, token); /* takes cfg and token */
+	if (!bot) {
+		fprintf(stderr, "envbot: cannot start (out of memory or bad api_base)\n");
+		return 1;
+	}
+	status = bot_run(bot);
+	bot_destroy(bot);
+	return status;
 }

@@ -23,9 +23,9 @@ struct gw;
 /* What a close code means for the next connection (policy is data: one
  * classifier, unit-tested). */
 enum gw_close_action {
-	GW_CLOSE_RESUME = 0, /* reconnect and RESUME the session */
+	GW_CLOSE_RESUME = 0,      /* reconnect and RESUME the session */
 	GW_CLOSE_NEW_SESSION = 1, /* reconnect and IDENTIFY anew */
-	GW_CLOSE_FATAL = 2, /* stop: configuration or token is wrong */
+	GW_CLOSE_FATAL = 2,       /* stop: configuration or token is wrong */
 };
 
 /* Pure. code is the websocket close code received (0 when the TCP connection
@@ -58,10 +58,10 @@ struct gw_callbacks {
 };
 
 struct gw_options {
-	const char *url;   /* "wss://gateway.discord.gg" from GET /gateway/bot */
-	const char *token; /* copied */
-	int intents;       /* 0: interactions need none */
-	bool compress;     /* compress=zlib-stream */
+	const char *url;             /* "wss://gateway.discord.gg" from GET /gateway/bot */
+	const char *token;           /* copied */
+	int intents;                 /* 0: interactions need none */
+	bool compress;               /* compress=zlib-stream */
 	struct gw_start_limit limit; /* all zero: unknown, not enforced */
 	/* Tests only (0 = Discord's values): */
 	unsigned max_frame_bytes; /* reassembly cap, default 8 MiB */

@@ -27,8 +27,8 @@ struct rest_options {
 	const char *application_id; /* for /webhooks/{app}/...; copied */
 	const char *ca_file;        /* tests: extra CA file; NULL = system store */
 	/* Tests only (0 = defaults): */
-	unsigned max_retries;       /* 5xx/network retries, default 4 */
-	unsigned timeout_ms;        /* per attempt, default 15000 */
+	unsigned max_retries; /* 5xx/network retries, default 4 */
+	unsigned timeout_ms;  /* per attempt, default 15000 */
 };
 
 /* Returns a new client, or NULL on allocation failure or a disallowed
@@ -115,16 +115,16 @@ enum bot_rc rest_autocomplete(struct rest *rest, const char *interaction_id,
 /* ---- pure parts (exposed for tests and for other modules) ---- */
 
 /* Discord's embed limits. */
-#define REST_EMBED_TITLE 256
-#define REST_EMBED_DESCRIPTION 4096
-#define REST_EMBED_FIELDS 25
-#define REST_EMBED_FIELD_NAME 256
-#define REST_EMBED_FIELD_VALUE 1024
-#define REST_EMBED_FOOTER 2048
-#define REST_EMBED_AUTHOR 256
-#define REST_EMBED_TOTAL 6000
+#define REST_EMBED_TITLE        256
+#define REST_EMBED_DESCRIPTION  4096
+#define REST_EMBED_FIELDS       25
+#define REST_EMBED_FIELD_NAME   256
+#define REST_EMBED_FIELD_VALUE  1024
+#define REST_EMBED_FOOTER       2048
+#define REST_EMBED_AUTHOR       256
+#define REST_EMBED_TOTAL        6000
 #define REST_EMBEDS_PER_MESSAGE 10
-#define REST_CONTENT_MAX 2000
+#define REST_CONTENT_MAX        2000
 
 /* Clamps a message body in place: content ≤ 2000, ≤ 10 embeds, each field
  * within its limit and the embeds' total ≤ 6000 characters (Unicode code
@@ -140,24 +140,31 @@ int rest_message_clamp(cJSON *msg);
  * NUL-terminated key into out (truncated to size). */
 void rest_route_key(const char *method, const char *path, char *out, size_t size);
 
-/* One rate-limit bucket as learnt from headers; pure, for tests. */
+/* One rate-limit bucket as learnt from headers; pure, for tests. Sending
+ * is accounted locally (remaining is decremented at send), so requests in
+ * flight count against the window before Discord answers. */
 struct rest_bucket_state {
 	int limit;          /* -1 unknown */
 	int remaining;      /* -1 unknown */
 	uint64_t reset_ms;  /* monotonic time the window resets, 0 unknown */
+	uint64_t window_ms; /* pre-emptive windows (seeded limits), else 0 */
 	int in_flight;      /* requests sent, not yet answered */
 };
+/* rest_bucket_wait_ms() result: wait for a response in flight first. */
+#define REST_WAIT_RESPONSE UINT64_MAX
 /* Milliseconds to wait before sending one more request on this bucket at
- * now_ms (0 = send now). Counts requests in flight against remaining. */
+ * now_ms (0 = send now). Unknown limits allow one request in flight. */
 uint64_t rest_bucket_wait_ms(const struct rest_bucket_state *b, uint64_t now_ms);
-/* Updates a bucket from one response's X-RateLimit-Limit/-Remaining/
- * -Reset-After values (NULL when absent) received at now_ms. */
+/* Accounts one request sent at now_ms (call when wait is 0). */
+void rest_bucket_take(struct rest_bucket_state *b, uint64_t now_ms);
+/* Accounts one response received at now_ms with its X-RateLimit-Limit/
+ * -Remaining/-Reset-After values (NULL when absent). */
 void rest_bucket_update(struct rest_bucket_state *b, const char *limit, const char *remaining,
 			const char *reset_after, uint64_t now_ms);
 
 /* ---- counters for metrics ---- */
 struct rest_stats {
-	uint64_t requests;  /* attempts sent */
+	uint64_t requests; /* attempts sent */
 	uint64_t responses_2xx, responses_4xx, responses_5xx;
 	uint64_t ratelimited;        /* 429s received */
 	uint64_t ratelimited_global; /* of which global */
@@ -168,7 +175,8 @@ struct rest_stats {
 void rest_get_stats(const struct rest *rest, struct rest_stats *out);
 /* Calls fn once per known route key with its counts (requests, 429s). */
 void rest_each_route(const struct rest *rest,
-		     void (*fn)(void *arg, const char *route, uint64_t requests, uint64_t ratelimited),
+		     void (*fn)(void *arg, const char *route, uint64_t requests,
+				uint64_t ratelimited),
 		     void *arg);
 
 #endif

@@ -1,0 +1,321 @@
+/* The slash commands of CONTRACT.md as a table of descriptors, turned into
+ * Discord's application-command JSON, plus the comparison with what Discord
+ * already has so that registration only happens when something changed. */
+#include "definitions.h"
+
+#include <stddef.h>
+#include <string.h>
+
+enum opt_type {
+	OPT_SUBCOMMAND = 1,
+	OPT_STRING = 3,
+	OPT_INTEGER = 4,
+};
+
+struct opt_desc {
+	const char *name;
+	const char *description;
+	enum opt_type type;
+	bool required;
+	bool autocomplete;
+	int min_value, max_value;       /* integers; both 0 = unbounded */
+	const struct opt_desc *options; /* subcommands: their options */
+};
+
+struct cmd_desc {
+	const char *name;
+	const char *description;
+	const struct opt_desc *options;
+};
+
+#define ENV_NAME(req)                                                             \
+	{                                                                         \
+		.name = "name", .description = "environment", .type = OPT_STRING, \
+		.required = (req), .autocomplete = true                           \
+	}
+#define END                  \
+	{                    \
+		.name = NULL \
+	}
+
+static const struct opt_desc env_name_only[] = { ENV_NAME(true), END };
+static const struct opt_desc env_extend[] = {
+	ENV_NAME(true),
+	{ .name = "duration",
+	  .description = "how much longer: 30m, 2h, until 22:00",
+	  .type = OPT_STRING,
+	  .required = true },
+	END,
+};
+static const struct opt_desc env_skip[] = {
+	ENV_NAME(true),
+	{ .name = "date",
+	  .description = "the day to skip: tomorrow, 2026-12-24",
+	  .type = OPT_STRING,
+	  .required = true },
+	END,
+};
+static const struct opt_desc env_subs[] = {
+	{ .name = "list",
+	  .description = "every environment, its state and next action",
+	  .type = OPT_SUBCOMMAND },
+	{ .name = "status",
+	  .description = "live state, image tag, uptime today, next action",
+	  .type = OPT_SUBCOMMAND,
+	  .options = env_name_only },
+	{ .name = "start",
+	  .description = "start an environment now",
+	  .type = OPT_SUBCOMMAND,
+	  .options = env_name_only },
+	{ .name = "stop",
+	  .description = "stop an environment now",
+	  .type = OPT_SUBCOMMAND,
+	  .options = env_name_only },
+	{ .name = "extend",
+	  .description = "postpone today's scheduled stop",
+	  .type = OPT_SUBCOMMAND,
+	  .options = env_extend },
+	{ .name = "skip",
+	  .description = "skip the scheduled start on a date",
+	  .type = OPT_SUBCOMMAND,
+	  .options = env_skip },
+	END,
+};
+
+static const struct opt_desc schedule_pause[] = {
+	ENV_NAME(true),
+	{ .name = "until",
+	  .description = "no automatic actions until this date: 2026-12-31",
+	  .type = OPT_STRING,
+	  .required = true },
+	END,
+};
+static const struct opt_desc schedule_subs[] = {
+	{ .name = "show",
+	  .description = "the next 7 days of actions",
+	  .type = OPT_SUBCOMMAND,
+	  .options = env_name_only },
+	{ .name = "pause",
+	  .description = "no automatic actions for an environment until a date",
+	  .type = OPT_SUBCOMMAND,
+	  .options = schedule_pause },
+	{ .name = "resume",
+	  .description = "resume automatic actions",
+	  .type = OPT_SUBCOMMAND,
+	  .options = env_name_only },
+	END,
+};
+
+static const struct opt_desc holiday_add[] = {
+	{ .name = "date", .description = "2026-12-24", .type = OPT_STRING, .required = true },
+	{ .name = "label", .description = "what the day is", .type = OPT_STRING },
+	END,
+};
+static const struct opt_desc holiday_remove[] = {
+	{ .name = "date", .description = "2026-12-24", .type = OPT_STRING, .required = true },
+	END,
+};
+static const struct opt_desc holiday_subs[] = {
+	{ .name = "add",
+	  .description = "add a holiday: scheduled starts are skipped",
+	  .type = OPT_SUBCOMMAND,
+	  .options = holiday_add },
+	{ .name = "remove",
+	  .description = "remove a holiday",
+	  .type = OPT_SUBCOMMAND,
+	  .options = holiday_remove },
+	{ .name = "list", .description = "every holiday", .type = OPT_SUBCOMMAND },
+	END,
+};
+
+static const struct opt_desc cost_opts[] = { ENV_NAME(false), END };
+static const struct opt_desc audit_opts[] = {
+	{ .name = "count",
+	  .description = "how many entries (default 10)",
+	  .type = OPT_INTEGER,
+	  .min_value = 1,
+	  .max_value = 50 },
+	END,
+};
+
+static const struct cmd_desc commands[] = {
+	{ .name = "env",
+	  .description = "environments: list, status, start, stop, extend, skip",
+	  .options = env_subs },
+	{ .name = "schedule",
+	  .description = "schedules: show, pause, resume",
+	  .options = schedule_subs },
+	{ .name = "holiday",
+	  .description = "holidays shared by all schedules",
+	  .options = holiday_subs },
+	{ .name = "tags",
+	  .description = "newest image tags in the environment's repository",
+	  .options = env_name_only },
+	{ .name = "cost",
+	  .description = "hours up and money saved this month",
+	  .options = cost_opts },
+	{ .name = "freeze", .description = "emergency: no automatic action anywhere" },
+	{ .name = "unfreeze", .description = "end the freeze" },
+	{ .name = "audit",
+	  .description = "who did what, when, and the outcome",
+	  .options = audit_opts },
+	{ .name = NULL },
+};
+
+static cJSON *options_json(const struct opt_desc *opts)
+{
+	cJSON *arr = cJSON_CreateArray();
+	if (!arr)
+		return NULL;
+	for (const struct opt_desc *o = opts; o && o->name; o++) {
+		cJSON *j = cJSON_CreateObject();
+		if (!j)
+			goto fail;
+		cJSON_AddItemToArray(arr, j);
+		if (!cJSON_AddNumberToObject(j, "type", o->type) ||
+		    !cJSON_AddStringToObject(j, "name", o->name) ||
+		    !cJSON_AddStringToObject(j, "description", o->description))
+			goto fail;
+		if (o->required && !cJSON_AddTrueToObject(j, "required"))
+			goto fail;
+		if (o->autocomplete && !cJSON_AddTrueToObject(j, "autocomplete"))
+			goto fail;
+		if (o->min_value != 0 || o->max_value != 0) {
+			if (!cJSON_AddNumberToObject(j, "min_value", o->min_value) ||
+			    !cJSON_AddNumberToObject(j, "max_value", o->max_value))
+				goto fail;
+		}
+		if (o->type == OPT_SUBCOMMAND && o->options) {
+			cJSON *sub = options_json(o->options);
+			if (!sub)
+				goto fail;
+			cJSON_AddItemToObject(j, "options", sub);
+		}
+	}
+	return arr;
+fail:
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+cJSON *cmd_definitions(void)
+{
+	cJSON *arr = cJSON_CreateArray();
+	if (!arr)
+		return NULL;
+	for (const struct cmd_desc *c = commands; c->name; c++) {
+		cJSON *j = cJSON_CreateObject();
+		if (!j)
+			goto fail;
+		cJSON_AddItemToArray(arr, j);
+		if (!cJSON_AddNumberToObject(j, "type", 1) || /* CHAT_INPUT */
+		    !cJSON_AddStringToObject(j, "name", c->name) ||
+		    !cJSON_AddStringToObject(j, "description", c->description) ||
+		    !cJSON_AddFalseToObject(j, "dm_permission"))
+			goto fail;
+		cJSON *opts = options_json(c->options);
+		if (!opts)
+			goto fail;
+		cJSON_AddItemToObject(j, "options", opts);
+	}
+	return arr;
+fail:
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+/* ---- comparison ---- */
+
+static bool str_eq(const cJSON *a, const cJSON *b)
+{
+	const char *x = cJSON_IsString(a) ? a->valuestring : "";
+	const char *y = cJSON_IsString(b) ? b->valuestring : "";
+	return strcmp(x, y) == 0;
+}
+
+static double num_or(const cJSON *a, double dflt)
+{
+	return cJSON_IsNumber(a) ? a->valuedouble : dflt;
+}
+
+/* Booleans Discord omits when false. */
+static bool flag(const cJSON *a)
+{
+	return cJSON_IsTrue(a);
+}
+
+static const cJSON *item(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static int len_or_zero(const cJSON *arr)
+{
+	return cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+}
+
+static bool choices_equal(const cJSON *a, const cJSON *b)
+{
+	if (len_or_zero(a) != len_or_zero(b))
+		return false;
+	for (int i = 0; i < len_or_zero(a); i++) {
+		const cJSON *x = cJSON_GetArrayItem(a, i), *y = cJSON_GetArrayItem(b, i);
+		const cJSON *xv = item(x, "value"), *yv = item(y, "value");
+		if (!str_eq(item(x, "name"), item(y, "name")))
+			return false;
+		if (cJSON_IsString(xv) != cJSON_IsString(yv))
+			return false;
+		if (cJSON_IsString(xv) ? !str_eq(xv, yv) : num_or(xv, 0) != num_or(yv, 0))
+			return false;
+	}
+	return true;
+}
+
+/* Options are compared in order: Discord keeps the order it was given. */
+static bool options_equal(const cJSON *a, const cJSON *b)
+{
+	if (len_or_zero(a) != len_or_zero(b))
+		return false;
+	for (int i = 0; i < len_or_zero(a); i++) {
+		const cJSON *x = cJSON_GetArrayItem(a, i), *y = cJSON_GetArrayItem(b, i);
+		if (num_or(item(x, "type"), 0) != num_or(item(y, "type"), 0) ||
+		    !str_eq(item(x, "name"), item(y, "name")) ||
+		    !str_eq(item(x, "description"), item(y, "description")) ||
+		    flag(item(x, "required")) != flag(item(y, "required")) ||
+		    flag(item(x, "autocomplete")) != flag(item(y, "autocomplete")) ||
+		    num_or(item(x, "min_value"), -1) != num_or(item(y, "min_value"), -1) ||
+		    num_or(item(x, "max_value"), -1) != num_or(item(y, "max_value"), -1) ||
+		    !choices_equal(item(x, "choices"), item(y, "choices")) ||
+		    !options_equal(item(x, "options"), item(y, "options")))
+			return false;
+	}
+	return true;
+}
+
+bool cmd_definitions_equal(const cJSON *want, const cJSON *have)
+{
+	if (!cJSON_IsArray(want) || !cJSON_IsArray(have) ||
+	    cJSON_GetArraySize(want) != cJSON_GetArraySize(have))
+		return false;
+	const cJSON *w;
+	cJSON_ArrayForEach(w, want)
+	{
+		const cJSON *h = NULL, *c;
+		cJSON_ArrayForEach(c, have)
+		{
+			if (str_eq(item(c, "name"), item(w, "name"))) {
+				h = c;
+				break;
+			}
+		}
+		if (!h || num_or(item(w, "type"), 1) != num_or(item(h, "type"), 1) ||
+		    !str_eq(item(w, "description"), item(h, "description")) ||
+		    !options_equal(item(w, "options"), item(h, "options")))
+			return false;
+		/* dm_permission: Discord reports true when unset. */
+		const cJSON *wd = item(w, "dm_permission"), *hd = item(h, "dm_permission");
+		if ((wd ? cJSON_IsTrue(wd) : true) != (hd ? cJSON_IsTrue(hd) : true))
+			return false;
+	}
+	return true;
+}
