@@ -109,9 +109,9 @@ const char *aws_region(const struct aws *aws);
 /* The endpoint URL used for svc, e.g. "https://api.ecr.eu-west-1.amazonaws.com"
  * (borrowed, valid until aws_destroy). */
 const char *aws_endpoint(const struct aws *aws, enum aws_service svc);
-/* Where the current credentials came from: "env", "profile:NAME",
- * "assume-role:ARN", "process", "web-identity", "ecs", "imds", or "none"
- * (borrowed, may change after a refresh). */
+/* Which source of the chain supplies credentials: "env", "profile:NAME"
+ * (static keys, role_arn or web identity of that profile), "process",
+ * "web-identity", "ecs", "imds", or "none" (borrowed). */
 const char *aws_credentials_source(const struct aws *aws);
 
 /* Generic calls, for services or actions without a typed wrapper (doctor's

@@ -63,6 +63,7 @@ enum bot_rc cfn_delete_stack(struct aws *aws, const char *name_or_id, const char
 
 struct cfn_event {
 	const char *event_id;
+	const char *stack_name;
 	const char *logical_id;
 	const char *physical_id;
 	const char *resource_type;

@@ -1,0 +1,123 @@
+/* Internal to aws/: struct aws, the logical call (struct aws_op) every typed
+ * call embeds, and the credential chain's entry points. */
+#ifndef ENVBOT_AWS_CORE_H
+#define ENVBOT_AWS_CORE_H
+
+#include <stdarg.h>
+
+#include "aws_internal.h"
+
+struct aws_creds {
+	char *access_key;
+	char *secret_key;
+	char *token;        /* NULL when none */
+	int64_t expiration; /* Unix seconds; 0 = never */
+};
+
+struct aws_op;
+/* Called once per HTTP exchange (after retries): body/len on success
+ * (err->rc == BOT_OK), NULL/0 on failure. The op must then either send the
+ * next request (aws_op_send) or finish (aws_op_finish, user callback, free). */
+typedef void (*aws_op_resp_fn)(struct aws_op *op, const struct aws_err *err, const char *body,
+			       size_t len);
+/* Frees the object containing op (cancel/destroy path; no callback). */
+typedef void (*aws_op_free_fn)(struct aws_op *op);
+
+struct aws_op {
+	struct aws *aws;
+	enum aws_service svc;
+	void *user_arg;
+	aws_op_resp_fn on_resp;
+	aws_op_free_fn free_fn;
+	bool internal; /* a credential fetch: not cancellable by arg, not counted as a call */
+
+	/* the request (re-signed on each attempt) */
+	char *target; /* X-Amz-Target, NULL for query/ec2 */
+	char *body;
+	size_t body_len;
+	const struct aws_creds *creds; /* signing override (AssumeRole source), borrowed */
+	bool unsigned_req;             /* AssumeRoleWithWebIdentity */
+
+	/* state */
+	int attempt;
+	unsigned retry_cost;
+	bool refreshed;
+	bool waiting_creds;
+	bool linked_out;
+	bool too_big;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct abuf resp;
+	struct loop_timer *timer;
+	char request_id[80];
+	char errtype[64];
+	char curl_err[CURL_ERROR_SIZE];
+	uint64_t started_ms;
+	struct aws_op *prev, *next;
+};
+
+struct cred_provider;
+struct cred_state;
+
+struct aws {
+	struct loop *loop;
+	const struct cfg *cfg;
+	char *region;
+	char *endpoint[AWS_SERVICE_COUNT];
+	char *host[AWS_SERVICE_COUNT];
+	char *path[AWS_SERVICE_COUNT];
+	aws_clock_fn clock_fn;
+	void *clock_arg;
+	struct aws_tuning tuning;
+	unsigned quota;
+	uint64_t rng;
+	struct aws_metrics metrics;
+	struct aws_op *ops;
+	bool destroying;
+	struct cred_state *cred;
+};
+
+int64_t aws_now(const struct aws *aws);
+double aws_rand01(struct aws *aws);
+const char *aws_service_version(enum aws_service svc);
+
+/* Links op into aws (in flight). */
+void aws_op_init(struct aws_op *op, struct aws *aws, enum aws_service svc, void *user_arg,
+		 aws_op_resp_fn on_resp, aws_op_free_fn free_fn);
+/* Starts a request with body (taken; NULL means allocation failed and
+ * returns BOT_ENOMEM). The first attempt runs from a loop timer. */
+enum bot_rc aws_op_send(struct aws_op *op, char *body);
+/* Sets the JSON X-Amz-Target "<prefix>.<operation>". */
+enum bot_rc aws_op_set_target(struct aws_op *op, const char *operation);
+/* "Action=A&Version=V&form" as a new string in *out. b (may be NULL) is the
+ * form buffer whose oom flag is carried over. */
+enum bot_rc aws_op_query_body(struct abuf *b, enum aws_service svc, const char *action,
+			      const char *form, char **out);
+/* Unlinks op and counts the call; the caller then runs the user callback
+ * and frees op. */
+void aws_op_finish(struct aws_op *op, const struct aws_err *err);
+/* Cancels op's pending work, unlinks it and calls its free_fn. */
+void aws_op_abort(struct aws_op *op);
+/* Frees what aws_op owns (body, target, transfer); for free_fn. */
+void aws_op_release(struct aws_op *op);
+void aws_err_set(struct aws_err *err, enum bot_rc rc, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- credentials (creds.c) ---- */
+enum aws_creds_status { AWS_CREDS_READY, AWS_CREDS_WAIT, AWS_CREDS_FAILED };
+/* Resolves the chain's configuration (files and environment; no network)
+ * and the region. */
+enum bot_rc aws_creds_init(struct aws *aws, char *err, size_t errlen);
+void aws_creds_cleanup(struct aws *aws);
+/* READY with *out borrowed until the next call into the loop; WAIT when a
+ * fetch is under way (aws_ops_creds_ready is called when it ends); FAILED
+ * with why. Starts a background refresh 15 minutes before expiry. */
+enum aws_creds_status aws_creds_get(struct aws *aws, const struct aws_creds **out, char *why,
+				    size_t whylen);
+/* Drops refreshable credentials so the next call fetches new ones; false
+ * for static credentials (nothing to refresh). */
+bool aws_creds_invalidate(struct aws *aws);
+/* Wakes the operations waiting for credentials (creds.c calls it). */
+void aws_ops_creds_ready(struct aws *aws);
+
+#endif

@@ -1,0 +1,179 @@
+/* Request encoders (query/ec2 form parameters, ECR JSON) and the retry
+ * policy as data: which error codes are throttling, which are authentication
+ * failures, and the full-jitter backoff. Pure, so unit tests pin them. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws_internal.h"
+
+void cfn_encode_create(struct abuf *b, const struct cfn_create_req *req)
+{
+	aws_form_add(b, "StackName", req->stack_name);
+	aws_form_add(b, "TemplateURL", req->template_url);
+	for (size_t i = 0; i < req->n_parameters; i++) {
+		aws_form_addk(b, req->parameters[i].key, "Parameters.member.%zu.ParameterKey",
+			      i + 1);
+		aws_form_addk(b, req->parameters[i].value, "Parameters.member.%zu.ParameterValue",
+			      i + 1);
+	}
+	if (req->timeout_minutes > 0)
+		abuf_addf(b, "%sTimeoutInMinutes=%d", b->len ? "&" : "", req->timeout_minutes);
+	for (size_t i = 0; i < req->n_capabilities; i++)
+		aws_form_addk(b, req->capabilities[i], "Capabilities.member.%zu", i + 1);
+	aws_form_add(b, "RoleARN", req->role_arn);
+	aws_form_add(b, "OnFailure", req->on_failure);
+	for (size_t i = 0; i < req->n_tags; i++) {
+		aws_form_addk(b, req->tags[i].key, "Tags.member.%zu.Key", i + 1);
+		aws_form_addk(b, req->tags[i].value, "Tags.member.%zu.Value", i + 1);
+	}
+	aws_form_add(b, "ClientRequestToken", req->client_token);
+}
+
+void ec2_encode_describe(struct abuf *b, const struct ec2_filter *filters, size_t n,
+			 int max_results, const char *next_token)
+{
+	for (size_t i = 0; i < n; i++) {
+		aws_form_addk(b, filters[i].name, "Filter.%zu.Name", i + 1);
+		for (size_t j = 0; j < filters[i].n_values; j++)
+			aws_form_addk(b, filters[i].values[j], "Filter.%zu.Value.%zu", i + 1,
+				      j + 1);
+	}
+	if (max_results > 0)
+		abuf_addf(b, "%sMaxResults=%d", b->len ? "&" : "", max_results);
+	aws_form_add(b, "NextToken", next_token);
+}
+
+void ec2_encode_ids(struct abuf *b, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		aws_form_addk(b, ids[i], "InstanceId.%zu", i + 1);
+}
+
+char *ecr_encode_describe(const char *repo, const char *next_token, int max_results)
+{
+	char *s = NULL;
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *filter = NULL;
+	if (!doc || !cJSON_AddStringToObject(doc, "repositoryName", repo))
+		goto out;
+	filter = cJSON_AddObjectToObject(doc, "filter");
+	if (!filter || !cJSON_AddStringToObject(filter, "tagStatus", "TAGGED"))
+		goto out;
+	if (max_results > 0 && !cJSON_AddNumberToObject(doc, "maxResults", max_results))
+		goto out;
+	if (next_token && !cJSON_AddStringToObject(doc, "nextToken", next_token))
+		goto out;
+	s = cJSON_PrintUnformatted(doc);
+out:
+	cJSON_Delete(doc);
+	return s;
+}
+
+/* ---- retry policy ---- */
+
+/* Codes of the standard retry mode (botocore/SDK "throttling errors"). */
+static const char *const throttle_codes[] = {
+	"Throttling",
+	"ThrottlingException",
+	"ThrottledException",
+	"RequestThrottledException",
+	"TooManyRequestsException",
+	"ProvisionedThroughputExceededException",
+	"TransactionInProgressException",
+	"RequestLimitExceeded",
+	"BandwidthLimitExceeded",
+	"LimitExceededException",
+	"RequestThrottled",
+	"SlowDown",
+	"PriorRequestNotComplete",
+	"EC2ThrottledException",
+	NULL,
+};
+
+/* Transient, not throttling. */
+static const char *const transient_codes[] = {
+	"RequestTimeout",
+	"RequestTimeoutException",
+	"InternalError",
+	"InternalFailure",
+	"ServiceUnavailable",
+	"IDPCommunicationError",
+	NULL,
+};
+
+/* The credentials themselves were refused: never retried, exit status 3. */
+static const char *const auth_codes[] = {
+	"InvalidClientTokenId",
+	"SignatureDoesNotMatch",
+	"ExpiredToken",
+	"ExpiredTokenException",
+	"UnrecognizedClientException",
+	"AuthFailure",
+	"InvalidAccessKeyId",
+	"IncompleteSignature",
+	"MissingAuthenticationToken",
+	"InvalidSignatureException",
+	"InvalidToken",
+	"TokenRefreshRequired",
+	"RequestExpired",
+	NULL,
+};
+
+static bool in_list(const char *const *list, const char *code)
+{
+	for (; code && *list; list++)
+		if (strcmp(*list, code) == 0)
+			return true;
+	return false;
+}
+
+bool aws_code_is_auth(const char *code)
+{
+	return in_list(auth_codes, code);
+}
+
+bool aws_code_is_throttle(const char *code)
+{
+	return in_list(throttle_codes, code);
+}
+
+void aws_classify(int status, const char *code, struct aws_class *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->rc = BOT_EREMOTE;
+	if (aws_code_is_auth(code)) {
+		out->rc = BOT_EAUTH;
+		return;
+	}
+	if (aws_code_is_throttle(code) || status == 429) {
+		out->rc = BOT_ETHROTTLED;
+		out->retry = true;
+		out->throttle = true;
+		return;
+	}
+	if (in_list(transient_codes, code) || status == 500 || status == 502 || status == 503 ||
+	    status == 504) {
+		out->rc = BOT_ESERVER;
+		out->retry = true;
+		return;
+	}
+	if (status >= 500)
+		out->rc = BOT_ESERVER;
+}
+
+uint64_t aws_backoff_ms(int n, double r, double scale)
+{
+	double cap = 20.0, base = 1.0;
+	for (int i = 1; i < n && base < cap; i++)
+		base *= 2.0;
+	if (base > cap)
+		base = cap;
+	if (r < 0)
+		r = 0;
+	if (r >= 1)
+		r = 0.999999;
+	double ms = r * base * 1000.0 * scale;
+	return ms > 0 ? (uint64_t)ms : 0;
+}
