@@ -1,0 +1,133 @@
+/* Renders a workflow as a Discord embed: one line per step with its mark,
+ * detail and elapsed time; stack status, image tag, trigger and outcome as
+ * fields; blue/green/red by status. Limits are enforced by rest.c. */
+#include "embed.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *embed_mark(enum wf_mark mark)
+{
+	switch (mark) {
+	case WF_PENDING: return "▫️";
+	case WF_ACTIVE: return "🔄";
+	case WF_DONE: return "✅";
+	case WF_SKIPPED: return "⏭️";
+	case WF_ERROR: return "❌";
+	}
+	return "?";
+}
+
+void embed_duration(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t s = ms / 1000;
+	if (ms < 1000)
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+	else if (s < 60)
+		snprintf(buf, len, "%llu.%llus", (unsigned long long)s,
+			 (unsigned long long)(ms % 1000 / 100));
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", (unsigned long long)(s / 60),
+			 (unsigned long long)(s % 60));
+	else
+		snprintf(buf, len, "%lluh%02llum", (unsigned long long)(s / 3600),
+			 (unsigned long long)(s % 3600 / 60));
+}
+
+static void add_field(cJSON *fields, const char *name, const char *value, int is_inline)
+{
+	if (!value || !*value)
+		return;
+	cJSON *f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "name", name);
+	cJSON_AddStringToObject(f, "value", value);
+	cJSON_AddBoolToObject(f, "inline", is_inline);
+	cJSON_AddItemToArray(fields, f);
+}
+
+cJSON *embed_workflow(const struct wf *wf, const char *note)
+{
+	const struct cfg_env *env = wf_env(wf);
+	enum wf_status st = wf_status(wf);
+	bool start = wf_action(wf) == WF_START;
+	char title[256], buf[4096], dur[32];
+
+	if (st == WF_RUNNING)
+		snprintf(title, sizeof(title), "%s %s…", start ? "Starting" : "Stopping",
+			 env->name);
+	else if (st == WF_SUCCEEDED)
+		snprintf(title, sizeof(title), "%s is %s", env->name, start ? "up" : "down");
+	else
+		snprintf(title, sizeof(title), "%s %s failed", env->name,
+			 wf_action_name(wf_action(wf)));
+
+	/* The steps, one per line. */
+	size_t off = 0;
+	if (note && *note)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "*%s*\n", note);
+	const struct wf_step *steps;
+	size_t n = wf_steps(wf, &steps);
+	uint64_t now = wf_started_ms(wf) + wf_elapsed_ms(wf);
+	for (size_t i = 0; i < n && off < sizeof(buf) - 1; i++) {
+		const struct wf_step *s = &steps[i];
+		char el[32] = "";
+		if (s->started_ms &&
+		    (s->mark == WF_DONE || s->mark == WF_ERROR || s->mark == WF_ACTIVE)) {
+			uint64_t end = s->ended_ms ? s->ended_ms : now;
+			embed_duration(end > s->started_ms ? end - s->started_ms : 0, el,
+				       sizeof(el));
+		}
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s **%s**%s%s%s%s%s\n",
+					embed_mark(s->mark), s->label, s->detail[0] ? " — " : "",
+					s->detail, el[0] ? " (" : "", el, el[0] ? ")" : "");
+	}
+	if (off >= sizeof(buf))
+		off = sizeof(buf) - 1;
+
+	cJSON *msg = cJSON_CreateObject();
+	cJSON *embeds = cJSON_AddArrayToObject(msg, "embeds");
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddItemToArray(embeds, e);
+	cJSON_AddStringToObject(e, "title", title);
+	cJSON_AddStringToObject(e, "description", buf);
+	cJSON_AddNumberToObject(e, "color",
+				st == WF_RUNNING     ? EMBED_BLUE
+				: st == WF_SUCCEEDED ? EMBED_GREEN
+						     : EMBED_RED);
+	cJSON *fields = cJSON_AddArrayToObject(e, "fields");
+	if (st != WF_RUNNING)
+		add_field(fields, st == WF_SUCCEEDED ? "Result" : "Reason", wf_summary(wf), 0);
+	if (env->kind == ENV_STACK) {
+		add_field(fields, "Stack", env->stack_name, 1);
+		add_field(fields, "Stack status", wf_stack_status(wf), 1);
+	} else {
+		snprintf(buf, sizeof(buf), "%s=%s", env->tag_key, env->tag_value);
+		add_field(fields, "Instances tagged", buf, 1);
+	}
+	if (wf_image_tag(wf)[0]) {
+		snprintf(buf, sizeof(buf), "`%s`%s%s%s", wf_image_tag(wf),
+			 wf_image_rule(wf)[0] ? " (" : "", wf_image_rule(wf),
+			 wf_image_rule(wf)[0] ? ")" : "");
+		add_field(fields, "Image tag", buf, 1);
+	}
+	add_field(fields, "Triggered by", wf_trigger(wf), 1);
+	embed_duration(wf_elapsed_ms(wf), dur, sizeof(dur));
+	add_field(fields, "Elapsed", dur, 1);
+	if (wf_n_details(wf) > 0) {
+		off = 0;
+		for (size_t i = 0; i < wf_n_details(wf) && off < 1000; i++)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\n",
+						wf_detail(wf, i));
+		add_field(fields, env->kind == ENV_STACK ? "Outputs" : "Instances", buf, 0);
+	}
+	snprintf(buf, sizeof(buf), "workflow %s", wf_id(wf));
+	cJSON *footer = cJSON_AddObjectToObject(e, "footer");
+	cJSON_AddStringToObject(footer, "text", buf);
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(e, "timestamp", buf);
+	return msg;
+}

@@ -1,0 +1,113 @@
+/* The workflow interpreter's insides, shared by the engine (wf.c) and the
+ * tables with their tasks (wf_stack.c, wf_ec2.c). Nothing else includes it. */
+#ifndef ENVBOT_WF_INTERNAL_H
+#define ENVBOT_WF_INTERNAL_H
+
+#include "wf.h"
+
+enum wf_type {
+	WF_TASK,    /* starts async work; ends with wf_next() or wf_error() */
+	WF_CHOICE,  /* looks at what is known and calls wf_next() at once */
+	WF_WAIT,    /* waits poll_ms, then goes to next[0] */
+	WF_SUCCEED, /* terminal: success */
+	WF_FAIL,    /* terminal: failure */
+};
+
+#define WF_MAX_NEXT 6
+
+/* Outcome → next state. The outcome "*" matches any outcome. */
+struct wf_next {
+	const char *on;
+	const char *go;
+};
+
+/* Retry of a task on a transient error (throttled, 5xx, network), on top of
+ * the AWS module's own three attempts: long outages get a second chance. */
+struct wf_retry {
+	unsigned attempts; /* 0 = no retry */
+	unsigned interval_ms;
+};
+
+struct wf_state {
+	const char *name;
+	enum wf_type type;
+	int step; /* index into the table's steps, -1 = not shown */
+	void (*run)(struct wf *wf);
+	struct wf_retry retry;
+	struct wf_next next[WF_MAX_NEXT];
+	const char *catch_state; /* after retries; NULL = "Fail" */
+	const char *text;        /* SUCCEED/FAIL: the summary, if the task left none */
+};
+
+struct wf_table {
+	const char *name; /* "stack/start" */
+	const char *const *steps;
+	const struct wf_state *states; /* the first is the start; {0} ends */
+};
+
+extern const struct wf_table wf_stack_start, wf_stack_stop, wf_ec2_start, wf_ec2_stop;
+
+#define WF_MAX_DETAILS   24
+#define WF_MAX_INSTANCES 1000
+
+struct wf_instance {
+	char id[24];
+	char state[16];
+	char name[64];
+	bool in_asg;
+};
+
+struct wf {
+	struct loop *loop;
+	struct aws *aws;
+	const struct cfg_env *env;
+	const struct wf_table *table;
+	enum wf_action action;
+	struct wf_observer obs;
+	char id[64];
+	char trigger[160];
+	uint64_t poll_ms;
+
+	const struct wf_state *state;
+	enum wf_status status;
+	unsigned attempt; /* of the current state, for its retry */
+	struct loop_timer *timer;
+	struct loop_timer *deadline;
+	uint64_t started_ms;
+	uint64_t ended_ms;
+	bool noop;
+	enum bot_rc last_rc; /* of the last wf_error */
+	bool busy_aws;       /* an AWS call of ours is in flight */
+
+	struct wf_step steps[WF_MAX_STEPS];
+	size_t n_steps;
+
+	/* what the tasks learnt */
+	char stack_id[320];
+	char stack_status[48];
+	char image_tag[136];
+	const char *image_rule;
+	char summary[512];
+	char details[WF_MAX_DETAILS][256];
+	size_t n_details;
+	struct wf_instance *instances;
+	size_t n_instances;
+	unsigned polls;
+	unsigned change_rounds; /* EC2: start/stop requests sent */
+};
+
+/* For tasks: go to the state the current one maps outcome to. */
+void wf_next(struct wf *wf, const char *outcome);
+/* For tasks: the work failed. Transient errors (throttled, 5xx, network) are
+ * retried per the state's retry; then the catch state is entered with msg as
+ * the summary. */
+void wf_error(struct wf *wf, enum bot_rc rc, const char *msg);
+/* printf into the current step's detail line and notify the observer. */
+void wf_detail_step(struct wf *wf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void wf_set_summary(struct wf *wf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void wf_add_detail(struct wf *wf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Marks a step skipped (e.g. no leftover stack to remove). */
+void wf_skip_step(struct wf *wf, int step);
+void wf_changed(struct wf *wf);
+
+#endif
