@@ -52,6 +52,7 @@ struct state {
 	size_t n_audit, cap_audit, audit_head, audit_max;
 	struct state_wf *wfs;
 	size_t n_wfs, cap_wfs;
+	time_t last_tick; /* the scheduler's; 0 = never ticked */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -802,6 +803,37 @@ void state_uptime_prune(struct state *st, time_t before)
 	}
 }
 
+void state_last_transitions(const struct state *st, const char *env, time_t *last_up,
+			    time_t *last_down)
+{
+	const struct env_state *e = env_find(st, env);
+	time_t up = 0, down = 0;
+	for (size_t i = 0; e && i < e->n_iv; i++) {
+		if (e->iv[i].from > up)
+			up = e->iv[i].from;
+		if (e->iv[i].to > down)
+			down = e->iv[i].to;
+	}
+	if (e && e->up_since > up)
+		up = e->up_since;
+	if (last_up)
+		*last_up = up;
+	if (last_down)
+		*last_down = down;
+}
+
+/* --------------------------------------------------------------- last tick */
+
+time_t state_last_tick(const struct state *st)
+{
+	return st->last_tick;
+}
+
+void state_set_last_tick(struct state *st, time_t t)
+{
+	st->last_tick = t > 0 ? t : 0;
+}
+
 /* ------------------------------------------------------------------ expiry */
 
 static ymd_t utc_date(time_t t)
@@ -978,6 +1010,10 @@ static cJSON *encode(const struct state *st)
 	if (!root)
 		return NULL;
 	bool ok = cJSON_AddNumberToObject(root, "version", STATE_VERSION) != NULL;
+
+	/* Only once set, so that files from before the field are unchanged. */
+	if (st->last_tick > 0)
+		ok = ok && cJSON_AddNumberToObject(root, "last_tick", (double)st->last_tick);
 
 	if (st->frozen) {
 		cJSON *f = cJSON_AddObjectToObject(root, "freeze");
@@ -1319,6 +1355,11 @@ enum bot_rc state_parse(const char *json, struct state **out, char *err, size_t 
 	 * configured audit_max after loading. */
 	st->audit_max = STATE_AUDIT_HARD_MAX;
 	rc = BOT_EPARSE;
+
+	/* Optional: absent in files written before the scheduler kept it. */
+	if (cJSON_HasObjectItem(root, "last_tick") &&
+	    dec_time(&d, root, "state", "last_tick", &st->last_tick) < 0)
+		goto out;
 
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, "freeze");
 	if (f) {

@@ -267,6 +267,18 @@ int64_t state_uptime_seconds(const struct state *st, const char *env, time_t fro
  * previous month). */
 void state_uptime_prune(struct state *st, time_t before);
 
+/* The latest recorded start (up) and stop (down) of env from the uptime
+ * record, 0 when none: catch-up uses them to see that someone already did by
+ * hand what a missed scheduled action would have done. Either may be NULL. */
+void state_last_transitions(const struct state *st, const char *env, time_t *last_up,
+			    time_t *last_down);
+
+/* --- The scheduler's last tick (seconds since the epoch, 0 = never): set by
+ * the scheduler on every tick and saved with the rest, so that after a restart
+ * "missed" means scheduled after the last tick the previous process made. --- */
+time_t state_last_tick(const struct state *st);
+void state_set_last_tick(struct state *st, time_t t);
+
 /* --- Expiry. --- */
 
 /* The local date of instant t in env's schedule zone (the caller owns the

@@ -134,6 +134,7 @@ static struct state *full_state(int v)
 	CHECK_INT(state_down(st, "dev", T0 + 18 * 3600), BOT_OK);
 	CHECK_INT(state_up(st, "dev", T0 + 33 * 3600), BOT_OK);
 	CHECK_INT(state_up(st, "qa", T0 + 100), BOT_OK);
+	state_set_last_tick(st, T0 + 40 + v);
 	return st;
 }
 
@@ -205,6 +206,7 @@ static void test_roundtrip(void)
 	w = state_wf_find(ld, "qa");
 	CHECK(w && w->kind == STATE_STOP);
 	CHECK_STR(w ? w->trigger : NULL, "schedule");
+	CHECK_INT(state_last_tick(ld), T0 + 41);
 	time_t since = 0;
 	CHECK(state_is_up(ld, "dev", &since) && since == T0 + 33 * 3600);
 	CHECK_INT(state_uptime_seconds(ld, "dev", T0, T0 + 86400, T0 + 86400), 9 * 3600);
@@ -728,6 +730,58 @@ static void test_uptime(void)
 	state_destroy(st);
 }
 
+/* The scheduler's last tick is optional in the file (older files lack it),
+ * strict when present; the last transitions come from the uptime record. */
+static void test_last_tick(void)
+{
+	char err[256];
+	struct state *st = state_create(), *ld = NULL;
+	CHECK_INT(state_last_tick(st), 0);
+	char *doc = state_dump(st);
+	CHECK(doc && strstr(doc, "last_tick") == NULL);
+	CHECK_INT(state_parse(doc, &ld, err, sizeof(err)), BOT_OK);
+	CHECK(ld && state_last_tick(ld) == 0);
+	state_destroy(ld);
+	ld = NULL;
+	free(doc);
+
+	state_set_last_tick(st, T0 + 60);
+	CHECK_INT(state_last_tick(st), T0 + 60);
+	state_set_last_tick(st, -5); /* nonsense is "never" */
+	CHECK_INT(state_last_tick(st), 0);
+	state_set_last_tick(st, T0 + 120);
+	doc = state_dump(st);
+	CHECK_INT(state_parse(doc, &ld, err, sizeof(err)), BOT_OK);
+	CHECK(ld && state_last_tick(ld) == T0 + 120);
+	state_destroy(ld);
+	ld = NULL;
+	free(doc);
+	CHECK_INT(state_parse("{\"version\":1,\"last_tick\":\"soon\",\"environments\":{}}", &ld,
+			      err, sizeof(err)),
+		  BOT_EPARSE);
+	CHECK(ld == NULL && strstr(err, "last_tick") != NULL);
+	CHECK_INT(state_parse("{\"version\":1,\"last_tick\":-3,\"environments\":{}}", &ld, err,
+			      sizeof(err)),
+		  BOT_EPARSE);
+
+	time_t up = 1, down = 1;
+	state_last_transitions(st, "dev", &up, &down);
+	CHECK(up == 0 && down == 0);
+	state_up(st, "dev", T0 + 100);
+	state_last_transitions(st, "dev", &up, &down);
+	CHECK(up == T0 + 100 && down == 0);
+	state_down(st, "dev", T0 + 200);
+	state_up(st, "dev", T0 + 300);
+	state_down(st, "dev", T0 + 400);
+	state_last_transitions(st, "dev", &up, NULL);
+	state_last_transitions(st, "dev", NULL, &down);
+	CHECK(up == T0 + 300 && down == T0 + 400);
+	state_up(st, "dev", T0 + 500);
+	state_last_transitions(st, "dev", &up, &down);
+	CHECK(up == T0 + 500 && down == T0 + 400);
+	state_destroy(st);
+}
+
 /* The test's zone: UTC+9 without DST, like Asia/Seoul. */
 static ymd_t today_kst(void *ctx, const char *env, time_t t)
 {
@@ -939,6 +993,7 @@ int main(void)
 	test_save_failures();
 	test_mutators();
 	test_uptime();
+	test_last_tick();
 	test_expire();
 	test_decide();
 	char cmd[256];
