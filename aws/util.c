@@ -227,38 +227,10 @@ void vec_free(struct vec *v)
 
 /* ---- endpoints ---- */
 
+/* One URL policy for the whole daemon: config's (cfg_url_is_loopback). */
 bool aws_url_is_loopback(const char *url)
 {
-	bool ok = false;
-	char *host = NULL, *scheme = NULL;
-	CURLU *u = curl_url();
-	if (!u)
-		return false;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-		goto out;
-	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
-		goto out;
-	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
-		ok = true;
-	else if (strncmp(host, "127.", 4) == 0) {
-		/* all four parts numeric: 127.x.y.z, not "127.evil.com" */
-		int parts = 1;
-		ok = true;
-		for (const char *p = host + 4; *p; p++) {
-			if (*p == '.')
-				parts++;
-			else if (*p < '0' || *p > '9')
-				ok = false;
-		}
-		ok = ok && parts == 4;
-	}
-out:
-	curl_free(host);
-	curl_free(scheme);
-	curl_url_cleanup(u);
-	return ok;
+	return cfg_url_is_loopback(url);
 }
 
 /* https:// to anywhere, http:// only to loopback (CONTRACT.md). */

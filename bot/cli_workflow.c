@@ -31,7 +31,9 @@ static void print_progress(void *arg, const struct wf *wf)
 	size_t n = wf_steps(wf, &steps);
 	char el[32], line[256];
 	for (size_t i = 0; i < n && i < MAX_SEEN_STEPS; i++) {
-		if (steps[i].mark == WF_PENDING)
+		/* A step that just began says nothing until it has a detail. */
+		if (steps[i].mark == WF_PENDING ||
+		    (steps[i].mark == WF_ACTIVE && !steps[i].detail[0]))
 			continue;
 		snprintf(line, sizeof(line), "%s %s%s%s", embed_mark(steps[i].mark), steps[i].label,
 			 steps[i].detail[0] ? " — " : "", steps[i].detail);
