@@ -17,7 +17,12 @@ set_tests_properties(unit_metrics_promparse PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME deploy_systemd_verify
          COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy_systemd_verify.sh $<TARGET_FILE:envbot>)
 add_test(NAME deploy_cfn_lint COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy_cfn_lint.sh)
+add_test(NAME deploy_cfn_policy COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy_cfn_policy.sh)
+# Given the built binary, also checks that the image's runtime packages
+# provide every library it links.
 add_test(NAME deploy_docker_files
-         COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy_docker_files.sh)
-set_tests_properties(deploy_systemd_verify deploy_cfn_lint deploy_docker_files
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy_docker_files.sh $<TARGET_FILE:envbot>)
+add_test(NAME deploy_install_deps COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy_install_deps.sh)
+set_tests_properties(deploy_systemd_verify deploy_cfn_lint deploy_cfn_policy
+                     deploy_docker_files deploy_install_deps
                      PROPERTIES SKIP_RETURN_CODE 77 WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
