@@ -297,6 +297,16 @@ static void test_include(void)
 	CHECK(strstr(err, want) != NULL);
 	if (!strstr(err, want))
 		fprintf(stderr, "%s", err);
+
+	/* A syntax error in the included file is located there too. */
+	f = fopen(inc_path, "w");
+	fputs("environments = (\n  { name = ; } );\n", f);
+	fclose(f);
+	CHECK_INT(cfg_load(main_path, &cfg, err, sizeof(err)), BOT_ECONFIG);
+	snprintf(want, sizeof(want), "%s:2: ", inc_path);
+	CHECK(strncmp(err, want, strlen(want)) == 0);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fprintf(stderr, "%s", err);
 	unlink(inc_path);
 	unlink(main_path);
 	rmdir(dir);
