@@ -380,60 +380,54 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 static void on_done(void *arg, CURL *easy, CURLcode result);
 
 /* Builds, signs and starts one HTTP attempt with creds. */
-static enum bot_rc send_attempt(struct aws_op *op, const struct aws_creds *creds)
+/* Appends "name: value" to *list; false on allocation failure. */
+static bool add_header(struct curl_slist **list, const char *name, const char *value)
 {
-	struct aws *aws = op->aws;
+	struct abuf b = { 0 };
+	abuf_addf(&b, "%s: %s", name, value);
+	char *s = abuf_take(&b);
+	struct curl_slist *l = s ? curl_slist_append(*list, s) : NULL;
+	free(s);
+	if (l)
+		*list = l;
+	return l != NULL;
+}
+
+enum bot_rc aws_sign_request(const struct aws *aws, enum aws_service svc, const char *target,
+			     const char *body, size_t body_len, const struct aws_creds *creds,
+			     int64_t now, struct curl_slist **hdrs, struct sigv4_out *sig_out)
+{
 	enum bot_rc rc = BOT_ENOMEM;
 	struct sigv4_out sig = { 0 };
-	char date[17], line[512];
+	char date[17];
 	struct sigv4_header h[5];
 	size_t nh = 0;
-	const char *ctype = svc_info[op->svc].target
+	const char *ctype = svc_info[svc].target
 				    ? "application/x-amz-json-1.1"
 				    : "application/x-www-form-urlencoded; charset=utf-8";
 
-	sigv4_amz_date(aws_now(aws), date);
+	sigv4_amz_date(now, date);
+	h[nh++] = (struct sigv4_header){ "Host", aws->host[svc] };
 	h[nh++] = (struct sigv4_header){ "Content-Type", ctype };
-	h[nh++] = (struct sigv4_header){ "Host", aws->host[op->svc] };
 	h[nh++] = (struct sigv4_header){ "X-Amz-Date", date };
 	if (creds && creds->token && *creds->token)
 		h[nh++] = (struct sigv4_header){ "X-Amz-Security-Token", creds->token };
-	if (op->target)
-		h[nh++] = (struct sigv4_header){ "X-Amz-Target", op->target };
-
-	op->easy = curl_easy_init();
-	if (!op->easy)
-		goto out;
-	for (size_t i = 0; i < nh; i++) {
-		snprintf(line, sizeof(line), "%s: %s", h[i].name, h[i].value);
-		if (strlen(h[i].value) + strlen(h[i].name) + 2 >= sizeof(line)) {
-			/* session tokens can be long: build it on the heap */
-			struct abuf b = { 0 };
-			abuf_addf(&b, "%s: %s", h[i].name, h[i].value);
-			char *s = abuf_take(&b);
-			struct curl_slist *l = s ? curl_slist_append(op->hdrs, s) : NULL;
-			free(s);
-			if (!l)
-				goto out;
-			op->hdrs = l;
-			continue;
-		}
-		struct curl_slist *l = curl_slist_append(op->hdrs, line);
-		if (!l)
+	if (target)
+		h[nh++] = (struct sigv4_header){ "X-Amz-Target", target };
+	for (size_t i = 0; i < nh; i++)
+		if (!add_header(hdrs, h[i].name, h[i].value))
 			goto out;
-		op->hdrs = l;
-	}
 	if (creds) {
 		struct sigv4_req req = {
 			.method = "POST",
-			.path = aws->path[op->svc],
+			.path = aws->path[svc],
 			.query = "",
 			.headers = h,
 			.n_headers = nh,
-			.body = op->body,
-			.body_len = op->body_len,
+			.body = body,
+			.body_len = body_len,
 			.region = aws->region,
-			.service = svc_info[op->svc].name,
+			.service = svc_info[svc].name,
 			.amz_date = date,
 			.access_key = creds->access_key,
 			.secret_key = creds->secret_key,
@@ -442,19 +436,38 @@ static enum bot_rc send_attempt(struct aws_op *op, const struct aws_creds *creds
 		if (rc != BOT_OK)
 			goto out;
 		rc = BOT_ENOMEM;
-		struct abuf b = { 0 };
-		abuf_addf(&b, "Authorization: %s", sig.authorization);
-		char *s = abuf_take(&b);
-		struct curl_slist *l = s ? curl_slist_append(op->hdrs, s) : NULL;
-		free(s);
-		if (!l)
+		if (!add_header(hdrs, "Authorization", sig.authorization))
 			goto out;
-		op->hdrs = l;
 	}
-	struct curl_slist *l = curl_slist_append(op->hdrs, "Expect:");
+	/* no "100-continue" round trip */
+	struct curl_slist *l = curl_slist_append(*hdrs, "Expect:");
 	if (!l)
 		goto out;
-	op->hdrs = l;
+	*hdrs = l;
+	rc = BOT_OK;
+	if (sig_out) {
+		*sig_out = sig;
+		memset(&sig, 0, sizeof(sig));
+	}
+out:
+	sigv4_out_free(&sig);
+	return rc;
+}
+
+/* Builds, signs and starts one HTTP attempt with creds (NULL: unsigned). */
+static enum bot_rc send_attempt(struct aws_op *op, const struct aws_creds *creds)
+{
+	struct aws *aws = op->aws;
+	enum bot_rc rc = BOT_ENOMEM;
+
+	op->easy = curl_easy_init();
+	if (!op->easy)
+		goto out;
+	rc = aws_sign_request(aws, op->svc, op->target, op->body, op->body_len, creds, aws_now(aws),
+			      &op->hdrs, NULL);
+	if (rc != BOT_OK)
+		goto out;
+	rc = BOT_ENOMEM;
 
 	char url[1024];
 	snprintf(url, sizeof(url), "%s/", aws->endpoint[op->svc]);
@@ -488,7 +501,6 @@ static enum bot_rc send_attempt(struct aws_op *op, const struct aws_creds *creds
 		aws->metrics.retries[op->svc]++;
 	rc = BOT_OK;
 out:
-	sigv4_out_free(&sig);
 	if (rc != BOT_OK) {
 		if (op->easy)
 			curl_easy_cleanup(op->easy);

@@ -12,6 +12,6 @@ add_library(envbot_aws STATIC
   ${CMAKE_SOURCE_DIR}/aws/ec2.c
   ${CMAKE_SOURCE_DIR}/aws/sts.c)
 target_include_directories(envbot_aws PUBLIC ${CMAKE_SOURCE_DIR})
-target_link_libraries(envbot_aws PUBLIC envbot_util PkgConfig::CURL
+target_link_libraries(envbot_aws PUBLIC envbot_config envbot_util PkgConfig::CURL
   PRIVATE PkgConfig::CJSON PkgConfig::XML2 PkgConfig::SSL m)
 list(APPEND ENVBOT_MODULE_LIBS envbot_aws)

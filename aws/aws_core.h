@@ -100,6 +100,14 @@ void aws_op_finish(struct aws_op *op, const struct aws_err *err);
 void aws_op_abort(struct aws_op *op);
 /* Frees what aws_op owns (body, target, transfer); for free_fn. */
 void aws_op_release(struct aws_op *op);
+/* Appends the request headers of one attempt (Host, Content-Type,
+ * X-Amz-Date, X-Amz-Security-Token, X-Amz-Target, Authorization) to *hdrs,
+ * signed at Unix time now with creds (NULL: unsigned). When sig is not NULL
+ * it receives the signer's output (caller frees with sigv4_out_free). */
+struct sigv4_out;
+enum bot_rc aws_sign_request(const struct aws *aws, enum aws_service svc, const char *target,
+			     const char *body, size_t body_len, const struct aws_creds *creds,
+			     int64_t now, struct curl_slist **hdrs, struct sigv4_out *sig);
 void aws_err_set(struct aws_err *err, enum bot_rc rc, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -51,6 +51,31 @@ void ec2_encode_ids(struct abuf *b, const char *const *ids, size_t n)
 		aws_form_addk(b, ids[i], "InstanceId.%zu", i + 1);
 }
 
+/* cJSON's compact output with a space after each ',' and ':' outside
+ * strings: the exact bytes the AWS SDKs (json.dumps) send, so requests can be
+ * compared with botocore's byte for byte. New string or NULL. */
+static char *json_spaced(const char *s)
+{
+	struct abuf b = { 0 };
+	bool in_str = false, esc = false;
+	for (; *s; s++) {
+		abuf_add(&b, s, 1);
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (*s == '\\')
+				esc = true;
+			else if (*s == '"')
+				in_str = false;
+		} else if (*s == '"') {
+			in_str = true;
+		} else if (*s == ',' || *s == ':') {
+			abuf_add(&b, " ", 1);
+		}
+	}
+	return abuf_take(&b);
+}
+
 char *ecr_encode_describe(const char *repo, const char *next_token, int max_results)
 {
 	char *s = NULL;
@@ -65,7 +90,10 @@ char *ecr_encode_describe(const char *repo, const char *next_token, int max_resu
 		goto out;
 	if (next_token && !cJSON_AddStringToObject(doc, "nextToken", next_token))
 		goto out;
-	s = cJSON_PrintUnformatted(doc);
+	char *compact = cJSON_PrintUnformatted(doc);
+	if (compact)
+		s = json_spaced(compact);
+	cJSON_free(compact);
 out:
 	cJSON_Delete(doc);
 	return s;

@@ -1,0 +1,8 @@
+# Tests of envbot_aws: signer vectors, encoders and decoders (unit), the
+# fault-injecting fake AWS (proved with the aws CLI), moto with signature
+# checking on (integration), and the status/tags commands end to end.
+set(ENVBOT_TESTDATA ${CMAKE_SOURCE_DIR}/../shared/testdata)
+
+add_executable(test_sigv4 tests/test_sigv4.c)
+target_link_libraries(test_sigv4 PRIVATE envbot_aws PkgConfig::CJSON)
+add_test(NAME unit_sigv4 COMMAND test_sigv4 ${ENVBOT_TESTDATA})
