@@ -269,7 +269,7 @@ check(all_actions == set(STACK_ACTIONS) | {
     f"no action beyond the list: {sorted(all_actions)}")
 
 # The host: IMDSv2 only, the unit installed from the release, no `set -x`.
-check("Host" in res and "HostInstanceProfile" in res, "host created with CreateHost=true")
+check("Host" in res and "EnvbotInstanceProfile" in res, "host created with CreateHost=true")
 lt = ev.ev(res["HostLaunchTemplate"]["Properties"])["LaunchTemplateData"]
 check(lt["MetadataOptions"]["HttpTokens"] == "required", "IMDSv2 required")
 check(lt["InstanceType"] == "t4g.nano", "t4g.nano by default")
@@ -290,6 +290,7 @@ check({a for acts, _, _ in stmts for a in acts} ==
       {"sts:GetCallerIdentity", "ec2:DescribeInstances"},
       f"empty configuration grants only the reads: {stmts}")
 check("Host" not in res and "Ec2TagPolicy" not in res, "no host, no tag policy by default")
+check("EnvbotInstanceProfile" in res, "the instance profile exists without the host too")
 
 # ---- stacks without a service role: CreateStack has no RoleArn condition and
 # PassRole is absent.
