@@ -471,6 +471,13 @@ static enum bot_rc send_attempt(struct aws_op *op, const struct aws_creds *creds
 
 	char url[1024];
 	snprintf(url, sizeof(url), "%s/", aws->endpoint[op->svc]);
+	if (aws->capture) {
+		/* test seam: hand over the finished request instead of sending it */
+		aws->capture(aws->capture_arg, op->svc, url, op->hdrs, op->body, op->body_len);
+		op->attempt++;
+		rc = BOT_ECANCELLED;
+		goto out;
+	}
 	abuf_free(&op->resp);
 	op->too_big = false;
 	op->request_id[0] = op->errtype[0] = op->curl_err[0] = '\0';
@@ -536,7 +543,9 @@ static void attempt_now(struct aws_op *op)
 		}
 	}
 	enum bot_rc rc = send_attempt(op, creds);
-	if (rc != BOT_OK)
+	if (rc == BOT_ECANCELLED)
+		fail_now(op, BOT_ENET, "", "request captured, not sent");
+	else if (rc != BOT_OK)
 		fail_now(op, rc, "",
 			 rc == BOT_EINVAL ? "cannot sign the request (bad credentials?)"
 					  : "cannot start the request");

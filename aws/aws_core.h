@@ -59,6 +59,12 @@ struct aws_op {
 struct cred_provider;
 struct cred_state;
 
+/* Test seam: when set, each attempt's finished request (URL, headers with
+ * Authorization, body) goes here instead of onto the network, and the
+ * attempt fails with BOT_ENET. */
+typedef void (*aws_capture_fn)(void *arg, enum aws_service svc, const char *url,
+			       const struct curl_slist *hdrs, const char *body, size_t len);
+
 struct aws {
 	struct loop *loop;
 	const struct cfg *cfg;
@@ -75,6 +81,8 @@ struct aws {
 	struct aws_op *ops;
 	bool destroying;
 	struct cred_state *cred;
+	aws_capture_fn capture;
+	void *capture_arg;
 };
 
 int64_t aws_now(const struct aws *aws);
