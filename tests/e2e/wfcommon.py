@@ -1,0 +1,259 @@
+"""Shared helpers of the workflow end-to-end tests (test_workflows_*.py) and
+the local demo: free ports, moto as a child process, the demo/test config,
+and running the real envbot binary with a time limit.
+
+Everything listens on 127.0.0.1 only; ports are chosen free at runtime."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REGION = "ap-northeast-2"
+IMAGE_PARAMS = ["APIServerImageTag", "ChatServerImageTag", "NotificationServerImageTag"]
+
+# A template moto can create: one SSM parameter per image parameter (the tag
+# lands in a place boto3 can read back), one for the static parameter, and
+# Outputs like the load balancer URL of the real stack.
+TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
+Description: envbot e2e stack (moto)
+Parameters:
+  APIServerImageTag: {Type: String}
+  ChatServerImageTag: {Type: String}
+  NotificationServerImageTag: {Type: String}
+  Environment: {Type: String}
+Resources:
+  ApiImage:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /envbot-e2e/api-image, Type: String, Value: !Ref APIServerImageTag}
+  ChatImage:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /envbot-e2e/chat-image, Type: String, Value: !Ref ChatServerImageTag}
+  NotificationImage:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /envbot-e2e/notification-image, Type: String, Value: !Ref NotificationServerImageTag}
+  EnvName:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /envbot-e2e/environment, Type: String, Value: !Ref Environment}
+Outputs:
+  LoadBalancerUrl:
+    Value: !Sub "http://${Environment}-alb.example.test"
+  ApiImageTag:
+    Value: !Ref APIServerImageTag
+"""
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, proc, timeout=20.0):
+    """Waits until url answers (any HTTP status) or proc dies."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before serving {url}")
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def aws_test_env():
+    """Fake credentials only: nothing here can reach real AWS."""
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("AWS_"):
+            del env[k]
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION,
+               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+               AWS_EC2_METADATA_DISABLED="true")
+    return env
+
+
+class Moto:
+    """moto's standalone server on a free loopback port."""
+
+    def __init__(self, logdir):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(logdir, "moto.log"), "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT, env=aws_test_env())
+        wait_http(self.url + "/moto-api/", self.proc)
+
+    def client(self, service):
+        import boto3
+        return boto3.client(service, region_name=REGION, endpoint_url=self.url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def image_manifest(n):
+    # Distinct bytes give distinct digests.
+    return ('{"schemaVersion": 2, "mediaType": '
+            '"application/vnd.docker.distribution.manifest.v2+json", '
+            '"config": {"mediaType": "application/vnd.docker.container.image.v1+json", '
+            f'"size": {100 + n}, "digest": "sha256:{n:064x}"}}, "layers": []}}')
+
+
+def setup_moto(moto, repo="chat-chat-http", old_tags=(("v1.4.0", "latest-old"), ("v1.4.1",)),
+               newest_tags=("v1.4.2",)):
+    """Puts the template in moto's S3, pushes images (the newest one at
+    least one whole second after the others: moto records imagePushedAt in
+    seconds) and returns (template_url, newest tag)."""
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket="envbot-templates",
+                     CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="envbot-templates", Key="master-stack.yaml", Body=TEMPLATE.encode())
+    ecr = moto.client("ecr")
+    ecr.create_repository(repositoryName=repo)
+    n = 0
+    for tags in old_tags:
+        n += 1
+        ecr.put_image(repositoryName=repo, imageManifest=image_manifest(n), imageTag=tags[0])
+        for t in tags[1:]:
+            ecr.put_image(repositoryName=repo, imageManifest=image_manifest(n), imageTag=t)
+    time.sleep(1.05)
+    n += 1
+    for t in newest_tags:
+        ecr.put_image(repositoryName=repo, imageManifest=image_manifest(n), imageTag=t)
+    imgs = ecr.describe_images(repositoryName=repo)["imageDetails"]
+    newest = max(imgs, key=lambda i: i["imagePushedAt"])
+    others = [i for i in imgs if i is not newest]
+    assert all(o["imagePushedAt"] < newest["imagePushedAt"] for o in others), imgs
+    return "https://envbot-templates.s3.amazonaws.com/master-stack.yaml", newest_tags[0]
+
+
+def setup_ec2(moto, tag=("AutoStopStart", "Yes"), n=3):
+    """n instances tagged for qa, one of them also in an Auto Scaling group,
+    and one untagged bystander. Returns (plain ids, asg id, bystander id)."""
+    ec2 = moto.client("ec2")
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+    def run(tags, count=1):
+        spec = [{"ResourceType": "instance",
+                 "Tags": [{"Key": k, "Value": v} for k, v in tags]}] if tags else []
+        r = ec2.run_instances(ImageId=ami, MinCount=count, MaxCount=count,
+                              InstanceType="t3.micro", TagSpecifications=spec)
+        return [i["InstanceId"] for i in r["Instances"]]
+
+    plain = run([tag, ("Name", "qa-app")], n)
+    asg = run([tag, ("Name", "qa-asg"), ("aws:autoscaling:groupName", "qa-workers")])[0]
+    other = run([("Name", "bystander")])[0]
+    return plain, asg, other
+
+
+def instance_states(moto, ids):
+    ec2 = moto.client("ec2")
+    out = {}
+    for r in ec2.describe_instances(InstanceIds=list(ids))["Reservations"]:
+        for i in r["Instances"]:
+            out[i["InstanceId"]] = i["State"]["Name"]
+    return out
+
+
+def write_config(path, endpoint, template_url, state_file, api_base=None,
+                 stack_name="ChatAppMasterStack", extra_envs=""):
+    api = api_base or "https://discord.com/api/v10"
+    text = f"""
+discord: {{
+  application_id = "100000000000000001";
+  guild_id = "200000000000000002";
+  channel_id = "300000000000000003";
+  api_base = "{api}";
+  roles: {{ operator = [ "400000000000000004" ]; admin = [ "500000000000000005" ]; }};
+}};
+aws: {{ region = "{REGION}"; endpoint_url = "{endpoint}"; }};
+state_file = "{state_file}";
+catch_up = "0";
+timezone = "Asia/Seoul";
+environments = (
+  {{
+    name = "dev";
+    kind = "stack";
+    stack_name = "{stack_name}";
+    template_url = "{template_url}";
+    role_arn = "arn:aws:iam::123456789012:role/cfn-service-role";
+    capabilities = [ "CAPABILITY_IAM", "CAPABILITY_NAMED_IAM" ];
+    image: {{ repository = "chat-chat-http";
+             parameters = [ "{IMAGE_PARAMS[0]}", "{IMAGE_PARAMS[1]}", "{IMAGE_PARAMS[2]}" ]; }};
+    parameters = ( {{ key = "Environment"; value = "dev"; }} );
+    schedule: {{ start = "0 9 * * MON-FRI"; stop = "0 18 * * MON-FRI"; }};
+    hourly_cost = 0.241;
+  }},
+  {{
+    name = "qa";
+    kind = "ec2";
+    tag = {{ key = "AutoStopStart"; value = "Yes"; }};
+    schedule: {{ start = "30 8 * * MON-FRI"; stop = "0 20 * * MON-FRI"; }};
+    hourly_cost = 0.092;
+  }}{extra_envs}
+);
+"""
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+class Result:
+    def __init__(self, rc, out, err, secs):
+        self.rc, self.out, self.err, self.secs = rc, out, err, secs
+
+    def __repr__(self):
+        return f"rc={self.rc} ({self.secs:.1f}s)\n--- stdout\n{self.out}--- stderr\n{self.err}"
+
+
+def run_envbot(binary, cfg, *args, poll_ms=200, timeout=60, env=None):
+    e = aws_test_env() if env is None else env
+    e["ENVBOT_TEST_POLL_MS"] = str(poll_ms)
+    e.pop("DISCORD_TOKEN", None)
+    t0 = time.monotonic()
+    p = subprocess.run([binary, "-c", cfg, *args], capture_output=True, text=True, env=e,
+                       timeout=timeout)
+    return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+
+
+class Checks:
+    """Counts assertions and prints "N passed, N failed" like tests/check.h."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, cond, what, ctx=None):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL: {what}", flush=True)
+            if ctx is not None:
+                print(f"      {ctx!r}"[:4000], flush=True)
+        return cond
+
+    def done(self):
+        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        return 1 if self.failed else 0
+
+
+def tmpdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)

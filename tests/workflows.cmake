@@ -1,0 +1,11 @@
+# End-to-end tests of the start/stop workflows with the real binary
+# (`envbot start|stop ENV`): against moto, and against the fault-injecting
+# fake AWS (tests/fakes/fake_aws.py). Both need the python3 that has moto
+# and boto3 (pyenv's, first on PATH); without it they exit 77 = skipped.
+find_program(ENVBOT_WF_PYTHON3 NAMES python3)
+if(ENVBOT_WF_PYTHON3)
+  add_test(NAME e2e_workflows_moto
+           COMMAND ${ENVBOT_WF_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_workflows_moto.py
+                   $<TARGET_FILE:envbot>)
+  set_tests_properties(e2e_workflows_moto PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()
