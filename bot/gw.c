@@ -809,11 +809,13 @@ static void do_connect(struct gw *gw)
 	char url[700], path[800];
 	const char *base = gw->session_id[0] && gw->resume_url[0] ? gw->resume_url : gw->url;
 	/* lws_parse_uri() takes a query after a bare host for part of the
-	 * host: always give it a path. */
+	 * host: give a bare host ("wss://gateway.discord.gg") the path "/". */
 	size_t bl = strlen(base);
 	while (bl && base[bl - 1] == '/')
 		bl--;
-	snprintf(url, sizeof(url), "%.*s/?v=10&encoding=json%s", (int)bl, base,
+	const char *scheme_end = strstr(base, "://");
+	bool has_path = scheme_end && memchr(scheme_end + 3, '/', bl - (size_t)(scheme_end + 3 - base));
+	snprintf(url, sizeof(url), "%.*s%s?v=10&encoding=json%s", (int)bl, base, has_path ? "" : "/",
 		 gw->compress ? "&compress=zlib-stream" : "");
 	const char *prot = NULL, *addr = NULL, *p = NULL;
 	int port = 0;

@@ -727,10 +727,11 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		if (global) {
 			rest->stats.ratelimited_global++;
 			rest->global_block_until = now + wait;
-		} else {
-			b->st.remaining = 0;
-			b->st.reset_ms = now + wait;
 		}
+		/* The request itself waits too, even on routes exempt from the
+		 * global limit. */
+		b->st.remaining = 0;
+		b->st.reset_ms = now + wait;
 		log_warn(MOD, "msg=\"rate limited\" route=\"%s\" global=%s retry_after_ms=%llu",
 			 req->route, global ? "true" : "false", (unsigned long long)wait);
 		if (++req->retries_429 > REST_MAX_429_RETRIES) {

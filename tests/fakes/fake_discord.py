@@ -1,0 +1,967 @@
+#!/usr/bin/python3
+"""A fake Discord (REST v10 + gateway) on 127.0.0.1 for envbot's tests.
+
+Run:   /usr/bin/python3 tests/fakes/fake_discord.py [--token T] [--app-id A]
+                         [--heartbeat-interval MS] [--port 0]
+It binds a free port (unless --port) and prints one line on stdout:
+       READY port=PORT api=http://127.0.0.1:PORT/api/v10
+Point envbot at api_base = http://127.0.0.1:PORT/api/v10 (discord.js: rest.api =
+http://127.0.0.1:PORT/api). GET /api/v10/gateway/bot answers the gateway URL
+ws://127.0.0.1:PORT/gateway; READY's resume_gateway_url is
+ws://127.0.0.1:PORT/gateway-resume (both serve the gateway; the path used is
+recorded so tests can check that RESUME went to the resume URL).
+
+What it enforces, like Discord:
+  REST: "Authorization: Bot TOKEN" on bot routes (401 otherwise), and no bot
+  token needed on interaction callbacks / webhook-token routes (a header sent
+  there is recorded as `auth` so tests can check it is absent); a User-Agent
+  "DiscordBot (...)" (400 otherwise); interaction callbacks within 3 s of the
+  INTERACTION_CREATE (404 code 10062 after), one callback per interaction (400
+  code 40060 for a second); @original edits/followups only after an ACK and
+  within 15 min; message limits (content 2000, 10 embeds, title 256,
+  description 4096, 25 fields of 256/1024, footer 2048, author 256, total
+  6000; 400 code 50035); autocomplete <= 25 choices; rate limits with real
+  X-RateLimit-Limit/-Remaining/-Reset/-Reset-After/-Bucket headers (channel
+  messages 5 per 5 s per channel, other bot routes 50 per 1 s, callbacks 5
+  per 1 s per interaction) and 429s with retry_after; the global limit of 50
+  bot-authenticated requests per second (429 with X-RateLimit-Global).
+  Gateway: HELLO, IDENTIFY token check (close 4004), already authenticated
+  (4005), unknown opcode (4001), payloads > 4096 bytes or undecodable (4002),
+  more than 120 payloads per 60 s (4008), heartbeat ACKs, READY/RESUMED,
+  RESUME with replay of missed events, op 9 false when the session is gone,
+  sessions invalidated when the client closes with 1000/1001.
+
+Control API (HTTP, JSON bodies, all under /_control):
+  POST /_control/interaction   {"command": "env", "subcommand": "start",
+        "options": {"name": "dev"}, "type": 2, "focused": "name",
+        "user_id": "...", "roles": [...], "guild_id": "...",
+        "channel_id": "...", "custom_id": "..." (type 3)}
+        -> {"id", "token"}: sends INTERACTION_CREATE on the current session
+        (queued for replay if no connection is up); type 4 = autocomplete.
+  POST /_control/interactions  same fields + {"count": N, "interval_ms": M}
+        -> {"ids": [...]}: a burst (interval 0 = as fast as possible).
+  POST /_control/dispatch      {"t": "TYPE", "d": {...}}: any dispatch event.
+  POST /_control/raw           {"text": "..."} or {"hex": "..."}: a raw frame
+        (malformed-payload tests); {"fragments": ["..", ".."]} sends one text
+        message in several websocket fragments.
+  POST /_control/drop          abort the TCP connection (no close frame).
+  POST /_control/reconnect     send op 7.
+  POST /_control/invalidate    {"resumable": true|false}: send op 9; false
+        also forgets the session.
+  POST /_control/heartbeat_ack {"enabled": false}: stop (or resume) acking
+        heartbeats on the connections open now (new ones ack normally).
+  POST /_control/close         {"code": 4000, "reason": ""}: close frame; 4007
+        and 4009 also forget the session.
+  POST /_control/replay_extra  {"n": 5}: the next RESUME replays n events the
+        client already had (Discord delivers at least once).
+  POST /_control/fail          {"method": "POST", "path": "regex", "status":
+        429|500|502|..., "count": N, "retry_after": 0.5, "global": false}:
+        answer the next N matching REST requests with that status.
+  POST /_control/ratelimit     {"path": "regex", "method": "POST", "limit": N,
+        "window": S}: bucket size for matching routes.
+  POST /_control/delay         {"ms": 50}: added latency on every REST answer.
+  POST /_control/hello         {"heartbeat_interval": MS}: for new connections.
+  POST /_control/reset         forget recorded requests/interactions/messages.
+  GET  /_control/state         everything recorded: counters, connections
+        (path, identify/resume, heartbeats with times, close codes),
+        interactions (responses with timestamps and latency_ms, edits,
+        followups), messages (with edits), requests (method, path, route,
+        status, auth, ua, t), commands.
+  GET  /_control/interaction/ID  one interaction's record.
+  GET  /_control/wait?counter=NAME&min=N&timeout=S  long-poll until
+        counters[NAME] >= N -> {"ok": bool, "value": n}.
+  GET  /_control/latency       ACK latency over answered interactions:
+        {"count", "p50_ms", "p99_ms", "max_ms", "late", "unanswered"}.
+Counters: connections, identifies, resumes, ready, resumed, heartbeats,
+heartbeat_acks, dispatches, interactions, callbacks, callbacks_late,
+callbacks_duplicate, edits, followups, messages, message_edits, requests,
+rest_401, rest_4xx, rest_429, rest_429_global, rest_5xx, injected,
+commands_put, commands_get, gateway_closes, invalid_payloads.
+"""
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import random
+import re
+import string
+import sys
+import time
+import zlib
+
+from aiohttp import WSMsgType, web
+
+DEADLINE_S = 3.0
+TOKEN_TTL_S = 15 * 60
+
+
+def now():
+    return time.monotonic()
+
+
+class Snowflakes:
+    def __init__(self):
+        self.n = int(time.time() * 1000) << 22
+
+    def next(self):
+        self.n += 1
+        return str(self.n)
+
+
+def embed_error(msg):
+    """Discord's message limits; returns a reason or None."""
+    if not isinstance(msg, dict):
+        return "body is not an object"
+    content = msg.get("content")
+    if content is not None and len(content) > 2000:
+        return "content longer than 2000"
+    embeds = msg.get("embeds") or []
+    if len(embeds) > 10:
+        return "more than 10 embeds"
+    total = 0
+    for e in embeds:
+        title = e.get("title") or ""
+        desc = e.get("description") or ""
+        if len(title) > 256:
+            return "embed title longer than 256"
+        if len(desc) > 4096:
+            return "embed description longer than 4096"
+        fields = e.get("fields") or []
+        if len(fields) > 25:
+            return "more than 25 fields"
+        total += len(title) + len(desc)
+        for f in fields:
+            name, value = f.get("name") or "", f.get("value") or ""
+            if not name or not value:
+                return "field without name or value"
+            if len(name) > 256:
+                return "field name longer than 256"
+            if len(value) > 1024:
+                return "field value longer than 1024"
+            total += len(name) + len(value)
+        footer = (e.get("footer") or {}).get("text") or ""
+        if len(footer) > 2048:
+            return "footer longer than 2048"
+        author = (e.get("author") or {}).get("name") or ""
+        if len(author) > 256:
+            return "author name longer than 256"
+        total += len(footer) + len(author)
+    if total > 6000:
+        return "embeds longer than 6000 in total"
+    return None
+
+
+class Session:
+    def __init__(self, sid):
+        self.id = sid
+        self.seq = 0
+        self.events = collections.deque(maxlen=5000)  # (seq, t, d)
+        self.conn = None
+        self.valid = True
+
+
+class Conn:
+    def __init__(self, ws, request, compress):
+        self.ws = ws
+        self.transport = request.transport
+        self.path = request.path
+        self.query = dict(request.query)
+        self.compress = compress
+        self.zc = zlib.compressobj() if compress else None
+        self.session = None
+        self.ack = True
+        self.heartbeats = []
+        self.recv_times = collections.deque()
+        self.opened = now()
+        self.close_code = None
+        self.closed_by = None
+        self.identify = None
+        self.resume = None
+        self.lock = asyncio.Lock()
+
+
+class Fake:
+    def __init__(self, args):
+        self.token = args.token
+        self.app_id = args.app_id
+        self.hb_interval = args.heartbeat_interval
+        self.port = 0
+        self.ids = Snowflakes()
+        self.counters = collections.Counter()
+        self.cond = None
+        self.sessions = {}
+        self.last_session = None
+        self.conns = []
+        self.all_conns = []
+        self.interactions = {}
+        self.messages = {}
+        self.requests = []
+        self.failures = []
+        self.limits = []  # (method, regex, limit, window)
+        self.buckets = {}
+        self.global_times = collections.deque()
+        self.commands = {}
+        self.replay_extra = 0
+        self.delay_ms = 0
+        self.start_remaining = 1000
+
+    # ---- helpers ----
+    def count(self, name, n=1):
+        self.counters[name] += n
+        if self.cond:
+            asyncio.get_event_loop().create_task(self._notify())
+
+    async def _notify(self):
+        async with self.cond:
+            self.cond.notify_all()
+
+    async def send(self, conn, payload):
+        text = json.dumps(payload, separators=(",", ":"))
+        async with conn.lock:
+            if conn.ws.closed:
+                return False
+            try:
+                if conn.compress:
+                    data = conn.zc.compress(text.encode()) + conn.zc.flush(zlib.Z_SYNC_FLUSH)
+                    await conn.ws.send_bytes(data)
+                else:
+                    await conn.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return False
+        return True
+
+    def current_session(self):
+        live = [c for c in self.conns if c.session and c.session.valid]
+        if live:
+            return live[-1].session
+        if self.last_session and self.last_session.valid:
+            return self.last_session
+        return None
+
+    async def dispatch(self, session, t, d):
+        session.seq += 1
+        seq = session.seq
+        session.events.append((seq, t, d))
+        self.count("dispatches")
+        conn = session.conn
+        sent = False
+        if conn and not conn.ws.closed:
+            sent = await self.send(conn, {"op": 0, "t": t, "s": seq, "d": d})
+        return seq, sent
+
+    # ---- gateway ----
+    async def gateway(self, request):
+        ws = web.WebSocketResponse(max_msg_size=1 << 20, autoping=True)
+        await ws.prepare(request)
+        conn = Conn(ws, request, request.query.get("compress") == "zlib-stream")
+        self.conns.append(conn)
+        self.all_conns.append(conn)
+        self.count("connections")
+        await self.send(conn, {"op": 10, "d": {"heartbeat_interval": self.hb_interval}})
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    data = msg.data
+                elif msg.type == WSMsgType.BINARY:
+                    data = msg.data.decode("utf-8", "replace")
+                else:
+                    break
+                await self.on_payload(conn, data)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            # A close() from another task breaks the loop above first and
+            # writes its close frame afterwards: returning now would let
+            # aiohttp send 1000 in its place.
+            for _ in range(100):
+                if conn.closed_by != "server" or ws.closed:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0)
+            conn.close_code = ws.close_code
+            if conn in self.conns:
+                self.conns.remove(conn)
+            s = conn.session
+            if s and s.conn is conn:
+                s.conn = None
+                # A client that closes with 1000/1001 ends its session.
+                if conn.closed_by is None and ws.close_code in (1000, 1001):
+                    s.valid = False
+            self.count("gateway_closes")
+        return ws
+
+    async def close(self, conn, code, reason=""):
+        conn.closed_by = "server"
+        self.count("server_closes")
+        await conn.ws.close(code=code, message=reason.encode())
+
+    async def on_payload(self, conn, data):
+        t = now()
+        if len(data.encode()) > 4096:
+            self.count("invalid_payloads")
+            await self.close(conn, 4002, "payload too large")
+            return
+        conn.recv_times.append(t)
+        while conn.recv_times and t - conn.recv_times[0] > 60:
+            conn.recv_times.popleft()
+        if len(conn.recv_times) > 120:
+            await self.close(conn, 4008, "rate limited")
+            return
+        try:
+            p = json.loads(data)
+            op = p["op"]
+        except (ValueError, KeyError, TypeError):
+            self.count("invalid_payloads")
+            await self.close(conn, 4002, "decode error")
+            return
+        d = p.get("d")
+        if op == 1:
+            conn.heartbeats.append({"t": t, "seq": d})
+            self.count("heartbeats")
+            if conn.ack:
+                await self.send(conn, {"op": 11, "d": None})
+                self.count("heartbeat_acks")
+        elif op == 2:
+            await self.on_identify(conn, d)
+        elif op == 6:
+            await self.on_resume(conn, d)
+        elif op in (3, 4, 8, 31):
+            self.count("op%d" % op)
+        else:
+            await self.close(conn, 4001, "unknown opcode")
+
+    async def on_identify(self, conn, d):
+        self.count("identifies")
+        conn.identify = d
+        if not isinstance(d, dict) or d.get("token") != self.token:
+            await self.close(conn, 4004, "authentication failed")
+            return
+        if conn.session and conn.session.valid:
+            await self.close(conn, 4005, "already authenticated")
+            return
+        if not isinstance(d.get("intents"), int):
+            await self.close(conn, 4013, "invalid intents")
+            return
+        self.start_remaining -= 1
+        sid = "".join(random.choice(string.hexdigits.lower()) for _ in range(32))
+        s = Session(sid)
+        self.sessions[sid] = s
+        self.last_session = s
+        s.conn = conn
+        conn.session = s
+        ready = {
+            "v": 10,
+            "user": {"id": self.app_id, "username": "envbot", "discriminator": "0",
+                     "global_name": None, "avatar": None, "bot": True, "flags": 0},
+            "guilds": [],
+            "session_id": sid,
+            "resume_gateway_url": "ws://127.0.0.1:%d/gateway-resume" % self.port,
+            "application": {"id": self.app_id, "flags": 0},
+            "shard": [0, 1],
+        }
+        await self.dispatch(s, "READY", ready)
+        self.count("ready")
+
+    async def on_resume(self, conn, d):
+        self.count("resumes")
+        conn.resume = d
+        if not isinstance(d, dict) or d.get("token") != self.token:
+            await self.close(conn, 4004, "authentication failed")
+            return
+        s = self.sessions.get(d.get("session_id"))
+        seq = d.get("seq")
+        if not s or not s.valid or not isinstance(seq, int) or seq > s.seq:
+            self.count("resume_refused")
+            await self.send(conn, {"op": 9, "d": False})
+            return
+        old = s.conn
+        s.conn = conn
+        conn.session = s
+        self.last_session = s
+        if old and old is not conn and not old.ws.closed:
+            old.session = None
+            asyncio.get_event_loop().create_task(self.close(old, 4000, "resumed elsewhere"))
+        start = max(0, seq - self.replay_extra)
+        self.replay_extra = 0
+        for (es, et, ed) in list(s.events):
+            if es > start:
+                await self.send(conn, {"op": 0, "t": et, "s": es, "d": ed})
+                self.count("replayed")
+        s.seq += 1
+        s.events.append((s.seq, "RESUMED", {}))
+        await self.send(conn, {"op": 0, "t": "RESUMED", "s": s.seq, "d": {}})
+        self.count("resumed")
+
+    # ---- interactions ----
+    def interaction_payload(self, spec, iid, token):
+        itype = int(spec.get("type", 2))
+        guild_id = spec.get("guild_id", "200000000000000002")
+        channel_id = spec.get("channel_id", "300000000000000003")
+        user = {"id": spec.get("user_id", "600000000000000006"),
+                "username": spec.get("user_name", "alice"), "discriminator": "0",
+                "global_name": spec.get("user_name", "alice"), "avatar": None}
+        d = {
+            "id": iid, "application_id": self.app_id, "type": itype, "token": token,
+            "version": 1, "guild_id": guild_id, "channel_id": channel_id,
+            "channel": {"id": channel_id, "type": 0, "guild_id": guild_id, "name": "ops"},
+            "member": {"user": user, "roles": spec.get("roles", []), "nick": None,
+                       "avatar": None, "joined_at": "2026-01-01T00:00:00.000000+00:00",
+                       "deaf": False, "mute": False, "flags": 0, "pending": False,
+                       "permissions": "2248473465835073"},
+            "app_permissions": "2248473465835073", "locale": "en-US",
+            "guild_locale": "en-US", "entitlements": [],
+            "authorizing_integration_owners": {"0": guild_id}, "context": 0,
+        }
+        if itype in (2, 4):
+            opts = [{"name": k, "type": 3, "value": v} for k, v in
+                    (spec.get("options") or {}).items()]
+            if spec.get("focused"):
+                for o in opts:
+                    if o["name"] == spec["focused"]:
+                        o["focused"] = True
+            if spec.get("subcommand"):
+                opts = [{"name": spec["subcommand"], "type": 1, "options": opts}]
+            d["data"] = {"id": "700000000000000007", "name": spec.get("command", "env"),
+                         "type": 1, "guild_id": guild_id, "options": opts}
+        elif itype == 3:
+            d["data"] = {"custom_id": spec.get("custom_id", "button"), "component_type": 2}
+            d["message"] = {"id": spec.get("message_id", "800000000000000008"),
+                            "channel_id": channel_id, "content": "", "flags": 0}
+        return d
+
+    async def create_interaction(self, spec):
+        s = self.current_session()
+        if s is None:
+            raise web.HTTPConflict(text=json.dumps({"error": "no session"}),
+                                   content_type="application/json")
+        iid = self.ids.next()
+        token = "aW50ZXJhY3Rpb246" + "".join(
+            random.choice(string.ascii_letters + string.digits) for _ in range(60))
+        rec = {"id": iid, "token": token, "type": int(spec.get("type", 2)),
+               "created": now(), "sent": None, "responses": [], "edits": [],
+               "followups": [], "original": None, "ephemeral": False}
+        self.interactions[iid] = rec
+        self.count("interactions")
+        seq, sent = await self.dispatch(s, "INTERACTION_CREATE",
+                                        self.interaction_payload(spec, iid, token))
+        rec["seq"] = seq
+        rec["sent"] = now() if sent else None
+        return rec
+
+    # ---- REST ----
+    def route_key(self, method, path):
+        segs = [x for x in path.split("/") if x]
+        out, keep = [], 0
+        for i, sgm in enumerate(segs):
+            if keep:
+                out.append(sgm)
+                keep -= 1
+            elif sgm.isdigit():
+                out.append(":id")
+            else:
+                out.append(sgm)
+            if i == 0:
+                keep = 1 if sgm in ("channels", "guilds") else (
+                    2 if sgm in ("webhooks", "interactions") else 0)
+        return method + " /" + "/".join(out)
+
+    def bucket_limits(self, method, path, route):
+        for (m, rx, limit, window) in self.limits:
+            if (m is None or m == method) and re.search(rx, path):
+                return limit, window
+        if re.match(r"POST /channels/\d+/messages$", route):
+            return 5, 5.0
+        if route.startswith("POST /interactions/"):
+            return 5, 1.0
+        return 50, 1.0
+
+    def headers_for(self, b):
+        t = now()
+        reset_after = max(0.0, b["reset"] - t)
+        return {
+            "X-RateLimit-Limit": str(b["limit"]),
+            "X-RateLimit-Remaining": str(max(0, b["remaining"])),
+            "X-RateLimit-Reset": "%.3f" % (time.time() + reset_after),
+            "X-RateLimit-Reset-After": "%.3f" % reset_after,
+            "X-RateLimit-Bucket": b["hash"],
+        }
+
+    def json_response(self, status, body, headers=None):
+        if status == 204:
+            return web.Response(status=204, headers=headers)
+        return web.json_response(body, status=status, headers=headers)
+
+    async def rest(self, request):
+        t = now()
+        method = request.method
+        path = "/" + request.match_info["tail"]
+        raw = await request.read()
+        auth = request.headers.get("Authorization")
+        ua = request.headers.get("User-Agent", "")
+        route = self.route_key(method, path)
+        rec = {"t": t, "method": method, "path": path, "route": route, "auth": auth is not None,
+               "ua": ua, "status": None, "body": None}
+        self.requests.append(rec)
+        self.count("requests")
+        if self.delay_ms:
+            await asyncio.sleep(self.delay_ms / 1000.0)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = "<invalid json>"
+        rec["body"] = body
+        status, out, headers = await self.rest_inner(request, method, path, route, body,
+                                                     auth, ua)
+        rec["status"] = status
+        if status == 401:
+            self.count("rest_401")
+        if 400 <= status < 500:
+            self.count("rest_4xx")
+        if status == 429:
+            self.count("rest_429")
+        if status >= 500:
+            self.count("rest_5xx")
+        return self.json_response(status, out, headers)
+
+    async def rest_inner(self, request, method, path, route, body, auth, ua):
+        t = now()
+        tokened = route.startswith("POST /interactions/") or path.startswith("/webhooks/")
+        for f in self.failures:
+            if f["count"] > 0 and (f.get("method") in (None, method)) and \
+                    re.search(f["path"], path):
+                f["count"] -= 1
+                self.count("injected")
+                st = int(f.get("status", 500))
+                if st == 429:
+                    ra = float(f.get("retry_after", 0.5))
+                    glob = bool(f.get("global", False))
+                    if glob:
+                        self.count("rest_429_global")
+                    h = {"Retry-After": str(max(1, int(ra + 0.999))),
+                         "X-RateLimit-Scope": "global" if glob else "user"}
+                    if glob:
+                        h["X-RateLimit-Global"] = "true"
+                    return 429, {"message": "You are being rate limited.",
+                                 "retry_after": ra, "global": glob}, h
+                return st, {"message": "%d: injected" % st, "code": 0}, None
+        if not ua.startswith("DiscordBot ("):
+            return 400, {"message": "bad User-Agent", "code": 0}, None
+        if not tokened:
+            if auth != "Bot " + self.token:
+                return 401, {"message": "401: Unauthorized", "code": 0}, None
+            while self.global_times and t - self.global_times[0] >= 1.0:
+                self.global_times.popleft()
+            if len(self.global_times) >= 50:
+                self.count("rest_429_global")
+                ra = 1.0 - (t - self.global_times[0])
+                return 429, {"message": "You are being rate limited.", "retry_after": ra,
+                             "global": True}, {"X-RateLimit-Global": "true",
+                                               "X-RateLimit-Scope": "global",
+                                               "Retry-After": "1"}
+            self.global_times.append(t)
+        limit, window = self.bucket_limits(method, path, route)
+        b = self.buckets.get(route)
+        if b is None or t >= b["reset"]:
+            b = {"limit": limit, "remaining": limit, "reset": t + window,
+                 "hash": "%08x" % (hash(route) & 0xffffffff)}
+            self.buckets[route] = b
+        if b["remaining"] <= 0:
+            ra = b["reset"] - t
+            h = self.headers_for(b)
+            h.update({"Retry-After": str(max(1, int(ra + 0.999))), "X-RateLimit-Scope": "user"})
+            return 429, {"message": "You are being rate limited.", "retry_after": ra,
+                         "global": False}, h
+        b["remaining"] -= 1
+        status, out = await self.handle(method, path, body)
+        return status, out, self.headers_for(b)
+
+    async def handle(self, method, path, body):
+        m = re.fullmatch(r"/gateway(/bot)?", path)
+        if m and method == "GET":
+            url = "ws://127.0.0.1:%d/gateway" % self.port
+            if not m.group(1):
+                return 200, {"url": url}
+            return 200, {"url": url, "shards": 1, "session_start_limit": {
+                "total": 1000, "remaining": self.start_remaining,
+                "reset_after": 86400000, "max_concurrency": 1}}
+        m = re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path)
+        if m:
+            scope = m.group(2) or "global"
+            if method == "GET":
+                self.count("commands_get")
+                return 200, self.commands.get(scope, [])
+            if method == "PUT":
+                if not isinstance(body, list) or len(body) > 100:
+                    return 400, {"message": "Invalid Form Body", "code": 50035}
+                for c in body:
+                    if not re.fullmatch(r"[-_a-z0-9]{1,32}", c.get("name", "")) or \
+                            not 1 <= len(c.get("description", "")) <= 100:
+                        return 400, {"message": "Invalid Form Body", "code": 50035}
+                stored = []
+                for c in body:
+                    c = dict(c)
+                    c.update({"id": self.ids.next(), "application_id": m.group(1),
+                              "version": self.ids.next(), "default_member_permissions": None,
+                              "nsfw": False})
+                    c.setdefault("dm_permission", True)
+                    stored.append(c)
+                self.commands[scope] = stored
+                self.count("commands_put")
+                return 200, stored
+        m = re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path)
+        if m and method == "POST":
+            return self.on_callback(m.group(1), m.group(2), body)
+        m = re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", path)
+        if m:
+            return self.on_webhook(method, m.group(1), m.group(2), m.group(3), body)
+        m = re.fullmatch(r"/channels/(\d+)/messages(?:/(\d+))?", path)
+        if m:
+            return self.on_channel_message(method, m.group(1), m.group(2), body)
+        m = re.fullmatch(r"/channels/(\d+)", path)
+        if m and method == "GET":
+            return 200, {"id": m.group(1), "type": 0, "guild_id": "200000000000000002",
+                         "name": "ops"}
+        if path == "/users/@me" and method == "GET":
+            return 200, {"id": self.app_id, "username": "envbot", "bot": True,
+                         "discriminator": "0"}
+        if path == "/applications/@me" and method == "GET":
+            return 200, {"id": self.app_id, "name": "envbot", "flags": 0}
+        return 404, {"message": "404: Not Found", "code": 0}
+
+    def on_callback(self, iid, token, body):
+        t = now()
+        rec = self.interactions.get(iid)
+        if not rec or rec["token"] != token:
+            return 404, {"message": "Unknown interaction", "code": 10062}
+        if t - rec["created"] > DEADLINE_S:
+            self.count("callbacks_late")
+            rec["late"] = True
+            return 404, {"message": "Unknown interaction", "code": 10062}
+        if rec["responses"]:
+            self.count("callbacks_duplicate")
+            return 400, {"message": "Interaction has already been acknowledged.",
+                         "code": 40060}
+        if not isinstance(body, dict) or body.get("type") not in (1, 4, 5, 6, 7, 8, 9):
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        data = body.get("data") or {}
+        ctype = body["type"]
+        if ctype in (4, 7):
+            err = embed_error(data)
+            if err:
+                return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
+        if ctype == 8:
+            ch = data.get("choices")
+            if not isinstance(ch, list) or len(ch) > 25:
+                return 400, {"message": "Invalid Form Body: choices", "code": 50035}
+        if ctype in (6, 7) and rec["type"] != 3:
+            return 400, {"message": "Interaction is not a component", "code": 50035}
+        if ctype == 8 and rec["type"] != 4:
+            return 400, {"message": "Interaction is not autocomplete", "code": 50035}
+        sent = rec["sent"] if rec["sent"] is not None else rec["created"]
+        rec["responses"].append({"t": t, "type": ctype, "data": data,
+                                 "latency_ms": (t - sent) * 1000.0})
+        rec["ephemeral"] = bool((data.get("flags") or 0) & 64)
+        if ctype in (4, 5):
+            rec["original"] = {"id": self.ids.next(), "content": data.get("content", ""),
+                               "embeds": data.get("embeds", []), "flags": data.get("flags", 0)}
+        self.count("callbacks")
+        return 204, None
+
+    def find_by_token(self, token):
+        for rec in self.interactions.values():
+            if rec["token"] == token:
+                return rec
+        return None
+
+    def on_webhook(self, method, app, token, which, body):
+        t = now()
+        rec = self.find_by_token(token)
+        if app != self.app_id or not rec:
+            return 404, {"message": "Unknown Webhook", "code": 10015}
+        if t - rec["created"] > TOKEN_TTL_S:
+            return 401, {"message": "Invalid Webhook Token", "code": 50027}
+        if not rec["responses"]:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        if method in ("PATCH", "POST"):
+            err = embed_error(body)
+            if err:
+                return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
+        if which is None and method == "POST":
+            mid = self.ids.next()
+            msg = dict(body or {})
+            msg.update({"id": mid, "channel_id": "300000000000000003"})
+            rec["followups"].append({"t": t, "body": body, "id": mid})
+            self.count("followups")
+            return 200, msg
+        if which == "@original" or (rec["original"] and which == rec["original"]["id"]):
+            orig = rec["original"]
+            if orig is None:
+                return 404, {"message": "Unknown Message", "code": 10008}
+            if method == "GET":
+                return 200, orig
+            if method == "DELETE":
+                rec["original"] = None
+                return 204, None
+            if method == "PATCH":
+                orig.update({k: v for k, v in (body or {}).items()
+                             if k in ("content", "embeds", "components")})
+                rec["edits"].append({"t": t, "body": body})
+                self.count("edits")
+                out = dict(orig)
+                out["channel_id"] = "300000000000000003"
+                return 200, out
+        return 404, {"message": "Unknown Message", "code": 10008}
+
+    def on_channel_message(self, method, channel, mid, body):
+        t = now()
+        if mid is None and method == "POST":
+            err = embed_error(body)
+            if err:
+                return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
+            if not body.get("content") and not body.get("embeds"):
+                return 400, {"message": "Cannot send an empty message", "code": 50006}
+            mid = self.ids.next()
+            msg = {"id": mid, "channel_id": channel, "content": body.get("content", ""),
+                   "embeds": body.get("embeds", []), "t": t, "edits": [],
+                   "allowed_mentions": body.get("allowed_mentions")}
+            self.messages[mid] = msg
+            self.count("messages")
+            return 200, {k: v for k, v in msg.items() if k not in ("t", "edits")}
+        msg = self.messages.get(mid) if mid else None
+        if not msg or msg["channel_id"] != channel:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        if method == "GET":
+            return 200, {k: v for k, v in msg.items() if k not in ("t", "edits")}
+        if method == "PATCH":
+            err = embed_error(body)
+            if err:
+                return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
+            msg["edits"].append({"t": t, "body": body})
+            for k in ("content", "embeds"):
+                if k in body:
+                    msg[k] = body[k]
+            self.count("message_edits")
+            return 200, {k: v for k, v in msg.items() if k not in ("t", "edits")}
+        if method == "DELETE":
+            del self.messages[mid]
+            return 204, None
+        return 405, {"message": "405: Method Not Allowed", "code": 0}
+
+    # ---- control ----
+    async def control(self, request):
+        what = request.match_info["what"]
+        body = {}
+        if request.method == "POST" and request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = {}
+        fn = getattr(self, "c_" + what.replace("/", "_"), None)
+        if fn is None:
+            return web.json_response({"error": "unknown control " + what}, status=404)
+        out = await fn(request, body)
+        return web.json_response(out)
+
+    async def c_interaction(self, request, body):
+        rec = await self.create_interaction(body)
+        return {"id": rec["id"], "token": rec["token"], "seq": rec["seq"]}
+
+    async def c_interactions(self, request, body):
+        ids = []
+        interval = float(body.get("interval_ms", 0)) / 1000.0
+        for _ in range(int(body.get("count", 1))):
+            rec = await self.create_interaction(body)
+            ids.append(rec["id"])
+            if interval:
+                await asyncio.sleep(interval)
+        return {"ids": ids}
+
+    async def c_dispatch(self, request, body):
+        s = self.current_session()
+        if s is None:
+            return {"error": "no session"}
+        seq, sent = await self.dispatch(s, body["t"], body.get("d"))
+        return {"seq": seq, "sent": sent}
+
+    async def c_raw(self, request, body):
+        n = 0
+        for c in list(self.conns):
+            if "fragments" in body:
+                # aiohttp cannot fragment: write the frames by hand (text
+                # opcode first, continuations after, FIN on the last).
+                frags = body["fragments"]
+                async with c.lock:
+                    for i, f in enumerate(frags):
+                        await self._raw_frame(c, f.encode(), 0x1 if i == 0 else 0x0,
+                                              i == len(frags) - 1)
+            elif "hex" in body:
+                await c.ws.send_bytes(bytes.fromhex(body["hex"]))
+            else:
+                await c.ws.send_str(body.get("text", ""))
+            n += 1
+        return {"sent": n}
+
+    async def _raw_frame(self, conn, payload, opcode, fin):
+        header = bytes([(0x80 if fin else 0) | opcode])
+        n = len(payload)
+        if n < 126:
+            header += bytes([n])
+        elif n < 65536:
+            header += bytes([126]) + n.to_bytes(2, "big")
+        else:
+            header += bytes([127]) + n.to_bytes(8, "big")
+        conn.transport.write(header + payload)
+
+    async def c_drop(self, request, body):
+        n = 0
+        for c in list(self.conns):
+            c.closed_by = "drop"
+            c.transport.abort()
+            n += 1
+        return {"dropped": n}
+
+    async def c_reconnect(self, request, body):
+        for c in list(self.conns):
+            await self.send(c, {"op": 7, "d": None})
+        return {"ok": True}
+
+    async def c_invalidate(self, request, body):
+        resumable = bool(body.get("resumable", False))
+        for c in list(self.conns):
+            if not resumable and c.session:
+                c.session.valid = False
+            await self.send(c, {"op": 9, "d": resumable})
+        return {"ok": True}
+
+    async def c_heartbeat_ack(self, request, body):
+        for c in list(self.conns):
+            c.ack = bool(body.get("enabled", True))
+        return {"ok": True}
+
+    async def c_close(self, request, body):
+        code = int(body.get("code", 4000))
+        for c in list(self.conns):
+            if code in (4007, 4009) and c.session:
+                c.session.valid = False
+            await self.close(c, code, body.get("reason", ""))
+        return {"ok": True}
+
+    async def c_replay_extra(self, request, body):
+        self.replay_extra = int(body.get("n", 1))
+        return {"ok": True}
+
+    async def c_fail(self, request, body):
+        self.failures.append({"method": body.get("method"), "path": body.get("path", ".*"),
+                              "status": int(body.get("status", 500)),
+                              "count": int(body.get("count", 1)),
+                              "retry_after": float(body.get("retry_after", 0.5)),
+                              "global": bool(body.get("global", False))})
+        return {"ok": True}
+
+    async def c_ratelimit(self, request, body):
+        self.limits.insert(0, (body.get("method"), body.get("path", ".*"),
+                               int(body["limit"]), float(body.get("window", 1.0))))
+        self.buckets.clear()
+        return {"ok": True}
+
+    async def c_delay(self, request, body):
+        self.delay_ms = float(body.get("ms", 0))
+        return {"ok": True}
+
+    async def c_hello(self, request, body):
+        self.hb_interval = int(body.get("heartbeat_interval", self.hb_interval))
+        return {"ok": True}
+
+    async def c_reset(self, request, body):
+        self.interactions.clear()
+        self.messages.clear()
+        self.requests.clear()
+        self.counters.clear()
+        return {"ok": True}
+
+    async def c_state(self, request, body):
+        return {
+            "counters": dict(self.counters),
+            "connections": [{"path": c.path, "query": c.query, "opened": c.opened,
+                             "identify": c.identify is not None,
+                             "identify_d": {k: v for k, v in (c.identify or {}).items()
+                                            if k != "token"},
+                             "resume": c.resume is not None,
+                             "resume_seq": (c.resume or {}).get("seq"),
+                             "heartbeats": c.heartbeats, "close_code": c.close_code,
+                             "closed_by": c.closed_by, "open": c in self.conns}
+                            for c in self.all_conns],
+            "interactions": list(self.interactions.values()),
+            "messages": list(self.messages.values()),
+            "requests": self.requests,
+            "commands": self.commands,
+            "now": now(),
+        }
+
+    async def c_interaction_get(self, request, body):
+        return self.interactions.get(request.query.get("id"), {})
+
+    async def c_wait(self, request, body):
+        name = request.query["counter"]
+        want = int(request.query.get("min", 1))
+        deadline = now() + float(request.query.get("timeout", 5))
+        async with self.cond:
+            while self.counters[name] < want and now() < deadline:
+                try:
+                    await asyncio.wait_for(self.cond.wait(), deadline - now())
+                except asyncio.TimeoutError:
+                    break
+        return {"ok": self.counters[name] >= want, "value": self.counters[name]}
+
+    async def c_latency(self, request, body):
+        lat = sorted(r["responses"][0]["latency_ms"] for r in self.interactions.values()
+                     if r["responses"])
+        unanswered = sum(1 for r in self.interactions.values() if not r["responses"])
+        late = sum(1 for r in self.interactions.values() if r.get("late"))
+
+        def pct(p):
+            if not lat:
+                return None
+            return lat[min(len(lat) - 1, int(round(p / 100.0 * (len(lat) - 1))))]
+        return {"count": len(lat), "p50_ms": pct(50), "p99_ms": pct(99),
+                "max_ms": lat[-1] if lat else None, "late": late,
+                "unanswered": unanswered}
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--token", default=os.environ.get("FAKE_DISCORD_TOKEN", "test-token-123456"))
+    ap.add_argument("--app-id", default="100000000000000001")
+    ap.add_argument("--heartbeat-interval", type=int, default=41250)
+    args = ap.parse_args()
+    fake = Fake(args)
+    fake.cond = asyncio.Condition()
+    app = web.Application(client_max_size=8 << 20)
+    for path in ("/gateway", "/gateway/", "/gateway-resume", "/gateway-resume/"):
+        app.router.add_route("GET", path, fake.gateway)
+    app.router.add_route("*", r"/api/v{ver:\d+}/{tail:.*}", fake.rest)
+
+    async def interaction_get(request):
+        return web.json_response(fake.interactions.get(request.match_info["id"], {}))
+    app.router.add_route("GET", "/_control/interaction/{id}", interaction_get)
+    app.router.add_route("*", "/_control/{what:.*}", fake.control)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=2048)
+    await site.start()
+    fake.port = site._server.sockets[0].getsockname()[1]
+    print("READY port=%d api=http://127.0.0.1:%d/api/v10" % (fake.port, fake.port), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_event_loop()
+    import signal
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
