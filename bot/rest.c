@@ -292,26 +292,34 @@ void rest_bucket_take(struct rest_bucket_state *b, uint64_t now_ms)
 	b->in_flight++;
 }
 
+/* A header's non-negative integer, or -1 when absent or malformed. */
+static long header_count(const char *s)
+{
+	char *end;
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	long v = strtol(s, &end, 10);
+	return *end == '\0' && v < 1000000 ? v : -1;
+}
+
 void rest_bucket_update(struct rest_bucket_state *b, const char *limit, const char *remaining,
 			const char *reset_after, uint64_t now_ms)
 {
 	if (b->in_flight > 0)
 		b->in_flight--;
-	if (limit && *limit) {
-		long l = strtol(limit, NULL, 10);
-		if (l >= 0 && l < 1000000)
-			b->limit = (int)l;
-	}
-	if (remaining && *remaining) {
-		long r = strtol(remaining, NULL, 10);
-		if (r >= 0 && r < 1000000) {
+	long l = header_count(limit);
+	if (l >= 0)
+		b->limit = (int)l;
+	{
+		long r = header_count(remaining);
+		if (r >= 0) {
 			/* The server's count does not yet include requests still in
 			 * flight: subtract them so the window is never overrun. */
 			r -= b->in_flight;
 			b->remaining = r < 0 ? 0 : (int)r;
 		}
 	}
-	if (reset_after && *reset_after) {
+	if (reset_after && isdigit((unsigned char)*reset_after)) {
 		double s = strtod(reset_after, NULL);
 		if (s >= 0 && s < 86400.0)
 			b->reset_ms = now_ms + (uint64_t)ceil(s * 1000.0);

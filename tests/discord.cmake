@@ -1,0 +1,24 @@
+# Tests of the Discord side: unit tests of the pure parts, end-to-end
+# scenarios of the real binary against tests/fakes/fake_discord.py, and the
+# discord.js check that the fake behaves like Discord.
+foreach(t gw rest interact)
+  add_executable(test_${t} tests/test_${t}.c)
+  target_link_libraries(test_${t} PRIVATE envbot_discord)
+  add_test(NAME unit_${t} COMMAND test_${t})
+endforeach()
+
+set(ENVBOT_DISCORD_E2E
+  flow register_commands resume_replay zombie op7 op9_resumable op9_new_session
+  close_resumable close_new_session close_fatal bad_token rest_429_route
+  rest_429_global rest_5xx burst_500 burst_delay latency sigterm malformed compress)
+foreach(s ${ENVBOT_DISCORD_E2E})
+  add_test(NAME e2e_discord_${s}
+    COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/e2e/discord_e2e.py
+            $<TARGET_FILE:envbot> ${s})
+  set_tests_properties(e2e_discord_${s} PROPERTIES TIMEOUT 120)
+endforeach()
+
+add_test(NAME e2e_discordjs
+  COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/e2e/discordjs_e2e.py
+          ${CMAKE_SOURCE_DIR}/tests/discordjs)
+set_tests_properties(e2e_discordjs PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
