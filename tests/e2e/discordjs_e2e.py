@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""Proves tests/fakes/fake_discord.py realistic: a minimal discord.js bot
+(tests/discordjs/bot.js) connects to the fake, receives an interaction,
+ACKs it with a deferred response, edits the original and posts a channel
+message, and the fake must have accepted every step.
+
+usage: discordjs_e2e.py TESTS_DISCORDJS_DIR
+Exit 77 (skipped) when node is missing or discord.js cannot be installed."""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from discord_harness import TOKEN, Failure, Harness, check  # noqa: E402
+
+
+def ensure_modules(d):
+    if os.path.isdir(os.path.join(d, "node_modules", "discord.js")):
+        return True
+    npm = shutil.which("npm")
+    if not npm or not shutil.which("node"):
+        return False
+    cmd = [npm, "ci"] if os.path.exists(os.path.join(d, "package-lock.json")) else [npm, "install"]
+    try:
+        r = subprocess.run(cmd + ["--no-audit", "--no-fund"], cwd=d, capture_output=True,
+                           text=True, timeout=240)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0 and os.path.isdir(os.path.join(d, "node_modules", "discord.js"))
+
+
+def main():
+    d = os.path.abspath(sys.argv[1])
+    if not ensure_modules(d):
+        print("skipped: node or discord.js not available")
+        return 77
+    h = Harness(binary=None)
+    node = None
+    lines = []
+    try:
+        h.start_fake()
+        env = dict(os.environ, FAKE_PORT=str(h.port), DISCORD_TOKEN=TOKEN)
+        node = subprocess.Popen(["node", "bot.js"], cwd=d, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=lambda: [lines.append(x.strip()) for x in node.stdout],
+                         daemon=True).start()
+
+        def wait_line(prefix, timeout):
+            end = time.time() + timeout
+            while time.time() < end:
+                for x in lines:
+                    if x.startswith(prefix):
+                        return x
+                if node.poll() is not None:
+                    break
+                time.sleep(0.05)
+            raise Failure("discord.js never printed %r; output: %r" % (prefix, lines[-20:]))
+
+        wait_line("READY", 30)
+        i = h.interaction(command="env", subcommand="status", options={"name": "dev"})
+        wait_line("DONE " + i["id"], 15)
+        check(not any(x.startswith("ERROR") for x in lines), "discord.js error: %r" % lines)
+        r = h.interaction_record(i["id"])
+        check(len(r["responses"]) == 1 and r["responses"][0]["type"] == 5,
+              "deferred ACK: %r" % r["responses"])
+        check(r["responses"][0]["data"].get("flags") == 64, "ephemeral flag")
+        check(r["responses"][0]["latency_ms"] < 3000, "ACK within the deadline")
+        check(len(r["edits"]) == 1 and r["edits"][0]["body"]["content"] == "pong: /env",
+              "edit of @original: %r" % r["edits"])
+        st = h.state()
+        msgs = st["messages"]
+        check(len(msgs) == 1 and msgs[0]["content"] == "done", "channel message %r" % msgs)
+        for q in st["requests"]:
+            check(q["status"] is not None and q["status"] < 400,
+                  "fake refused discord.js: %s %s -> %s" % (q["method"], q["path"], q["status"]))
+            tokened = q["path"].startswith("/interactions/") or q["path"].startswith("/webhooks/")
+            check(q["auth"] != tokened, "auth header on %s" % q["route"])
+        conn = st["connections"][0]
+        check(conn["identify"] and conn["query"].get("v") == "10", "IDENTIFY over v10")
+        print("ok discordjs: %s" % ", ".join(
+            q["route"] for q in st["requests"]))
+        return 0
+    except Failure as e:
+        sys.stderr.write("FAIL discordjs: %s\nnode output: %r\n" % (e, lines[-30:]))
+        h.dump()
+        return 1
+    finally:
+        if node and node.poll() is None:
+            node.terminate()
+            try:
+                node.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                node.kill()
+        h.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
