@@ -4,8 +4,12 @@
 # and boto3 (pyenv's, first on PATH); without it they exit 77 = skipped.
 find_program(ENVBOT_WF_PYTHON3 NAMES python3)
 if(ENVBOT_WF_PYTHON3)
-  add_test(NAME e2e_workflows_moto
-           COMMAND ${ENVBOT_WF_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_workflows_moto.py
-                   $<TARGET_FILE:envbot>)
-  set_tests_properties(e2e_workflows_moto PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  set(ENVBOT_WF_MOTO ${CMAKE_SOURCE_DIR}/tests/e2e/test_workflows_moto.py)
+  add_test(NAME e2e_workflows_moto COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_MOTO}
+                                           $<TARGET_FILE:envbot>)
+  # Credentials refused (moto enforcing IAM auth): exit status 3.
+  add_test(NAME e2e_workflows_moto_auth COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_MOTO}
+                                                $<TARGET_FILE:envbot> auth)
+  set_tests_properties(e2e_workflows_moto e2e_workflows_moto_auth
+                       PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()

@@ -7,8 +7,10 @@ every image parameter, "already up" the second time, deleted at stop (seen
 as DELETE_COMPLETE by stack id), "already down" the second time.
 qa (ec2): the tagged instances stopped and started, the Auto Scaling group
 member and an untagged bystander untouched. An unknown environment: exit 2.
+With "auth": moto enforcing IAM auth refuses the test keys, and both kinds
+of workflow must end with exit status 3 (credentials refused), not 1.
 
-usage: test_workflows_moto.py ENVBOT_BINARY   (exit 77 when moto is absent)"""
+usage: test_workflows_moto.py ENVBOT_BINARY [auth]   (exit 77: no moto)"""
 import os
 import shutil
 import sys
@@ -27,8 +29,38 @@ from wfcommon import (IMAGE_PARAMS, Checks, Moto, instance_states, run_envbot, s
 STACK = "ChatAppMasterStack"
 
 
+def auth(binary):
+    """moto with INITIAL_NO_AUTH_ACTION_COUNT=0 checks every request's key:
+    "testing" is unknown to its IAM, so each call is refused (CloudFormation
+    and ECR with 403 InvalidClientTokenId, EC2 with 401 AuthFailure)."""
+    d = tmpdir("envbot-wf-auth-")
+    c = Checks()
+    m = Moto(d, {"INITIAL_NO_AUTH_ACTION_COUNT": "0"}, "moto-auth")
+    try:
+        cfg = os.path.join(d, "envbot.cfg")
+        write_config(cfg, m.url, "https://envbot-templates.s3.amazonaws.com/x.yaml",
+                     os.path.join(d, "state.json"))
+        for action, env in (("start", "dev"), ("stop", "dev"), ("stop", "qa")):
+            r = run_envbot(binary, cfg, action, env)
+            c.ok(r.rc == 3, f"{action} {env} with refused credentials exits 3", r)
+            c.ok("InvalidClientTokenId" in r.out or "AuthFailure" in r.out,
+                 f"{action} {env} names the AWS error code", r)
+            c.ok(r.secs < 10, f"{action} {env}: refused credentials are not retried "
+                 f"({r.secs:.1f}s)")
+    finally:
+        m.stop()
+    rc = c.done()
+    if rc == 0:
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        print(f"logs kept in {d}")
+    return rc
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
+    if sys.argv[2:] == ["auth"]:
+        return auth(binary)
     d = tmpdir("envbot-wf-moto-")
     c = Checks()
     m = Moto(d)

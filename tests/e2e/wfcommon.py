@@ -83,13 +83,15 @@ def aws_test_env():
 class Moto:
     """moto's standalone server on a free loopback port."""
 
-    def __init__(self, logdir):
+    def __init__(self, logdir, extra_env=None, name="moto"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(logdir, "moto.log"), "wb")
+        self.log = open(os.path.join(logdir, name + ".log"), "wb")
+        env = aws_test_env()
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, env=aws_test_env())
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_http(self.url + "/moto-api/", self.proc)
 
     def client(self, service):
