@@ -1,0 +1,485 @@
+/* The pure parts of the slash commands: who holds which level, where an
+ * interaction may come from, parsing and validating what users type
+ * (durations, "until 22:00", days), the extend computation, the custom ids
+ * of buttons and the conflict notes of replies. No I/O and no clock: callers
+ * pass `now`, so the unit tests drive every case. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../bot/plan.h"
+#include "commands.h"
+
+/* ix_has_role's rule, kept here so that this file links without the
+ * Discord client (the unit test uses only the pure parts). */
+static bool holds_any(const struct ix *ix, char *const *roles, size_t n_roles)
+{
+	for (size_t i = 0; i < ix->n_roles; i++)
+		for (size_t j = 0; j < n_roles; j++)
+			if (ix->roles[i] && roles[j] && strcmp(ix->roles[i], roles[j]) == 0)
+				return true;
+	return false;
+}
+
+enum cmd_level cmd_member_level(const struct cfg *cfg, const struct ix *ix)
+{
+	if (holds_any(ix, cfg->admin_roles, cfg->n_admin_roles))
+		return CMD_ADMIN;
+	if (holds_any(ix, cfg->operator_roles, cfg->n_operator_roles))
+		return CMD_OPERATOR;
+	return CMD_ANYONE;
+}
+
+const char *cmd_level_name(enum cmd_level level)
+{
+	switch (level) {
+	case CMD_ADMIN: return "an admin";
+	case CMD_OPERATOR: return "an operator";
+	default: return "anyone";
+	}
+}
+
+const char *cmd_check_place(const struct cfg *cfg, const struct ix *ix)
+{
+	if (!ix->guild_id[0])
+		return "envbot only answers in its server, not in direct messages";
+	if (cfg->guild_id && cfg->guild_id[0] && strcmp(cfg->guild_id, ix->guild_id) != 0)
+		return "envbot does not serve this server";
+	return NULL;
+}
+
+/* Backs n up to the start of a UTF-8 sequence so truncation never splits a
+ * character. */
+static size_t utf8_floor(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+void cmd_escape(const char *in, char *out, size_t len)
+{
+	static const char ellipsis[] = "\xE2\x80\xA6";
+	static const char zwsp[] = "\xE2\x80\x8B"; /* after '@': no mention */
+	size_t o = 0;
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	if (!in)
+		return;
+	for (const char *p = in; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		char piece[8];
+		size_t n;
+		if (c < 0x20 || c == 0x7F) {
+			piece[0] = ' ';
+			n = 1;
+		} else if (c == '@') {
+			piece[0] = '@';
+			memcpy(piece + 1, zwsp, 3);
+			n = 4;
+		} else if (strchr("\\`*_~|><#[]()", c)) {
+			piece[0] = '\\';
+			piece[1] = (char)c;
+			n = 2;
+		} else {
+			piece[0] = (char)c;
+			n = 1;
+		}
+		/* Room for the piece plus a possible ellipsis and the NUL. */
+		if (o + n + sizeof(ellipsis) > len) {
+			o = utf8_floor(out, o);
+			if (o + sizeof(ellipsis) <= len) {
+				memcpy(out + o, ellipsis, sizeof(ellipsis));
+			} else {
+				out[o] = '\0';
+			}
+			return;
+		}
+		memcpy(out + o, piece, n);
+		o += n;
+		out[o] = '\0';
+	}
+}
+
+/* Copies s without surrounding spaces into buf (truncated). */
+static void trim_copy(const char *s, char *buf, size_t len)
+{
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	snprintf(buf, len, "%s", s);
+	size_t n = strlen(buf);
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+}
+
+int cmd_extend_parse(const char *text, struct cmd_extend_arg *out, char *err, size_t errlen)
+{
+	char t[64], shown[96];
+	*out = (struct cmd_extend_arg){ 0 };
+	cmd_escape(text ? text : "", shown, sizeof(shown));
+	if (!text || strlen(text) >= sizeof(t))
+		goto bad;
+	trim_copy(text, t, sizeof(t));
+	if (strncasecmp(t, "until", 5) == 0 && (t[5] == ' ' || t[5] == '\0')) {
+		char hhmm[16];
+		trim_copy(t + 5, hhmm, sizeof(hhmm));
+		if (when_parse_hhmm(hhmm, &out->minutes) != 0) {
+			snprintf(err, errlen,
+				 "\"%s\" is not a time of day: write until HH:MM, e.g. until 22:00",
+				 shown);
+			return -1;
+		}
+		out->until = true;
+		return 0;
+	}
+	const char *d = t[0] == '+' ? t + 1 : t;
+	if (when_parse_duration(d, &out->seconds) != 0)
+		goto bad;
+	if (out->seconds <= 0) {
+		snprintf(err, errlen, "the extension must be longer than 0");
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "\"%s\" is not a duration: write 30m, 2h, 1h30m or until 22:00",
+		 shown);
+	return -1;
+}
+
+void cmd_extend_format(const struct cmd_extend_arg *a, char *buf, size_t len)
+{
+	if (a->until) {
+		snprintf(buf, len, "until %02d:%02d", a->minutes / 60, a->minutes % 60);
+		return;
+	}
+	when_format_duration(a->seconds, buf, len);
+}
+
+/* "18:00 KST" (or "18:00 KST on 2026-11-24" when not on `date`). */
+static void fmt_local_time(const struct tz *tz, time_t t, ymd_t date, char *buf, size_t len)
+{
+	struct tm tm;
+	tz_local(tz, t, &tm);
+	ymd_t d = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+	if (d == date || date == 0) {
+		snprintf(buf, len, "%02d:%02d %s", tm.tm_hour, tm.tm_min,
+			 tm.tm_zone ? tm.tm_zone : "");
+	} else {
+		char ds[16];
+		when_format_date(d, ds, sizeof(ds));
+		snprintf(buf, len, "%02d:%02d %s on %s", tm.tm_hour, tm.tm_min,
+			 tm.tm_zone ? tm.tm_zone : "", ds);
+	}
+}
+
+int cmd_stop_today(const struct cfg_env *env, const struct tz *tz, const struct state *st,
+		   time_t now, time_t *scheduled, time_t *effective, ymd_t *date, char *err,
+		   size_t errlen)
+{
+	if (!env->schedule.stop_expr) {
+		snprintf(err, errlen, "%s has no scheduled stop to postpone", env->name);
+		return -1;
+	}
+	ymd_t today = plan_local_date(tz, now);
+	time_t after = plan_local_midnight(tz, today) - 1, at;
+	bool any = false;
+	/* A day has at most 1440 fire times; stop there whatever happens. */
+	for (int i = 0; i < 1440; i++) {
+		if (cron_next(&env->schedule.stop, tz, after, &at) != 0 ||
+		    plan_local_date(tz, at) != today)
+			break;
+		any = true;
+		const struct state_extend *ext = st ? state_extend_for(st, env->name, today) : NULL;
+		time_t eff = ext && ext->stop_at > at ? ext->stop_at : at;
+		if (eff > now) {
+			*scheduled = at;
+			*effective = eff;
+			*date = today;
+			return 0;
+		}
+		after = at;
+	}
+	if (any)
+		snprintf(err, errlen, "%s's scheduled stop today has already happened", env->name);
+	else
+		snprintf(err, errlen, "%s has no scheduled stop today", env->name);
+	return -1;
+}
+
+int cmd_extend_compute(const struct cmd_extend_arg *a, const struct tz *tz, ymd_t date, time_t now,
+		       time_t scheduled, time_t effective, int64_t max_extend, bool admin,
+		       time_t *new_stop, char *err, size_t errlen)
+{
+	char sched_s[64], new_s[64], dur[16], cap[16];
+	time_t t;
+	fmt_local_time(tz, scheduled, date, sched_s, sizeof(sched_s));
+	if (a->until) {
+		int64_t wall = when_days_from_civil(date) * 86400 + (int64_t)a->minutes * 60;
+		t = tz_resolve(tz, wall);
+		if (t <= scheduled) {
+			snprintf(err, errlen,
+				 "until %02d:%02d is not after today's scheduled stop (%s)",
+				 a->minutes / 60, a->minutes % 60, sched_s);
+			return -1;
+		}
+	} else {
+		if (a->seconds <= 0) {
+			snprintf(err, errlen, "the extension must be longer than 0");
+			return -1;
+		}
+		t = effective + (time_t)a->seconds;
+	}
+	fmt_local_time(tz, t, date, new_s, sizeof(new_s));
+	if (t <= now) {
+		snprintf(err, errlen, "%s has already passed", new_s);
+		return -1;
+	}
+	if (!admin && max_extend >= 0 && (int64_t)(t - scheduled) > max_extend) {
+		when_format_duration((int64_t)(t - scheduled), dur, sizeof(dur));
+		when_format_duration(max_extend, cap, sizeof(cap));
+		snprintf(err, errlen,
+			 "%s would be %s after the scheduled stop (%s); operators may extend "
+			 "by at most %s (max_extend), beyond needs an admin",
+			 new_s, dur, sched_s, cap);
+		return -1;
+	}
+	*new_stop = t;
+	return 0;
+}
+
+static const char day_help[] = "use today, tomorrow, a weekday (friday) or YYYY-MM-DD";
+
+int cmd_parse_day(const char *text, ymd_t today, ymd_t *out, char *err, size_t errlen)
+{
+	char t[40], shown[96];
+	cmd_escape(text ? text : "", shown, sizeof(shown));
+	if (!text || strlen(text) >= sizeof(t))
+		goto bad;
+	trim_copy(text, t, sizeof(t));
+	if (when_parse_day(t, today, out) != 0)
+		goto bad;
+	if (*out < today) {
+		char ds[16];
+		when_format_date(*out, ds, sizeof(ds));
+		snprintf(err, errlen, "%s is in the past", ds);
+		return -1;
+	}
+	if (when_days_from_civil(*out) - when_days_from_civil(today) > 366) {
+		snprintf(err, errlen, "that is more than a year ahead");
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "\"%s\" is not a day: %s", shown, day_help);
+	return -1;
+}
+
+int cmd_parse_until(const char *text, ymd_t today, time_t now, ymd_t *until_date, time_t *until_at,
+		    char *err, size_t errlen)
+{
+	char t[40], shown[96];
+	int64_t secs;
+	*until_date = 0;
+	*until_at = 0;
+	cmd_escape(text ? text : "", shown, sizeof(shown));
+	if (!text || strlen(text) >= sizeof(t))
+		goto bad;
+	trim_copy(text, t, sizeof(t));
+	if (strncasecmp(t, "until ", 6) == 0)
+		memmove(t, t + 6, strlen(t + 6) + 1);
+	if (when_parse_day(t, today, until_date) == 0) {
+		if (*until_date <= today) {
+			snprintf(err, errlen,
+				 "a pause must last until a later day than today (it ends at "
+				 "the start of that day)");
+			*until_date = 0;
+			return -1;
+		}
+		if (when_days_from_civil(*until_date) - when_days_from_civil(today) > 366) {
+			snprintf(err, errlen, "that is more than a year ahead");
+			*until_date = 0;
+			return -1;
+		}
+		return 0;
+	}
+	*until_date = 0;
+	if (when_parse_duration(t, &secs) == 0 && secs > 0) {
+		*until_at = now + (time_t)secs;
+		return 0;
+	}
+bad:
+	snprintf(err, errlen, "\"%s\" is not a day or a duration: %s, or a duration like 3h", shown,
+		 day_help);
+	return -1;
+}
+
+/* ---- custom ids ---- */
+
+static bool has_bar(const char *s)
+{
+	return strchr(s, '|') != NULL;
+}
+
+int cmd_confirm_format(const struct cmd_confirm *c, char *buf, size_t len)
+{
+	if (has_bar(c->verb) || has_bar(c->env) || has_bar(c->arg) || has_bar(c->user))
+		return -1;
+	int n = snprintf(buf, len, "cf|%s|%s|%s|%s|%" PRId64 "|%08" PRIx32, c->verb, c->env, c->arg,
+			 c->user, c->issued, c->nonce);
+	if (n < 0 || (size_t)n >= len || n > CMD_CUSTOM_ID_MAX - 1)
+		return -1;
+	return 0;
+}
+
+/* Splits s (modified) at '|' into at most max fields; returns the count. */
+static size_t split_bars(char *s, char **fields, size_t max)
+{
+	size_t n = 0;
+	fields[n++] = s;
+	for (char *p = s; *p && n < max + 1; p++) {
+		if (*p == '|') {
+			*p = '\0';
+			if (n == max)
+				return max + 1; /* too many */
+			fields[n++] = p + 1;
+		}
+	}
+	return n;
+}
+
+static int copy_field(char *dst, size_t len, const char *src)
+{
+	if (strlen(src) >= len)
+		return -1;
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+int cmd_confirm_parse(const char *custom_id, struct cmd_confirm *out)
+{
+	char buf[CMD_CUSTOM_ID_MAX], *f[8], *end;
+	*out = (struct cmd_confirm){ 0 };
+	if (!custom_id || strlen(custom_id) >= sizeof(buf))
+		return -1;
+	memcpy(buf, custom_id, strlen(custom_id) + 1);
+	if (split_bars(buf, f, 7) != 7 || strcmp(f[0], "cf") != 0)
+		return -1;
+	if (copy_field(out->verb, sizeof(out->verb), f[1]) ||
+	    copy_field(out->env, sizeof(out->env), f[2]) ||
+	    copy_field(out->arg, sizeof(out->arg), f[3]) ||
+	    copy_field(out->user, sizeof(out->user), f[4]))
+		return -1;
+	out->issued = strtoll(f[5], &end, 10);
+	if (!f[5][0] || *end)
+		return -1;
+	unsigned long nonce = strtoul(f[6], &end, 16);
+	if (!f[6][0] || *end || nonce > UINT32_MAX)
+		return -1;
+	out->nonce = (uint32_t)nonce;
+	return out->verb[0] && out->env[0] && out->user[0] ? 0 : -1;
+}
+
+const char *cmd_confirm_check(const struct cmd_confirm *c, const char *clicker, time_t now)
+{
+	if (strcmp(c->user, clicker) != 0)
+		return "only the person who asked can confirm this";
+	/* A little slack backwards for clock steps; none forwards. */
+	if ((int64_t)now - c->issued > CMD_CONFIRM_TTL_S || (int64_t)now < c->issued - 5)
+		return "this confirmation has expired (60 s); run the command again";
+	return NULL;
+}
+
+int cmd_snooze_format(const char *env, time_t stop_at, int hours, char *buf, size_t len)
+{
+	if (has_bar(env))
+		return -1;
+	int n = snprintf(buf, len, "sw|%s|%lld|%d", env, (long long)stop_at, hours);
+	return n < 0 || (size_t)n >= len || n > CMD_CUSTOM_ID_MAX - 1 ? -1 : 0;
+}
+
+int cmd_snooze_parse(const char *custom_id, char *env, size_t envlen, time_t *stop_at, int *hours)
+{
+	char buf[CMD_CUSTOM_ID_MAX], *f[5], *end;
+	if (!custom_id || strlen(custom_id) >= sizeof(buf))
+		return -1;
+	memcpy(buf, custom_id, strlen(custom_id) + 1);
+	if (split_bars(buf, f, 4) != 4 || strcmp(f[0], "sw") != 0 || !f[1][0] ||
+	    copy_field(env, envlen, f[1]))
+		return -1;
+	long long at = strtoll(f[2], &end, 10);
+	if (!f[2][0] || *end || at <= 0)
+		return -1;
+	long h = strtol(f[3], &end, 10);
+	if (!f[3][0] || *end || h < 1 || h > 12)
+		return -1;
+	*stop_at = (time_t)at;
+	*hours = (int)h;
+	return 0;
+}
+
+/* ---- reply notes ---- */
+
+static bool is_holiday(const struct state *st, ymd_t date, const ymd_t *cfg_h, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cfg_h[i] == date)
+			return true;
+	return st && state_holiday_find(st, date) != NULL;
+}
+
+void cmd_conflict_note(const struct state *st, const char *env, const char *kind, ymd_t date,
+		       const ymd_t *cfg_holidays, size_t n_cfg_holidays, char *buf, size_t len)
+{
+	const struct state_freeze *fz = st ? state_is_frozen(st) : NULL;
+	const struct state_pause *pz = st && env ? state_pause_until(st, env) : NULL;
+	char who[STATE_WHO_MAX * 2], ds[16];
+	size_t o = 0;
+	buf[0] = '\0';
+#define NOTE(...)                                                         \
+	do {                                                              \
+		if (o < len) {                                            \
+			int w_ = snprintf(buf + o, len - o, __VA_ARGS__); \
+			o += w_ > 0 ? (size_t)w_ : 0;                     \
+		}                                                         \
+	} while (0)
+	if (fz) {
+		cmd_escape(fz->who, who, sizeof(who));
+		NOTE(" Note: frozen by %s overrides everything until /unfreeze.", who);
+	}
+	if (pz && strcmp(kind, "pause") != 0 && strcmp(kind, "holiday") != 0) {
+		bool covers = pz->until_date ? (date == 0 || date < pz->until_date) : true;
+		if (covers) {
+			cmd_escape(pz->who, who, sizeof(who));
+			if (pz->until_date) {
+				when_format_date(pz->until_date, ds, sizeof(ds));
+				NOTE(" Note: %s is paused until %s by %s, which holds every "
+				     "automatic action first.",
+				     env, ds, who);
+			} else {
+				NOTE(" Note: %s is paused by %s, which holds every automatic "
+				     "action first.",
+				     env, who);
+			}
+		}
+	}
+	if (strcmp(kind, "skip") == 0 && date &&
+	    is_holiday(st, date, cfg_holidays, n_cfg_holidays)) {
+		when_format_date(date, ds, sizeof(ds));
+		NOTE(" Note: %s is a holiday: that start was skipped anyway.", ds);
+	}
+	if (o > 0)
+		NOTE(" (rule: freeze > pause > skip/holiday > extend)");
+#undef NOTE
+	if (o >= len && len > 0)
+		buf[len - 1] = '\0';
+}
+
+int64_t cmd_cents(double hours, double hourly_cost)
+{
+	return (int64_t)llround(hours * hourly_cost * 100.0);
+}

@@ -1,0 +1,553 @@
+/* The one door of every interaction: where it may come from, which command
+ * it is, who may use it (checked before anything happens), the confirm
+ * button of protected environments, autocomplete of environment names, and
+ * the buttons (confirm, cancel, stop-warning snooze). Refusals are
+ * ephemeral, say why, change nothing and are audited. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../bot/log.h"
+#include "../bot/plan.h"
+#include "../bot/wfm.h"
+#include "cmd_internal.h"
+
+#define MOD "cmd"
+
+static const struct cmd_desc *const families[] = {
+	cmd_env_table, cmd_schedule_table, cmd_holiday_table, cmd_misc_table, NULL,
+};
+
+static const struct cmd_desc *find_desc(const char *command, const char *sub)
+{
+	for (size_t f = 0; families[f]; f++)
+		for (const struct cmd_desc *d = families[f]; d->command; d++)
+			if (strcmp(d->command, command) == 0 &&
+			    strcmp(d->sub ? d->sub : "", sub ? sub : "") == 0)
+				return d;
+	return NULL;
+}
+
+/* ---- helpers shared with the families ---- */
+
+void cmd_who(const struct cmd_ctx *c, char *buf, size_t len)
+{
+	cmd_escape(c->ix->user_name[0] ? c->ix->user_name : c->ix->user_id, buf, len);
+}
+
+void cmd_audit(struct cmd_ctx *c, const char *outcome)
+{
+	if (!c->bot->state)
+		return;
+	state_audit(c->bot->state, c->now, c->ix->user_id, c->ix->user_name, c->action,
+		    c->env ? c->env->name : "", outcome);
+}
+
+static cJSON *message(const char *text, bool ephemeral)
+{
+	return rest_msg_new(text, ephemeral ? REST_FLAG_EPHEMERAL : 0);
+}
+
+void cmd_refuse(struct cmd_ctx *c, const char *why)
+{
+	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX];
+	snprintf(outcome, sizeof(outcome), "refused: %s", why);
+	cmd_audit(c, outcome);
+	if (c->bot->state && bot_save_state(c->bot) != BOT_OK)
+		log_warn(MOD, "msg=\"refusal audited but not saved\"");
+	log_info(MOD, "msg=\"refused\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, c->action,
+		 why);
+	snprintf(text, sizeof(text), "\xE2\x9C\x98 %s", why);
+	if (c->ix->type == IX_COMMAND && c->ix->acked)
+		ix_edit(c->bot->rest, c->ix, message(text, true), NULL, NULL);
+	else
+		ix_reply(c->bot->rest, c->ix, message(text, true));
+}
+
+void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply)
+{
+	if (c->ix->type == IX_COMPONENT) {
+		/* The (ephemeral) confirm prompt becomes the answer, its buttons
+		 * gone so that it cannot be pressed twice. */
+		cJSON *msg = rest_msg_new(text, 0);
+		if (msg)
+			cJSON_AddItemToObject(msg, "components", cJSON_CreateArray());
+		ix_component_update(c->bot->rest, c->ix, msg);
+		return;
+	}
+	if (c->ix->acked)
+		ix_edit(c->bot->rest, c->ix, message(text, !public_reply), NULL, NULL);
+	else
+		ix_reply(c->bot->rest, c->ix, message(text, !public_reply));
+}
+
+void cmd_commit(struct cmd_ctx *c, const char *text, const char *note)
+{
+	char out[REST_CONTENT_MAX];
+	cmd_audit(c, "ok");
+	if (bot_save_state(c->bot) != BOT_OK) {
+		snprintf(out, sizeof(out),
+			 "\xE2\x9A\xA0 %s But it could NOT be saved to the state file: it holds "
+			 "only until envbot restarts. Check the disk and the log.",
+			 text);
+		cmd_answer(c, out, true);
+		return;
+	}
+	snprintf(out, sizeof(out), "%s%s", text, note ? note : "");
+	cmd_answer(c, out, true);
+}
+
+struct tz *cmd_env_tz(const struct cfg *cfg, const struct cfg_env *env)
+{
+	const char *name = env && env->schedule.timezone ? env->schedule.timezone : cfg->timezone;
+	return tz_open(name ? name : "UTC");
+}
+
+void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	tz_local(tz, t, &tm);
+	char d[40];
+	strftime(d, sizeof(d), "%a %Y-%m-%d %H:%M", &tm);
+	snprintf(buf, len, "%s %s", d, tm.tm_zone ? tm.tm_zone : "");
+}
+
+void cmd_next_action(const struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz,
+		     char *buf, size_t len)
+{
+	const struct cfg *cfg = c->bot->cfg;
+	struct plan_schedule ps = {
+		.start = env->schedule.start_expr ? &env->schedule.start : NULL,
+		.stop = env->schedule.stop_expr ? &env->schedule.stop : NULL,
+		.tz = tz,
+	};
+	struct plan_event ev[64];
+	/* From a day back: a stop extended past now was scheduled before it. */
+	size_t n = plan_events(&ps, c->now - 86400, c->now + 8 * 86400, ev, 64);
+	if (n > 64)
+		n = 64;
+	const struct plan_event *best = NULL;
+	struct state_decision bd = { 0 }, held = { 0 };
+	const struct plan_event *first_held = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct state_decision d;
+		state_decide(c->bot->state, env->name,
+			     ev[i].action == PLAN_START ? STATE_START : STATE_STOP, ev[i].at,
+			     ev[i].date, cfg->holidays, cfg->n_holidays, tz, &d);
+		time_t at = d.run ? d.at : ev[i].at;
+		if (at <= c->now)
+			continue;
+		if (d.run && (!best || d.at < bd.at)) {
+			best = &ev[i];
+			bd = d;
+		} else if (!d.run && !first_held) {
+			first_held = &ev[i];
+			held = d;
+		}
+	}
+	char when[64];
+	if (best) {
+		cmd_fmt_local(tz, bd.at, when, sizeof(when));
+		snprintf(buf, len, "%s %s%s%s%s", best->action == PLAN_START ? "start" : "stop",
+			 when, bd.rule != STATE_RULE_NONE ? " (" : "",
+			 bd.rule != STATE_RULE_NONE ? bd.reason : "",
+			 bd.rule != STATE_RULE_NONE ? ")" : "");
+	} else if (first_held) {
+		cmd_fmt_local(tz, first_held->at, when, sizeof(when));
+		snprintf(buf, len, "none within 8 days (%s %s %s)",
+			 first_held->action == PLAN_START ? "start" : "stop", when, held.reason);
+	} else {
+		snprintf(buf, len, "none scheduled within 8 days");
+	}
+}
+
+/* ---- autocomplete ---- */
+
+static void autocomplete(struct cmd_ctx *c)
+{
+	const struct ix_option *f = ix_focused(c->ix);
+	const char *names[25];
+	size_t n = 0;
+	if (f && strcmp(f->name, "name") == 0 && !cmd_check_place(c->bot->cfg, c->ix)) {
+		size_t typed = strlen(f->value);
+		for (size_t i = 0; i < c->bot->cfg->n_envs && n < 25; i++) {
+			const char *name = c->bot->cfg->envs[i].name;
+			if (strncasecmp(name, f->value, typed) == 0)
+				names[n++] = name;
+		}
+	}
+	ix_autocomplete(c->bot->rest, c->ix, names, n);
+}
+
+/* ---- slash commands ---- */
+
+static void describe_action(struct cmd_ctx *c)
+{
+	size_t o = (size_t)snprintf(c->action, sizeof(c->action), "/%s", c->ix->command);
+	if (c->ix->group[0] && o < sizeof(c->action))
+		o += (size_t)snprintf(c->action + o, sizeof(c->action) - o, " %s", c->ix->group);
+	if (c->ix->subcommand[0] && o < sizeof(c->action))
+		o += (size_t)snprintf(c->action + o, sizeof(c->action) - o, " %s",
+				      c->ix->subcommand);
+	for (size_t i = 0; i < c->ix->n_options && o < sizeof(c->action); i++)
+		o += (size_t)snprintf(c->action + o, sizeof(c->action) - o, " %s",
+				      c->ix->options[i].value);
+}
+
+static void list_env_names(const struct cfg *cfg, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < cfg->n_envs && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", cfg->envs[i].name);
+}
+
+/* Resolves the "name" option. Returns false after refusing. */
+static bool resolve_env(struct cmd_ctx *c, const struct cmd_desc *d)
+{
+	const char *name = ix_option(c->ix, "name");
+	char why[512], shown[96], known[300];
+	if (!d->env_option || (!name && !d->env_required))
+		return true;
+	if (!name || !name[0]) {
+		cmd_refuse(c, "name the environment");
+		return false;
+	}
+	c->env = cfg_find_env(c->bot->cfg, name);
+	if (!c->env) {
+		cmd_escape(name, shown, sizeof(shown));
+		list_env_names(c->bot->cfg, known, sizeof(known));
+		snprintf(why, sizeof(why), "unknown environment \"%s\" (known: %s)", shown, known);
+		cmd_refuse(c, why);
+		return false;
+	}
+	return true;
+}
+
+static uint32_t nonce_of(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a of the interaction id: unique per prompt */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* Asks the admin to press Confirm within 60 s (ephemeral prompt). */
+static void ask_confirm(struct cmd_ctx *c, const struct cmd_desc *d, const char *arg)
+{
+	struct cmd_confirm cf = { .issued = (int64_t)c->now, .nonce = nonce_of(c->ix->id) };
+	char yes[CMD_CUSTOM_ID_MAX], no[CMD_CUSTOM_ID_MAX], text[512];
+	snprintf(cf.verb, sizeof(cf.verb), "%s", d->sub);
+	snprintf(cf.env, sizeof(cf.env), "%s", c->env->name);
+	snprintf(cf.arg, sizeof(cf.arg), "%s", arg);
+	snprintf(cf.user, sizeof(cf.user), "%s", c->ix->user_id);
+	if (strlen(arg) >= sizeof(cf.arg) || cmd_confirm_format(&cf, yes, sizeof(yes)) != 0) {
+		cmd_refuse(c, "this request is too long to confirm");
+		return;
+	}
+	snprintf(no, sizeof(no), "cx|%s", c->ix->user_id);
+	snprintf(text, sizeof(text),
+		 "**%s** is protected. Press Confirm within %d s to run `/%s %s %s%s%s`.",
+		 c->env->name, CMD_CONFIRM_TTL_S, d->command, d->sub, c->env->name,
+		 arg[0] ? " " : "", arg);
+	cJSON *msg = rest_msg_new(text, REST_FLAG_EPHEMERAL);
+	cJSON *rows = cJSON_AddArrayToObject(msg, "components");
+	cJSON *row = cJSON_CreateObject();
+	cJSON_AddItemToArray(rows, row);
+	cJSON_AddNumberToObject(row, "type", 1);
+	cJSON *buttons = cJSON_AddArrayToObject(row, "components");
+	const struct {
+		const char *label, *id;
+		int style;
+	} b[] = { { "Confirm", yes, 4 }, { "Cancel", no, 2 } };
+	for (size_t i = 0; i < 2; i++) {
+		cJSON *btn = cJSON_CreateObject();
+		cJSON_AddItemToArray(buttons, btn);
+		cJSON_AddNumberToObject(btn, "type", 2);
+		cJSON_AddNumberToObject(btn, "style", b[i].style);
+		cJSON_AddStringToObject(btn, "label", b[i].label);
+		cJSON_AddStringToObject(btn, "custom_id", b[i].id);
+	}
+	ix_reply(c->bot->rest, c->ix, msg);
+}
+
+static void on_command(struct cmd_ctx *c)
+{
+	const char *place = cmd_check_place(c->bot->cfg, c->ix);
+	char why[256], arg[64] = "", err[512];
+	if (place) {
+		cmd_refuse(c, place);
+		return;
+	}
+	const struct cmd_desc *d = find_desc(c->ix->command, c->ix->subcommand);
+	if (!d) {
+		cmd_refuse(c, "unknown command");
+		return;
+	}
+	if (c->level < d->level) {
+		/* The options may be long: keep the command name only. */
+		snprintf(why, sizeof(why), "/%s%s%s needs %s (you are not in discord.roles.%s)",
+			 d->command, d->sub ? " " : "", d->sub ? d->sub : "",
+			 cmd_level_name(d->level), d->level == CMD_ADMIN ? "admin" : "operator");
+		cmd_refuse(c, why);
+		return;
+	}
+	if (!resolve_env(c, d))
+		return;
+	bool protect = d->mutates && c->env && c->env->protected_env;
+	if (protect && c->level < CMD_ADMIN) {
+		snprintf(why, sizeof(why), "%s is protected: only an admin may do this",
+			 c->env->name);
+		cmd_refuse(c, why);
+		return;
+	}
+	if (d->prepare && d->prepare(c, arg, sizeof(arg), err, sizeof(err)) != 0) {
+		cmd_refuse(c, err);
+		return;
+	}
+	if (protect) {
+		ask_confirm(c, d, arg);
+		return;
+	}
+	d->run(c, arg);
+}
+
+/* ---- buttons ---- */
+
+static void on_confirm(struct cmd_ctx *c)
+{
+	struct cmd_confirm cf;
+	char why[256];
+	if (cmd_confirm_parse(c->ix->custom_id, &cf) != 0) {
+		cmd_refuse(c, "this button is not one of envbot's");
+		return;
+	}
+	snprintf(c->action, sizeof(c->action), "confirm /%s %s %s%s%s",
+		 strcmp(cf.verb, "pause") == 0 || strcmp(cf.verb, "resume") == 0 ? "schedule"
+										 : "env",
+		 cf.verb, cf.env, cf.arg[0] ? " " : "", cf.arg);
+	const char *bad = cmd_confirm_check(&cf, c->ix->user_id, c->now);
+	if (bad) {
+		cmd_refuse(c, bad);
+		return;
+	}
+	const struct cmd_desc *d = find_desc("env", cf.verb);
+	if (!d || !d->mutates)
+		d = find_desc("schedule", cf.verb);
+	c->env = cfg_find_env(c->bot->cfg, cf.env);
+	if (!d || !d->mutates || !c->env) {
+		cmd_refuse(c, "this confirmation no longer matches the configuration");
+		return;
+	}
+	/* Roles may have changed in the last minute: check them again. */
+	if (c->level < CMD_ADMIN || c->level < d->level) {
+		snprintf(why, sizeof(why), "%s is protected: only an admin may do this",
+			 c->env->name);
+		cmd_refuse(c, why);
+		return;
+	}
+	c->confirmed = true;
+	d->run(c, cf.arg);
+}
+
+static void on_cancel(struct cmd_ctx *c)
+{
+	const char *user = c->ix->custom_id + 3;
+	snprintf(c->action, sizeof(c->action), "cancel confirmation");
+	if (strcmp(user, c->ix->user_id) != 0) {
+		cmd_refuse(c, "only the person who asked can cancel this");
+		return;
+	}
+	cmd_answer(c, "Cancelled: nothing was done.", false);
+}
+
+/* The [+1h] [+2h] row of a stop warning; NULL on ENOMEM (the message then
+ * goes without buttons). */
+static cJSON *snooze_buttons(const char *env, time_t stop_at)
+{
+	char id[CMD_CUSTOM_ID_MAX];
+	cJSON *rows = cJSON_CreateArray(), *row = cJSON_CreateObject(), *btns = NULL;
+	if (!rows || !row)
+		goto fail;
+	cJSON_AddItemToArray(rows, row);
+	row = NULL;
+	cJSON *r = cJSON_GetArrayItem(rows, 0);
+	if (!cJSON_AddNumberToObject(r, "type", 1) ||
+	    !(btns = cJSON_AddArrayToObject(r, "components")))
+		goto fail;
+	for (int h = 1; h <= 2; h++) {
+		char label[8];
+		cJSON *b = cJSON_CreateObject();
+		if (!b || cmd_snooze_format(env, stop_at, h, id, sizeof(id)) != 0) {
+			cJSON_Delete(b);
+			goto fail;
+		}
+		cJSON_AddItemToArray(btns, b);
+		snprintf(label, sizeof(label), "+%dh", h);
+		if (!cJSON_AddNumberToObject(b, "type", 2) ||
+		    !cJSON_AddNumberToObject(b, "style", 1) ||
+		    !cJSON_AddStringToObject(b, "label", label) ||
+		    !cJSON_AddStringToObject(b, "custom_id", id))
+			goto fail;
+	}
+	return rows;
+fail:
+	cJSON_Delete(row);
+	cJSON_Delete(rows);
+	return NULL;
+}
+
+/* Stop-warning snooze: an extend of that stop for whoever clicks. */
+static void on_snooze(struct cmd_ctx *c)
+{
+	char name[STATE_NAME_MAX], why[512], err[512], who[STATE_WHO_MAX * 2];
+	time_t stop_at, new_stop;
+	int hours;
+	if (cmd_snooze_parse(c->ix->custom_id, name, sizeof(name), &stop_at, &hours) != 0) {
+		snprintf(c->action, sizeof(c->action), "stop-warning button");
+		cmd_refuse(c, "this button is not one of envbot's");
+		return;
+	}
+	snprintf(c->action, sizeof(c->action), "stop-warning +%dh %s", hours, name);
+	c->env = cfg_find_env(c->bot->cfg, name);
+	if (!c->env) {
+		cmd_refuse(c, "this environment is no longer configured");
+		return;
+	}
+	enum cmd_level need = c->env->protected_env ? CMD_ADMIN : CMD_OPERATOR;
+	if (c->level < need) {
+		snprintf(why, sizeof(why), "extending %s needs %s", c->env->name,
+			 cmd_level_name(need));
+		cmd_refuse(c, why);
+		return;
+	}
+	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	if (!tz) {
+		cmd_refuse(c, "the schedule's time zone cannot be read");
+		return;
+	}
+	ymd_t date = plan_local_date(tz, stop_at);
+	const struct state_extend *ext = state_extend_for(c->bot->state, c->env->name, date);
+	time_t eff = ext && ext->stop_at > stop_at ? ext->stop_at : stop_at;
+	struct cmd_extend_arg a = { .seconds = (int64_t)hours * 3600 };
+	if (eff <= c->now) {
+		snprintf(why, sizeof(why), "%s's stop has already happened", c->env->name);
+		cmd_refuse(c, why);
+		goto out;
+	}
+	if (cmd_extend_compute(&a, tz, date, c->now, stop_at, eff, c->bot->cfg->max_extend,
+			       c->level >= CMD_ADMIN, &new_stop, err, sizeof(err)) != 0) {
+		cmd_refuse(c, err);
+		goto out;
+	}
+	cmd_who(c, who, sizeof(who));
+	if (state_extend_set(c->bot->state, c->env->name, date, new_stop, c->ix->user_name, c->now,
+			     err, sizeof(err)) != BOT_OK) {
+		cmd_refuse(c, err);
+		goto out;
+	}
+	cmd_audit(c, "ok");
+	bool saved = bot_save_state(c->bot) == BOT_OK;
+	char was[64], now_s[64], note[512], text[REST_CONTENT_MAX];
+	cmd_fmt_local(tz, stop_at, was, sizeof(was));
+	cmd_fmt_local(tz, new_stop, now_s, sizeof(now_s));
+	cmd_conflict_note(c->bot->state, c->env->name, "extend", date, c->bot->cfg->holidays,
+			  c->bot->cfg->n_holidays, note, sizeof(note));
+	snprintf(text, sizeof(text),
+		 "\xE2\x8F\xB0 **%s** was to stop at %s.\n%s Extended to %s by %s (+%dh).%s",
+		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", now_s, who, hours,
+		 saved ? note : " But it could NOT be saved: it holds only until envbot restarts.");
+	/* Update the warning in place, buttons kept: anyone may add more. */
+	cJSON *msg = rest_msg_new(text, 0);
+	if (msg)
+		cJSON_AddItemToObject(msg, "components", snooze_buttons(c->env->name, stop_at));
+	ix_component_update(c->bot->rest, c->ix, msg);
+out:
+	tz_destroy(tz);
+}
+
+static void on_component(struct cmd_ctx *c)
+{
+	const char *id = c->ix->custom_id ? c->ix->custom_id : "";
+	const char *place = cmd_check_place(c->bot->cfg, c->ix);
+	if (place) {
+		snprintf(c->action, sizeof(c->action), "button");
+		cmd_refuse(c, place);
+		return;
+	}
+	if (strncmp(id, "cf|", 3) == 0)
+		on_confirm(c);
+	else if (strncmp(id, "cx|", 3) == 0)
+		on_cancel(c);
+	else if (strncmp(id, "sw|", 3) == 0)
+		on_snooze(c);
+	else {
+		snprintf(c->action, sizeof(c->action), "button");
+		cmd_refuse(c, "this button is not one of envbot's");
+	}
+}
+
+void cmd_dispatch(struct bot *bot, struct ix *ix)
+{
+	struct cmd_ctx c = {
+		.bot = bot,
+		.ix = ix,
+		.now = time(NULL),
+	};
+	if (!ix)
+		return;
+	c.level = cmd_member_level(bot->cfg, ix);
+	switch (ix->type) {
+	case IX_AUTOCOMPLETE: autocomplete(&c); break;
+	case IX_COMMAND:
+		describe_action(&c);
+		if (!bot->state) {
+			ix_reply(bot->rest, ix,
+				 message("\xE2\x9C\x98 envbot's state is not loaded; try again "
+					 "later",
+					 true));
+			break;
+		}
+		on_command(&c);
+		break;
+	case IX_COMPONENT:
+		if (!bot->state) {
+			ix_reply(bot->rest, ix,
+				 message("\xE2\x9C\x98 envbot's state is not loaded; try again "
+					 "later",
+					 true));
+			break;
+		}
+		on_component(&c);
+		break;
+	default: break;
+	}
+	ix_free(c.ix);
+}
+
+/* ---- the stop warning ---- */
+
+enum bot_rc cmd_post_stop_warning(struct bot *bot, const struct cfg_env *env, time_t stop_at)
+{
+	char text[512], when[64];
+	struct tz *tz = cmd_env_tz(bot->cfg, env);
+	if (!tz)
+		return BOT_ECONFIG;
+	cmd_fmt_local(tz, stop_at, when, sizeof(when));
+	tz_destroy(tz);
+	long mins = (long)((stop_at - time(NULL) + 59) / 60);
+	snprintf(text, sizeof(text),
+		 "\xE2\x8F\xB0 **%s** stops at %s (in %ld min). Need it longer? %s can snooze "
+		 "the stop:",
+		 env->name, when, mins < 0 ? 0 : mins,
+		 env->protected_env ? "An admin" : "An operator");
+	cJSON *msg = rest_msg_new(text, 0);
+	cJSON *rows = msg ? snooze_buttons(env->name, stop_at) : NULL;
+	if (!rows) {
+		cJSON_Delete(msg);
+		return BOT_ENOMEM;
+	}
+	cJSON_AddItemToObject(msg, "components", rows);
+	return rest_create_message(bot->rest, bot->cfg->channel_id, msg, NULL, NULL);
+}

@@ -1,0 +1,450 @@
+/* /env: list, status, start, stop, extend, skip. Reads answer only the
+ * caller (ephemeral); start/stop get a public progress embed (the deferred
+ * response, edited by the workflow manager); extend and skip are overrides,
+ * saved before they are acknowledged, with the conflict rule in the reply. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../bot/log.h"
+#include "../bot/plan.h"
+#include "../bot/wfm.h"
+#include "cmd_internal.h"
+
+#define MOD "cmd"
+
+/* ---- reads ---- */
+
+/* "up since Mon 09:02 KST", "down", "starting (step Poll)". */
+static void env_state(const struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz,
+		      char *buf, size_t len)
+{
+	const struct wf *wf = c->bot->wfm ? wfm_running(c->bot->wfm, env->name) : NULL;
+	time_t since;
+	char when[64];
+	if (wf) {
+		const char *link = wfm_link(c->bot->wfm, env->name);
+		snprintf(buf, len, "%s in progress (%s)%s%s",
+			 wf_action(wf) == WF_START ? "start" : "stop", wf_state_name(wf),
+			 link[0] ? " " : "", link);
+		return;
+	}
+	if (state_is_up(c->bot->state, env->name, &since)) {
+		cmd_fmt_local(tz, since, when, sizeof(when));
+		snprintf(buf, len, "up since %s", when);
+		return;
+	}
+	snprintf(buf, len, "down");
+}
+
+static void run_list(struct cmd_ctx *c, const char *arg)
+{
+	char text[REST_CONTENT_MAX], st[256], next[320], who[STATE_WHO_MAX * 2];
+	size_t o = 0;
+	const struct state_freeze *fz = state_is_frozen(c->bot->state);
+	(void)arg;
+	text[0] = '\0';
+	if (fz) {
+		cmd_escape(fz->who, who, sizeof(who));
+		o += (size_t)snprintf(text, sizeof(text),
+				      "\xE2\x9D\x84 Frozen by %s: no automatic action until "
+				      "/unfreeze.\n",
+				      who);
+	}
+	for (size_t i = 0; i < c->bot->cfg->n_envs && o < sizeof(text); i++) {
+		const struct cfg_env *e = &c->bot->cfg->envs[i];
+		struct tz *tz = cmd_env_tz(c->bot->cfg, e);
+		if (!tz)
+			continue;
+		env_state(c, e, tz, st, sizeof(st));
+		cmd_next_action(c, e, tz, next, sizeof(next));
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "**%s** (%s%s): %s; next: %s\n",
+				      e->name, cfg_kind_name(e->kind),
+				      e->protected_env ? ", protected" : "", st, next);
+		tz_destroy(tz);
+	}
+	if (c->bot->cfg->n_envs == 0)
+		snprintf(text, sizeof(text), "No environment is configured.");
+	cmd_answer(c, text, false);
+}
+
+static size_t add_line(char *buf, size_t len, size_t o, const char *fmt, const char *a,
+		       const char *b)
+{
+	if (o >= len)
+		return o;
+	int w = snprintf(buf + o, len - o, fmt, a, b);
+	return o + (w > 0 ? (size_t)w : 0);
+}
+
+/* Every override of env, one line each, appended to buf. */
+static size_t overrides_text(const struct cmd_ctx *c, const struct cfg_env *env,
+			     const struct tz *tz, char *buf, size_t len, size_t o)
+{
+	const struct state *st = c->bot->state;
+	char when[64], ds[16], who[STATE_WHO_MAX * 2], line[512];
+	const struct state_freeze *fz = state_is_frozen(st);
+	if (fz) {
+		cmd_escape(fz->who, who, sizeof(who));
+		cmd_fmt_local(tz, fz->since, when, sizeof(when));
+		snprintf(line, sizeof(line), "frozen by %s since %s", who, when);
+		o = add_line(buf, len, o, "- %s%s\n", line, "");
+	}
+	const struct state_pause *pz = state_pause_until(st, env->name);
+	if (pz) {
+		cmd_escape(pz->who, who, sizeof(who));
+		if (pz->until_date) {
+			when_format_date(pz->until_date, ds, sizeof(ds));
+			snprintf(line, sizeof(line), "paused until %s by %s", ds, who);
+		} else {
+			cmd_fmt_local(tz, pz->until_at, when, sizeof(when));
+			snprintf(line, sizeof(line), "paused until %s by %s", when, who);
+		}
+		o = add_line(buf, len, o, "- %s%s\n", line, "");
+	}
+	for (size_t i = 0; i < state_extend_count(st, env->name); i++) {
+		const struct state_extend *x = state_extend_at(st, env->name, i);
+		when_format_date(x->date, ds, sizeof(ds));
+		cmd_fmt_local(tz, x->stop_at, when, sizeof(when));
+		cmd_escape(x->who, who, sizeof(who));
+		snprintf(line, sizeof(line), "extend: the stop of %s moved to %s by %s", ds, when,
+			 who);
+		o = add_line(buf, len, o, "- %s%s\n", line, "");
+	}
+	for (size_t i = 0; i < state_skip_count(st, env->name); i++) {
+		const struct state_skip *s = state_skip_at(st, env->name, i);
+		when_format_date(s->date, ds, sizeof(ds));
+		cmd_escape(s->who, who, sizeof(who));
+		snprintf(line, sizeof(line), "skip: no scheduled start on %s (by %s)", ds, who);
+		o = add_line(buf, len, o, "- %s%s\n", line, "");
+	}
+	return o;
+}
+
+static void run_status(struct cmd_ctx *c, const char *arg)
+{
+	const struct cfg_env *e = c->env;
+	char text[REST_CONTENT_MAX], st[256], next[320], words[160], up[16];
+	size_t o = 0;
+	(void)arg;
+	struct tz *tz = cmd_env_tz(c->bot->cfg, e);
+	if (!tz) {
+		cmd_refuse(c, "the schedule's time zone cannot be read");
+		return;
+	}
+	env_state(c, e, tz, st, sizeof(st));
+	cmd_next_action(c, e, tz, next, sizeof(next));
+	ymd_t today = plan_local_date(tz, c->now);
+	int64_t secs = state_uptime_seconds(c->bot->state, e->name, plan_local_midnight(tz, today),
+					    c->now + 1, c->now);
+	when_format_duration(secs - secs % 60, up, sizeof(up));
+	o += (size_t)snprintf(text, sizeof(text), "**%s** (%s%s, %s)\nState: %s\n", e->name,
+			      cfg_kind_name(e->kind), e->protected_env ? ", protected" : "",
+			      tz_name(tz), st);
+	const struct wf *wf = c->bot->wfm ? wfm_running(c->bot->wfm, e->name) : NULL;
+	if (wf && wf_image_tag(wf)[0] && o < sizeof(text))
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "Image tag: %s (%s)\n",
+				      wf_image_tag(wf), wf_image_rule(wf));
+	if (o < sizeof(text))
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+				      "Uptime today: %s (measured)\nNext: %s\n", up, next);
+	if (e->schedule.start_expr && o < sizeof(text)) {
+		cron_describe(e->schedule.start_expr, words, sizeof(words));
+		o = add_line(text, sizeof(text), o, "Schedule: start %s%s", words, "");
+		if (e->schedule.stop_expr) {
+			cron_describe(e->schedule.stop_expr, words, sizeof(words));
+			o = add_line(text, sizeof(text), o, ", stop %s%s", words, "");
+		}
+		o = add_line(text, sizeof(text), o, "%s%s\n", "", "");
+	} else if (e->schedule.stop_expr && o < sizeof(text)) {
+		cron_describe(e->schedule.stop_expr, words, sizeof(words));
+		o = add_line(text, sizeof(text), o, "Schedule: stop %s%s\n", words, "");
+	} else {
+		o = add_line(text, sizeof(text), o, "Schedule: none (by hand only)%s%s\n", "", "");
+	}
+	size_t before = o;
+	o = add_line(text, sizeof(text), o, "Overrides:\n%s%s", "", "");
+	size_t after = overrides_text(c, e, tz, text, sizeof(text), o);
+	if (after == o && before < sizeof(text))
+		snprintf(text + before, sizeof(text) - before, "Overrides: none\n");
+	tz_destroy(tz);
+	cmd_answer(c, text, false);
+}
+
+/* ---- start / stop ---- */
+
+static void run_workflow(struct cmd_ctx *c, enum wf_action action)
+{
+	char text[512], trigger[160], who[STATE_WHO_MAX * 2];
+	const char *verb = action == WF_START ? "start" : "stop";
+	if (!c->bot->wfm) {
+		cmd_refuse(c, "workflows are not available in this process");
+		return;
+	}
+	const struct wf *running = wfm_running(c->bot->wfm, c->env->name);
+	if (running) {
+		const char *link = wfm_link(c->bot->wfm, c->env->name);
+		snprintf(text, sizeof(text), "%s already has a %s running%s%s", c->env->name,
+			 wf_action_name(wf_action(running)), link[0] ? ": " : "", link);
+		cmd_refuse(c, text);
+		return;
+	}
+	cmd_who(c, who, sizeof(who));
+	snprintf(trigger, sizeof(trigger), "/env %s by %s", verb, c->ix->user_name);
+	struct wfm_request req = {
+		.env = c->env,
+		.action = action,
+		.trigger = trigger,
+	};
+	if (c->ix->type == IX_COMMAND) {
+		/* Public, deferred: the workflow's embed becomes the response. */
+		if (ix_defer(c->bot->rest, c->ix, false) != BOT_OK) {
+			cmd_audit(c, "failed: could not answer Discord");
+			return;
+		}
+		req.ix = c->ix;
+	} else {
+		/* Confirmed through the (ephemeral) prompt: the embed is posted
+		 * publicly in the channel, the prompt says so. */
+		req.channel_id = c->ix->channel_id;
+		snprintf(text, sizeof(text), "Confirmed: %s of **%s** requested; progress below.",
+			 verb, c->env->name);
+		cmd_answer(c, text, false);
+	}
+	const struct wf *busy = NULL;
+	enum bot_rc rc = wfm_start(c->bot->wfm, &req, &busy);
+	if (rc == BOT_OK) {
+		if (req.ix)
+			c->ix = NULL; /* the manager owns it now */
+		cmd_audit(c, "ok: workflow started");
+		if (bot_save_state(c->bot) != BOT_OK)
+			log_warn(MOD, "msg=\"audit not saved\"");
+		return;
+	}
+	if (rc == BOT_EBUSY) {
+		const char *link = wfm_link(c->bot->wfm, c->env->name);
+		snprintf(text, sizeof(text), "\xE2\x9C\x98 %s already has a workflow running%s%s",
+			 c->env->name, link[0] ? ": " : "", link);
+	} else {
+		snprintf(text, sizeof(text), "\xE2\x9C\x98 the %s of %s could not begin: %s", verb,
+			 c->env->name, bot_strerror(rc));
+	}
+	cmd_audit(c, rc == BOT_EBUSY ? "refused: a workflow is running" : "failed");
+	bot_save_state(c->bot);
+	if (c->ix->type == IX_COMMAND)
+		ix_edit(c->bot->rest, c->ix, rest_msg_new(text, 0), NULL, NULL);
+	else
+		ix_followup(c->bot->rest, c->ix, rest_msg_new(text, REST_FLAG_EPHEMERAL), NULL,
+			    NULL);
+}
+
+static void run_start(struct cmd_ctx *c, const char *arg)
+{
+	(void)arg;
+	run_workflow(c, WF_START);
+}
+
+static void run_stop(struct cmd_ctx *c, const char *arg)
+{
+	(void)arg;
+	run_workflow(c, WF_STOP);
+}
+
+/* ---- extend ---- */
+
+/* Everything an extend needs, validated: the stop it moves and where to. */
+struct extend_plan {
+	struct cmd_extend_arg arg;
+	time_t scheduled, effective, new_stop;
+	ymd_t date;
+};
+
+static int extend_plan(struct cmd_ctx *c, const char *text, const struct tz *tz,
+		       struct extend_plan *p, char *err, size_t errlen)
+{
+	if (cmd_extend_parse(text, &p->arg, err, errlen) != 0)
+		return -1;
+	if (cmd_stop_today(c->env, tz, c->bot->state, c->now, &p->scheduled, &p->effective,
+			   &p->date, err, errlen) != 0)
+		return -1;
+	return cmd_extend_compute(&p->arg, tz, p->date, c->now, p->scheduled, p->effective,
+				  c->bot->cfg->max_extend, c->level >= CMD_ADMIN, &p->new_stop, err,
+				  errlen);
+}
+
+static int prepare_extend(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+{
+	struct extend_plan p;
+	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	int r = -1;
+	if (!tz) {
+		snprintf(err, errlen, "the schedule's time zone cannot be read");
+		return -1;
+	}
+	if (extend_plan(c, ix_option(c->ix, "duration"), tz, &p, err, errlen) == 0) {
+		cmd_extend_format(&p.arg, arg, len);
+		r = 0;
+	}
+	tz_destroy(tz);
+	return r;
+}
+
+static void run_extend(struct cmd_ctx *c, const char *arg)
+{
+	struct extend_plan p;
+	char err[512], was[64], now_s[64], who[STATE_WHO_MAX * 2], text[768], note[512];
+	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	if (!tz) {
+		cmd_refuse(c, "the schedule's time zone cannot be read");
+		return;
+	}
+	if (extend_plan(c, arg, tz, &p, err, sizeof(err)) != 0 ||
+	    state_extend_set(c->bot->state, c->env->name, p.date, p.new_stop, c->ix->user_name,
+			     c->now, err, sizeof(err)) != BOT_OK) {
+		cmd_refuse(c, err);
+		goto out;
+	}
+	cmd_fmt_local(tz, p.scheduled, was, sizeof(was));
+	cmd_fmt_local(tz, p.new_stop, now_s, sizeof(now_s));
+	cmd_who(c, who, sizeof(who));
+	cmd_conflict_note(c->bot->state, c->env->name, "extend", p.date, c->bot->cfg->holidays,
+			  c->bot->cfg->n_holidays, note, sizeof(note));
+	snprintf(text, sizeof(text),
+		 "\xE2\x9C\x85 **%s**: today's stop (scheduled %s) moved to %s by %s. "
+		 "Tomorrow's schedule is unchanged.",
+		 c->env->name, was, now_s, who);
+	cmd_commit(c, text, note);
+out:
+	tz_destroy(tz);
+}
+
+/* ---- skip ---- */
+
+/* The scheduled start of env on date (local), validated for a skip. */
+static int skip_plan(struct cmd_ctx *c, const char *text, const struct tz *tz, ymd_t *date,
+		     time_t *start_at, char *err, size_t errlen)
+{
+	ymd_t today = plan_local_date(tz, c->now);
+	char ds[16];
+	if (cmd_parse_day(text, today, date, err, errlen) != 0)
+		return -1;
+	when_format_date(*date, ds, sizeof(ds));
+	if (!c->env->schedule.start_expr) {
+		snprintf(err, errlen, "%s has no scheduled start to skip", c->env->name);
+		return -1;
+	}
+	if (cron_next(&c->env->schedule.start, tz, plan_local_midnight(tz, *date) - 1, start_at) !=
+		    0 ||
+	    plan_local_date(tz, *start_at) != *date) {
+		static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+		snprintf(err, errlen, "%s has no scheduled start on %s (%s)", c->env->name, ds,
+			 wd[when_weekday(*date)]);
+		return -1;
+	}
+	/* The last start of the day decides whether anything is left to skip. */
+	time_t later = *start_at, t;
+	while (cron_next(&c->env->schedule.start, tz, later, &t) == 0 &&
+	       plan_local_date(tz, t) == *date)
+		later = t;
+	if (later <= c->now) {
+		snprintf(err, errlen, "the scheduled start of %s on %s has already happened",
+			 c->env->name, ds);
+		return -1;
+	}
+	const struct state_skip *s = state_skip_find(c->bot->state, c->env->name, *date);
+	if (s) {
+		char who[STATE_WHO_MAX * 2];
+		cmd_escape(s->who, who, sizeof(who));
+		snprintf(err, errlen, "%s is already skipped on %s (by %s)", c->env->name, ds, who);
+		return -1;
+	}
+	return 0;
+}
+
+static int prepare_skip(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+{
+	ymd_t date;
+	time_t at;
+	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	int r = -1;
+	if (!tz) {
+		snprintf(err, errlen, "the schedule's time zone cannot be read");
+		return -1;
+	}
+	if (skip_plan(c, ix_option(c->ix, "date"), tz, &date, &at, err, errlen) == 0) {
+		when_format_date(date, arg, len);
+		r = 0;
+	}
+	tz_destroy(tz);
+	return r;
+}
+
+static void run_skip(struct cmd_ctx *c, const char *arg)
+{
+	ymd_t date;
+	time_t at;
+	char err[512], ds[16], when[64], who[STATE_WHO_MAX * 2], text[768], note[512];
+	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	if (!tz) {
+		cmd_refuse(c, "the schedule's time zone cannot be read");
+		return;
+	}
+	if (skip_plan(c, arg, tz, &date, &at, err, sizeof(err)) != 0 ||
+	    state_skip_add(c->bot->state, c->env->name, date, c->ix->user_name, c->now, err,
+			   sizeof(err)) != BOT_OK) {
+		cmd_refuse(c, err);
+		goto out;
+	}
+	when_format_date(date, ds, sizeof(ds));
+	cmd_fmt_local(tz, at, when, sizeof(when));
+	cmd_who(c, who, sizeof(who));
+	cmd_conflict_note(c->bot->state, c->env->name, "skip", date, c->bot->cfg->holidays,
+			  c->bot->cfg->n_holidays, note, sizeof(note));
+	snprintf(text, sizeof(text),
+		 "\xE2\x9C\x85 **%s**: skip %s recorded by %s; the scheduled start (%s) will not "
+		 "happen. Scheduled stops still run.",
+		 c->env->name, ds, who, when);
+	cmd_commit(c, text, note);
+out:
+	tz_destroy(tz);
+}
+
+const struct cmd_desc cmd_env_table[] = {
+	{ .command = "env", .sub = "list", .level = CMD_ANYONE, .run = run_list },
+	{ .command = "env",
+	  .sub = "status",
+	  .level = CMD_ANYONE,
+	  .env_option = true,
+	  .env_required = true,
+	  .run = run_status },
+	{ .command = "env",
+	  .sub = "start",
+	  .level = CMD_OPERATOR,
+	  .env_option = true,
+	  .env_required = true,
+	  .mutates = true,
+	  .run = run_start },
+	{ .command = "env",
+	  .sub = "stop",
+	  .level = CMD_OPERATOR,
+	  .env_option = true,
+	  .env_required = true,
+	  .mutates = true,
+	  .run = run_stop },
+	{ .command = "env",
+	  .sub = "extend",
+	  .level = CMD_OPERATOR,
+	  .env_option = true,
+	  .env_required = true,
+	  .mutates = true,
+	  .prepare = prepare_extend,
+	  .run = run_extend },
+	{ .command = "env",
+	  .sub = "skip",
+	  .level = CMD_OPERATOR,
+	  .env_option = true,
+	  .env_required = true,
+	  .mutates = true,
+	  .prepare = prepare_skip,
+	  .run = run_skip },
+	{ .command = NULL },
+};

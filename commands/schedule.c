@@ -1,0 +1,202 @@
+/* /schedule: show (the next 7 days, overrides and holidays applied by the
+ * same conflict rule the scheduler uses), pause until a date or for a
+ * duration, resume. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bot/plan.h"
+#include "cmd_internal.h"
+
+#define SHOW_DAYS   7
+#define SHOW_EVENTS 128
+
+static void run_show(struct cmd_ctx *c, const char *arg)
+{
+	const struct cfg_env *e = c->env;
+	const struct cfg *cfg = c->bot->cfg;
+	char text[REST_CONTENT_MAX], when[64], ds[16];
+	size_t o = 0;
+	struct plan_event ev[SHOW_EVENTS];
+	(void)arg;
+	struct tz *tz = cmd_env_tz(cfg, e);
+	if (!tz) {
+		cmd_refuse(c, "the schedule's time zone cannot be read");
+		return;
+	}
+	struct plan_schedule ps = {
+		.start = e->schedule.start_expr ? &e->schedule.start : NULL,
+		.stop = e->schedule.stop_expr ? &e->schedule.stop : NULL,
+		.tz = tz,
+	};
+	time_t to = c->now + SHOW_DAYS * 86400;
+	/* From a day back: a stop extended into the window was scheduled
+	 * before it. */
+	size_t n = plan_events(&ps, c->now - 86400, to, ev, SHOW_EVENTS);
+	bool more = n > SHOW_EVENTS;
+	if (more)
+		n = SHOW_EVENTS;
+	o += (size_t)snprintf(text, sizeof(text), "**%s**: the next %d days (%s)\n", e->name,
+			      SHOW_DAYS, tz_name(tz));
+	size_t listed = 0;
+	for (size_t i = 0; i < n && o < sizeof(text); i++) {
+		struct state_decision d;
+		state_decide(c->bot->state, e->name,
+			     ev[i].action == PLAN_START ? STATE_START : STATE_STOP, ev[i].at,
+			     ev[i].date, cfg->holidays, cfg->n_holidays, tz, &d);
+		time_t at = d.run ? d.at : ev[i].at;
+		if (at <= c->now || at >= to)
+			continue;
+		cmd_fmt_local(tz, ev[i].at, when, sizeof(when));
+		const char *verb = ev[i].action == PLAN_START ? "start" : "stop";
+		if (!d.run)
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "- ~~%s %s~~: %s\n", when,
+					      verb, d.reason);
+		else if (d.rule != STATE_RULE_NONE)
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "- %s %s: %s\n", when,
+					      verb, d.reason);
+		else
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "- %s %s\n", when, verb);
+		listed++;
+	}
+	if (listed == 0 && o < sizeof(text))
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+				      "No scheduled action in these days.\n");
+	if (more && o < sizeof(text))
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "(more actions not shown)\n");
+	/* Holidays in the window, whichever list they come from. */
+	ymd_t first = plan_local_date(tz, c->now), last = plan_local_date(tz, to);
+	for (ymd_t d = first; d <= last && o < sizeof(text); d = when_add_days(d, 1)) {
+		const struct state_holiday *h = state_holiday_find(c->bot->state, d);
+		bool in_cfg = false;
+		for (size_t i = 0; i < cfg->n_holidays; i++)
+			in_cfg |= cfg->holidays[i] == d;
+		if (!h && !in_cfg)
+			continue;
+		char label[STATE_TEXT_MAX * 2] = "";
+		if (h && h->label[0])
+			cmd_escape(h->label, label, sizeof(label));
+		when_format_date(d, ds, sizeof(ds));
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "Holiday %s%s%s%s\n", ds,
+				      label[0] ? " (" : "", label, label[0] ? ")" : "");
+	}
+	tz_destroy(tz);
+	cmd_answer(c, text, false);
+}
+
+static int prepare_pause(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+{
+	ymd_t date;
+	time_t at;
+	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	if (!tz) {
+		snprintf(err, errlen, "the schedule's time zone cannot be read");
+		return -1;
+	}
+	int r = cmd_parse_until(ix_option(c->ix, "until"), plan_local_date(tz, c->now), c->now,
+				&date, &at, err, errlen);
+	tz_destroy(tz);
+	if (r != 0)
+		return -1;
+	if (date)
+		when_format_date(date, arg, len);
+	else
+		snprintf(arg, len, "@%lld", (long long)at);
+	return 0;
+}
+
+static void run_pause(struct cmd_ctx *c, const char *arg)
+{
+	ymd_t date = 0;
+	time_t at = 0;
+	char err[512], until[64], who[STATE_WHO_MAX * 2], text[768], note[512];
+	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	if (!tz) {
+		cmd_refuse(c, "the schedule's time zone cannot be read");
+		return;
+	}
+	if (arg[0] == '@') {
+		at = (time_t)strtoll(arg + 1, NULL, 10);
+		if (at <= c->now) {
+			cmd_refuse(c, "that time has already passed");
+			goto out;
+		}
+		cmd_fmt_local(tz, at, until, sizeof(until));
+	} else if (when_parse_date(arg, &date) != 0 || date <= plan_local_date(tz, c->now)) {
+		cmd_refuse(c, "a pause must last until a later day than today");
+		goto out;
+	} else {
+		when_format_date(date, until, sizeof(until));
+	}
+	if (state_pause_set(c->bot->state, c->env->name, date, at, c->ix->user_name, c->now, err,
+			    sizeof(err)) != BOT_OK) {
+		cmd_refuse(c, err);
+		goto out;
+	}
+	cmd_who(c, who, sizeof(who));
+	cmd_conflict_note(c->bot->state, c->env->name, "pause", 0, NULL, 0, note, sizeof(note));
+	snprintf(text, sizeof(text),
+		 "\xE2\x8F\xB8 **%s**: paused by %s until %s: no automatic start or stop%s. "
+		 "/schedule resume %s ends it sooner.",
+		 c->env->name, who, until, date ? " before that day" : " before then",
+		 c->env->name);
+	cmd_commit(c, text, note);
+out:
+	tz_destroy(tz);
+}
+
+static int prepare_resume(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+{
+	(void)arg;
+	(void)len;
+	if (!state_pause_until(c->bot->state, c->env->name)) {
+		snprintf(err, errlen, "%s is not paused", c->env->name);
+		return -1;
+	}
+	return 0;
+}
+
+static void run_resume(struct cmd_ctx *c, const char *arg)
+{
+	char text[512], who[STATE_WHO_MAX * 2], note[512];
+	(void)arg;
+	if (!state_pause_clear(c->bot->state, c->env->name)) {
+		char why[128];
+		snprintf(why, sizeof(why), "%s is not paused", c->env->name);
+		cmd_refuse(c, why);
+		return;
+	}
+	cmd_who(c, who, sizeof(who));
+	cmd_conflict_note(c->bot->state, c->env->name, "resume", 0, NULL, 0, note, sizeof(note));
+	snprintf(text, sizeof(text),
+		 "\xE2\x96\xB6 **%s**: resumed by %s; scheduled actions run again from the next "
+		 "one.",
+		 c->env->name, who);
+	cmd_commit(c, text, note);
+}
+
+const struct cmd_desc cmd_schedule_table[] = {
+	{ .command = "schedule",
+	  .sub = "show",
+	  .level = CMD_ANYONE,
+	  .env_option = true,
+	  .env_required = true,
+	  .run = run_show },
+	{ .command = "schedule",
+	  .sub = "pause",
+	  .level = CMD_ADMIN,
+	  .env_option = true,
+	  .env_required = true,
+	  .mutates = true,
+	  .prepare = prepare_pause,
+	  .run = run_pause },
+	{ .command = "schedule",
+	  .sub = "resume",
+	  .level = CMD_ADMIN,
+	  .env_option = true,
+	  .env_required = true,
+	  .mutates = true,
+	  .prepare = prepare_resume,
+	  .run = run_resume },
+	{ .command = NULL },
+};

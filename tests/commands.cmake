@@ -1,0 +1,7 @@
+# Tests of the slash commands: the pure parts (unit_commands) and every
+# command against the real binary with the fake Discord and fake AWS
+# (e2e_commands).
+add_executable(test_commands tests/test_commands.c)
+target_link_libraries(test_commands PRIVATE envbot_commands_pure)
+add_test(NAME unit_commands COMMAND test_commands)
+

@@ -1,0 +1,387 @@
+/* Unit tests of the slash commands' pure parts (commands/cmdutil.c): role
+ * levels, where interactions may come from, escaping of echoed text, the
+ * duration/day/until forms and their bad forms, today's stop and the extend
+ * computation with max_extend, the custom ids of confirm and snooze
+ * buttons, and the conflict notes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bot/plan.h"
+#include "../commands/commands.h"
+#include "check.h"
+
+/* Monday 2026-11-23 01:00 UTC = 10:00 KST. */
+#define MON_10_KST ((time_t)1795395600)
+#define H          3600
+
+static const char cfg_text[] =
+	"discord: { application_id = \"1\"; guild_id = \"900\"; channel_id = \"2\";\n"
+	"  roles: { operator = [ \"40\" ]; admin = [ \"50\" ]; }; };\n"
+	"aws: { region = \"us-east-1\"; };\n"
+	"timezone = \"Asia/Seoul\";\n"
+	"holidays = [ \"2026-12-25\" ];\n"
+	"environments = ( { name = \"qa\"; kind = \"ec2\";\n"
+	"  tag = { key = \"k\"; value = \"v\"; };\n"
+	"  schedule: { start = \"0 9 * * MON-FRI\"; stop = \"0 18 * * MON-FRI\"; }; },\n"
+	" { name = \"nostop\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
+	"  schedule: { start = \"0 9 * * *\"; }; } );\n";
+
+static struct ix *make_ix(const char *guild, const char *role)
+{
+	struct ix *ix = calloc(1, sizeof(*ix));
+	snprintf(ix->guild_id, sizeof(ix->guild_id), "%s", guild);
+	snprintf(ix->user_id, sizeof(ix->user_id), "%s", "777");
+	if (role) {
+		ix->roles = calloc(1, sizeof(char *));
+		ix->roles[0] = strdup(role);
+		ix->n_roles = 1;
+	}
+	return ix;
+}
+
+static void free_ix(struct ix *ix)
+{
+	for (size_t i = 0; i < ix->n_roles; i++)
+		free(ix->roles[i]);
+	free(ix->roles);
+	free(ix);
+}
+
+static void test_roles_and_place(const struct cfg *cfg)
+{
+	struct ix *a = make_ix("900", "50"), *o = make_ix("900", "40"), *n = make_ix("900", "41"),
+		  *none = make_ix("900", NULL), *dm = make_ix("", "50"),
+		  *other = make_ix("901", "50");
+	CHECK_INT(cmd_member_level(cfg, a), CMD_ADMIN);
+	CHECK_INT(cmd_member_level(cfg, o), CMD_OPERATOR);
+	CHECK_INT(cmd_member_level(cfg, n), CMD_ANYONE);
+	CHECK_INT(cmd_member_level(cfg, none), CMD_ANYONE);
+	CHECK(cmd_check_place(cfg, a) == NULL);
+	CHECK(cmd_check_place(cfg, dm) != NULL && strstr(cmd_check_place(cfg, dm), "direct"));
+	CHECK(cmd_check_place(cfg, other) != NULL);
+	CHECK_STR(cmd_level_name(CMD_ADMIN), "an admin");
+	CHECK_STR(cmd_level_name(CMD_OPERATOR), "an operator");
+	free_ix(a);
+	free_ix(o);
+	free_ix(n);
+	free_ix(none);
+	free_ix(dm);
+	free_ix(other);
+}
+
+static void test_escape(void)
+{
+	char out[64];
+	cmd_escape("a`b*c_d", out, sizeof(out));
+	CHECK_STR(out, "a\\`b\\*c\\_d");
+	cmd_escape("@everyone", out, sizeof(out));
+	CHECK(strncmp(out, "@\xE2\x80\x8B", 4) == 0 && strstr(out, "everyone"));
+	cmd_escape("line\nbreak", out, sizeof(out));
+	CHECK_STR(out, "line break");
+	cmd_escape("<@123>", out, sizeof(out));
+	CHECK_STR(out, "\\<@\xE2\x80\x8B"
+		       "123\\>");
+	cmd_escape(NULL, out, sizeof(out));
+	CHECK_STR(out, "");
+	/* Truncation keeps UTF-8 whole and ends with an ellipsis. */
+	char small[10];
+	cmd_escape("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", small, sizeof(small));
+	CHECK(strlen(small) < sizeof(small));
+	size_t n = strlen(small);
+	CHECK(n >= 3 && strcmp(small + n - 3, "\xE2\x80\xA6") == 0);
+	CHECK(((unsigned char)small[n - 4] & 0xC0) == 0x80); /* a whole é before it */
+}
+
+static void test_extend_parse(void)
+{
+	struct cmd_extend_arg a;
+	char err[256], buf[32];
+	CHECK_INT(cmd_extend_parse("30m", &a, err, sizeof(err)), 0);
+	CHECK(!a.until && a.seconds == 30 * 60);
+	CHECK_INT(cmd_extend_parse("2h", &a, err, sizeof(err)), 0);
+	CHECK_INT(a.seconds, 2 * H);
+	CHECK_INT(cmd_extend_parse(" 1h30m ", &a, err, sizeof(err)), 0);
+	CHECK_INT(a.seconds, 90 * 60);
+	cmd_extend_format(&a, buf, sizeof(buf));
+	CHECK_STR(buf, "1h30m");
+	CHECK_INT(cmd_extend_parse("+1h", &a, err, sizeof(err)), 0);
+	CHECK_INT(a.seconds, H);
+	CHECK_INT(cmd_extend_parse("until 22:00", &a, err, sizeof(err)), 0);
+	CHECK(a.until && a.minutes == 22 * 60);
+	cmd_extend_format(&a, buf, sizeof(buf));
+	CHECK_STR(buf, "until 22:00");
+	CHECK_INT(cmd_extend_parse("UNTIL 7:05", &a, err, sizeof(err)), 0);
+	CHECK(a.until && a.minutes == 7 * 60 + 5);
+
+	CHECK_INT(cmd_extend_parse("", &a, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not a duration") != NULL);
+	CHECK_INT(cmd_extend_parse("soon", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse("2x", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse("0", &a, err, sizeof(err)), -1);
+	CHECK(strstr(err, "longer than 0") != NULL);
+	CHECK_INT(cmd_extend_parse("until 25:00", &a, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not a time of day") != NULL);
+	CHECK_INT(cmd_extend_parse("until", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse("-1h", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, &a, err, sizeof(err)), -1);
+	/* The echo of a bad value is escaped. */
+	CHECK_INT(cmd_extend_parse("`@everyone`", &a, err, sizeof(err)), -1);
+	CHECK(strstr(err, "\\`") != NULL && strstr(err, "@everyone") == NULL);
+}
+
+static void test_stop_today(const struct cfg *cfg, struct tz *tz)
+{
+	const struct cfg_env *qa = cfg_find_env(cfg, "qa"), *nostop = cfg_find_env(cfg, "nostop");
+	time_t sched, eff, stop18 = MON_10_KST + 8 * H;
+	ymd_t date;
+	char err[256];
+	struct state *st = state_create();
+
+	CHECK_INT(cmd_stop_today(qa, tz, st, MON_10_KST, &sched, &eff, &date, err, sizeof(err)), 0);
+	CHECK_INT(sched, stop18);
+	CHECK_INT(eff, stop18);
+	CHECK_INT(date, 20261123);
+	/* After 18:00: nothing left today. */
+	CHECK_INT(cmd_stop_today(qa, tz, st, stop18 + 60, &sched, &eff, &date, err, sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "already happened") != NULL);
+	/* Extended to 20:00: at 19:00 the extended stop is today's. */
+	CHECK_INT(state_extend_set(st, "qa", 20261123, stop18 + 2 * H, "bob", MON_10_KST, err,
+				   sizeof(err)),
+		  BOT_OK);
+	CHECK_INT(cmd_stop_today(qa, tz, st, stop18 + H, &sched, &eff, &date, err, sizeof(err)), 0);
+	CHECK_INT(sched, stop18);
+	CHECK_INT(eff, stop18 + 2 * H);
+	/* Saturday 2026-11-28: no stop that day. */
+	CHECK_INT(cmd_stop_today(qa, tz, st, MON_10_KST + 5 * 86400, &sched, &eff, &date, err,
+				 sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "no scheduled stop today") != NULL);
+	CHECK_INT(cmd_stop_today(nostop, tz, st, MON_10_KST, &sched, &eff, &date, err, sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "no scheduled stop") != NULL);
+	state_destroy(st);
+}
+
+static void test_extend_compute(struct tz *tz)
+{
+	struct cmd_extend_arg a;
+	time_t stop18 = MON_10_KST + 8 * H, out = 0;
+	char err[512];
+	ymd_t d = 20261123;
+	int64_t cap = 4 * H;
+
+	CHECK_INT(cmd_extend_parse("2h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
+				     sizeof(err)),
+		  0);
+	CHECK_INT(out, stop18 + 2 * H);
+	/* A duration adds to the current (already extended) stop. */
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18 + H, cap, false, &out,
+				     err, sizeof(err)),
+		  0);
+	CHECK_INT(out, stop18 + 3 * H);
+	/* Over max_extend: operators refused, admins allowed. */
+	CHECK_INT(cmd_extend_parse("5h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
+				     sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "max_extend") != NULL && strstr(err, "4h") != NULL);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, true, &out, err,
+				     sizeof(err)),
+		  0);
+	CHECK_INT(out, stop18 + 5 * H);
+	/* 4h exactly is allowed; cumulative 2h + 3h is not. */
+	CHECK_INT(cmd_extend_parse("4h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
+				     sizeof(err)),
+		  0);
+	CHECK_INT(cmd_extend_parse("3h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18 + 2 * H, cap, false,
+				     &out, err, sizeof(err)),
+		  -1);
+	/* until 22:00 KST = 13:00 UTC. */
+	CHECK_INT(cmd_extend_parse("until 22:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
+				     sizeof(err)),
+		  0);
+	CHECK_INT(out, stop18 + 4 * H);
+	CHECK_INT(cmd_extend_parse("until 23:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
+				     sizeof(err)),
+		  -1);
+	CHECK_INT(cmd_extend_parse("until 17:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
+				     sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "not after today's scheduled stop (18:00 KST)") != NULL);
+	/* until a time that has passed (extended stop still ahead). */
+	CHECK_INT(cmd_extend_parse("until 18:30", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, stop18 + H, stop18, stop18 + 2 * H, cap, false,
+				     &out, err, sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "already passed") != NULL);
+	/* until may also shorten an extension. */
+	CHECK_INT(cmd_extend_parse("until 19:30", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(&a, tz, d, stop18 + H, stop18, stop18 + 3 * H, cap, false,
+				     &out, err, sizeof(err)),
+		  0);
+	CHECK_INT(out, stop18 + H + H / 2);
+}
+
+static void test_days(void)
+{
+	ymd_t out, d;
+	time_t at;
+	char err[256];
+	ymd_t today = 20261123; /* Monday */
+	CHECK_INT(cmd_parse_day("today", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, 20261123);
+	CHECK_INT(cmd_parse_day("tomorrow", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, 20261124);
+	CHECK_INT(cmd_parse_day("Friday", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, 20261127);
+	CHECK_INT(cmd_parse_day("mon", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, 20261130);
+	CHECK_INT(cmd_parse_day(" 2026-12-24 ", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, 20261224);
+	CHECK_INT(cmd_parse_day("2026-11-22", today, &out, err, sizeof(err)), -1);
+	CHECK(strstr(err, "in the past") != NULL);
+	CHECK_INT(cmd_parse_day("2026-02-30", today, &out, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not a day") != NULL);
+	CHECK_INT(cmd_parse_day("someday", today, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_day("2028-01-01", today, &out, err, sizeof(err)), -1);
+	CHECK(strstr(err, "more than a year") != NULL);
+	CHECK_INT(cmd_parse_day("", today, &out, err, sizeof(err)), -1);
+
+	CHECK_INT(cmd_parse_until("2026-12-01", today, MON_10_KST, &d, &at, err, sizeof(err)), 0);
+	CHECK(d == 20261201 && at == 0);
+	CHECK_INT(cmd_parse_until("until friday", today, MON_10_KST, &d, &at, err, sizeof(err)), 0);
+	CHECK(d == 20261127 && at == 0);
+	CHECK_INT(cmd_parse_until("3h", today, MON_10_KST, &d, &at, err, sizeof(err)), 0);
+	CHECK(d == 0 && at == MON_10_KST + 3 * H);
+	CHECK_INT(cmd_parse_until("today", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_until("0", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_until("later", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not a day or a duration") != NULL);
+}
+
+static void test_custom_ids(void)
+{
+	struct cmd_confirm c = { .verb = "extend",
+				 .env = "qa",
+				 .arg = "until 22:00",
+				 .user = "12345678901234567890",
+				 .issued = 1795395600,
+				 .nonce = 0xdeadbeef },
+			   p;
+	char id[CMD_CUSTOM_ID_MAX], env[64];
+	CHECK_INT(cmd_confirm_format(&c, id, sizeof(id)), 0);
+	CHECK(strlen(id) <= 100);
+	CHECK_INT(cmd_confirm_parse(id, &p), 0);
+	CHECK_STR(p.verb, "extend");
+	CHECK_STR(p.env, "qa");
+	CHECK_STR(p.arg, "until 22:00");
+	CHECK_STR(p.user, "12345678901234567890");
+	CHECK_INT(p.issued, 1795395600);
+	CHECK_INT(p.nonce, 0xdeadbeef);
+	CHECK(cmd_confirm_check(&p, "12345678901234567890", 1795395600 + 59) == NULL);
+	CHECK(cmd_confirm_check(&p, "12345678901234567890", 1795395600 + 60) == NULL);
+	CHECK(cmd_confirm_check(&p, "12345678901234567890", 1795395600 + 61) != NULL);
+	CHECK(strstr(cmd_confirm_check(&p, "12345678901234567890", 1795395600 + 61), "expired") !=
+	      NULL);
+	CHECK(strstr(cmd_confirm_check(&p, "99", 1795395600 + 1), "only the person") != NULL);
+	/* An empty argument round-trips. */
+	struct cmd_confirm s = { .verb = "stop", .env = "prod", .user = "1", .issued = 5 };
+	CHECK_INT(cmd_confirm_format(&s, id, sizeof(id)), 0);
+	CHECK_INT(cmd_confirm_parse(id, &p), 0);
+	CHECK_STR(p.arg, "");
+	/* Malformed ids. */
+	CHECK_INT(cmd_confirm_parse("cf|stop|prod||1|5", &p), -1);
+	CHECK_INT(cmd_confirm_parse("cf|stop|prod||1|5|0|extra", &p), -1);
+	CHECK_INT(cmd_confirm_parse("cf|stop|prod||1|x5|0", &p), -1);
+	CHECK_INT(cmd_confirm_parse("xx|stop|prod||1|5|0", &p), -1);
+	CHECK_INT(cmd_confirm_parse("cf||prod||1|5|0", &p), -1);
+	CHECK_INT(cmd_confirm_parse("cf|stop|prod||1|5|zz", &p), -1);
+	CHECK_INT(cmd_confirm_parse(NULL, &p), -1);
+	/* Fields holding the separator, or too long an id. */
+	struct cmd_confirm bad = { .verb = "stop", .env = "a|b", .user = "1" };
+	CHECK_INT(cmd_confirm_format(&bad, id, sizeof(id)), -1);
+	struct cmd_confirm lng = { .verb = "extend",
+				   .user = "12345678901234567890",
+				   .issued = 1795395600 };
+	memset(lng.env, 'e', 40);
+	memset(lng.arg, 'a', 30);
+	CHECK_INT(cmd_confirm_format(&lng, id, sizeof(id)), -1);
+
+	time_t at;
+	int h;
+	CHECK_INT(cmd_snooze_format("qa", 1795424400, 2, id, sizeof(id)), 0);
+	CHECK_STR(id, "sw|qa|1795424400|2");
+	CHECK_INT(cmd_snooze_parse(id, env, sizeof(env), &at, &h), 0);
+	CHECK_STR(env, "qa");
+	CHECK_INT(at, 1795424400);
+	CHECK_INT(h, 2);
+	CHECK_INT(cmd_snooze_parse("sw|qa|1795424400|0", env, sizeof(env), &at, &h), -1);
+	CHECK_INT(cmd_snooze_parse("sw|qa|1795424400|13", env, sizeof(env), &at, &h), -1);
+	CHECK_INT(cmd_snooze_parse("sw|qa|abc|1", env, sizeof(env), &at, &h), -1);
+	CHECK_INT(cmd_snooze_parse("sw||1|1", env, sizeof(env), &at, &h), -1);
+	CHECK_INT(cmd_snooze_parse("sw|qa|1|1|1", env, sizeof(env), &at, &h), -1);
+}
+
+static void test_notes(const struct cfg *cfg)
+{
+	struct state *st = state_create();
+	char note[512], err[128];
+	cmd_conflict_note(st, "qa", "skip", 20261124, cfg->holidays, cfg->n_holidays, note,
+			  sizeof(note));
+	CHECK_STR(note, "");
+	/* A skip on a config holiday. */
+	cmd_conflict_note(st, "qa", "skip", 20261225, cfg->holidays, cfg->n_holidays, note,
+			  sizeof(note));
+	CHECK(strstr(note, "2026-12-25 is a holiday") != NULL);
+	CHECK(strstr(note, "rule: freeze > pause > skip/holiday > extend") != NULL);
+	/* A pause holds the extend first. */
+	CHECK_INT(state_pause_set(st, "qa", 20261201, 0, "carol", MON_10_KST, err, sizeof(err)),
+		  BOT_OK);
+	cmd_conflict_note(st, "qa", "extend", 20261123, NULL, 0, note, sizeof(note));
+	CHECK(strstr(note, "paused until 2026-12-01 by carol") != NULL);
+	/* ... but not an extend of a day after the pause. */
+	cmd_conflict_note(st, "qa", "extend", 20261202, NULL, 0, note, sizeof(note));
+	CHECK_STR(note, "");
+	/* Freeze overrides everything, and who is escaped. */
+	state_freeze(st, "b*b", MON_10_KST);
+	cmd_conflict_note(st, "qa", "holiday", 20261224, NULL, 0, note, sizeof(note));
+	CHECK(strstr(note, "frozen by b\\*b overrides everything until /unfreeze") != NULL);
+	state_destroy(st);
+
+	CHECK_INT(cmd_cents(10.0, 0.241), 241);
+	CHECK_INT(cmd_cents(1.5, 0.1), 15);
+}
+
+int main(void)
+{
+	struct cfg *cfg = NULL;
+	char err[4096] = "";
+	if (cfg_load_string(cfg_text, "test.cfg", &cfg, err, sizeof(err)) != BOT_OK) {
+		fprintf(stderr, "%s", err);
+		return 1;
+	}
+	struct tz *tz = tz_open("Asia/Seoul");
+	if (!tz) {
+		fprintf(stderr, "no Asia/Seoul zone\n");
+		cfg_destroy(cfg);
+		return 1;
+	}
+	test_roles_and_place(cfg);
+	test_escape();
+	test_extend_parse();
+	test_stop_today(cfg, tz);
+	test_extend_compute(tz);
+	test_days();
+	test_custom_ids();
+	test_notes(cfg);
+	tz_destroy(tz);
+	cfg_destroy(cfg);
+	return check_done();
+}
