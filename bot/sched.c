@@ -614,6 +614,8 @@ static void enforce(const struct sched *s, const struct sched_env *se, time_t no
 static bool dispatch(const struct sched *s, const struct sched_env *se, struct evlist *l)
 {
 	bool changed = false;
+	if (l->n == 0)
+		return false;
 	qsort(l->v, l->n, sizeof(*l->v), ev_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ev *e = &l->v[i];
@@ -900,7 +902,8 @@ size_t sched_upcoming(const struct sched *s, const char *env, time_t from, int d
 			upcoming_add(&u, &a);
 	}
 
-	qsort(u.v, u.n, sizeof(*u.v), action_cmp);
+	if (u.n > 1)
+		qsort(u.v, u.n, sizeof(*u.v), action_cmp);
 	for (size_t i = 0; i < u.n; i++) {
 		calls++;
 		if (cb(arg, &u.v[i]) != 0)

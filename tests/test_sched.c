@@ -410,11 +410,483 @@ static void test_extend_cleared(void)
 	cfg_destroy(cfg);
 }
 
+#define ENV_QA                                                                      \
+	"{ name = \"qa\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n" \
+	"  schedule: { start = \"0 9 * * *\"; stop = \"30 9 * * *\"; }; }"
+
+/* One start-up: a fresh state with last_tick (0 = none), optional set-up,
+ * then the first tick at `now`. Returns the number of records. */
+static size_t start_at(const char *envs, time_t last_tick, time_t now,
+		       void (*setup)(struct state *st), struct sched **out_s, struct state **out_st,
+		       struct cfg **out_cfg)
+{
+	struct cfg *cfg = make_cfg("", envs);
+	struct state *st = state_create();
+	state_set_last_tick(st, last_tick);
+	if (setup)
+		setup(st);
+	struct sched *s = make_sched(cfg, st, NULL);
+	reset_recs();
+	fake_ms = (int64_t)now * 1000 + 7;
+	sched_start(s);
+	*out_s = s;
+	*out_st = st;
+	*out_cfg = cfg;
+	return nrec;
+}
+
+static void finish(struct sched *s, struct state *st, struct cfg *cfg)
+{
+	sched_destroy(s);
+	state_destroy(st);
+	cfg_destroy(cfg);
+}
+
+static void setup_by_hand(struct state *st)
+{
+	state_up(st, "dev", kst(20261123, 9, 20)); /* someone started it at 09:20 */
+}
+static void setup_before(struct state *st)
+{
+	state_up(st, "dev", kst(20261123, 8, 30)); /* up and down before 09:00 */
+	state_down(st, "dev", kst(20261123, 8, 40));
+}
+static void setup_frozen(struct state *st)
+{
+	state_freeze(st, "erin", 1);
+}
+static void setup_extend(struct state *st)
+{
+	state_extend_set(st, "dev", 20261123, kst(20261123, 19, 0), "bob", 1, NULL, 0);
+}
+
+static void test_catch_up(void)
+{
+	struct sched *s;
+	struct state *st;
+	struct cfg *cfg;
+	time_t mon9 = kst(20261123, 9, 0);
+
+	/* Down from 08:00 to 10:00:30: the 09:00 start runs, once. */
+	CHECK_INT(start_at(ENV_DEV, kst(20261123, 8, 0), kst(20261123, 10, 0) + 30, NULL, &s, &st,
+			   &cfg),
+		  1);
+	EXPECT(0, 'F', "dev", WF_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 0) + 30);
+	CHECK_INT(state_last_tick(st), kst(20261123, 10, 0) + 30);
+	CHECK_INT(saves, 1);
+	run_until(s, kst(20261123, 12, 0));
+	CHECK_INT(nrec, 1); /* and not again */
+	finish(s, st, cfg);
+
+	/* The most recent only: qa's 09:30 stop, not its 09:00 start. */
+	CHECK_INT(start_at(ENV_DEV "," ENV_QA, kst(20261123, 8, 50), kst(20261123, 10, 0), NULL, &s,
+			   &st, &cfg),
+		  2);
+	EXPECT(0, 'F', "dev", WF_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 0));
+	EXPECT(1, 'F', "qa", WF_STOP, SCHED_CATCH_UP, kst(20261123, 9, 30), kst(20261123, 10, 0));
+	finish(s, st, cfg);
+
+	/* last_tick shows the 09:00 tick ran: nothing is missed. */
+	CHECK_INT(start_at(ENV_DEV, mon9, kst(20261123, 10, 0), NULL, &s, &st, &cfg), 0);
+	finish(s, st, cfg);
+
+	/* Older than catch_up (2h): missed for good, with or without a last tick. */
+	CHECK_INT(start_at(ENV_DEV, kst(20261123, 6, 0), kst(20261123, 11, 1), NULL, &s, &st, &cfg),
+		  0);
+	finish(s, st, cfg);
+	CHECK_INT(start_at(ENV_DEV, 0, kst(20261123, 11, 1), NULL, &s, &st, &cfg), 0);
+	finish(s, st, cfg);
+	/* First run ever (no last tick): within catch_up it is missed. */
+	CHECK_INT(start_at(ENV_DEV, 0, kst(20261123, 10, 59), NULL, &s, &st, &cfg), 1);
+	EXPECT(0, 'F', "dev", WF_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 59));
+	finish(s, st, cfg);
+
+	/* Someone started it by hand after 09:00: not again. Before: yes. */
+	CHECK_INT(start_at(ENV_DEV, kst(20261123, 8, 0), kst(20261123, 10, 0), setup_by_hand, &s,
+			   &st, &cfg),
+		  0);
+	finish(s, st, cfg);
+	CHECK_INT(start_at(ENV_DEV, kst(20261123, 8, 0), kst(20261123, 10, 0), setup_before, &s,
+			   &st, &cfg),
+		  1);
+	finish(s, st, cfg);
+
+	/* Frozen: nothing is caught up. */
+	CHECK_INT(start_at(ENV_DEV, kst(20261123, 8, 0), kst(20261123, 10, 0), setup_frozen, &s,
+			   &st, &cfg),
+		  0);
+	finish(s, st, cfg);
+
+	/* An extended stop missed: caught up at its new instant's window. */
+	CHECK_INT(start_at(ENV_DEV, kst(20261123, 17, 0), kst(20261123, 19, 30), setup_extend, &s,
+			   &st, &cfg),
+		  1);
+	EXPECT(0, 'F', "dev", WF_STOP, SCHED_CATCH_UP, kst(20261123, 18, 0), kst(20261123, 19, 30));
+	finish(s, st, cfg);
+	/* Restarted while the extended stop is still ahead: it runs at 19:00,
+	 * after its warning (missed at 18:45? no: restarted at 18:30). */
+	CHECK_INT(start_at(ENV_DEV, kst(20261123, 17, 0), kst(20261123, 18, 30), setup_extend, &s,
+			   &st, &cfg),
+		  0);
+	run_until(s, kst(20261123, 20, 0));
+	CHECK_INT(nrec, 2);
+	EXPECT(0, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 19, 0),
+	       kst(20261123, 18, 45));
+	EXPECT(1, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0), kst(20261123, 19, 0));
+	finish(s, st, cfg);
+
+	/* A warning missed while down, for a stop still ahead, goes out. */
+	CHECK_INT(start_at(ENV_DEV, kst(20261123, 17, 40), kst(20261123, 17, 50), NULL, &s, &st,
+			   &cfg),
+		  1);
+	EXPECT(0, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
+	       kst(20261123, 17, 50));
+	finish(s, st, cfg);
+}
+
+/* Ticks at arbitrary clock readings (as after a jump). */
+static void tick_at(struct sched *s, time_t t)
+{
+	fake_ms = (int64_t)t * 1000 + SCHED_SLACK_MS;
+	sched_tick(s);
+}
+
+static void test_clock_jumps(void)
+{
+	struct sched *s;
+	struct state *st;
+	struct cfg *cfg;
+	CHECK_INT(
+		start_at(ENV_DEV, kst(20261123, 8, 57), kst(20261123, 8, 58), NULL, &s, &st, &cfg),
+		0);
+	/* Forward 7 minutes (less than catch_up): 09:00 runs as scheduled. */
+	tick_at(s, kst(20261123, 9, 5));
+	CHECK_INT(nrec, 1);
+	EXPECT(0, 'F', "dev", WF_START, SCHED_SCHEDULED, kst(20261123, 9, 0), kst(20261123, 9, 5));
+	/* Back 6 minutes: nothing runs twice; last_tick does not go back. */
+	tick_at(s, kst(20261123, 8, 59));
+	tick_at(s, kst(20261123, 9, 0));
+	tick_at(s, kst(20261123, 9, 1));
+	CHECK_INT(nrec, 1);
+	CHECK_INT(state_last_tick(st), kst(20261123, 9, 5));
+	tick_at(s, kst(20261123, 9, 6));
+	CHECK_INT(state_last_tick(st), kst(20261123, 9, 6));
+	/* Forward 23.5 hours: only Tuesday's 09:00 start (the stop of Monday
+	 * 18:00 is older than catch_up), as a catch-up. */
+	tick_at(s, kst(20261124, 10, 0));
+	CHECK_INT(nrec, 2);
+	EXPECT(1, 'F', "dev", WF_START, SCHED_CATCH_UP, kst(20261124, 9, 0), kst(20261124, 10, 0));
+	/* Forward 3 hours from 16:30 (more than catch_up): the 18:00 stop is
+	 * within the last 2 hours, so it runs, once, as a catch-up. */
+	tick_at(s, kst(20261124, 16, 30));
+	tick_at(s, kst(20261124, 19, 30));
+	CHECK_INT(nrec, 3);
+	EXPECT(2, 'F', "dev", WF_STOP, SCHED_CATCH_UP, kst(20261124, 18, 0), kst(20261124, 19, 30));
+	/* Far back (a day): the schedule restarts from the new now. */
+	tick_at(s, kst(20261123, 17, 59));
+	CHECK_INT(state_last_tick(st), kst(20261123, 17, 59));
+	run_until(s, kst(20261123, 18, 0));
+	CHECK_INT(nrec, 4);
+	EXPECT(3, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0), kst(20261123, 18, 0));
+	finish(s, st, cfg);
+}
+
+static void setup_enforce_wf(struct state *st)
+{
+	(void)st;
+}
+
+static size_t count_kind(enum sched_kind k, const char *env)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nrec; i++)
+		if (recs[i].type == 'F' && recs[i].kind == k && strcmp(recs[i].env, env) == 0)
+			n++;
+	return n;
+}
+
+static void test_enforce(void)
+{
+	struct sched *s;
+	struct state *st;
+	struct cfg *cfg;
+	const char *envs = ENV_DEV
+		",{ name = \"pinned\"; kind = \"ec2\"; enforce = true;\n"
+		"  tag = { key = \"k\"; value = \"v\"; };\n"
+		"  schedule: { start = \"0 9 * * MON-FRI\"; stop = \"0 18 * * MON-FRI\"; }; }";
+	start_at(envs, kst(20261123, 11, 58), kst(20261123, 11, 59), setup_enforce_wf, &s, &st,
+		 &cfg);
+	/* Every minute: the desired state, set by the 09:00 start. */
+	CHECK_INT(nrec, 1);
+	EXPECT(0, 'F', "pinned", WF_START, SCHED_ENFORCE, kst(20261123, 9, 0),
+	       kst(20261123, 11, 59));
+	run_until(s, kst(20261123, 12, 10));
+	CHECK_INT(count_kind(SCHED_ENFORCE, "pinned"), 12);
+	CHECK_INT(count_kind(SCHED_ENFORCE, "dev"), 0);
+	CHECK_INT(saves, 2); /* the first tick and 12:09: enforcing is no change */
+
+	/* Not while a workflow of it runs, nor while paused or frozen. */
+	struct state_wf wf;
+	memset(&wf, 0, sizeof(wf));
+	snprintf(wf.env, sizeof(wf.env), "pinned");
+	snprintf(wf.id, sizeof(wf.id), "wf-1");
+	CHECK_INT(state_wf_put(st, &wf, NULL, 0), BOT_OK);
+	reset_recs();
+	run_until(s, kst(20261123, 12, 20));
+	CHECK_INT(nrec, 0);
+	state_wf_remove(st, "pinned");
+	CHECK_INT(state_pause_set(st, "pinned", 0, kst(20261123, 12, 30), "carol", 1, NULL, 0),
+		  BOT_OK);
+	run_until(s, kst(20261123, 12, 29));
+	CHECK_INT(nrec, 0);
+	/* The pause ran out: by the conflict rule every action before its
+	 * end was held, so nothing is enforced until /schedule resume (or the
+	 * next scheduled action). */
+	run_until(s, kst(20261123, 12, 31));
+	CHECK_INT(nrec, 0);
+	CHECK(state_pause_clear(st, "pinned"));
+	run_until(s, kst(20261123, 12, 32));
+	CHECK_INT(nrec, 1);
+	state_freeze(st, "erin", 1);
+	run_until(s, kst(20261123, 12, 40));
+	CHECK_INT(nrec, 1);
+	state_unfreeze(st);
+
+	/* An extend keeps it up past 18:00; the stop then sets it down. */
+	state_extend_set(st, "pinned", 20261123, kst(20261123, 19, 0), "bob", 1, NULL, 0);
+	reset_recs();
+	run_until(s, kst(20261123, 19, 2));
+	size_t i = 0, enf_start = 0, enf_stop = 0;
+	for (; i < nrec; i++) {
+		if (strcmp(recs[i].env, "pinned") != 0 || recs[i].type != 'F')
+			continue;
+		if (recs[i].kind == SCHED_ENFORCE && recs[i].action == WF_START) {
+			enf_start++;
+			CHECK(recs[i].when_ms < (int64_t)kst(20261123, 19, 0) * 1000);
+		}
+		if (recs[i].kind == SCHED_ENFORCE && recs[i].action == WF_STOP) {
+			enf_stop++;
+			CHECK(recs[i].when_ms > (int64_t)kst(20261123, 19, 0) * 1000);
+		}
+	}
+	CHECK_INT(count_kind(SCHED_SCHEDULED, "pinned"), 1); /* the stop at 19:00 */
+	CHECK_INT(enf_stop, 2);                              /* 19:01, 19:02 */
+	CHECK_INT(enf_start, 6 * 60 + 19);                   /* 12:41 .. 18:59 */
+	finish(s, st, cfg);
+}
+
+/* America/New_York: 02:30 does not exist on 2026-03-08 (runs at 03:00 EDT);
+ * 01:30 happens twice on 2026-11-01 (runs once, the first time). */
+static void drop_warnings(void)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < nrec; i++)
+		if (recs[i].type != 'W')
+			recs[k++] = recs[i];
+	nrec = k;
+}
+
+static void test_dst(void)
+{
+	const char *envs =
+		"{ name = \"ny\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
+		"  schedule: { start = \"30 2 * * *\"; stop = \"30 1 * * *\";\n"
+		"              timezone = \"America/New_York\"; }; }";
+	struct sched *s;
+	struct state *st;
+	struct cfg *cfg;
+	start_at(envs, 0, at_off(20260307, 0, 0, 0, -5), NULL, &s, &st, &cfg);
+	run_until(s, at_off(20260309, 0, 0, 0, -4));
+	drop_warnings();
+	if (nrec != 4)
+		dump_recs();
+	CHECK_INT(nrec, 4);
+	EXPECT(0, 'F', "ny", WF_STOP, SCHED_SCHEDULED, at_off(20260307, 1, 30, 0, -5),
+	       at_off(20260307, 1, 30, 0, -5));
+	EXPECT(1, 'F', "ny", WF_START, SCHED_SCHEDULED, at_off(20260307, 2, 30, 0, -5),
+	       at_off(20260307, 2, 30, 0, -5));
+	EXPECT(2, 'F', "ny", WF_STOP, SCHED_SCHEDULED, at_off(20260308, 1, 30, 0, -5),
+	       at_off(20260308, 1, 30, 0, -5));
+	EXPECT(3, 'F', "ny", WF_START, SCHED_SCHEDULED, at_off(20260308, 3, 0, 0, -4),
+	       at_off(20260308, 3, 0, 0, -4));
+	finish(s, st, cfg);
+
+	start_at(envs, 0, at_off(20261031, 0, 0, 0, -4), NULL, &s, &st, &cfg);
+	run_until(s, at_off(20261102, 0, 0, 0, -5));
+	drop_warnings();
+	if (nrec != 4)
+		dump_recs();
+	CHECK_INT(nrec, 4);
+	EXPECT(0, 'F', "ny", WF_STOP, SCHED_SCHEDULED, at_off(20261031, 1, 30, 0, -4),
+	       at_off(20261031, 1, 30, 0, -4));
+	EXPECT(1, 'F', "ny", WF_START, SCHED_SCHEDULED, at_off(20261031, 2, 30, 0, -4),
+	       at_off(20261031, 2, 30, 0, -4));
+	EXPECT(2, 'F', "ny", WF_STOP, SCHED_SCHEDULED, at_off(20261101, 1, 30, 0, -4),
+	       at_off(20261101, 1, 30, 0, -4));
+	EXPECT(3, 'F', "ny", WF_START, SCHED_SCHEDULED, at_off(20261101, 2, 30, 0, -5),
+	       at_off(20261101, 2, 30, 0, -5));
+	finish(s, st, cfg);
+}
+
+/* The real loop: the timer lands within a second of 09:00:00 and of an
+ * extended stop at 20:30:30, with the fake clock running at real speed. */
+static int64_t live_base_ms;
+static uint64_t live_mono0;
+static struct loop *live_loop;
+static int64_t live_clock(void *arg)
+{
+	(void)arg;
+	return live_base_ms + (int64_t)(loop_now_ms() - live_mono0);
+}
+static void live_fire(void *arg, const struct cfg_env *env, enum wf_action action,
+		      enum sched_kind kind, time_t scheduled_at, const struct state_decision *d)
+{
+	(void)arg;
+	fake_ms = live_clock(NULL);
+	rec_add('F', env, action, kind, scheduled_at, d);
+	loop_stop(live_loop);
+}
+static void live_timeout(void *arg)
+{
+	(void)arg;
+	loop_stop(live_loop);
+}
+
+static void live_case(time_t due, void (*setup)(struct state *st), enum wf_action want,
+		      time_t want_sched)
+{
+	struct cfg *cfg = make_cfg("", ENV_DEV);
+	struct state *st = state_create();
+	if (setup)
+		setup(st);
+	live_loop = loop_create();
+	live_mono0 = loop_now_ms();
+	live_base_ms = (int64_t)due * 1000 - 80; /* 80 ms before the instant */
+	struct sched_deps d = {
+		.loop = live_loop,
+		.cfg = cfg,
+		.st = st,
+		.clock = live_clock,
+		.fire = live_fire,
+	};
+	struct sched *s = sched_create(&d);
+	reset_recs();
+	struct loop_timer *guard = loop_timer_add(live_loop, 3000, live_timeout, NULL);
+	sched_start(s);
+	loop_run(live_loop);
+	CHECK_INT(nrec, 1);
+	if (nrec == 1) {
+		CHECK(recs[0].action == want && recs[0].scheduled_at == want_sched);
+		CHECK(recs[0].when_ms >= (int64_t)due * 1000 &&
+		      recs[0].when_ms < (int64_t)due * 1000 + 1000);
+		CHECK(loop_now_ms() - live_mono0 < 1000); /* and really that soon */
+		loop_timer_cancel(live_loop, guard);
+	}
+	sched_destroy(s);
+	loop_destroy(live_loop);
+	state_destroy(st);
+	cfg_destroy(cfg);
+}
+
+static void setup_extend_odd(struct state *st)
+{
+	state_extend_set(st, "dev", 20261124, kst(20261124, 20, 30) + 30, "bob", 1, NULL, 0);
+}
+
+static void test_live_timer(void)
+{
+	live_case(kst(20261123, 9, 0), NULL, WF_START, kst(20261123, 9, 0));
+	live_case(kst(20261124, 20, 30) + 30, setup_extend_odd, WF_STOP, kst(20261124, 18, 0));
+}
+
+/* /schedule show with every kind of override, and a reload. */
+static void test_queries(void)
+{
+	struct cfg *cfg = make_cfg("holidays = [ \"2026-11-25\" ];", ENV_DEV);
+	struct state *st = state_create();
+	struct sched *s = make_sched(cfg, st, NULL);
+	state_skip_add(st, "dev", 20261123, "alice", 1, NULL, 0);
+	state_extend_set(st, "dev", 20261124, kst(20261124, 20, 0), "bob", 1, NULL, 0);
+	struct collect c = { .n = 0 };
+	CHECK_INT(sched_upcoming(s, "dev", kst(20261123, 0, 0), 7, collect_cb, &c), 10);
+	CHECK(c.n == 10);
+	/* Mon start skipped; Mon stop; Tue start; Tue stop at 20:00; Wed
+	 * holiday; Wed stop; Thu and Fri run. */
+	CHECK(!c.v[0].decision.run && c.v[0].decision.rule == STATE_RULE_SKIP);
+	CHECK(c.v[1].decision.run && c.v[1].action == WF_STOP);
+	CHECK(c.v[3].action == WF_STOP && c.v[3].at == kst(20261124, 20, 0) &&
+	      c.v[3].scheduled_at == kst(20261124, 18, 0) &&
+	      c.v[3].decision.rule == STATE_RULE_EXTEND);
+	CHECK(!c.v[4].decision.run && c.v[4].decision.rule == STATE_RULE_HOLIDAY);
+	CHECK(c.v[8].decision.run && c.v[8].action == WF_START && c.v[8].at == kst(20261127, 9, 0));
+	CHECK(c.v[9].decision.run && c.v[9].at == kst(20261127, 18, 0));
+	/* A pause until Friday outranks the skip. */
+	state_pause_set(st, "dev", 20261127, 0, "carol", 1, NULL, 0);
+	c.n = 0;
+	CHECK_INT(sched_upcoming(s, "dev", kst(20261123, 0, 0), 7, collect_cb, &c), 10);
+	CHECK(c.v[0].decision.rule == STATE_RULE_PAUSE && c.v[3].decision.rule == STATE_RULE_PAUSE);
+	CHECK(c.v[8].decision.run);
+	state_pause_clear(st, "dev");
+
+	/* From 19:00 Tuesday the postponed stop is listed first. */
+	c.n = 0;
+	CHECK_INT(sched_upcoming(s, "dev", kst(20261124, 19, 0), 1, collect_cb, &c), 3);
+	CHECK(c.v[0].at == kst(20261124, 20, 0) && c.v[0].scheduled_at == kst(20261124, 18, 0));
+	/* The callback can stop the listing. */
+	c.n = 0;
+	c.stop_after = 3;
+	CHECK_INT(sched_upcoming(s, "dev", kst(20261123, 0, 0), 7, collect_cb, &c), 3);
+	CHECK_INT(sched_upcoming(s, "nope", kst(20261123, 0, 0), 7, collect_cb, &c), 0);
+
+	struct sched_action a;
+	CHECK(sched_next(s, "dev", kst(20261124, 19, 0), &a)); /* the extended stop */
+	CHECK(a.at == kst(20261124, 20, 0) && a.scheduled_at == kst(20261124, 18, 0));
+	/* Wednesday is a holiday: after Tuesday's stop comes Wednesday's. */
+	CHECK(sched_next(s, "dev", kst(20261124, 21, 0), &a));
+	CHECK(a.action == WF_STOP && a.at == kst(20261125, 18, 0));
+	/* Paused until Friday: the next action that runs is Friday's start,
+	 * and while frozen none (the reason says so). */
+	state_pause_set(st, "dev", 20261127, 0, "carol", 1, NULL, 0);
+	CHECK(sched_next(s, "dev", kst(20261124, 21, 0), &a));
+	CHECK(a.action == WF_START && a.at == kst(20261127, 9, 0));
+
+	/* A reload to another zone applies at once. */
+	struct cfg *cfg2 = NULL;
+	char text[1024], err[1024];
+	snprintf(text, sizeof(text),
+		 "discord: { application_id = \"1\"; channel_id = \"2\"; };\n"
+		 "aws: { region = \"eu-west-1\"; };\ntimezone = \"UTC\";\n"
+		 "environments = ( %s );\n",
+		 ENV_DEV);
+	CHECK_INT(cfg_load_string(text, "utc.cfg", &cfg2, err, sizeof(err)), BOT_OK);
+	if (!cfg2) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	CHECK_INT(sched_set_config(s, cfg2), BOT_OK);
+	state_pause_clear(st, "dev");
+	/* Thu 10:00 UTC is 19:00 KST: in Seoul the next would be Friday's start. */
+	CHECK(sched_next(s, "dev", at_off(20261126, 10, 0, 0, 0), &a));
+	CHECK(a.action == WF_STOP && a.at == at_off(20261126, 18, 0, 0, 0));
+	sched_destroy(s);
+	state_destroy(st);
+	cfg_destroy(cfg);
+	cfg_destroy(cfg2);
+}
+
 int main(void)
 {
 	test_week();
 	test_holidays();
 	test_overrides();
 	test_extend_cleared();
+	test_catch_up();
+	test_clock_jumps();
+	test_enforce();
+	test_dst();
+	test_queries();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	test_live_timer();
+	curl_global_cleanup();
 	return check_done();
 }
