@@ -35,6 +35,13 @@
  * for last_tick alone (a crash then costs at most that much of a catch-up
  * window, never a repeated action). Enforce fires do not count as changes.
  *
+ * Enforce (per environment): every tick, unless frozen, paused now, or a
+ * workflow of it is in flight, fire(SCHED_ENFORCE) with the most recent
+ * action that ran (after overrides). A pause that ran out by itself still
+ * counts every action before its end as held (state_decide's rule), so
+ * enforcement resumes at the next scheduled action, or at once after
+ * /schedule resume (state_pause_clear) or state_expire.
+ *
  * Extended stops: a stop that an extend postpones fires at the extended
  * instant (any second), once; if the extend is cleared meanwhile, at the next
  * tick. Its warning moves with it: warn_before ahead of the new stop (a

@@ -591,6 +591,24 @@ static void test_clock_jumps(void)
 	finish(s, st, cfg);
 }
 
+/* A gap shorter than catch_up (a stalled loop, a small jump): every action
+ * in it runs once, in order, as scheduled. */
+static void test_gap_in_order(void)
+{
+	struct sched *s;
+	struct state *st;
+	struct cfg *cfg;
+	CHECK_INT(start_at(ENV_QA, kst(20261123, 8, 57), kst(20261123, 8, 58), NULL, &s, &st, &cfg),
+		  0);
+	tick_at(s, kst(20261123, 9, 40));
+	CHECK_INT(nrec, 2);
+	EXPECT(0, 'F', "qa", WF_START, SCHED_SCHEDULED, kst(20261123, 9, 0), kst(20261123, 9, 40));
+	EXPECT(1, 'F', "qa", WF_STOP, SCHED_SCHEDULED, kst(20261123, 9, 30), kst(20261123, 9, 40));
+	tick_at(s, kst(20261123, 9, 41));
+	CHECK_INT(nrec, 2);
+	finish(s, st, cfg);
+}
+
 static void setup_enforce_wf(struct state *st)
 {
 	(void)st;
@@ -882,6 +900,7 @@ int main(void)
 	test_extend_cleared();
 	test_catch_up();
 	test_clock_jumps();
+	test_gap_in_order();
 	test_enforce();
 	test_dst();
 	test_queries();
