@@ -7,6 +7,7 @@ Each scenario is registered as its own ctest (tests/discord.cmake). Exit 0 on
 success, 1 on failure (with the bot's and the fake's logs on stderr)."""
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -390,6 +391,10 @@ def main():
     h = Harness(os.path.abspath(sys.argv[1]))
     try:
         SCENARIOS[sys.argv[2]](h)
+        rc = h.close()
+        check(rc in (None, 0), "bot exit status on SIGTERM: %r" % rc)
+        found = h.sanitizer_reports()
+        check(not found, "sanitizer: %s" % "; ".join(found))
     except Failure as e:
         sys.stderr.write("FAIL %s: %s\n" % (sys.argv[2], e))
         h.close()
@@ -399,7 +404,7 @@ def main():
         h.close()
         h.dump()
         raise
-    h.close()
+    shutil.rmtree(h.tmp, ignore_errors=True)
     print("ok %s" % sys.argv[2])
     return 0
 

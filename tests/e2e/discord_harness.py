@@ -40,6 +40,8 @@ class Harness:
         self.env = env or {}
         self.config_extra = config_extra
         self.bot_log = os.path.join(self.tmp, "bot.log")
+        self.bot_logs = []
+        self.exit_codes = []
 
     # ---- fake ----
     def start_fake(self, token=TOKEN):
@@ -126,6 +128,8 @@ environments = (
     def start_bot(self, token=TOKEN, log_level="info"):
         env = dict(os.environ, DISCORD_TOKEN=token, **self.env)
         cfg = self.write_config()
+        self.bot_log = os.path.join(self.tmp, "bot-%d.log" % len(self.bot_logs))
+        self.bot_logs.append(self.bot_log)
         self.bot_out = open(self.bot_log, "w")
         self.bot = subprocess.Popen([self.binary, "-c", cfg, "--log-level", log_level, "run"],
                                     env=env, stdout=self.bot_out, stderr=subprocess.STDOUT)
@@ -163,14 +167,29 @@ environments = (
                     return int(line.split()[1])
         return -1
 
+    def sanitizer_reports(self):
+        """Sanitizer findings in any bot log (ENVBOT_SANITIZE builds)."""
+        found = []
+        for path in self.bot_logs:
+            with open(path) as f:
+                text = f.read()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                if marker in text:
+                    found.append("%s in %s" % (marker, path))
+        return found
+
     def close(self):
+        """Stops the bot (SIGTERM) and the fake; returns the bot's exit
+        status when this stopped it, else None."""
+        rc = None
         if self.bot and self.bot.poll() is None:
             self.bot.send_signal(signal.SIGTERM)
             try:
-                self.bot.wait(timeout=5)
+                rc = self.bot.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.bot.kill()
                 self.bot.wait()
+                rc = "hung on SIGTERM"
         if self.fake and self.fake.poll() is None:
             self.fake.terminate()
             try:
@@ -178,6 +197,7 @@ environments = (
             except subprocess.TimeoutExpired:
                 self.fake.kill()
                 self.fake.wait()
+        return rc
 
     def dump(self):
         sys.stderr.write("---- bot log (%s) ----\n" % self.bot_log)
