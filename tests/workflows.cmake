@@ -1,15 +1,26 @@
 # End-to-end tests of the start/stop workflows with the real binary
 # (`envbot start|stop ENV`): against moto, and against the fault-injecting
-# fake AWS (tests/fakes/fake_aws.py). Both need the python3 that has moto
+# fake AWS (tests/fakes/fake_aws.py). They need the python3 that has moto
 # and boto3 (pyenv's, first on PATH); without it they exit 77 = skipped.
+# The 60-minute timeout runs under libfaketime (skipped without faketime).
 find_program(ENVBOT_WF_PYTHON3 NAMES python3)
 if(ENVBOT_WF_PYTHON3)
   set(ENVBOT_WF_MOTO ${CMAKE_SOURCE_DIR}/tests/e2e/test_workflows_moto.py)
+  set(ENVBOT_WF_FAULTS ${CMAKE_SOURCE_DIR}/tests/e2e/test_workflows_faults.py)
   add_test(NAME e2e_workflows_moto COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_MOTO}
                                            $<TARGET_FILE:envbot>)
   # Credentials refused (moto enforcing IAM auth): exit status 3.
   add_test(NAME e2e_workflows_moto_auth COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_MOTO}
                                                 $<TARGET_FILE:envbot> auth)
-  set_tests_properties(e2e_workflows_moto e2e_workflows_moto_auth
-                       PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  add_test(NAME e2e_workflows_faults
+           COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_FAULTS} $<TARGET_FILE:envbot>
+                   slow createfail deletefail leftover busy throttle auth)
+  # 1200 tagged instances: every page, every batch.
+  add_test(NAME e2e_workflows_faults_ec2
+           COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_FAULTS} $<TARGET_FILE:envbot> ec2)
+  add_test(NAME e2e_workflows_faults_timeout
+           COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_FAULTS} $<TARGET_FILE:envbot> timeout)
+  set_tests_properties(e2e_workflows_moto e2e_workflows_moto_auth e2e_workflows_faults
+                       e2e_workflows_faults_ec2 e2e_workflows_faults_timeout
+                       PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 endif()

@@ -259,3 +259,51 @@ class Checks:
 
 def tmpdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
+
+
+class FakeAws:
+    """tests/fakes/fake_aws.py on a free loopback port (it picks the port
+    and prints it). Signed requests need its key AKIDFAKE / fakesecret."""
+
+    KEY, SECRET = "AKIDFAKE", "fakesecret"
+
+    def __init__(self, logdir, script):
+        self.log = open(os.path.join(logdir, "fake_aws.log"), "wb")
+        self.proc = subprocess.Popen([sys.executable, script, "0"], stdout=subprocess.PIPE,
+                                     stderr=self.log, env=aws_test_env())
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"fake_aws.py did not start (said {line!r})")
+        self.port = int(line)
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_http(self.url + "/_fake/health", self.proc)
+
+    def ctl(self, what, body=None):
+        import json
+        data = json.dumps(body or {}).encode()
+        req = urllib.request.Request(f"{self.url}/_fake/{what}", data=data,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"{}")
+
+    def requests(self, action=None):
+        import json
+        with urllib.request.urlopen(self.url + "/_fake/requests", timeout=10) as r:
+            reqs = json.loads(r.read())
+        return [q for q in reqs if action is None or q["action"] == action]
+
+    def env(self):
+        e = aws_test_env()
+        e.update(AWS_ACCESS_KEY_ID=self.KEY, AWS_SECRET_ACCESS_KEY=self.SECRET)
+        return e
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
