@@ -55,6 +55,7 @@ struct rest_req {
 	struct rest *rest;
 	char method[8];
 	char route[REST_KEY_MAX];
+	char logroute[REST_KEY_MAX]; /* route with the interaction token hidden */
 	char *url;
 	char *body; /* serialised JSON, or NULL */
 	unsigned flags;
@@ -255,6 +256,33 @@ static void stats_key(const char *route, char *out, size_t size)
 			appendf(out, size, &len, seg, n);
 		index++;
 	}
+}
+
+/* The route as logged: interaction tokens are secrets, and the logger's
+ * table of secrets is too small for a burst of interactions. */
+static void log_route(const char *route, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	const char *sp = strchr(route, ' ');
+	bool tokened = sp && (strncmp(sp, " /webhooks/", 11) == 0 ||
+			      strncmp(sp, " /interactions/", 15) == 0);
+	if (!tokened) {
+		snprintf(out, size, "%s", route);
+		return;
+	}
+	/* "METHOD /webhooks/ID/" then ":token" then the rest */
+	const char *tok = strchr(strchr(sp + 2, '/') + 1, '/');
+	if (!tok) {
+		snprintf(out, size, "%s", route);
+		return;
+	}
+	tok++;
+	const char *rest_of = strchr(tok, '/');
+	appendf(out, size, &len, route, (size_t)(tok - route));
+	appendf(out, size, &len, ":token", 6);
+	if (rest_of)
+		appendf(out, size, &len, rest_of, strlen(rest_of));
 }
 
 /* ---- bucket arithmetic (pure) ---- */
@@ -525,7 +553,7 @@ static void req_finish(struct rest_req *req, enum bot_rc rc, long status)
 	};
 	if (rc != BOT_OK)
 		log_debug(MOD, "msg=\"request failed\" route=\"%s\" status=%ld rc=\"%s\"",
-			  req->route, status, bot_strerror(rc));
+			  req->logroute, status, bot_strerror(rc));
 	rest_done_fn done = req->done;
 	void *arg = req->arg;
 	/* Idle buckets are freed by pump() and sweep() only, never under a
@@ -716,7 +744,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		rest_bucket_update(&b->st, NULL, NULL, NULL, now);
 		rest->stats.network_errors++;
 		log_warn(MOD, "msg=\"network error\" route=\"%s\" attempt=%u error=\"%s\"",
-			 req->route, req->attempts, curl_easy_strerror(result));
+			 req->logroute, req->attempts, curl_easy_strerror(result));
 		if (!schedule_retry(req))
 			req_finish(req,
 				   result == CURLE_OPERATION_TIMEDOUT ? BOT_ETIMEDOUT : BOT_ENET,
@@ -741,7 +769,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		b->st.remaining = 0;
 		b->st.reset_ms = now + wait;
 		log_warn(MOD, "msg=\"rate limited\" route=\"%s\" global=%s retry_after_ms=%llu",
-			 req->route, global ? "true" : "false", (unsigned long long)wait);
+			 req->logroute, global ? "true" : "false", (unsigned long long)wait);
 		if (++req->retries_429 > REST_MAX_429_RETRIES) {
 			req_finish(req, BOT_ETHROTTLED, status);
 		} else {
@@ -753,8 +781,8 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 	}
 	if (status >= 500) {
 		rest->stats.responses_5xx++;
-		log_warn(MOD, "msg=\"server error\" route=\"%s\" status=%ld attempt=%u", req->route,
-			 status, req->attempts);
+		log_warn(MOD, "msg=\"server error\" route=\"%s\" status=%ld attempt=%u",
+			 req->logroute, status, req->attempts);
 		req->resp_len = 0;
 		if (!schedule_retry(req))
 			req_finish(req, BOT_ESERVER, status);
@@ -775,10 +803,10 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 			log_warn(MOD,
 				 "msg=\"route keeps failing; pausing it\" route=\"%s\" "
 				 "streak=%d",
-				 req->route, b->streak_4xx);
+				 req->logroute, b->streak_4xx);
 		}
 		log_warn(MOD, "msg=\"request refused\" route=\"%s\" status=%ld body=\"%.200s\"",
-			 req->route, status, req->resp ? req->resp : "");
+			 req->logroute, status, req->resp ? req->resp : "");
 		req_finish(req, status_rc(status), status);
 		goto pump;
 	}
@@ -992,6 +1020,7 @@ enum bot_rc rest_request(struct rest *rest, const char *method, const char *path
 	req->rest = rest;
 	snprintf(req->method, sizeof(req->method), "%s", method);
 	rest_route_key(method, path, req->route, sizeof(req->route));
+	log_route(req->route, req->logroute, sizeof(req->logroute));
 	size_t ulen = strlen(rest->api_base) + strlen(path) + 1;
 	req->url = malloc(ulen);
 	if (!req->url)

@@ -81,6 +81,7 @@ def main():
             check(q["auth"] != tokened, "auth header on %s" % q["route"])
         conn = st["connections"][0]
         check(conn["identify"] and conn["query"].get("v") == "10", "IDENTIFY over v10")
+        shutil.rmtree(h.tmp, ignore_errors=True)
         print("ok discordjs: %s" % ", ".join(
             q["route"] for q in st["requests"]))
         return 0
