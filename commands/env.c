@@ -213,11 +213,12 @@ static void run_workflow(struct cmd_ctx *c, enum wf_action action)
 	const struct wf *busy = NULL;
 	enum bot_rc rc = wfm_start(c->bot->wfm, &req, &busy);
 	if (rc == BOT_OK) {
-		if (req.ix)
-			c->ix = NULL; /* the manager owns it now */
+		/* The manager owns the ix now; it is still alive for the audit. */
 		cmd_audit(c, "ok: workflow started");
 		if (bot_save_state(c->bot) != BOT_OK)
 			log_warn(MOD, "msg=\"audit not saved\"");
+		if (req.ix)
+			c->ix = NULL;
 		return;
 	}
 	if (rc == BOT_EBUSY) {

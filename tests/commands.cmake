@@ -5,3 +5,8 @@ add_executable(test_commands tests/test_commands.c)
 target_link_libraries(test_commands PRIVATE envbot_commands_pure)
 add_test(NAME unit_commands COMMAND test_commands)
 
+
+add_test(NAME e2e_commands
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/e2e/test_commands.py
+                 $<TARGET_FILE:envbot>)
+set_tests_properties(e2e_commands PROPERTIES TIMEOUT 180)
