@@ -379,10 +379,13 @@ static void close_with(struct gw *gw, int code, enum gw_close_action action)
 	gw->close_code = code;
 	gw->local_action = action;
 	gw->have_local_action = true;
-	if (gw->established)
+	if (gw->established) {
 		lws_callback_on_writable(gw->wsi);
-	else
+		/* A dead peer may never make us writeable: hang up anyway. */
+		lws_set_timeout(gw->wsi, PENDING_TIMEOUT_USER_OK, 3);
+	} else {
 		lws_set_timeout(gw->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
 }
 
 /* ---- payloads ---- */
@@ -814,9 +817,10 @@ static void do_connect(struct gw *gw)
 	while (bl && base[bl - 1] == '/')
 		bl--;
 	const char *scheme_end = strstr(base, "://");
-	bool has_path = scheme_end && memchr(scheme_end + 3, '/', bl - (size_t)(scheme_end + 3 - base));
-	snprintf(url, sizeof(url), "%.*s%s?v=10&encoding=json%s", (int)bl, base, has_path ? "" : "/",
-		 gw->compress ? "&compress=zlib-stream" : "");
+	bool has_path =
+		scheme_end && memchr(scheme_end + 3, '/', bl - (size_t)(scheme_end + 3 - base));
+	snprintf(url, sizeof(url), "%.*s%s?v=10&encoding=json%s", (int)bl, base,
+		 has_path ? "" : "/", gw->compress ? "&compress=zlib-stream" : "");
 	const char *prot = NULL, *addr = NULL, *p = NULL;
 	int port = 0;
 	if (lws_parse_uri(url, &prot, &addr, &port, &p)) {

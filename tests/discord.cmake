@@ -8,7 +8,7 @@ foreach(t gw rest interact)
 endforeach()
 
 set(ENVBOT_DISCORD_E2E
-  flow register_commands resume_replay zombie op7 op9_resumable op9_new_session
+  flow register_commands start_limit resume_replay zombie op7 op9_resumable op9_new_session
   close_resumable close_new_session close_fatal bad_token rest_429_route
   rest_429_global rest_5xx burst_500 burst_delay latency sigterm malformed compress)
 foreach(s ${ENVBOT_DISCORD_E2E})

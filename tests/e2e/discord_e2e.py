@@ -177,6 +177,21 @@ def op9_new_session(h):
 
 
 @scenario
+def start_limit(h):
+    """session_start_limit exhausted: IDENTIFY waits for reset_after."""
+    h.start_fake()
+    h.ctl("session_start_limit", {"remaining": 0, "reset_after": 1500})
+    t0 = time.time()
+    h.start_bot()
+    h.wait_ready(timeout=10)
+    check(time.time() - t0 >= 1.4, "IDENTIFY did not wait for the reset (%.2fs)" %
+          (time.time() - t0))
+    check(h.counters().get("identify_over_limit", 0) == 0, "IDENTIFY over the limit")
+    check(h.wait_log("session start limit reached"), "wait not logged")
+    answered_once(h, h.interaction()["id"])
+
+
+@scenario
 def close_resumable(h):
     started(h)
     for n, code in enumerate((4000, 1001, 4008), start=1):

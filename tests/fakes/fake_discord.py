@@ -60,6 +60,9 @@ Control API (HTTP, JSON bodies, all under /_control):
   POST /_control/ratelimit     {"path": "regex", "method": "POST", "limit": N,
         "window": S}: bucket size for matching routes.
   POST /_control/delay         {"ms": 50}: added latency on every REST answer.
+  POST /_control/session_start_limit {"remaining": 0, "reset_after": MS}:
+        what GET /gateway/bot reports; an IDENTIFY over the limit is closed
+        with 4000 (counter identify_over_limit).
   POST /_control/hello         {"heartbeat_interval": MS}: for new connections.
   POST /_control/reset         forget recorded requests/interactions/messages.
   GET  /_control/state         everything recorded: counters, connections
@@ -206,6 +209,7 @@ class Fake:
         self.replay_extra = 0
         self.delay_ms = 0
         self.start_remaining = 1000
+        self.start_reset_at = None  # monotonic time the start limit refills
 
     # ---- helpers ----
     def count(self, name, n=1):
@@ -344,6 +348,13 @@ class Fake:
         if not isinstance(d.get("intents"), int):
             await self.close(conn, 4013, "invalid intents")
             return
+        if self.start_remaining <= 0 and (self.start_reset_at is None or
+                                          now() < self.start_reset_at):
+            self.count("identify_over_limit")
+            await self.close(conn, 4000, "session start limit exhausted")
+            return
+        if self.start_reset_at is not None and now() >= self.start_reset_at:
+            self.start_remaining, self.start_reset_at = 1000, None
         self.start_remaining -= 1
         sid = "".join(random.choice(string.hexdigits.lower()) for _ in range(32))
         s = Session(sid)
@@ -583,9 +594,12 @@ class Fake:
             url = "ws://127.0.0.1:%d/gateway" % self.port
             if not m.group(1):
                 return 200, {"url": url}
+            reset_after = 86400000
+            if self.start_reset_at is not None:
+                reset_after = max(0, int((self.start_reset_at - now()) * 1000))
             return 200, {"url": url, "shards": 1, "session_start_limit": {
-                "total": 1000, "remaining": self.start_remaining,
-                "reset_after": 86400000, "max_concurrency": 1}}
+                "total": 1000, "remaining": max(0, self.start_remaining),
+                "reset_after": reset_after, "max_concurrency": 1}}
         m = re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path)
         if m:
             scope = m.group(2) or "global"
@@ -864,6 +878,11 @@ class Fake:
         self.limits.insert(0, (body.get("method"), body.get("path", ".*"),
                                int(body["limit"]), float(body.get("window", 1.0))))
         self.buckets.clear()
+        return {"ok": True}
+
+    async def c_session_start_limit(self, request, body):
+        self.start_remaining = int(body.get("remaining", 1000))
+        self.start_reset_at = now() + float(body.get("reset_after", 86400000)) / 1000.0
         return {"ok": True}
 
     async def c_delay(self, request, body):
