@@ -534,6 +534,60 @@ def s_restart(h):
     expect(h, h.send("holiday", "list"), "added by alice")
 
 
+def s_crash(h):
+    """kill -9 at 20 random points of override writes: every override whose
+    acknowledgement reached Discord is in the state after the restart."""
+    import random
+    rnd = random.Random(int(os.environ.get("ENVBOT_TEST_SEED", "0")) or None)
+    today = h.local_now().date()
+    acked_skips, acked_hols, acked_stop = set(), set(), 0
+    for k in range(1, 21):
+        sent = []
+        day = (today + datetime.timedelta(days=k)).isoformat()
+        hol = (today + datetime.timedelta(days=40 + k)).isoformat()
+        sent.append(("skip", day, h.send("env", "skip", {"name": "dev", "date": day},
+                                        roles=[OPERATOR])))
+        sent.append(("holiday", hol, h.send("holiday", "add", {"date": hol},
+                                           roles=[ADMIN])))
+        sent.append(("extend", None, h.send("env", "extend",
+                                            {"name": "dev", "duration": "10m"},
+                                            roles=[OPERATOR])))
+        time.sleep(rnd.uniform(0, 0.015))
+        h.bot.send_signal(signal.SIGKILL)
+        h.bot.wait()
+        for kind, what, iid in sent:
+            rec = h.interaction_record(iid)
+            if not rec.get("responses"):
+                continue
+            t = text_of(rec)
+            check(not t.startswith("\u2718") or "already" in t, "round %d: %s refused: %r"
+                  % (k, kind, t))
+            if kind == "skip":
+                acked_skips.add(what)
+            elif kind == "holiday":
+                acked_hols.add(what)
+            else:
+                m = re.search(r"moved to \w+ [\d-]+ (\d\d):(\d\d)", t)
+                check(m, "extend text %r" % t)
+                acked_stop = max(acked_stop, int(m.group(1)) * 60 + int(m.group(2)))
+        h.start_bot()
+        h.wait_ready(k + 1, timeout=15)
+        st = h.state_file()
+        skips = {s["date"] for s in env_entry(st, "dev").get("skips", [])}
+        hols = {x["date"] for x in st.get("holidays", [])}
+        check(acked_skips <= skips, "round %d: acknowledged skips lost: %r" % (
+            k, acked_skips - skips))
+        check(acked_hols <= hols, "round %d: acknowledged holidays lost: %r" % (
+            k, acked_hols - hols))
+        if acked_stop:
+            x = env_entry(st, "dev").get("extends", [])
+            check(x, "round %d: acknowledged extend lost" % k)
+            local = datetime.datetime.fromtimestamp(x[0]["stop_at"], h.tz)
+            check(local.hour * 60 + local.minute >= acked_stop,
+                  "round %d: extend went back: %s < %d min" % (k, local, acked_stop))
+    check(len(acked_skips) >= 3, "too few acknowledged before the kills: %d" % len(acked_skips))
+
+
 SCENARIOS = [
     ("reads", s_reads),
     ("refusals", s_refusals),
@@ -544,6 +598,7 @@ SCENARIOS = [
     ("workflow", s_workflow),
     ("snooze", s_snooze),
     ("restart", s_restart),
+    ("crash", s_crash),
 ]
 
 
