@@ -16,8 +16,9 @@ RUNTIME_PKGS="libwebsockets17 libcurl4 libcjson1 libconfig9 libxml2 libssl3 zlib
 BUILD_PKGS="build-essential cmake pkg-config libwebsockets-dev libcurl4-openssl-dev libcjson-dev libssl-dev libconfig-dev zlib1g-dev libxml2-dev"
 # python3-aiohttp: the fake Discord and AWS servers; faketime: schedule tests;
 # systemd: systemd-analyze for the unit test; python3-yaml: deploy file checks;
-# python3-prometheus-client: parses /metrics; clang: fuzzers; valgrind, curl.
-TEST_PKGS="python3 python3-aiohttp python3-yaml python3-prometheus-client faketime libfaketime systemd clang clang-format valgrind curl"
+# python3-prometheus-client: parses /metrics; clang: fuzzers; valgrind, curl;
+# and the linter of these scripts.
+TEST_PKGS="python3 python3-aiohttp python3-yaml python3-prometheus-client faketime libfaketime systemd clang clang-format valgrind curl shellcheck"
 
 runtime=0
 test=0

@@ -26,3 +26,10 @@ add_test(NAME deploy_install_deps COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy_insta
 set_tests_properties(deploy_systemd_verify deploy_cfn_lint deploy_cfn_policy
                      deploy_docker_files deploy_install_deps
                      PROPERTIES SKIP_RETURN_CODE 77 WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+
+# The shell scripts of deploy/ and of these tests, through shellcheck
+# (Debian package shellcheck; skipped when absent).
+add_test(NAME deploy_shellcheck
+         COMMAND sh -c "command -v shellcheck >/dev/null || exit 77; shellcheck deploy/*.sh tests/deploy_*.sh")
+set_tests_properties(deploy_shellcheck PROPERTIES SKIP_RETURN_CODE 77
+                     WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
