@@ -17,7 +17,7 @@ BUILD_PKGS="build-essential cmake pkg-config libwebsockets-dev libcurl4-openssl-
 # python3-aiohttp: the fake Discord and AWS servers; faketime: schedule tests;
 # systemd: systemd-analyze for the unit test; python3-yaml: deploy file checks;
 # python3-prometheus-client: parses /metrics; clang: fuzzers; valgrind, curl;
-# and the linter of these scripts.
+# and shellcheck for these scripts.
 TEST_PKGS="python3 python3-aiohttp python3-yaml python3-prometheus-client faketime libfaketime systemd clang clang-format valgrind curl shellcheck"
 
 runtime=0
