@@ -1085,14 +1085,17 @@ struct rest *rest_create(struct loop *loop, const struct rest_options *opt)
 	rest->api_base = strdup(opt->api_base);
 	rest->token = strdup(opt->token);
 	rest->app_id = strdup(opt->application_id ? opt->application_id : "");
-	rest->ca_file = opt->ca_file ? strdup(opt->ca_file) : NULL;
+	/* Without an explicit CA file, honour OpenSSL's own SSL_CERT_FILE as
+	 * the gateway (lws over OpenSSL) does, so both trust the same roots. */
+	const char *ca = opt->ca_file ? opt->ca_file : getenv("SSL_CERT_FILE");
+	rest->ca_file = ca && *ca ? strdup(ca) : NULL;
 	rest->max_retries = opt->max_retries ? opt->max_retries : 4;
 	rest->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 15000;
 	size_t alen = strlen(opt->token) + 32;
 	rest->auth_header = malloc(alen);
 	rest->ua_header = malloc(256);
 	if (!rest->api_base || !rest->token || !rest->app_id || !rest->auth_header ||
-	    !rest->ua_header || (opt->ca_file && !rest->ca_file)) {
+	    !rest->ua_header || (ca && *ca && !rest->ca_file)) {
 		rest_destroy(rest);
 		return NULL;
 	}

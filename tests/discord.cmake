@@ -10,7 +10,7 @@ endforeach()
 set(ENVBOT_DISCORD_E2E
   flow register_commands start_limit resume_replay zombie op7 op9_resumable op9_new_session
   close_resumable close_new_session close_fatal bad_token rest_429_route
-  rest_429_global rest_5xx burst_500 burst_delay latency sigterm malformed compress)
+  rest_429_global rest_5xx burst_500 burst_delay latency sigterm malformed compress tls)
 foreach(s ${ENVBOT_DISCORD_E2E})
   add_test(NAME e2e_discord_${s}
     COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/e2e/discord_e2e.py

@@ -393,6 +393,30 @@ def malformed(h):
 
 
 @scenario
+def tls(h):
+    """The production path: https:// REST and wss:// gateway with
+    certificate verification on (a test CA trusted through SSL_CERT_FILE);
+    an untrusted certificate is refused."""
+    ca, cert, key = h.make_tls()
+    h.start_fake(tls=(ca, cert, key))
+    h.start_bot()  # SSL_CERT_FILE not set: the test CA is not trusted
+    time.sleep(2)
+    st = h.state()
+    check(st["counters"].get("requests", 0) == 0 and not st["connections"],
+          "an untrusted certificate was accepted")
+    check(h.bot.poll() is None, "the bot must keep retrying, not exit")
+    h.close_bot()
+    h.env["SSL_CERT_FILE"] = ca
+    h.start_bot()
+    h.wait_ready()
+    check(h.state()["connections"][0]["query"].get("v") == "10", "wss gateway")
+    answered_once(h, h.interaction()["id"])
+    h.ctl("drop")
+    check(h.wait("resumed", 1, 10), "no resume over wss")
+    answered_once(h, h.interaction()["id"])
+
+
+@scenario
 def compress(h):
     h.env["ENVBOT_GATEWAY_COMPRESS"] = "1"
     started(h)

@@ -37,18 +37,45 @@ class Harness:
         self.bot = None
         self.port = None
         self.hb = heartbeat_interval
-        self.env = env or {}
+        # Fake AWS credentials and no instance metadata: the daemon's AWS
+        # client must never look beyond loopback in these tests.
+        self.env = dict({"AWS_ACCESS_KEY_ID": "AKIDEXAMPLEDISCORD",
+                         "AWS_SECRET_ACCESS_KEY": "discord-e2e-secret",
+                         "AWS_EC2_METADATA_DISABLED": "true"}, **(env or {}))
         self.config_extra = config_extra
         self.bot_log = os.path.join(self.tmp, "bot.log")
         self.bot_logs = []
+        self.scheme = "http"
         self.exit_codes = []
 
     # ---- fake ----
-    def start_fake(self, token=TOKEN):
+    def make_tls(self):
+        """A throwaway CA and a server certificate for 127.0.0.1; returns
+        (ca, cert, key) paths. The bot trusts the CA via SSL_CERT_FILE."""
+        t = self.tmp
+        ext = os.path.join(t, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+        cmds = [
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+             t + "/ca.key", "-out", t + "/ca.pem", "-days", "2", "-subj", "/CN=envbot test CA"],
+            ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", t + "/srv.key",
+             "-out", t + "/srv.csr", "-subj", "/CN=127.0.0.1"],
+            ["openssl", "x509", "-req", "-in", t + "/srv.csr", "-CA", t + "/ca.pem", "-CAkey",
+             t + "/ca.key", "-CAcreateserial", "-out", t + "/srv.pem", "-days", "2",
+             "-extfile", ext],
+        ]
+        for c in cmds:
+            subprocess.run(c, check=True, capture_output=True)
+        return t + "/ca.pem", t + "/srv.pem", t + "/srv.key"
+
+    def start_fake(self, token=TOKEN, tls=None):
         self.fake_log = open(os.path.join(self.tmp, "fake.log"), "w")
+        extra = ["--tls-cert", tls[1], "--tls-key", tls[2]] if tls else []
+        self.scheme = "https" if tls else "http"
         self.fake = subprocess.Popen(
             ["/usr/bin/python3", FAKE, "--token", token, "--app-id", APP_ID,
-             "--heartbeat-interval", str(self.hb)],
+             "--heartbeat-interval", str(self.hb)] + extra,
             stdout=subprocess.PIPE, stderr=self.fake_log, text=True)
         line = self.fake.stdout.readline()
         m = re.match(r"READY port=(\d+)", line)
@@ -57,11 +84,15 @@ class Harness:
         return self.port
 
     def ctl(self, path, body=None, timeout=30):
-        url = "http://127.0.0.1:%d/_control/%s" % (self.port, path)
+        url = "%s://127.0.0.1:%d/_control/%s" % (self.scheme, self.port, path)
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+        ctx = None
+        if self.scheme == "https":
+            import ssl
+            ctx = ssl._create_unverified_context()  # the test's own control channel
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
+            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
                 return json.loads(r.read())
         except urllib.error.HTTPError as e:
             return json.loads(e.read() or b"{}")
@@ -81,6 +112,9 @@ class Harness:
         spec.setdefault("command", "env")
         spec.setdefault("subcommand", "start")
         spec.setdefault("options", {"name": "dev"})
+        # An operator, so that /env start is allowed: the deferred ACK and
+        # the progress embed's edits are the flow these tests follow.
+        spec.setdefault("roles", ["400000000000000004"])
         return self.ctl("interaction", spec)
 
     def interaction_record(self, iid):
@@ -103,10 +137,10 @@ class Harness:
   application_id = "%s";
   guild_id = "200000000000000002";
   channel_id = "300000000000000003";
-  api_base = "http://127.0.0.1:%d/api/v10";
+  api_base = "%s://127.0.0.1:%d/api/v10";
   roles: { operator = [ "400000000000000004" ]; admin = [ "500000000000000005" ]; };
 };
-aws: { region = "ap-northeast-2"; };
+aws: { region = "ap-northeast-2"; endpoint_url = "http://127.0.0.1:9"; };  # loopback only: never real AWS
 state_file = "%s/state.json";
 timezone = "UTC";
 environments = (
@@ -116,7 +150,7 @@ environments = (
     hourly_cost = 0.1; }
 );
 %s
-""" % (APP_ID, self.port, self.tmp, self.config_extra))
+""" % (APP_ID, self.scheme, self.port, self.tmp, self.config_extra))
         return path
 
     def run(self, *args, token=TOKEN, timeout=30):
@@ -178,9 +212,9 @@ environments = (
                     found.append("%s in %s" % (marker, path))
         return found
 
-    def close(self):
-        """Stops the bot (SIGTERM) and the fake; returns the bot's exit
-        status when this stopped it, else None."""
+    def close_bot(self):
+        """SIGTERM to the bot; returns its exit status (None if it had
+        already exited, "hung on SIGTERM" if it had to be killed)."""
         rc = None
         if self.bot and self.bot.poll() is None:
             self.bot.send_signal(signal.SIGTERM)
@@ -190,6 +224,12 @@ environments = (
                 self.bot.kill()
                 self.bot.wait()
                 rc = "hung on SIGTERM"
+        return rc
+
+    def close(self):
+        """Stops the bot (SIGTERM) and the fake; returns the bot's exit
+        status when this stopped it, else None."""
+        rc = self.close_bot()
         if self.fake and self.fake.poll() is None:
             self.fake.terminate()
             try:

@@ -3,6 +3,7 @@
 
 Run:   /usr/bin/python3 tests/fakes/fake_discord.py [--token T] [--app-id A]
                          [--heartbeat-interval MS] [--port 0]
+                         [--tls-cert PEM --tls-key PEM]   (https:// and wss://)
 It binds a free port (unless --port) and prints one line on stdout:
        READY port=PORT api=http://127.0.0.1:PORT/api/v10
 Point envbot at api_base = http://127.0.0.1:PORT/api/v10 (discord.js: rest.api =
@@ -191,6 +192,7 @@ class Fake:
         self.app_id = args.app_id
         self.hb_interval = args.heartbeat_interval
         self.port = 0
+        self.ws = "wss" if args.tls_cert else "ws"
         self.ids = Snowflakes()
         self.counters = collections.Counter()
         self.cond = None
@@ -368,7 +370,7 @@ class Fake:
                      "global_name": None, "avatar": None, "bot": True, "flags": 0},
             "guilds": [],
             "session_id": sid,
-            "resume_gateway_url": "ws://127.0.0.1:%d/gateway-resume" % self.port,
+            "resume_gateway_url": "%s://127.0.0.1:%d/gateway-resume" % (self.ws, self.port),
             "application": {"id": self.app_id, "flags": 0},
             "shard": [0, 1],
         }
@@ -591,7 +593,7 @@ class Fake:
     async def handle(self, method, path, body):
         m = re.fullmatch(r"/gateway(/bot)?", path)
         if m and method == "GET":
-            url = "ws://127.0.0.1:%d/gateway" % self.port
+            url = "%s://127.0.0.1:%d/gateway" % (self.ws, self.port)
             if not m.group(1):
                 return 200, {"url": url}
             reset_after = 86400000
@@ -955,7 +957,14 @@ async def main():
     ap.add_argument("--token", default=os.environ.get("FAKE_DISCORD_TOKEN", "test-token-123456"))
     ap.add_argument("--app-id", default="100000000000000001")
     ap.add_argument("--heartbeat-interval", type=int, default=41250)
+    ap.add_argument("--tls-cert", help="serve https/wss with this certificate (PEM)")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
+    ssl_ctx = None
+    if args.tls_cert:
+        import ssl
+        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_ctx.load_cert_chain(args.tls_cert, args.tls_key)
     fake = Fake(args)
     fake.cond = asyncio.Condition()
     app = web.Application(client_max_size=8 << 20)
@@ -969,10 +978,11 @@ async def main():
     app.router.add_route("*", "/_control/{what:.*}", fake.control)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=2048)
+    site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=2048, ssl_context=ssl_ctx)
     await site.start()
     fake.port = site._server.sockets[0].getsockname()[1]
-    print("READY port=%d api=http://127.0.0.1:%d/api/v10" % (fake.port, fake.port), flush=True)
+    print("READY port=%d api=%s://127.0.0.1:%d/api/v10" %
+          (fake.port, "https" if ssl_ctx else "http", fake.port), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_event_loop()
     import signal
