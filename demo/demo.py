@@ -60,6 +60,23 @@ def http(url, body=None, timeout=10):
         return json.loads(r.read() or b"{}")
 
 
+def alive(pid):
+    if not pid:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    # A zombie (exited, not yet reaped by demo/run) counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 def render(embed, t):
     """An embed as a terminal block."""
     colour = COLOURS.get(embed.get("color"), str(embed.get("color")))
@@ -79,60 +96,87 @@ def render(embed, t):
     return "\n".join(lines)
 
 
-def run_command(control, sub, env, timeout):
-    """Sends /env SUB ENV and follows the embed to its end. Returns the
-    final embed or None."""
+def run_command(control, sub, env, timeout, pid):
+    """Sends /env SUB ENV and prints every state of the reply: the fake
+    records each edit envbot makes, so none is missed however fast they
+    come. Returns the final embed, or None if no workflow ended."""
     print(f"\n>>> alice types: /env {sub} {env}", flush=True)
     rec = http(control + "/interaction", {"command": "env", "subcommand": sub,
                                           "options": {"name": env},
                                           "roles": [OPERATOR_ROLE], "user_name": "alice"})
     iid = rec["id"]
     t0 = time.monotonic()
-    seen_resp = 0
-    last = None
+    seen_resp = seen_edits = 0
+    msg = {"content": "", "embeds": []}
+    printed = None
+    done_at = None
     last_change = t0
-    final = None
+
+    def show(t):
+        nonlocal printed
+        cur = json.dumps(msg, sort_keys=True)
+        if cur == printed:
+            return
+        printed = cur
+        if msg.get("embeds"):
+            print(render(msg["embeds"][0], t), flush=True)
+        elif msg.get("content"):
+            print(f"    +{t:5.1f}s  message: {textwrap.shorten(msg['content'], 300)}",
+                  flush=True)
+
     while time.monotonic() - t0 < timeout:
         r = http(f"{control}/interaction/{iid}")
-        resps = r.get("responses") or []
-        for resp in resps[seen_resp:]:
+        for resp in (r.get("responses") or [])[seen_resp:]:
             kind = {4: "reply", 5: "deferred (thinking...)"}.get(resp["type"], resp["type"])
             print(f"    +{resp['t'] - r['created']:5.2f}s  envbot acknowledged: {kind}"
                   f" ({resp['latency_ms']:.0f} ms after the command)", flush=True)
-            content = (resp.get("data") or {}).get("content")
-            if content:
-                print("    " + textwrap.shorten(content, 300), flush=True)
-        seen_resp = len(resps)
-        orig = r.get("original") or {}
-        embeds = orig.get("embeds") or []
-        if orig.get("content") and not embeds:
-            if orig.get("content") != last:
-                last = orig.get("content")
-                last_change = time.monotonic()
-                print(f"    message: {last}", flush=True)
-            elif time.monotonic() - last_change > 5:
-                return None  # a plain answer (refused, busy...), no workflow
-        if embeds:
-            cur = json.dumps(embeds[0], sort_keys=True)
-            if cur != last:
-                last = cur
-                print(render(embeds[0], time.monotonic() - t0), flush=True)
-            if embeds[0].get("color") in (GREEN, RED):
-                final = embeds[0]
-                # One more look in case an edit is still queued.
-                time.sleep(0.3)
-                r2 = http(f"{control}/interaction/{iid}")
-                e2 = ((r2.get("original") or {}).get("embeds") or [None])[0]
-                if e2 and json.dumps(e2, sort_keys=True) != last:
-                    print(render(e2, time.monotonic() - t0), flush=True)
-                    final = e2
-                print(f"    ({len(r2.get('edits') or [])} edits of the message)", flush=True)
-                return final
-        elif resps and resps[0]["type"] == 4:
-            return None  # answered without a workflow (refused, busy...)
+            data = resp.get("data") or {}
+            msg = {"content": data.get("content", ""), "embeds": data.get("embeds") or []}
+            show(resp["t"] - r["created"])
+            seen_resp += 1
+        for ed in (r.get("edits") or [])[seen_edits:]:
+            body = ed.get("body") or {}
+            for k in ("content", "embeds"):
+                if k in body:
+                    msg[k] = body[k]
+            show(ed["t"] - r["created"])
+            seen_edits += 1
+            last_change = time.monotonic()
+        embeds = msg.get("embeds") or []
+        if embeds and embeds[0].get("color") in (GREEN, RED):
+            # Finished; a last look 0.5 s later catches a trailing edit.
+            if done_at is None:
+                done_at = time.monotonic()
+            elif time.monotonic() - done_at > 0.5:
+                print(f"    ({seen_edits} edits of the message)", flush=True)
+                return embeds[0]
+        elif seen_resp and not embeds and time.monotonic() - last_change > 5:
+            return None  # a plain answer (refused, busy...), no workflow
+        if not alive(pid):
+            print("    envbot is not running any more", flush=True)
+            return None
         time.sleep(0.1)
     print(f"    no finished embed after {timeout}s", flush=True)
-    return final
+    return None
+
+
+def check_embed(e, title, want_fields):
+    """The finished embed as CONTRACT.md describes it; returns problems."""
+    if not e:
+        return ["no finished embed"]
+    bad = []
+    if e.get("color") != GREEN:
+        bad.append(f"colour {e.get('color')} is not green")
+    if e.get("title") != title:
+        bad.append(f"title {e.get('title')!r}, expected {title!r}")
+    fields = {f.get("name"): f.get("value", "") for f in e.get("fields") or []}
+    for name, part in want_fields.items():
+        if part not in fields.get(name, ""):
+            bad.append(f"field {name!r} = {fields.get(name)!r}, expected it to hold {part!r}")
+    desc = e.get("description") or ""
+    if "🔄" in desc or "▫️" in desc:
+        bad.append("a step is still shown running or pending")
+    return bad
 
 
 def drive(a):
@@ -144,27 +188,41 @@ def drive(a):
         print("envbot did not connect within 30 s (see its log)")
         return 1
     print("envbot is online.", flush=True)
-    ok = True
-    e = run_command(a.control, "start", "dev", a.timeout)
+    problems = []
+    e = run_command(a.control, "start", "dev", a.timeout, a.pid)
+    problems += ["start: " + p for p in check_embed(
+        e, "dev is up", {"Image tag": "v1.4.2", "Stack status": "CREATE_COMPLETE",
+                         "Triggered by": "alice",
+                         "Outputs": "LoadBalancerUrl: http://dev-alb.example.test"})]
+    stack_id = None
     try:
         st = cfn.describe_stacks(StackName="ChatAppMasterStack")["Stacks"][0]
         params = {p["ParameterKey"]: p["ParameterValue"] for p in st["Parameters"]}
-        print(f"\n    moto says: stack {st['StackStatus']}, "
-              f"APIServerImageTag={params.get('APIServerImageTag')}", flush=True)
+        print(f"\n    moto says: stack {st['StackStatus']}, image parameters "
+              f"{sorted(set(v for k, v in params.items() if k.endswith('ImageTag')))}",
+              flush=True)
         stack_id = st["StackId"]
-        ok &= st["StackStatus"] == "CREATE_COMPLETE"
+        if st["StackStatus"] != "CREATE_COMPLETE":
+            problems.append(f"moto: stack {st['StackStatus']}")
+        if any(v != "v1.4.2" for k, v in params.items() if k.endswith("ImageTag")):
+            problems.append(f"moto: image parameters {params}")
     except Exception as ex:  # the demo reports, it does not crash
         print(f"\n    moto says: no stack ({ex})", flush=True)
-        stack_id, ok = None, False
-    ok &= bool(e) and e.get("color") == GREEN
-    e = run_command(a.control, "stop", "dev", a.timeout)
-    ok &= bool(e) and e.get("color") == GREEN
+        problems.append("moto: no stack after /env start")
+    e = run_command(a.control, "stop", "dev", a.timeout, a.pid)
+    problems += ["stop: " + p for p in check_embed(
+        e, "dev is down", {"Stack status": "DELETE_COMPLETE", "Triggered by": "alice"})]
     if stack_id:
         st = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
         print(f"\n    moto says: stack {st['StackStatus']}", flush=True)
-        ok &= st["StackStatus"] == "DELETE_COMPLETE"
-    print("\nDemo " + ("finished: both workflows succeeded." if ok else "FAILED (see above)."))
-    return 0 if ok else 1
+        if st["StackStatus"] != "DELETE_COMPLETE":
+            problems.append(f"moto: stack {st['StackStatus']} after /env stop")
+    if problems:
+        print("\nDemo FAILED:\n  " + "\n  ".join(problems))
+        return 1
+    print("\nDemo finished: /env start and /env stop both ran to a green embed "
+          "(local simulation: moto + fake Discord).")
+    return 0
 
 
 def main():
@@ -178,6 +236,7 @@ def main():
     d.add_argument("--moto", required=True)
     d.add_argument("--control", required=True)
     d.add_argument("--timeout", type=float, default=60)
+    d.add_argument("--pid", type=int, default=0, help="envbot's pid: stop waiting if it dies")
     a = ap.parse_args()
     if a.cmd == "setup":
         setup(a)

@@ -24,3 +24,12 @@ if(ENVBOT_WF_PYTHON3)
                        e2e_workflows_faults_ec2 e2e_workflows_faults_timeout
                        PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 endif()
+
+# The local demo (demo/run) as a test: /env start dev and /env stop dev sent
+# to `envbot run` through the fake Discord, against moto; passes when both
+# embeds finish green and correct, moto agrees, and envbot exits cleanly on
+# SIGTERM. Skipped (77) when aiohttp or moto is missing.
+add_test(NAME e2e_demo
+         COMMAND env ENVBOT_BIN=$<TARGET_FILE:envbot> DEMO_NO_INSTALL=1
+                 ${CMAKE_SOURCE_DIR}/demo/run)
+set_tests_properties(e2e_demo PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
