@@ -13,63 +13,17 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "../commands/commands.h"
 #include "../commands/definitions.h"
+#include "daemon.h"
 #include "log.h"
 
 #define MOD "bot"
 
 /* ---- interaction routing ---- */
 
-struct bot_handler {
-	const char *command; /* top-level slash command name */
-	bot_ix_fn fn;
-};
-
-/* Handlers by command; later issues fill this table (env, schedule,
- * holiday, tags, cost, freeze, unfreeze, audit). Commands without a handler
- * get an honest "not built yet". */
-static const struct bot_handler handlers[] = {
-	{ .command = NULL },
-};
-
-static void not_built(struct bot *bot, struct ix *ix)
-{
-	char text[160];
-	switch (ix->type) {
-	case IX_COMMAND:
-		/* ACK at once (the deadline is 3 s), then the real answer. */
-		if (ix_defer(bot->rest, ix, true) == BOT_OK) {
-			snprintf(text, sizeof(text), "`/%s%s%s` is not built yet in this version.",
-				 ix->command, ix->subcommand[0] ? " " : "", ix->subcommand);
-			ix_edit(bot->rest, ix, rest_msg_new(text, REST_FLAG_EPHEMERAL), NULL, NULL);
-		}
-		break;
-	case IX_COMPONENT:
-	case IX_MODAL:
-		ix_reply(bot->rest, ix,
-			 rest_msg_new("This action is not built yet in this version.",
-				      REST_FLAG_EPHEMERAL));
-		break;
-	default: break;
-	}
-	ix_free(ix);
-}
-
-/* Environment names starting with what is typed: the same answer for every
- * option that names an environment. */
-static void autocomplete_envs(struct bot *bot, struct ix *ix)
-{
-	const struct ix_option *f = ix_focused(ix);
-	const char *typed = f ? f->value : "";
-	const char *names[25];
-	size_t n = 0;
-	for (size_t i = 0; i < bot->cfg->n_envs && n < 25; i++)
-		if (strncasecmp(bot->cfg->envs[i].name, typed, strlen(typed)) == 0)
-			names[n++] = bot->cfg->envs[i].name;
-	ix_autocomplete(bot->rest, ix, names, n);
-	ix_free(ix);
-}
-
+/* Every interaction (commands, autocomplete, buttons) goes to the command
+ * tables (commands/), which check the place and the roles first. */
 static void on_interaction(struct bot *bot, const cJSON *d)
 {
 	struct ix *ix = NULL;
@@ -80,17 +34,7 @@ static void on_interaction(struct bot *bot, const cJSON *d)
 	}
 	log_debug(MOD, "msg=\"interaction\" id=%s type=%d command=%s sub=%s user=%s", ix->id,
 		  ix->type, ix->command, ix->subcommand, ix->user_id);
-	if (ix->type == IX_AUTOCOMPLETE) {
-		autocomplete_envs(bot, ix);
-		return;
-	}
-	for (const struct bot_handler *h = handlers; h->command; h++) {
-		if (ix->type == IX_COMMAND && strcmp(h->command, ix->command) == 0) {
-			h->fn(bot, ix);
-			return;
-		}
-	}
-	not_built(bot, ix);
+	cmd_dispatch(bot, ix);
 }
 
 static void on_dispatch(void *arg, const char *type, const cJSON *d)
@@ -279,7 +223,7 @@ static void on_signal(void *arg, int fd, short revents)
 	(void)revents;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info(MOD, "msg=\"SIGHUP: reloading is not built yet; ignored\"");
+			daemon_reload(bot);
 			continue;
 		}
 		log_info(MOD, "msg=\"stopping\" signal=%u", si.ssi_signo);
@@ -333,6 +277,10 @@ void bot_destroy(struct bot *bot)
 	if (!bot)
 		return;
 	gw_destroy(bot->gw);
+	daemon_stop(bot);
+	for (size_t i = 0; i < bot->n_retired; i++)
+		cfg_destroy(bot->retired[i]);
+	free(bot->retired);
 	if (bot->loop)
 		loop_timer_cancel(bot->loop, bot->retry_timer);
 	rest_destroy(bot->rest);
@@ -367,6 +315,11 @@ int bot_run(struct bot *bot)
 		log_error(MOD, "msg=\"cannot watch signals\" errno=%d", errno);
 		return 1;
 	}
+	/* Workflows resume and the scheduler runs even while Discord is
+	 * unreachable: the gateway connects in the background. */
+	enum bot_rc rc = daemon_start(bot);
+	if (rc != BOT_OK)
+		return bot_exit_status(rc);
 	bot_sync_commands(bot->rest, bot->cfg, on_synced, bot);
 	if (loop_run(bot->loop) != 0 && !bot->stopping)
 		bot_stop(bot, 1);

@@ -34,6 +34,11 @@ struct bot {
 	struct state *state; /* persisted to cfg->state_file by bot_save_state */
 	struct wfm *wfm;
 	struct sched *sched;
+	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
+	/* Configs replaced by SIGHUP: running workflows and the AWS client
+	 * borrow from them, so they live until exit. */
+	struct cfg **retired;
+	size_t n_retired;
 };
 
 /* An interaction handler: owns ix (frees it with ix_free when done, possibly

@@ -24,7 +24,7 @@ struct wfm_item {
 	struct ix *ix; /* owned; NULL for scheduled and resumed runs */
 	char channel_id[32];
 	char message_id[32];
-	char note[200];
+	char note[512];
 	char saved_point[64]; /* resume point last written to the state */
 	char saved_stack[320];
 	char saved_message[32];
