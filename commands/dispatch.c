@@ -233,6 +233,55 @@ static uint32_t nonce_of(const char *s)
 	return h;
 }
 
+/* Discord button styles. */
+enum { BUTTON_PRIMARY = 1, BUTTON_SECONDARY = 2, BUTTON_DANGER = 4 };
+
+struct button {
+	const char *label;
+	const char *custom_id;
+	int style;
+};
+
+/* A "components" array holding one action row of buttons; NULL on ENOMEM.
+ * Strings are copied. */
+static cJSON *button_row(const struct button *b, size_t n)
+{
+	cJSON *rows = cJSON_CreateArray(), *row = NULL, *btns = NULL;
+	if (!rows || !(row = cJSON_CreateObject()))
+		goto fail;
+	cJSON_AddItemToArray(rows, row);
+	if (!cJSON_AddNumberToObject(row, "type", 1) ||
+	    !(btns = cJSON_AddArrayToObject(row, "components")))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *j = cJSON_CreateObject();
+		if (!j)
+			goto fail;
+		cJSON_AddItemToArray(btns, j);
+		if (!cJSON_AddNumberToObject(j, "type", 2) ||
+		    !cJSON_AddNumberToObject(j, "style", b[i].style) ||
+		    !cJSON_AddStringToObject(j, "label", b[i].label) ||
+		    !cJSON_AddStringToObject(j, "custom_id", b[i].custom_id))
+			goto fail;
+	}
+	return rows;
+fail:
+	cJSON_Delete(rows);
+	return NULL;
+}
+
+/* The [+1h] [+2h] row of a stop warning; NULL on failure. */
+static cJSON *snooze_buttons(const char *env, time_t stop_at)
+{
+	char id1[CMD_CUSTOM_ID_MAX], id2[CMD_CUSTOM_ID_MAX];
+	if (cmd_snooze_format(env, stop_at, 1, id1, sizeof(id1)) != 0 ||
+	    cmd_snooze_format(env, stop_at, 2, id2, sizeof(id2)) != 0)
+		return NULL;
+	const struct button b[] = { { "+1h", id1, BUTTON_PRIMARY },
+				    { "+2h", id2, BUTTON_PRIMARY } };
+	return button_row(b, 2);
+}
+
 /* Asks the admin to press Confirm within 60 s (ephemeral prompt). */
 static void ask_confirm(struct cmd_ctx *c, const struct cmd_desc *d, const char *arg)
 {
@@ -251,24 +300,17 @@ static void ask_confirm(struct cmd_ctx *c, const struct cmd_desc *d, const char 
 		 "**%s** is protected. Press Confirm within %d s to run `/%s %s %s%s%s`.",
 		 c->env->name, CMD_CONFIRM_TTL_S, d->command, d->sub, c->env->name,
 		 arg[0] ? " " : "", arg);
+	const struct button b[] = { { "Confirm", yes, BUTTON_DANGER },
+				    { "Cancel", no, BUTTON_SECONDARY } };
 	cJSON *msg = rest_msg_new(text, REST_FLAG_EPHEMERAL);
-	cJSON *rows = cJSON_AddArrayToObject(msg, "components");
-	cJSON *row = cJSON_CreateObject();
-	cJSON_AddItemToArray(rows, row);
-	cJSON_AddNumberToObject(row, "type", 1);
-	cJSON *buttons = cJSON_AddArrayToObject(row, "components");
-	const struct {
-		const char *label, *id;
-		int style;
-	} b[] = { { "Confirm", yes, 4 }, { "Cancel", no, 2 } };
-	for (size_t i = 0; i < 2; i++) {
-		cJSON *btn = cJSON_CreateObject();
-		cJSON_AddItemToArray(buttons, btn);
-		cJSON_AddNumberToObject(btn, "type", 2);
-		cJSON_AddNumberToObject(btn, "style", b[i].style);
-		cJSON_AddStringToObject(btn, "label", b[i].label);
-		cJSON_AddStringToObject(btn, "custom_id", b[i].id);
+	cJSON *rows = button_row(b, 2);
+	if (!msg || !rows) {
+		cJSON_Delete(msg);
+		cJSON_Delete(rows);
+		cmd_refuse(c, "out of memory");
+		return;
 	}
+	cJSON_AddItemToObject(msg, "components", rows);
 	ix_reply(c->bot->rest, c->ix, msg);
 }
 
@@ -360,42 +402,6 @@ static void on_cancel(struct cmd_ctx *c)
 		return;
 	}
 	cmd_answer(c, "Cancelled: nothing was done.", false);
-}
-
-/* The [+1h] [+2h] row of a stop warning; NULL on ENOMEM (the message then
- * goes without buttons). */
-static cJSON *snooze_buttons(const char *env, time_t stop_at)
-{
-	char id[CMD_CUSTOM_ID_MAX];
-	cJSON *rows = cJSON_CreateArray(), *row = cJSON_CreateObject(), *btns = NULL;
-	if (!rows || !row)
-		goto fail;
-	cJSON_AddItemToArray(rows, row);
-	row = NULL;
-	cJSON *r = cJSON_GetArrayItem(rows, 0);
-	if (!cJSON_AddNumberToObject(r, "type", 1) ||
-	    !(btns = cJSON_AddArrayToObject(r, "components")))
-		goto fail;
-	for (int h = 1; h <= 2; h++) {
-		char label[8];
-		cJSON *b = cJSON_CreateObject();
-		if (!b || cmd_snooze_format(env, stop_at, h, id, sizeof(id)) != 0) {
-			cJSON_Delete(b);
-			goto fail;
-		}
-		cJSON_AddItemToArray(btns, b);
-		snprintf(label, sizeof(label), "+%dh", h);
-		if (!cJSON_AddNumberToObject(b, "type", 2) ||
-		    !cJSON_AddNumberToObject(b, "style", 1) ||
-		    !cJSON_AddStringToObject(b, "label", label) ||
-		    !cJSON_AddStringToObject(b, "custom_id", id))
-			goto fail;
-	}
-	return rows;
-fail:
-	cJSON_Delete(row);
-	cJSON_Delete(rows);
-	return NULL;
 }
 
 /* Stop-warning snooze: an extend of that stop for whoever clicks. */

@@ -3,7 +3,12 @@
  * response, edited by the workflow manager); extend and skip are overrides,
  * saved before they are acknowledged, with the conflict rule in the reply. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "../aws/cfn.h"
+#include "../aws/ec2.h"
+#include "../aws/ecr.h"
 
 #include "../bot/log.h"
 #include "../bot/plan.h"
@@ -120,6 +125,111 @@ static size_t overrides_text(const struct cmd_ctx *c, const struct cfg_env *env,
 	return o;
 }
 
+/* /env status asks AWS for the live state while "thinking": the text built
+ * from the state file waits here for the answer. Everything is copied, so a
+ * config reload meanwhile cannot pull anything from under it. */
+struct status_req {
+	struct rest *rest;
+	struct aws *aws;
+	struct ix *ix;         /* owned until the answer is sent */
+	char image_param[128]; /* stack parameter holding the image tag, "" if none */
+	char repo[256];        /* ECR repository, "" if none */
+	char live[768];
+	char text[REST_CONTENT_MAX];
+};
+
+static void status_send(struct status_req *r)
+{
+	char out[REST_CONTENT_MAX + 800];
+	/* The live line goes second, under the title line. */
+	const char *nl = strchr(r->text, '\n');
+	size_t head = nl ? (size_t)(nl - r->text) + 1 : strlen(r->text);
+	snprintf(out, sizeof(out), "%.*sLive: %s\n%s", (int)head, r->text, r->live, r->text + head);
+	ix_edit(r->rest, r->ix, rest_msg_new(out, REST_FLAG_EPHEMERAL), NULL, NULL);
+	ix_free(r->ix);
+	free(r);
+}
+
+static void live_error(struct status_req *r, const struct aws_err *err)
+{
+	char msg[600];
+	cmd_escape(err ? err->message : "", msg, sizeof(msg));
+	snprintf(r->live, sizeof(r->live), "unknown (AWS: %s%s%s)",
+		 err ? bot_strerror(err->rc) : "no answer", msg[0] ? ", " : "", msg);
+}
+
+static void on_newest(void *arg, const struct aws_err *err, const struct ecr_newest *newest)
+{
+	struct status_req *r = arg;
+	size_t o = strlen(r->live);
+	char tag[300];
+	if (!newest || (err && err->rc != BOT_OK)) {
+		snprintf(r->live + o, sizeof(r->live) - o, "; newest image: unknown (%s)",
+			 err ? bot_strerror(err->rc) : "no answer");
+	} else if (newest->image && newest->image->tag) {
+		cmd_escape(newest->image->tag, tag, sizeof(tag));
+		snprintf(r->live + o, sizeof(r->live) - o, "; newest image: %s", tag);
+	} else {
+		snprintf(r->live + o, sizeof(r->live) - o, "; no tagged image in the repository");
+	}
+	status_send(r);
+}
+
+static void status_newest(struct status_req *r)
+{
+	if (r->repo[0] && ecr_newest_tag(r->aws, r->repo, on_newest, r) == BOT_OK)
+		return;
+	status_send(r);
+}
+
+static void on_stack(void *arg, const struct aws_err *err, const struct cfn_stack *stack)
+{
+	struct status_req *r = arg;
+	char status[128], tag[300] = "";
+	if (err && err->rc == BOT_ENOTFOUND) {
+		snprintf(r->live, sizeof(r->live), "no stack (down)");
+	} else if (!stack || (err && err->rc != BOT_OK)) {
+		live_error(r, err);
+		status_send(r);
+		return;
+	} else {
+		cmd_escape(stack->status, status, sizeof(status));
+		for (size_t i = 0; r->image_param[0] && i < stack->n_parameters; i++)
+			if (strcmp(stack->parameters[i].key, r->image_param) == 0)
+				cmd_escape(stack->parameters[i].value, tag, sizeof(tag));
+		snprintf(r->live, sizeof(r->live), "stack %s%s%s", status,
+			 tag[0] ? ", image tag running: " : "", tag);
+	}
+	status_newest(r);
+}
+
+static void on_instances(void *arg, const struct aws_err *err, const struct ec2_instances *list)
+{
+	struct status_req *r = arg;
+	static const char *const states[] = { "running", "pending", "stopping", "stopped",
+					      "shutting-down" };
+	size_t o;
+	if (!list || (err && err->rc != BOT_OK)) {
+		live_error(r, err);
+		status_send(r);
+		return;
+	}
+	o = (size_t)snprintf(r->live, sizeof(r->live), "%zu instance%s", list->n,
+			     list->n == 1 ? "" : "s");
+	for (size_t s = 0; s < sizeof(states) / sizeof(states[0]) && o < sizeof(r->live); s++) {
+		size_t k = 0;
+		for (size_t i = 0; i < list->n; i++)
+			k += strcmp(list->v[i].state, states[s]) == 0;
+		if (k)
+			o += (size_t)snprintf(r->live + o, sizeof(r->live) - o, ", %zu %s", k,
+					      states[s]);
+	}
+	if (list->n_asg && o < sizeof(r->live))
+		snprintf(r->live + o, sizeof(r->live) - o, " (%zu in Auto Scaling groups)",
+			 list->n_asg);
+	status_send(r);
+}
+
 static void run_status(struct cmd_ctx *c, const char *arg)
 {
 	const struct cfg_env *e = c->env;
@@ -167,7 +277,34 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	if (after == o && before < sizeof(text))
 		snprintf(text + before, sizeof(text) - before, "Overrides: none\n");
 	tz_destroy(tz);
-	cmd_answer(c, text, false);
+
+	struct status_req *r = c->bot->aws ? calloc(1, sizeof(*r)) : NULL;
+	if (!r) {
+		cmd_answer(c, text, false);
+		return;
+	}
+	r->rest = c->bot->rest;
+	r->aws = c->bot->aws;
+	snprintf(r->text, sizeof(r->text), "%s", text);
+	if (e->image_repository)
+		snprintf(r->repo, sizeof(r->repo), "%s", e->image_repository);
+	if (e->n_image_parameters)
+		snprintf(r->image_param, sizeof(r->image_param), "%s", e->image_parameters[0]);
+	/* AWS may take longer than Discord's 3 s: "thinking" first. */
+	if (ix_defer(c->bot->rest, c->ix, true) != BOT_OK) {
+		free(r);
+		return;
+	}
+	r->ix = c->ix;
+	c->ix = NULL;
+	enum bot_rc rc =
+		e->kind == ENV_STACK
+			? cfn_describe_stack(r->aws, e->stack_name, on_stack, r)
+			: ec2_describe_by_tag(r->aws, e->tag_key, e->tag_value, on_instances, r);
+	if (rc != BOT_OK) {
+		snprintf(r->live, sizeof(r->live), "unknown (%s)", bot_strerror(rc));
+		status_send(r);
+	}
 }
 
 /* ---- start / stop ---- */

@@ -55,10 +55,13 @@ static void run_add(struct cmd_ctx *c, const char *arg)
 	const char *label = ix_option(c->ix, "label");
 	char err[512], shown[STATE_TEXT_MAX * 2] = "", who[STATE_WHO_MAX * 2], text[1024],
 					      note[512];
-	if (when_parse_date(arg, &d) != 0 ||
-	    state_holiday_add(c->bot->state, d, label ? label : "", c->ix->user_name, c->now, err,
+	if (when_parse_date(arg, &d) != 0) {
+		cmd_refuse(c, "not a date");
+		return;
+	}
+	if (state_holiday_add(c->bot->state, d, label ? label : "", c->ix->user_name, c->now, err,
 			      sizeof(err)) != BOT_OK) {
-		cmd_refuse(c, when_parse_date(arg, &d) != 0 ? "not a date" : err);
+		cmd_refuse(c, err);
 		return;
 	}
 	const struct state_holiday *h = state_holiday_find(c->bot->state, d);

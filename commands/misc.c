@@ -10,8 +10,9 @@
 #include "../bot/plan.h"
 #include "cmd_internal.h"
 
-#define MOD       "cmd"
-#define TAGS_SHOW 10
+#define MOD        "cmd"
+#define TAGS_SHOW  10
+#define AUDIT_LINE (STATE_TEXT_MAX * 5)
 
 /* ---- /tags ---- */
 
@@ -286,15 +287,19 @@ static void run_audit(struct cmd_ctx *c, const char *arg)
 		}
 	}
 	size_t n = state_audit_count(c->bot->state);
-	size_t first = n > (size_t)count ? n - (size_t)count : 0;
-	o += (size_t)snprintf(text, sizeof(text), "Last %zu of %zu audit entries (UTC):\n",
-			      n - first, n);
-	/* Newest last, like a log; the message is clamped from the end, so
-	 * build from the newest backwards and keep what fits. */
-	char line[STATE_TEXT_MAX * 6], when[32], user[STATE_WHO_MAX * 2],
-		action[STATE_TEXT_MAX * 2], outcome[STATE_TEXT_MAX * 2];
-	for (size_t i = first; i < n && o < sizeof(text); i++) {
-		const struct state_audit *e = state_audit_at(c->bot->state, i);
+	size_t want = n > (size_t)count ? (size_t)count : n;
+	char(*lines)[AUDIT_LINE] = calloc(want ? want : 1, sizeof(*lines));
+	if (!lines) {
+		cmd_refuse(c, "out of memory");
+		return;
+	}
+	/* The newest entries are the ones asked for: fill from the newest
+	 * backwards while they fit in one message, then print oldest first. */
+	size_t kept = 0, used = 64; /* room for the header */
+	for (size_t k = 0; k < want; k++) {
+		const struct state_audit *e = state_audit_at(c->bot->state, n - 1 - k);
+		char when[32], user[STATE_WHO_MAX * 2], action[STATE_TEXT_MAX * 2],
+			outcome[STATE_TEXT_MAX * 2];
 		struct tm tm;
 		time_t t = e->time;
 		gmtime_r(&t, &tm);
@@ -302,12 +307,18 @@ static void run_audit(struct cmd_ctx *c, const char *arg)
 		cmd_escape(e->user[0] ? e->user : e->user_id, user, sizeof(user));
 		cmd_escape(e->action, action, sizeof(action));
 		cmd_escape(e->outcome, outcome, sizeof(outcome));
-		snprintf(line, sizeof(line), "%s \xC2\xB7 %s \xC2\xB7 %s \xE2\x86\x92 %s\n", when,
+		snprintf(lines[k], AUDIT_LINE, "%s \xC2\xB7 %s \xC2\xB7 %s \xE2\x86\x92 %s\n", when,
 			 user, action, outcome);
-		if (o + strlen(line) >= sizeof(text) - 1)
+		if (used + strlen(lines[k]) >= sizeof(text))
 			break;
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s", line);
+		used += strlen(lines[k]);
+		kept++;
 	}
+	o += (size_t)snprintf(text, sizeof(text), "Last %zu of %zu audit entries (UTC):\n", kept,
+			      n);
+	for (size_t k = kept; k-- > 0 && o < sizeof(text);)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s", lines[k]);
+	free(lines);
 	cmd_answer(c, text, false);
 }
 

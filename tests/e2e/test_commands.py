@@ -237,9 +237,17 @@ def s_reads(h):
     rec = expect(h, h.send("env", "list"), r"\*\*dev\*\*.*down; next: stop", ephemeral=True,
                  what="/env list")
     check("**prod** (ec2, protected)" in text_of(rec), "list shows protected")
-    expect(h, h.send("env", "status", {"name": "dev"}),
-           r"(?s)Uptime today: 0.*Next: stop .*18:00.*Overrides: none", ephemeral=True,
-           what="/env status")
+    rec = expect(h, h.send("env", "status", {"name": "dev"}),
+                 r"(?s)\*\*dev\*\* .*\nLive: 1 instance, 1 stopped\n.*Uptime today: 0.*"
+                 r"Next: stop .*18:00.*Overrides: none", ephemeral=True, what="/env status")
+    check(rec["responses"][0]["type"] == 5, "/env status is deferred (AWS is asked)")
+    expect(h, h.send("env", "status", {"name": "app"}),
+           r"Live: no stack \(down\); newest image: abc1234", what="/env status of a stack")
+    h.aws_ctl("stack", {"name": "AppStack", "status": "CREATE_COMPLETE",
+                        "parameters": {"ImageTag": "v1.2.0"}})
+    expect(h, h.send("env", "status", {"name": "app"}),
+           r"Live: stack CREATE\\_COMPLETE, image tag running: v1\.2\.0; newest image: abc1234",
+           what="/env status of a live stack")
     expect(h, h.send("schedule", "show", {"name": "dev"}), r"(?s)next 7 days.*start.*stop",
            ephemeral=True, what="/schedule show")
     expect(h, h.send("holiday", "list"), h.cfg_holiday.isoformat() + r" \(config file\)",
