@@ -87,7 +87,7 @@ struct cred_state {
 	bool have;
 	bool failed;
 	int64_t retry_after;
-	char error[256];
+	char error[512];
 	struct fetch *top;     /* the fetch under way, if any */
 	struct fetch *fetches; /* every live fetch, for cleanup */
 };
@@ -1097,6 +1097,15 @@ static void top_done(void *arg, enum bot_rc rc, const struct aws_cred_fields *c,
 	struct aws *aws = arg;
 	struct cred_state *st = aws->cred;
 	st->top = NULL;
+	char msg[200];
+	if (rc == BOT_OK && c->expiration && c->expiration < aws_now(aws) + MIN_VALID_S) {
+		/* taking them would refetch forever; the clocks disagree */
+		snprintf(msg, sizeof(msg),
+			 "%s returned credentials that expire in %lld s (clock skew?)",
+			 st->provider->label, (long long)(c->expiration - aws_now(aws)));
+		rc = BOT_EAUTH;
+		why = msg;
+	}
 	if (rc == BOT_OK &&
 	    creds_set(&st->cur, c->access_key, c->secret_key, c->token, c->expiration) == 0) {
 		st->have = true;

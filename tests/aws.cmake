@@ -14,3 +14,22 @@ add_test(NAME unit_aws_encode COMMAND test_aws_encode ${ENVBOT_TESTDATA})
 add_executable(test_aws_decode tests/test_aws_decode.c)
 target_link_libraries(test_aws_decode PRIVATE envbot_aws)
 add_test(NAME unit_aws_decode COMMAND test_aws_decode ${ENVBOT_TESTDATA})
+
+# End to end: python3 on PATH (pyenv: moto, boto3 and the aws CLI installed).
+find_program(ENVBOT_AWS_PYTHON3 NAMES python3)
+set(ENVBOT_FAKE_AWS ${CMAKE_SOURCE_DIR}/tests/fakes/fake_aws.py)
+
+add_executable(test_aws_live tests/test_aws_live.c)
+target_link_libraries(test_aws_live PRIVATE envbot_aws PkgConfig::CJSON)
+if(ENVBOT_AWS_PYTHON3)
+  # the C client against the fault-injecting fake
+  add_test(NAME e2e_aws_fake
+           COMMAND ${ENVBOT_AWS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/aws_with_fake.py
+                   ${ENVBOT_FAKE_AWS} $<TARGET_FILE:test_aws_live> {base})
+  set_tests_properties(e2e_aws_fake PROPERTIES TIMEOUT 120)
+  # the fake's wire format, proved with the real aws CLI
+  add_test(NAME e2e_fake_aws_cli
+           COMMAND ${ENVBOT_AWS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_fake_aws_cli.py
+                   ${ENVBOT_FAKE_AWS})
+  set_tests_properties(e2e_fake_aws_cli PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77)
+endif()

@@ -242,8 +242,8 @@ static void test_truncations(void)
 			if (n < end) {
 				if (any_ok) {
 					check_failed++;
-					fprintf(stderr, "FAIL %s cut at %zu decoded as OK\n", files[f],
-						n);
+					fprintf(stderr, "FAIL %s cut at %zu decoded as OK\n",
+						files[f], n);
 				} else {
 					check_passed++;
 				}
@@ -269,12 +269,12 @@ static void test_hostile(void)
 	const char *next;
 	struct vec im = { .size = sizeof(struct ecr_image), .max = 1000 };
 
-#define ECR_BAD(json, needle)                                                                      \
-	do {                                                                                       \
-		const char *j_ = (json);                                                           \
-		CHECK_INT(ecr_decode_images(j_, strlen(j_), &a, &im, &next, err, sizeof(err)),     \
-			  BOT_EPARSE);                                                             \
-		CHECK(strstr(err, needle) != NULL);                                                \
+#define ECR_BAD(json, needle)                                                                  \
+	do {                                                                                   \
+		const char *j_ = (json);                                                       \
+		CHECK_INT(ecr_decode_images(j_, strlen(j_), &a, &im, &next, err, sizeof(err)), \
+			  BOT_EPARSE);                                                         \
+		CHECK(strstr(err, needle) != NULL);                                            \
 	} while (0)
 
 	ECR_BAD("[]", "not a JSON object");
@@ -311,10 +311,11 @@ static void test_hostile(void)
 	struct abuf big = { 0 };
 	abuf_adds(&big, "{\"imageDetails\":[");
 	for (int i = 0; i < 20000; i++)
-		abuf_addf(&big,
-			  "%s{\"imageDigest\":\"sha256:%064d\",\"imageTags\":[\"latest\",\"g%07x\"],"
-			  "\"imagePushedAt\":%d.5}",
-			  i ? "," : "", i, 0xa000000 + i, 1700000000 + (i * 7919) % 20000);
+		abuf_addf(
+			&big,
+			"%s{\"imageDigest\":\"sha256:%064d\",\"imageTags\":[\"latest\",\"g%07x\"],"
+			"\"imagePushedAt\":%d.5}",
+			i ? "," : "", i, 0xa000000 + i, 1700000000 + (i * 7919) % 20000);
 	abuf_adds(&big, "]}");
 	struct vec many = { .size = sizeof(struct ecr_image), .max = 100000 };
 	CHECK_INT(ecr_decode_images(big.p, big.len, &a, &many, &next, err, sizeof(err)), BOT_OK);
@@ -415,16 +416,20 @@ static void test_hostile(void)
 	CHECK_INT(c.expiration, 1714568400);
 	const char *proc = "{\"Version\":1,\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"SK\","
 			   "\"SessionToken\":\"ST\"}";
-	CHECK_INT(aws_decode_json_credentials(proc, strlen(proc), &a, &c, err, sizeof(err)), BOT_OK);
+	CHECK_INT(aws_decode_json_credentials(proc, strlen(proc), &a, &c, err, sizeof(err)),
+		  BOT_OK);
 	CHECK_STR(c.token, "ST");
 	CHECK_INT(c.expiration, 0);
-	const char *imds_fail = "{\"Code\":\"Failure\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\"}";
-	CHECK_INT(aws_decode_json_credentials(imds_fail, strlen(imds_fail), &a, &c, err, sizeof(err)),
-		  BOT_EPARSE);
+	const char *imds_fail =
+		"{\"Code\":\"Failure\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\"}";
+	CHECK_INT(
+		aws_decode_json_credentials(imds_fail, strlen(imds_fail), &a, &c, err, sizeof(err)),
+		BOT_EPARSE);
 	const char *wrong = "{\"AccessKeyId\":1,\"SecretAccessKey\":\"S\"}";
 	CHECK_INT(aws_decode_json_credentials(wrong, strlen(wrong), &a, &c, err, sizeof(err)),
 		  BOT_EPARSE);
-	const char *badexp = "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"x\"}";
+	const char *badexp =
+		"{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"x\"}";
 	CHECK_INT(aws_decode_json_credentials(badexp, strlen(badexp), &a, &c, err, sizeof(err)),
 		  BOT_EPARSE);
 
@@ -473,8 +478,7 @@ static void test_pick_tag(void)
 }
 
 static struct cfn_event E(const char *logical, const char *type, const char *status,
-			  const char *reason)
-{
+			  const char *reason) {
 	return (struct cfn_event){ .event_id = "e",
 				   .stack_name = "app",
 				   .logical_id = logical,
@@ -485,7 +489,8 @@ static struct cfn_event E(const char *logical, const char *type, const char *sta
 				   .timestamp = "" };
 }
 
-static void test_failure_analysis(void)
+static void
+test_failure_analysis(void)
 {
 	struct arena a = { 0 };
 	struct cfn_failure f;
@@ -496,7 +501,8 @@ static void test_failure_analysis(void)
 	struct cfn_event ev[] = {
 		E("app", S, "ROLLBACK_COMPLETE", ""),
 		E("Db", "AWS::RDS::DBInstance", "DELETE_COMPLETE", ""),
-		E("app", S, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [Db, Queue]."),
+		E("app", S, "ROLLBACK_IN_PROGRESS",
+		  "The following resource(s) failed to create: [Db, Queue]."),
 		E("Db", "AWS::RDS::DBInstance", "CREATE_FAILED", "Resource creation cancelled"),
 		E("Queue", "AWS::SQS::Queue", "CREATE_FAILED", "Queue name already exists"),
 		E("Db", "AWS::RDS::DBInstance", "CREATE_IN_PROGRESS", ""),
@@ -515,9 +521,11 @@ static void test_failure_analysis(void)
 	/* a delete that failed on two resources; one was retried and then
 	 * deleted, so only one is still DELETE_FAILED */
 	struct cfn_event del[] = {
-		E("app", S, "DELETE_FAILED", "The following resource(s) failed to delete: [Bucket]."),
+		E("app", S, "DELETE_FAILED",
+		  "The following resource(s) failed to delete: [Bucket]."),
 		E("Role", "AWS::IAM::Role", "DELETE_COMPLETE", ""),
-		E("Bucket", "AWS::S3::Bucket", "DELETE_FAILED", "The bucket you tried to delete is not empty"),
+		E("Bucket", "AWS::S3::Bucket", "DELETE_FAILED",
+		  "The bucket you tried to delete is not empty"),
 		E("Role", "AWS::IAM::Role", "DELETE_FAILED", "transient"),
 		E("app", S, "DELETE_IN_PROGRESS", "User Initiated"),
 	};

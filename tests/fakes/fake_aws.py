@@ -52,7 +52,8 @@ Control API (JSON in, JSON out), under /_fake/:
        503 ServiceUnavailable), "reset" (connection closed, no response),
        "delay" (sleep `seconds`, then answer normally), "truncate" (a valid
        answer cut in half), "huge" (`bytes` of padding in a 200 body),
-       "garbage" (200 with a non-XML/JSON body)
+       "garbage" (200 with a non-XML/JSON body); {"clear": true} first
+       drops the rules still pending
   POST /_fake/credentials {access_key, secret, token?, expires_in?}
        adds a known key; with expires_in, also what IMDS/ECS serve
   POST /_fake/config {imds_role?, ecs_token?, account?}
@@ -692,6 +693,8 @@ class Handler(BaseHTTPRequestHandler):
                                             "tags": dict(i.get("tags", {})), "launch": now(),
                                             "delay": float(i.get("delay", 0)), "until": None}
             elif path == "/_fake/faults":
+                if d.get("clear"):
+                    S.faults = []
                 S.faults.extend(d.get("rules", []))
             elif path == "/_fake/credentials":
                 if d.get("access_key"):
@@ -797,10 +800,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, ctype, out)
 
 
+class Server(ThreadingHTTPServer):
+    # dozens of clients connect at once; the default backlog of 5 would
+    # drop SYNs and add seconds of retransmission
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", port), Handler)
     print(srv.server_address[1], flush=True)
     try:
         srv.serve_forever()
