@@ -14,17 +14,20 @@
 #include "cli.h"
 #include "log.h"
 
-#define MOD                  "rest"
-#define REST_BODY_MAX        (8u << 20) /* responses larger than this are dropped */
-#define REST_KEY_MAX         512
-#define REST_TABLE_SIZE      256
-#define REST_GLOBAL_PER_S    50
-#define REST_MAX_429_RETRIES 8
-#define REST_4XX_STREAK_MAX  5 /* then the route cools off */
-#define REST_4XX_COOLOFF_MS  60000u
-#define REST_HASH_MAP_MAX    1024
-#define REST_STATS_MAX       128
-#define REST_SWEEP_EVERY_MS  10000u
+#define MOD               "rest"
+#define REST_BODY_MAX     (8u << 20) /* responses larger than this are dropped */
+#define REST_KEY_MAX      512
+#define REST_TABLE_SIZE   256
+#define REST_GLOBAL_PER_S 50
+/* The global window, a little over a second: requests sent back to back may
+ * arrive closer together than they left. */
+#define REST_GLOBAL_WINDOW_MS 1050u
+#define REST_MAX_429_RETRIES  8
+#define REST_4XX_STREAK_MAX   5 /* then the route cools off */
+#define REST_4XX_COOLOFF_MS   60000u
+#define REST_HASH_MAP_MAX     1024
+#define REST_STATS_MAX        128
+#define REST_SWEEP_EVERY_MS   10000u
 
 struct rest_req;
 
@@ -96,8 +99,10 @@ struct rest {
 	struct bucket *pending; /* buckets with queued requests, FIFO-ish */
 
 	uint64_t global_block_until;
-	uint64_t global_window_start;
-	int global_count;
+	/* send times of the last REST_GLOBAL_PER_S bot-authenticated requests:
+	 * a sliding window, so no burst straddles two fixed windows */
+	uint64_t global_sent[REST_GLOBAL_PER_S];
+	unsigned global_head, global_n;
 
 	struct loop_timer *pump_timer;
 	uint64_t pump_due;
@@ -919,15 +924,30 @@ static struct rest_req *bucket_pop(struct rest *rest, struct bucket *b)
 	return req;
 }
 
+/* Milliseconds until one more bot-authenticated request fits the global
+ * limit: the oldest of the last 50 must have left the window. */
+static uint64_t global_wait_ms(const struct rest *rest, uint64_t now)
+{
+	if (rest->global_n < REST_GLOBAL_PER_S)
+		return 0;
+	uint64_t oldest = rest->global_sent[rest->global_head]; /* ring is full */
+	uint64_t free_at = oldest + REST_GLOBAL_WINDOW_MS;
+	return free_at > now ? free_at - now : 0;
+}
+
+static void global_take(struct rest *rest, uint64_t now)
+{
+	rest->global_sent[rest->global_head] = now;
+	rest->global_head = (rest->global_head + 1) % REST_GLOBAL_PER_S;
+	if (rest->global_n < REST_GLOBAL_PER_S)
+		rest->global_n++;
+}
+
 /* One walk over the buckets with queued requests; returns the shortest
  * wait of those that must wait (UINT64_MAX if none). */
 static uint64_t pump_walk(struct rest *rest, uint64_t now)
 {
 	uint64_t wait_min = UINT64_MAX;
-	if (now - rest->global_window_start >= 1000) {
-		rest->global_window_start = now;
-		rest->global_count = 0;
-	}
 	/* Detach the list: done callbacks called below may queue requests
 	 * (re-entering pump(), which only flags another walk), and those land
 	 * on the fresh list. */
@@ -947,11 +967,15 @@ static uint64_t pump_walk(struct rest *rest, uint64_t now)
 			}
 			bool exempt = b->q_head->flags & REST_INTERACTION;
 			uint64_t w = rest_bucket_wait_ms(&b->st, now);
+			/* After a refusal, probe one request at a time so that a
+			 * failing route costs a handful of 4xx, not a burst. */
+			if (w == 0 && b->streak_4xx > 0 && b->st.in_flight > 0)
+				w = REST_WAIT_RESPONSE;
 			if (w == 0 && !exempt) {
 				if (rest->global_block_until > now)
 					w = rest->global_block_until - now;
-				else if (rest->global_count >= REST_GLOBAL_PER_S)
-					w = rest->global_window_start + 1000 - now;
+				else
+					w = global_wait_ms(rest, now);
 			}
 			if (w) {
 				if (w != REST_WAIT_RESPONSE && w < wait_min)
@@ -961,7 +985,7 @@ static uint64_t pump_walk(struct rest *rest, uint64_t now)
 			struct rest_req *req = bucket_pop(rest, b);
 			rest_bucket_take(&b->st, now);
 			if (!exempt)
-				rest->global_count++;
+				global_take(rest, now);
 			if (req_start(rest, req) != BOT_OK) {
 				rest_bucket_update(&b->st, NULL, NULL, NULL, now);
 				req_finish(req, BOT_ENOMEM, 0);

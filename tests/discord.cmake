@@ -7,6 +7,13 @@ foreach(t gw rest interact)
   add_test(NAME unit_${t} COMMAND test_${t})
 endforeach()
 
+# The REST client alone against the fake (limits, 4xx cap, 401, 15 minutes).
+add_executable(rest_live tests/e2e/rest_live.c)
+target_link_libraries(rest_live PRIVATE envbot_discord)
+add_test(NAME e2e_discord_rest_live
+  COMMAND rest_live ${CMAKE_SOURCE_DIR}/tests/fakes/fake_discord.py)
+set_tests_properties(e2e_discord_rest_live PROPERTIES TIMEOUT 120)
+
 set(ENVBOT_DISCORD_E2E
   flow register_commands start_limit resume_replay zombie op7 op9_resumable op9_new_session
   close_resumable close_new_session close_fatal bad_token rest_429_route
