@@ -58,6 +58,7 @@ class CommandsHarness(Harness):
         self.tz = datetime.timezone(datetime.timedelta(hours=self.offset))
         today = self.local_now().date()
         self.cfg_holiday = today + datetime.timedelta(days=30)
+        self.extra = ""  # more top-level settings for one scenario
 
     def local_now(self):
         return datetime.datetime.now(self.tz)
@@ -99,6 +100,7 @@ aws: { region = "us-east-1"; endpoint_url = "http://127.0.0.1:%(aws)d"; };
 state_file = "%(tmp)s/state.json";
 timezone = "%(zone)s";
 max_extend = "4h";
+%(extra)s
 holidays = [ "%(hol)s" ];
 environments = (
   { name = "dev"; kind = "ec2"; tag = { key = "Env"; value = "dev"; }; %(sched)s
@@ -114,7 +116,8 @@ environments = (
 );
 """ % {"app": APP_ID, "guild": GUILD, "channel": CHANNEL, "port": self.port,
                 "op": OPERATOR, "admin": ADMIN, "aws": self.aws_port, "tmp": self.tmp,
-                "zone": self.zone, "hol": self.cfg_holiday.isoformat(), "sched": sched})
+                "zone": self.zone, "hol": self.cfg_holiday.isoformat(), "sched": sched,
+                "extra": self.extra})
         return path
 
     def start_bot(self, **kw):
@@ -525,6 +528,31 @@ def s_snooze(h):
     check(len(x) == 1 and x[0]["stop_at"] == stop_at + 3 * 3600, "snooze saved %r" % x)
 
 
+def s_warning(h):
+    """The scheduler's stop warning, posted by cmd_post_stop_warning: with
+    warn_before = 8h, today's 18:00 stops are inside the warning window at
+    start-up (10:xx local), so the first tick warns at once."""
+    end = time.time() + 10
+    dev = None
+    while time.time() < end and dev is None:
+        for m in h.state().get("messages", []):
+            if m.get("content", "").startswith("\u23f0 **dev** stops at"):
+                dev = m
+        time.sleep(0.1)
+    check(dev, "no stop warning for dev posted")
+    check(re.search(r"stops at \w+ [\d-]+ 18:00 \S+ \(in \d+ min\)\. Need it longer\? "
+                    r"An operator can snooze", dev["content"]), "warning text %r" % dev)
+    stop_at = int(h.local_now().replace(hour=18, minute=0, second=0,
+                                        microsecond=0).timestamp())
+    rec = h.answer(h.send(None, type=3, custom_id="sw|dev|%d|2" % stop_at, roles=[OPERATOR],
+                          name="erin", message_id=dev["id"]))
+    check(re.search(r"Extended to .*20:00.* by erin \(\+2h\)", text_of(rec)),
+          "snooze from the posted warning: %r" % text_of(rec))
+
+
+s_warning.extra = 'warn_before = "8h";'
+
+
 def s_restart(h):
     op = [OPERATOR]
     expect(h, h.send("env", "extend", {"name": "dev", "duration": "1h"}, roles=op), "moved to")
@@ -605,6 +633,7 @@ SCENARIOS = [
     ("confirm", s_confirm),
     ("workflow", s_workflow),
     ("snooze", s_snooze),
+    ("warning", s_warning),
     ("restart", s_restart),
     ("crash", s_crash),
 ]
@@ -615,6 +644,7 @@ def run_one(binary, name, fn):
     try:
         h.start_fake()
         h.start_aws()
+        h.extra = getattr(fn, "extra", "")
         h.start_bot()
         h.wait_ready()
         fn(h)
