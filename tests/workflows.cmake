@@ -20,8 +20,14 @@ if(ENVBOT_WF_PYTHON3)
            COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_FAULTS} $<TARGET_FILE:envbot> ec2)
   add_test(NAME e2e_workflows_faults_timeout
            COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_FAULTS} $<TARGET_FILE:envbot> timeout)
+  # Through the daemon: /env start|stop via the fake Discord, judged by the
+  # embed; failure paths end red with the real reason; 200 environments
+  # stopped at once (skipped without aiohttp in Debian's python3).
+  add_test(NAME e2e_workflows_slash
+           COMMAND ${ENVBOT_WF_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_workflows_slash.py
+                   $<TARGET_FILE:envbot>)
   set_tests_properties(e2e_workflows_moto e2e_workflows_moto_auth e2e_workflows_faults
-                       e2e_workflows_faults_ec2 e2e_workflows_faults_timeout
+                       e2e_workflows_faults_ec2 e2e_workflows_faults_timeout e2e_workflows_slash
                        PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 endif()
 

@@ -307,3 +307,89 @@ class FakeAws:
                 self.proc.wait()
         self.proc.stdout.close()
         self.log.close()
+
+
+class FakeDiscord:
+    """tests/fakes/fake_discord.py (Debian's python3, which has aiohttp) on a
+    free loopback port; `control` is its /_control base URL."""
+
+    TOKEN = "wf-test-token-0000"
+    OPERATOR_ROLE = "400000000000000004"
+
+    def __init__(self, logdir, script, python="/usr/bin/python3"):
+        self.out = open(os.path.join(logdir, "discord.out"), "w+")
+        self.log = open(os.path.join(logdir, "discord.log"), "wb")
+        self.proc = subprocess.Popen([python, script, "--token", self.TOKEN],
+                                     stdout=self.out, stderr=self.log)
+        end = time.monotonic() + 15
+        line = ""
+        while time.monotonic() < end and self.proc.poll() is None:
+            self.out.seek(0)
+            line = self.out.readline()
+            if line.startswith("READY"):
+                break
+            time.sleep(0.05)
+        if not line.startswith("READY"):
+            raise RuntimeError("fake_discord.py did not start; see discord.log")
+        self.api = line.split("api=")[1].split()[0]
+        self.control = self.api.rsplit("/api/", 1)[0] + "/_control"
+
+    def call(self, path, body=None, timeout=10):
+        import json
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.control + path, data=data,
+                                     method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read() or b"{}")
+
+    def slash(self, sub, env, user="alice", roles=None):
+        """/env SUB ENV from a user with the operator role; returns its id."""
+        return self.call("/interaction", {
+            "command": "env", "subcommand": sub, "options": {"name": env},
+            "roles": [self.OPERATOR_ROLE] if roles is None else roles, "user_name": user})["id"]
+
+    def reply(self, iid):
+        """The interaction's record: the reply as it stands now (content,
+        embeds), the callbacks and every edit."""
+        rec = self.call(f"/interaction/{iid}")
+        msg = {"content": "", "embeds": []}
+        for resp in rec.get("responses") or []:
+            d = resp.get("data") or {}
+            msg = {"content": d.get("content", ""), "embeds": d.get("embeds") or []}
+        for ed in rec.get("edits") or []:
+            for k in ("content", "embeds"):
+                if k in (ed.get("body") or {}):
+                    msg[k] = ed["body"][k]
+        rec["msg"] = msg
+        return rec
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        self.log.close()
+
+
+GREEN, RED, BLUE = 3066993, 15158332, 3447003
+
+
+def embed_text(e):
+    """Everything an embed shows, as one string (for 'says X' checks)."""
+    parts = [e.get("title") or "", e.get("description") or ""]
+    for f in e.get("fields") or []:
+        parts.append(f"{f.get('name')}: {f.get('value')}")
+    parts.append((e.get("footer") or {}).get("text") or "")
+    return "\n".join(parts)
+
+
+def embed_field(e, name):
+    for f in e.get("fields") or []:
+        if f.get("name") == name:
+            return f.get("value") or ""
+    return None
