@@ -137,6 +137,15 @@ int cmd_extend_parse(const char *text, struct cmd_extend_arg *out, char *err, si
 		out->until = true;
 		return 0;
 	}
+	if (t[0] == '@') {
+		char *end;
+		long long v = strtoll(t + 1, &end, 10);
+		if (t[1] == '\0' || *end || v <= 0)
+			goto bad;
+		out->at = true;
+		out->stop_at = (time_t)v;
+		return 0;
+	}
 	const char *d = t[0] == '+' ? t + 1 : t;
 	if (when_parse_duration(d, &out->seconds) != 0)
 		goto bad;
@@ -155,6 +164,10 @@ void cmd_extend_format(const struct cmd_extend_arg *a, char *buf, size_t len)
 {
 	if (a->until) {
 		snprintf(buf, len, "until %02d:%02d", a->minutes / 60, a->minutes % 60);
+		return;
+	}
+	if (a->at) {
+		snprintf(buf, len, "@%lld", (long long)a->stop_at);
 		return;
 	}
 	when_format_duration(a->seconds, buf, len);
@@ -218,13 +231,13 @@ int cmd_extend_compute(const struct cmd_extend_arg *a, const struct tz *tz, ymd_
 	char sched_s[64], new_s[64], dur[16], cap[16];
 	time_t t;
 	fmt_local_time(tz, scheduled, date, sched_s, sizeof(sched_s));
-	if (a->until) {
+	if (a->until || a->at) {
 		int64_t wall = when_days_from_civil(date) * 86400 + (int64_t)a->minutes * 60;
-		t = tz_resolve(tz, wall);
+		t = a->at ? a->stop_at : tz_resolve(tz, wall);
 		if (t <= scheduled) {
-			snprintf(err, errlen,
-				 "until %02d:%02d is not after today's scheduled stop (%s)",
-				 a->minutes / 60, a->minutes % 60, sched_s);
+			fmt_local_time(tz, t, date, new_s, sizeof(new_s));
+			snprintf(err, errlen, "%s is not after today's scheduled stop (%s)", new_s,
+				 sched_s);
 			return -1;
 		}
 	} else {

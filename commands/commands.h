@@ -48,15 +48,20 @@ const char *cmd_check_place(const struct cfg *cfg, const struct ix *ix);
  * '@' cannot start a mention, control characters become spaces. */
 void cmd_escape(const char *in, char *out, size_t len);
 
-/* "/env extend" argument: a duration ("30m", "2h", "1h30m") or "until HH:MM". */
+/* "/env extend" argument: a duration ("30m", "2h", "1h30m"), "until HH:MM",
+ * or "@<unix seconds>": the absolute form a confirm button carries, so that
+ * pressing it twice cannot extend twice. */
 struct cmd_extend_arg {
 	bool until;
+	bool at;
 	int64_t seconds; /* duration form */
 	int minutes;     /* until form: local minutes since midnight */
+	time_t stop_at;  /* absolute form */
 };
 /* Returns 0, or -1 with a user-facing reason in err. */
 int cmd_extend_parse(const char *text, struct cmd_extend_arg *out, char *err, size_t errlen);
-/* The canonical text of a (parsed) argument: "1h30m", "until 22:00". */
+/* The canonical text of a (parsed) argument: "1h30m", "until 22:00",
+ * "@1795424400". */
 void cmd_extend_format(const struct cmd_extend_arg *a, char *buf, size_t len);
 
 /* Today's scheduled stop of env at now: the first stop on the local date of
@@ -69,7 +74,8 @@ int cmd_stop_today(const struct cfg_env *env, const struct tz *tz, const struct 
 		   size_t errlen);
 
 /* The new stop instant for an extend: a duration moves the current
- * effective stop later by that much; "until" names a local time of `date`.
+ * effective stop later by that much; "until" names a local time of `date`;
+ * "@" names the instant.
  * The result must be after now and after the scheduled stop, and (unless
  * admin) at most max_extend after the scheduled stop. Returns 0 and
  * *new_stop, or -1 with the reason in err. */

@@ -286,7 +286,7 @@ static cJSON *snooze_buttons(const char *env, time_t stop_at)
 static void ask_confirm(struct cmd_ctx *c, const struct cmd_desc *d, const char *arg)
 {
 	struct cmd_confirm cf = { .issued = (int64_t)c->now, .nonce = nonce_of(c->ix->id) };
-	char yes[CMD_CUSTOM_ID_MAX], no[CMD_CUSTOM_ID_MAX], text[512];
+	char yes[CMD_CUSTOM_ID_MAX], no[CMD_CUSTOM_ID_MAX], text[1024];
 	snprintf(cf.verb, sizeof(cf.verb), "%s", d->sub);
 	snprintf(cf.env, sizeof(cf.env), "%s", c->env->name);
 	snprintf(cf.arg, sizeof(cf.arg), "%s", arg);
@@ -296,10 +296,10 @@ static void ask_confirm(struct cmd_ctx *c, const struct cmd_desc *d, const char 
 		return;
 	}
 	snprintf(no, sizeof(no), "cx|%s", c->ix->user_id);
-	snprintf(text, sizeof(text),
-		 "**%s** is protected. Press Confirm within %d s to run `/%s %s %s%s%s`.",
-		 c->env->name, CMD_CONFIRM_TTL_S, d->command, d->sub, c->env->name,
-		 arg[0] ? " " : "", arg);
+	char typed[STATE_TEXT_MAX * 2];
+	cmd_escape(c->action, typed, sizeof(typed));
+	snprintf(text, sizeof(text), "**%s** is protected. Press Confirm within %d s to run %s.",
+		 c->env->name, CMD_CONFIRM_TTL_S, typed);
 	const struct button b[] = { { "Confirm", yes, BUTTON_DANGER },
 				    { "Cancel", no, BUTTON_SECONDARY } };
 	cJSON *msg = rest_msg_new(text, REST_FLAG_EPHEMERAL);

@@ -419,7 +419,9 @@ static int prepare_extend(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 		return -1;
 	}
 	if (extend_plan(c, ix_option(c->ix, "duration"), tz, &p, err, errlen) == 0) {
-		cmd_extend_format(&p.arg, arg, len);
+		/* The instant, not the duration: a confirm pressed twice
+		 * extends once. */
+		snprintf(arg, len, "@%lld", (long long)p.new_stop);
 		r = 0;
 	}
 	tz_destroy(tz);

@@ -214,7 +214,25 @@ static void test_extend_compute(struct tz *tz)
 	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
 				     sizeof(err)),
 		  -1);
-	CHECK(strstr(err, "not after today's scheduled stop (18:00 KST)") != NULL);
+	CHECK(strstr(err, "17:00 KST is not after today's scheduled stop (18:00 KST)") != NULL);
+	/* The absolute form of confirm buttons: the same instant however often. */
+	CHECK_INT(cmd_extend_parse("@1795435200", &a, err, sizeof(err)), 0);
+	CHECK(a.at && a.stop_at == stop18 + 3 * H);
+	char canon[32];
+	cmd_extend_format(&a, canon, sizeof(canon));
+	CHECK_STR(canon, "@1795435200");
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18 + 2 * H, cap, false,
+				     &out, err, sizeof(err)),
+		  0);
+	CHECK_INT(out, stop18 + 3 * H);
+	CHECK_INT(cmd_extend_parse("@1795435200", &a, err, sizeof(err)), 0);
+	a.stop_at = stop18 + 5 * H;
+	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
+				     sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "max_extend") != NULL);
+	CHECK_INT(cmd_extend_parse("@", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse("@12x", &a, err, sizeof(err)), -1);
 	/* until a time that has passed (extended stop still ahead). */
 	CHECK_INT(cmd_extend_parse("until 18:30", &a, err, sizeof(err)), 0);
 	CHECK_INT(cmd_extend_compute(&a, tz, d, stop18 + H, stop18, stop18 + 2 * H, cap, false,

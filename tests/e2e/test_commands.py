@@ -465,7 +465,12 @@ def s_confirm(h):
     t = text_of(rec)
     check(re.search(r"\*\*prod\*\*: today's stop .* moved to .*19:00", t), "confirmed: %r" % t)
     check(rec["responses"][0]["data"].get("components") == [], "buttons removed")
-    check(len(env_entry(h.state_file(), "prod").get("extends", [])) == 1, "prod extend saved")
+    x = env_entry(h.state_file(), "prod").get("extends", [])
+    check(len(x) == 1, "prod extend saved")
+    # Pressed twice (a double click racing the update): extended once.
+    rec = h.answer(h.button(ids["Confirm"], roles=adm))
+    check(re.search(r"moved to .*19:00", text_of(rec)), "second press %r" % text_of(rec))
+    check(env_entry(h.state_file(), "prod")["extends"] == x, "a second press extended again")
     # Bad forms are refused before any prompt.
     refused(h, h.send("env", "extend", {"name": "prod", "duration": "forever"}, roles=adm),
             "not a duration")
