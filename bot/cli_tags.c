@@ -27,7 +27,7 @@ static void print_image(const struct ecr_image *img)
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-	printf("  %s  %-40s %s", when, img->tag, img->rule);
+	printf("  %s  %-28s %s", when, img->tag, img->rule);
 	bool first = true;
 	for (size_t i = 0; i < img->n_tags; i++) {
 		if (img->tags[i] == img->tag)
@@ -63,6 +63,9 @@ int cli_tags(const struct cli *cli, int argc, char **argv)
 					      { 0, 0, 0, 0 } };
 	long count = TAGS_DEFAULT;
 	int o;
+	/* 0, not 1: makes glibc forget main()'s "+" (stop at the first
+	 * non-option) so "tags dev --count 3" permutes like "tags --count 3 dev" */
+	optind = 0;
 	while ((o = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		char *end = NULL;
 		count = o == 'n' ? strtol(optarg, &end, 10) : -1;
