@@ -558,6 +558,27 @@ def s_warning(h):
 s_warning.extra = 'warn_before = "8h";'
 
 
+def s_save_failure(h):
+    """When the state cannot be written the reply says so instead of
+    claiming it is done. A directory where the temporary file goes makes the
+    atomic save fail, even as root."""
+    blocker = os.path.join(h.tmp, "state.json.tmp")
+    os.mkdir(blocker)
+    try:
+        rec = expect(h, h.send("env", "extend", {"name": "dev", "duration": "1h"},
+                               roles=[OPERATOR]),
+                     r"^\u26a0 .*moved to .* But it could NOT be saved to the state file")
+        check(not is_ephemeral(rec), "the warning is public, like the change")
+        check(not env_entry(h.state_file(), "dev").get("extends"), "nothing on disk")
+    finally:
+        os.rmdir(blocker)
+    # Writable again: the next change saves both.
+    expect(h, h.send("env", "skip", {"name": "dev", "date": "tomorrow"}, roles=[OPERATOR]),
+           "^\u2705 .*recorded")
+    d = env_entry(h.state_file(), "dev")
+    check(d.get("extends") and d.get("skips"), "saved once writable: %r" % d)
+
+
 def s_restart(h):
     op = [OPERATOR]
     expect(h, h.send("env", "extend", {"name": "dev", "duration": "1h"}, roles=op), "moved to")
@@ -639,6 +660,7 @@ SCENARIOS = [
     ("workflow", s_workflow),
     ("snooze", s_snooze),
     ("warning", s_warning),
+    ("save_failure", s_save_failure),
     ("restart", s_restart),
     ("crash", s_crash),
 ]
