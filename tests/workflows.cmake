@@ -26,8 +26,14 @@ if(ENVBOT_WF_PYTHON3)
   add_test(NAME e2e_workflows_slash
            COMMAND ${ENVBOT_WF_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_workflows_slash.py
                    $<TARGET_FILE:envbot>)
+  # Scheduled ticks (09:00 start, 09:01 stop) under libfaketime at 10x speed
+  # drive dev and qa against moto; the embeds land in the channel.
+  add_test(NAME e2e_workflows_sched
+           COMMAND ${ENVBOT_WF_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_workflows_sched.py
+                   $<TARGET_FILE:envbot>)
   set_tests_properties(e2e_workflows_moto e2e_workflows_moto_auth e2e_workflows_faults
                        e2e_workflows_faults_ec2 e2e_workflows_faults_timeout e2e_workflows_slash
+                       e2e_workflows_sched
                        PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 endif()
 

@@ -175,7 +175,9 @@ def instance_states(moto, ids):
 
 
 def write_config(path, endpoint, template_url, state_file, api_base=None,
-                 stack_name="ChatAppMasterStack", extra_envs=""):
+                 stack_name="ChatAppMasterStack", extra_envs="", extra_top="",
+                 dev_schedule=("0 9 * * MON-FRI", "0 18 * * MON-FRI"),
+                 qa_schedule=("30 8 * * MON-FRI", "0 20 * * MON-FRI")):
     api = api_base or "https://discord.com/api/v10"
     text = f"""
 discord: {{
@@ -189,6 +191,7 @@ aws: {{ region = "{REGION}"; endpoint_url = "{endpoint}"; }};
 state_file = "{state_file}";
 catch_up = "0";
 timezone = "Asia/Seoul";
+{extra_top}
 environments = (
   {{
     name = "dev";
@@ -200,14 +203,14 @@ environments = (
     image: {{ repository = "chat-chat-http";
              parameters = [ "{IMAGE_PARAMS[0]}", "{IMAGE_PARAMS[1]}", "{IMAGE_PARAMS[2]}" ]; }};
     parameters = ( {{ key = "Environment"; value = "dev"; }} );
-    schedule: {{ start = "0 9 * * MON-FRI"; stop = "0 18 * * MON-FRI"; }};
+    schedule: {{ start = "{dev_schedule[0]}"; stop = "{dev_schedule[1]}"; }};
     hourly_cost = 0.241;
   }},
   {{
     name = "qa";
     kind = "ec2";
     tag = {{ key = "AutoStopStart"; value = "Yes"; }};
-    schedule: {{ start = "30 8 * * MON-FRI"; stop = "0 20 * * MON-FRI"; }};
+    schedule: {{ start = "{qa_schedule[0]}"; stop = "{qa_schedule[1]}"; }};
     hourly_cost = 0.092;
   }}{extra_envs}
 );
