@@ -140,6 +140,25 @@ struct cost_row {
 	int64_t spent, always_so_far, saved, proj_spent, proj_always, proj_saved;
 };
 
+/* The projection follows the overrides too (skips, chat holidays, pause,
+ * freeze): an action they hold does not happen. Extends are left out: they
+ * only ever concern today. */
+struct cost_filter {
+	const struct cmd_ctx *c;
+	const struct cfg_env *env;
+	const struct tz *tz;
+};
+
+static const char *cost_held(void *ud, const struct plan_event *ev)
+{
+	const struct cost_filter *f = ud;
+	struct state_decision d;
+	state_decide(f->c->bot->state, f->env->name,
+		     ev->action == PLAN_START ? STATE_START : STATE_STOP, ev->at, ev->date,
+		     f->c->bot->cfg->holidays, f->c->bot->cfg->n_holidays, f->tz, &d);
+	return d.run ? NULL : "held by an override";
+}
+
 static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, struct tz *tz,
 		    struct cost_row *r, char *month, size_t mlen)
 {
@@ -157,7 +176,10 @@ static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, struct tz 
 		.tz = tz,
 		.holidays = c->bot->cfg->holidays,
 		.n_holidays = c->bot->cfg->n_holidays,
+		.filter = cost_held,
 	};
+	struct cost_filter cf = { .c = c, .env = e, .tz = tz };
+	ps.filter_ud = &cf;
 	snprintf(month, mlen, "%s %d", names[m - 1], y);
 	r->hours_up =
 		(double)state_uptime_seconds(c->bot->state, e->name, from, c->now + 1, c->now) /

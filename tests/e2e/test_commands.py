@@ -345,9 +345,18 @@ def s_skip(h):
             "in the past")
     refused(h, h.send("env", "skip", {"name": "dev", "date": "2026-02-30"}, roles=op),
             "not a day")
+    def projection():
+        t = text_of(h.answer(h.send("cost", options={"name": "dev"})))
+        m = re.search(r"projection for the month: \$(\d+\.\d\d) spent", t)
+        check(m, "/cost projection: %r" % t)
+        return float(m.group(1))
+    before = projection()
     expect(h, h.send("env", "skip", {"name": "dev", "date": "tomorrow"}, roles=op),
            r"skip %s recorded" % (today + datetime.timedelta(days=1)).isoformat(),
            ephemeral=False)
+    if (today + datetime.timedelta(days=1)).month == today.month:
+        # A skipped day is 15 h (03:00-18:00) at $0.50 less in the projection.
+        check(abs(before - projection() - 7.5) < 0.011, "projection after a skip")
     expect(h, h.send("env", "skip", {"name": "dev", "date": d3.isoformat()}, roles=op),
            r"skip %s recorded" % d3.isoformat())
     expect(h, h.send("env", "skip", {"name": "dev", "date": weekday}, roles=op),
