@@ -277,13 +277,15 @@ void bot_destroy(struct bot *bot)
 	if (!bot)
 		return;
 	gw_destroy(bot->gw);
+	if (bot->loop)
+		loop_timer_cancel(bot->loop, bot->retry_timer);
+	/* REST first: it cancels queued requests, and their callbacks still
+	 * find the workflows and the state they belong to. */
+	rest_destroy(bot->rest);
 	daemon_stop(bot);
 	for (size_t i = 0; i < bot->n_retired; i++)
 		cfg_destroy(bot->retired[i]);
 	free(bot->retired);
-	if (bot->loop)
-		loop_timer_cancel(bot->loop, bot->retry_timer);
-	rest_destroy(bot->rest);
 	loop_destroy(bot->loop);
 	if (bot->signal_fd >= 0)
 		close(bot->signal_fd);

@@ -454,7 +454,8 @@ class Fake:
             random.choice(string.ascii_letters + string.digits) for _ in range(60))
         rec = {"id": iid, "token": token, "type": int(spec.get("type", 2)),
                "created": now(), "sent": None, "responses": [], "edits": [],
-               "followups": [], "original": None, "ephemeral": False}
+               "followups": [], "original": None, "ephemeral": False,
+               "channel_id": spec.get("channel_id", "300000000000000003")}
         self.interactions[iid] = rec
         self.count("interactions")
         seq, sent = await self.dispatch(s, "INTERACTION_CREATE",
@@ -682,6 +683,15 @@ class Fake:
         if ctype in (4, 5):
             rec["original"] = {"id": self.ids.next(), "content": data.get("content", ""),
                                "embeds": data.get("embeds", []), "flags": data.get("flags", 0)}
+            if not rec["ephemeral"]:
+                # Like Discord, a public response is a channel message too:
+                # editable through the channel route after the token expires.
+                oid = rec["original"]["id"]
+                self.messages[oid] = {"id": oid, "channel_id": rec["channel_id"],
+                                      "content": rec["original"]["content"],
+                                      "embeds": rec["original"]["embeds"], "t": t,
+                                      "edits": [], "allowed_mentions": None,
+                                      "interaction_id": rec["id"]}
         self.count("callbacks")
         return 204, None
 
@@ -723,6 +733,10 @@ class Fake:
             if method == "PATCH":
                 orig.update({k: v for k, v in (body or {}).items()
                              if k in ("content", "embeds", "components")})
+                mirror = self.messages.get(orig["id"])
+                if mirror is not None:
+                    mirror.update({k: v for k, v in (body or {}).items()
+                                   if k in ("content", "embeds")})
                 rec["edits"].append({"t": t, "body": body})
                 self.count("edits")
                 out = dict(orig)
