@@ -18,7 +18,6 @@ original response, as the fake recorded every edit of it).
 
 usage: test_workflows_slash.py ENVBOT_BINARY [SCENARIO...]
 Exit 77 when Debian's python3 lacks aiohttp (the fake Discord)."""
-import json
 import os
 import shutil
 import signal
