@@ -110,6 +110,24 @@ static void copy_trunc(char *dst, size_t dstlen, const char *src)
 			*p = ' ';
 }
 
+/* The first <Error> element with a <Code>, depth first, at most a few
+ * levels down: query (<ErrorResponse><Error>), ec2 (<Response><Errors>
+ * <Error>) and moto's (<ErrorResponse><Errors><Error>) shapes alike, as
+ * botocore accepts them. */
+static xmlNodePtr find_error(xmlNodePtr n, int depth)
+{
+	if (!n || depth > 4)
+		return NULL;
+	if (xml_is(n, "Error") && xml_child(n, "Code"))
+		return n;
+	for (xmlNodePtr c = n->children; c; c = c->next) {
+		xmlNodePtr e = c->type == XML_ELEMENT_NODE ? find_error(c, depth + 1) : NULL;
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
 static void parse_error_xml(const char *body, size_t len, char *code, size_t codelen, char *msg,
 			    size_t msglen)
 {
@@ -117,14 +135,7 @@ static void parse_error_xml(const char *body, size_t len, char *code, size_t cod
 	xmlDocPtr doc = xml_parse(body, len, err, sizeof(err));
 	if (!doc)
 		return;
-	xmlNodePtr root = xmlDocGetRootElement(doc);
-	xmlNodePtr e = NULL;
-	if (xml_is(root, "ErrorResponse"))
-		e = xml_child(root, "Error");
-	else if (xml_is(root, "Response"))
-		e = xml_child(xml_child(root, "Errors"), "Error");
-	else if (xml_is(root, "Error"))
-		e = root;
+	xmlNodePtr e = find_error(xmlDocGetRootElement(doc), 0);
 	if (e) {
 		xmlChar *c = xmlNodeGetContent(xml_child(e, "Code"));
 		xmlChar *m = xmlNodeGetContent(xml_child(e, "Message"));
@@ -746,6 +757,7 @@ enum bot_rc ecr_decode_images(const char *body, size_t len, struct arena *a, str
 		img->n_tags = k;
 		img->tag = ecr_pick_tag(tv, k, &img->rule);
 		img->pushed_at = (int64_t)pushed->valuedouble;
+		img->pushed_at_ms = (int64_t)(pushed->valuedouble * 1000.0);
 		img->size_bytes = size ? (int64_t)size->valuedouble : 0;
 	}
 	const char *tok = json_str(doc, "nextToken", &bad);
@@ -766,8 +778,8 @@ out:
 static int image_cmp(const void *x, const void *y)
 {
 	const struct ecr_image *a = x, *b = y;
-	if (a->pushed_at != b->pushed_at)
-		return a->pushed_at > b->pushed_at ? -1 : 1;
+	if (a->pushed_at_ms != b->pushed_at_ms)
+		return a->pushed_at_ms > b->pushed_at_ms ? -1 : 1;
 	return strcmp(b->digest, a->digest);
 }
 

@@ -11,9 +11,10 @@ struct ecr_image {
 	const char *digest;
 	const char *const *tags; /* as listed by ECR */
 	size_t n_tags;
-	const char *tag;   /* the tag ecr_pick_tag chose */
-	const char *rule;  /* why (see ecr_pick_tag) */
-	int64_t pushed_at; /* Unix seconds */
+	const char *tag;      /* the tag ecr_pick_tag chose */
+	const char *rule;     /* why (see ecr_pick_tag) */
+	int64_t pushed_at;    /* Unix seconds */
+	int64_t pushed_at_ms; /* Unix milliseconds (ECR sends fractions; order uses these) */
 	int64_t size_bytes;
 };
 

@@ -33,3 +33,13 @@ if(ENVBOT_AWS_PYTHON3)
                    ${ENVBOT_FAKE_AWS})
   set_tests_properties(e2e_fake_aws_cli PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77)
 endif()
+
+# moto with signature checking on: our calls, `envbot status` and `envbot tags`
+add_executable(test_aws_probe tests/test_aws_probe.c)
+target_link_libraries(test_aws_probe PRIVATE envbot_aws PkgConfig::CJSON)
+if(ENVBOT_AWS_PYTHON3)
+  add_test(NAME e2e_aws_moto
+           COMMAND ${ENVBOT_AWS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_aws_moto.py
+                   $<TARGET_FILE:envbot> $<TARGET_FILE:test_aws_probe>)
+  set_tests_properties(e2e_aws_moto PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+endif()

@@ -324,6 +324,15 @@ static void test_hostile(void)
 	const struct ecr_image *newest = many.v;
 	CHECK_INT(newest->pushed_at, 1700000000 + 19999);
 	CHECK_STR(newest->rule, "git sha");
+	/* sub-second push times order images pushed in the same second */
+	const char *ms = "{\"imageDetails\":[{\"imageDigest\":\"a\",\"imageTags\":[\"early\"],"
+			 "\"imagePushedAt\":1700000000.2},{\"imageDigest\":\"b\",\"imageTags\":"
+			 "[\"late\"],\"imagePushedAt\":1700000000.7}]}";
+	struct vec two = { .size = sizeof(struct ecr_image), .max = 10 };
+	CHECK_INT(ecr_decode_images(ms, strlen(ms), &a, &two, &next, err, sizeof(err)), BOT_OK);
+	ecr_sort_newest(two.v, two.n);
+	CHECK_STR(((const struct ecr_image *)two.v)->tag, "late");
+	vec_free(&two);
 	/* the vector bound is an error, not a crash */
 	struct vec few = { .size = sizeof(struct ecr_image), .max = 10 };
 	CHECK_INT(ecr_decode_images(big.p, big.len, &a, &few, &next, err, sizeof(err)), BOT_EPARSE);
@@ -379,8 +388,16 @@ static void test_hostile(void)
 	CHECK_INT(sts_decode_identity(deep.p, deep.len, &a, &who, err, sizeof(err)), BOT_EPARSE);
 	abuf_free(&deep);
 
-	/* errors: HTML from a proxy, JSON without __type (header used), junk */
 	char code[64], msg[512];
+	/* moto's shape: <ErrorResponse><Errors><Error> */
+	const char *moto = "<?xml version=\"1.0\"?><ErrorResponse><Errors><Error><Code>"
+			   "SignatureDoesNotMatch</Code><Message>bad sig</Message></Error></Errors>"
+			   "</ErrorResponse>";
+	aws_parse_error(moto, strlen(moto), NULL, code, sizeof(code), msg, sizeof(msg));
+	CHECK_STR(code, "SignatureDoesNotMatch");
+	CHECK_STR(msg, "bad sig");
+
+	/* errors: HTML from a proxy, JSON without __type (header used), junk */
 	const char *html = "<html><body>502 Bad Gateway</body></html>";
 	aws_parse_error(html, strlen(html), NULL, code, sizeof(code), msg, sizeof(msg));
 	CHECK_STR(code, "");

@@ -299,6 +299,8 @@ static void test_cfn(void)
 	char *reqs = ctl("requests", NULL);
 	CHECK(strstr(reqs, "\"Parameters.member.1.ParameterValue\": \"v1 2&3\"") != NULL);
 	CHECK(strstr(reqs, "\"ClientRequestToken\": \"wf-1\"") != NULL);
+	CHECK(strstr(reqs, "\"Capabilities.member.1\": \"CAPABILITY_IAM\"") != NULL);
+	CHECK(strstr(reqs, "\"RoleARN\": \"arn:aws:iam::123456789012:role/cfn\"") != NULL);
 	free(reqs);
 
 	/* a create that fails: the first failed resource, not the echoes */
