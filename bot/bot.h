@@ -34,6 +34,9 @@ struct bot {
 	struct state *state; /* persisted to cfg->state_file by bot_save_state */
 	struct wfm *wfm;
 	struct sched *sched;
+	struct metrics *metrics;         /* /metrics registry */
+	struct health *health;           /* health.listen; NULL if not configured */
+	struct daemon_health *dhealth;   /* what /metrics mirrored already */
 	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
 	/* Configs replaced by SIGHUP: running workflows and the AWS client
 	 * borrow from them, so they live until exit. */

@@ -46,6 +46,7 @@ static void on_wf_finished(void *arg, const struct wf *wf)
 	snprintf(outcome, sizeof(outcome), "%s: %s", ok ? "ok" : "failed", wf_summary(wf));
 	state_audit(bot->state, now, "", "envbot", action, env, outcome);
 	bot_save_state(bot);
+	daemon_count_workflow(bot, wf);
 }
 
 static ymd_t today_for(void *ctx, const char *env_name, time_t t)
@@ -124,6 +125,9 @@ enum bot_rc daemon_start(struct bot *bot)
 	enum bot_rc rc = load_state(bot);
 	if (rc != BOT_OK)
 		return rc;
+	rc = daemon_health_start(bot);
+	if (rc != BOT_OK)
+		return rc;
 	bot->aws = aws_create(bot->loop, bot->cfg, err, sizeof(err));
 	if (!bot->aws) {
 		log_error(MOD, "msg=\"AWS client not created\" reason=\"%s\"", err);
@@ -157,6 +161,7 @@ void daemon_stop(struct bot *bot)
 		loop_timer_cancel(bot->loop, bot->expire_timer);
 	bot->expire_timer = NULL;
 	daemon_sched_stop(bot);
+	daemon_health_stop(bot);
 	if (bot->state)
 		bot_save_state(bot);
 	wfm_destroy(bot->wfm);

@@ -12,7 +12,7 @@ list(APPEND ENVBOT_MODULE_LIBS envbot_state)
 # embeds, the workflow manager, and the daemon wiring (state, AWS, scheduler)
 # that bot.c switches to.
 add_library(envbot_wf STATIC bot/wf.c bot/wf_stack.c bot/wf_ec2.c bot/embed.c bot/wfm.c
-  bot/daemon.c bot/daemon_sched.c)
-target_link_libraries(envbot_wf PUBLIC envbot_discord envbot_state envbot_aws envbot_config
+  bot/daemon.c bot/daemon_sched.c bot/daemon_health.c)
+target_link_libraries(envbot_wf PUBLIC envbot_discord envbot_state envbot_health envbot_aws envbot_config
   envbot_util PkgConfig::CJSON)
 list(APPEND ENVBOT_MODULE_LIBS envbot_wf)

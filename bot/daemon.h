@@ -6,6 +6,7 @@
 #define ENVBOT_DAEMON_H
 
 #include "bot.h"
+#include "wf.h"
 
 /* Loads the state (refusing to start on a corrupt file without a good
  * backup), creates the AWS client and the workflow manager, resumes
@@ -24,5 +25,12 @@ void daemon_reload(struct bot *bot);
  * started with catch-up; stopped before the config it borrows goes away. */
 enum bot_rc daemon_sched_start(struct bot *bot);
 void daemon_sched_stop(struct bot *bot);
+
+/* The metrics registry and, when health.listen is set, the /healthz and
+ * /metrics listener (daemon_health.c). */
+enum bot_rc daemon_health_start(struct bot *bot);
+void daemon_health_stop(struct bot *bot);
+/* Counts a finished workflow by action and outcome. */
+void daemon_count_workflow(struct bot *bot, const struct wf *wf);
 
 #endif

@@ -101,6 +101,9 @@ def scenario_slash(c, binary, root, logdir):
         cfg = os.path.join(logdir, "slash.cfg")
         w.write_config(cfg, moto.url, template_url, os.path.join(logdir, "slash-state.json"),
                        api_base=fd.api)
+        hport = w.free_port()
+        with open(cfg, "a") as f:
+            f.write(f'health: {{ listen = "127.0.0.1:{hport}"; }};\n')
         d = Daemon(binary, cfg, logdir, w.aws_test_env(), "slash")
         c.ok(d.wait_log('msg="ready"'), "daemon reaches READY", d.text()[-2000:])
 
@@ -155,6 +158,20 @@ def scenario_slash(c, binary, root, logdir):
              "a user without the role is refused, ephemerally, with the reason", rec)
         st = json.load(open(os.path.join(logdir, "slash-state.json")))
         c.ok(not st.get("workflows"), "no workflow left in flight in the state file", st)
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{hport}/healthz", timeout=5) as r:
+            health = json.loads(r.read())
+        c.ok(health.get("gateway_connected") is True, "/healthz: gateway connected", health)
+        with urllib.request.urlopen(f"http://127.0.0.1:{hport}/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+        c.ok('envbot_workflows_total{kind="start",outcome="success"} 2' in metrics and
+             'envbot_workflows_total{kind="stop",outcome="success"} 1' in metrics,
+             "/metrics counts the workflows by kind and outcome", metrics)
+        c.ok('envbot_gateway_connected 1' in metrics, "/metrics: gateway connected", metrics)
+        c.ok('envbot_aws_requests_total{service="cloudformation"}' in metrics,
+             "/metrics: AWS calls by service", metrics)
+        c.ok('envbot_next_action_timestamp_seconds{environment="dev",action=' in metrics,
+             "/metrics: next scheduled action per environment", metrics)
         c.ok(d.stop() == 0, "SIGTERM: clean exit 0")
     finally:
         if d:
