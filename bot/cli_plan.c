@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "plan.h"
+#include "state.h"
 
 #define PLAN_MAX_DAYS   366
 #define PLAN_MAX_LISTED 2000 /* actions listed per environment */
@@ -22,8 +23,39 @@ struct plan_opts {
 	bool json;
 };
 
+/* The overrides of the state file (skips, pauses, freeze, chat holidays),
+ * applied to the plan through its filter hook with the daemon's own
+ * conflict rule (state_decide). Extends are not shown: they move a stop to
+ * another time, which the listing cannot express as a skip. */
+struct plan_overrides {
+	const struct state *st;
+	const char *env;
+	const struct tz *tz;
+	char **reasons; /* kept until the end: the plan borrows them */
+	size_t n_reasons;
+};
+
+static const char *override_filter(void *ud, const struct plan_event *ev)
+{
+	struct plan_overrides *o = ud;
+	struct state_decision d;
+	state_decide(o->st, o->env, ev->action == PLAN_START ? STATE_START : STATE_STOP, ev->at,
+		     ev->date, NULL, 0, o->tz, &d);
+	if (d.run)
+		return NULL;
+	char **r = realloc(o->reasons, (o->n_reasons + 1) * sizeof(*r));
+	if (!r)
+		return "held";
+	o->reasons = r;
+	/* The listing already says "skipped"; keep only the why. */
+	const char *why = strncmp(d.reason, "skipped: ", 9) == 0 ? d.reason + 9 : d.reason;
+	o->reasons[o->n_reasons] = strdup(why);
+	return o->reasons[o->n_reasons] ? o->reasons[o->n_reasons++] : "held";
+}
+
 struct env_plan {
 	const struct cfg_env *env;
+	struct plan_overrides ov;
 	struct tz *tz;
 	struct plan_schedule sched;
 	struct plan_event *events;
@@ -299,6 +331,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	struct cfg *cfg = NULL;
 	struct env_plan *ep = NULL;
 	struct plan_cost *rows = NULL, total;
+	struct state *st = NULL;
 	size_t n = 0;
 	int rc = parse_args(argc, argv, &o), year, month;
 
@@ -332,6 +365,24 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	year = o.from / 10000;
 	month = o.from / 100 % 100;
 	rc = 1;
+	/* Overrides from the daemon's state file, when there is one; plan is
+	 * offline and never writes it. */
+	{
+		char err[256];
+		struct state_load_info info;
+		if (state_load_readonly(cfg->state_file, &st, &info, err, sizeof(err)) != BOT_OK) {
+			fprintf(stderr,
+				"envbot plan: state file %s not read (%s); overrides "
+				"from chat are not shown\n",
+				cfg->state_file, err);
+			st = NULL;
+		} else if (info.recovered) {
+			fprintf(stderr,
+				"envbot plan: state file %s is damaged; showing the "
+				"overrides of its backup\n",
+				cfg->state_file);
+		}
+	}
 	ep = calloc(cfg->n_envs ? cfg->n_envs : 1, sizeof(*ep));
 	rows = calloc(cfg->n_envs ? cfg->n_envs : 1, sizeof(*rows));
 	if (!ep || !rows) {
@@ -358,6 +409,11 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 			.holidays = cfg->holidays,
 			.n_holidays = cfg->n_holidays,
 		};
+		if (st) {
+			p->ov = (struct plan_overrides){ .st = st, .env = e->name, .tz = p->tz };
+			p->sched.filter = override_filter;
+			p->sched.filter_ud = &p->ov;
+		}
 		time_t from = plan_local_midnight(p->tz, o.from);
 		time_t to = plan_local_midnight(p->tz, when_add_days(o.from, o.days));
 		p->n_total = plan_events(&p->sched, from, to, NULL, 0);
@@ -382,7 +438,11 @@ out:
 	for (size_t i = 0; ep && i < n; i++) {
 		tz_destroy(ep[i].tz);
 		free(ep[i].events);
+		for (size_t j = 0; j < ep[i].ov.n_reasons; j++)
+			free(ep[i].ov.reasons[j]);
+		free(ep[i].ov.reasons);
 	}
+	state_destroy(st);
 	free(ep);
 	free(rows);
 	cfg_destroy(cfg);

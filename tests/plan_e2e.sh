@@ -64,4 +64,19 @@ check "--days 0 is a usage error (2)" test $? -eq 2
 check "a bad date is a usage error (2)" test $? -eq 2
 "$bin" -c "$cfg" plan --env nosuch >/dev/null 2>&1
 check "an unknown environment is an error (2)" test $? -eq 2
+# Overrides from the daemon's state file (a /env skip, a chat holiday) show
+# in the plan with the daemon's own conflict rule.
+sdir=$(mktemp -d)
+cat >"$sdir/state.json" <<'JSON'
+{"version": 1, "environments": {"dev": {"extends": [], "skips": [{"date": "2026-12-02",
+ "set_at": 1795400735, "who": "alice"}], "uptime": {"up_since": 0, "intervals": []}}},
+ "holidays": [{"date": "2026-12-03", "added_at": 1795400735, "label": "offsite",
+ "who": "bob"}], "workflows": [], "audit": []}
+JSON
+sed "s|^state_file = .*|state_file = \"$sdir/state.json\";|" "$cfg" >"$sdir/p.cfg"
+"$bin" -c "$sdir/p.cfg" plan --from 2026-12-01 --days 3 --env dev >"$out" 2>&1
+check "a /env skip from the state file is shown" has 'Wed 2026-12-02 09:00 KST +start .*skipped \(/env skip by alice\)'
+check "a chat holiday skips the start" has 'Thu 2026-12-03 09:00 KST +start .*skipped \(holiday 2026-12-03 \(offsite, added by bob\)\)'
+check "the stop of a skipped day still runs" has 'Wed 2026-12-02 18:00 KST +stop +2026-12-02 09:00 UTC$'
+rm -rf "$sdir"
 exit $fail
