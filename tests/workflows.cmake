@@ -14,7 +14,7 @@ if(ENVBOT_WF_PYTHON3)
                                                 $<TARGET_FILE:envbot> auth)
   add_test(NAME e2e_workflows_faults
            COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_FAULTS} $<TARGET_FILE:envbot>
-                   slow createfail deletefail leftover busy throttle auth)
+                   slow createfail deletefail leftover busy throttle auth outage noimage)
   # 1200 tagged instances: every page, every batch.
   add_test(NAME e2e_workflows_faults_ec2
            COMMAND ${ENVBOT_WF_PYTHON3} ${ENVBOT_WF_FAULTS} $<TARGET_FILE:envbot> ec2)

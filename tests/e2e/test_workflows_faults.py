@@ -15,15 +15,19 @@ fault-injecting fake AWS (tests/fakes/fake_aws.py) for what moto cannot do:
   ec2        1200 tagged instances over 2 pages, 40 of them in an ASG:
              started in batches and waited for
   auth       unknown access key: exit 3
+  outage     5 x 503 on a poll (more than one call's attempts): the state's
+             retry gets through; 1000 x 503: exit 1 with the real error
+             (under libfaketime at 20x: the 10 s retry interval is real)
+  noimage    no ECR repository / no tagged image: exit 1, nothing created
   timeout    a stack stuck in CREATE_IN_PROGRESS: the 60-minute timeout,
              run under libfaketime at 300x speed (about 12 s of real time)
 
-The 200-environments-in-parallel case needs the daemon (`envbot run`), not
-the CLI: not covered here.
+The 200-environments-in-parallel case needs the daemon (`envbot run`): it is
+in test_workflows_slash.py.
 
 usage: test_workflows_faults.py ENVBOT_BINARY [SCENARIO...]   (default: all
-but timeout). Exit 77 when the python3 lacks boto3/moto or, for timeout,
-when faketime is missing."""
+but timeout and ec2, which CTest runs as tests of their own). Exit 77 when
+the python3 lacks boto3; scenarios needing faketime skip without it."""
 import os
 import shutil
 import subprocess
@@ -215,6 +219,64 @@ def s_throttle(fake, binary, cfg, c):
     c.ok("✅ dev start: up in" in out, "throttle: success line", out)
 
 
+def run_faketime(binary, cfg, env, speed, *args, timeout=120):
+    """envbot under libfaketime at `speed` x: its waits (poll, retry
+    intervals, backoff) pass that much faster; nothing in it is told."""
+    e = dict(env)
+    e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
+    t0 = time.monotonic()
+    p = subprocess.run(["faketime", "-f", f"+0 x{speed}", binary, "--log-level", "debug", "-c",
+                        cfg, *args], capture_output=True, text=True, env=e, timeout=timeout)
+    return p, time.monotonic() - t0
+
+
+def s_outage(fake, binary, cfg, c):
+    """An outage longer than the AWS module's own attempts: the state's
+    retry (10 s later) gets through; a longer one ends the workflow with
+    the real error."""
+    if not shutil.which("faketime"):
+        print("SKIP outage: faketime is not installed")
+        return 77
+    seed_images(fake)
+    fake.ctl("behavior", {"stack": STACK, "create_seconds": 2.0})
+    # Five 503s in a row on the first poll: more than one call's attempts.
+    fake.ctl("faults", {"rules": [{"match": "DescribeStacks", "count": 1, "status": 200,
+                                   "kind": "delay", "seconds": 0},
+                                  {"match": "DescribeStacks", "count": 5, "status": 503}]})
+    p, secs = run_faketime(binary, cfg, fake.env(), 20, "start", "dev")
+    c.ok(p.returncode == 0, "outage: recovered, exit 0", p.stdout + p.stderr[-3000:])
+    c.ok("retrying state" in p.stderr, "outage: the state was retried", p.stderr[-3000:])
+    c.ok(len(fake.requests("CreateStack")) == 1, "outage: one CreateStack")
+
+    fake.ctl("reset")
+    seed_images(fake)
+    fake.ctl("behavior", {"stack": STACK, "create_seconds": 2.0})
+    fake.ctl("faults", {"rules": [{"match": "DescribeStacks", "count": 1, "status": 200,
+                                   "kind": "delay", "seconds": 0},
+                                  {"match": "DescribeStacks", "count": 1000, "status": 503,
+                                   "code": "ServiceUnavailable",
+                                   "message": "Service is unavailable"}]})
+    p, secs = run_faketime(binary, cfg, fake.env(), 20, "start", "dev")
+    c.ok(p.returncode == 1, "long outage: exit 1", p.stdout + p.stderr[-3000:])
+    last = [ln for ln in p.stdout.splitlines() if ln.startswith("❌ dev start:")]
+    c.ok(last and "ServiceUnavailable" in last[0], "long outage: the real error reported",
+         p.stdout[-1500:])
+    c.ok(secs < 30, f"long outage: gave up in {secs:.1f}s real")
+    return 0
+
+
+def s_noimage(fake, binary, cfg, c):
+    """No repository, then a repository without tagged images: exit 1 with
+    the reason, and no stack created."""
+    r = run_envbot(binary, cfg, "start", "dev", env=fake.env())
+    c.ok(r.rc == 1 and "RepositoryNotFoundException" in r.out,
+         "noimage: missing repository reported", r)
+    fake.ctl("images", {"repository": REPO, "images": [{"tags": [], "pushed_at": 1700000000}]})
+    r = run_envbot(binary, cfg, "start", "dev", env=fake.env())
+    c.ok(r.rc == 1 and "no tagged image" in r.out, "noimage: untagged-only repository", r)
+    c.ok(not fake.requests("CreateStack"), "noimage: nothing created")
+
+
 def s_ec2(fake, binary, cfg, c):
     insts = []
     for i in range(1200):
@@ -279,8 +341,8 @@ def s_timeout(fake, binary, cfg, c):
 
 SCENARIOS = {"slow": s_slow, "createfail": s_createfail, "deletefail": s_deletefail,
              "leftover": s_leftover, "busy": s_busy, "throttle": s_throttle, "ec2": s_ec2,
-             "auth": s_auth, "timeout": s_timeout}
-DEFAULT = [n for n in SCENARIOS if n != "timeout"]
+             "auth": s_auth, "timeout": s_timeout, "outage": s_outage, "noimage": s_noimage}
+DEFAULT = [n for n in SCENARIOS if n not in ("timeout", "ec2")]
 
 
 def main():
