@@ -311,7 +311,7 @@ def burst(h, count, interval_ms, delay_ms=0):
     started(h)
     if delay_ms:
         h.ctl("delay", {"ms": delay_ms})
-    h.ctl("interactions", {"count": count, "interval_ms": interval_ms}, timeout=120)
+    h.interactions(count, interval_ms)
     check(h.wait("callbacks", count + 0, 30), "not every interaction was acknowledged")
     time.sleep(0.5)
     lat = h.ctl("latency")
@@ -350,7 +350,7 @@ def latency(h):
     started(h)
     time.sleep(1.0)
     rss_idle = h.rss_kb()
-    h.ctl("interactions", {"count": 1000, "interval_ms": 5}, timeout=120)
+    h.interactions(1000, 5)
     check(h.wait("callbacks", 1000, 30), "not all acknowledged")
     time.sleep(0.5)
     lat = h.ctl("latency")
@@ -387,7 +387,7 @@ def malformed(h):
     check(st["counters"]["identifies"] == 1 and st["counters"].get("resumes", 0) == 0,
           "malformed frames must not cost the connection")
     import json as _json
-    spec = h.ctl("interaction", {"command": "env", "subcommand": "list", "options": {}})
+    spec = h.interaction()
     # Re-send the same interaction id fragmented: the bot must treat it as a
     # replay (answered once) and stay connected.
     payload = _json.dumps({"op": 0, "t": "INTERACTION_CREATE", "s": 1000,

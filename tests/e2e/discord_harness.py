@@ -108,14 +108,25 @@ class Harness:
     def state(self):
         return self.ctl("state")
 
-    def interaction(self, **spec):
+    @staticmethod
+    def default_spec(spec):
+        """/env status dev by an operator unless told otherwise: an
+        ephemeral deferred ACK, then an edit of @original once the (closed,
+        loopback) AWS endpoint has refused the call. It holds no lock and
+        writes no state, so any number of them can run at once."""
         spec.setdefault("command", "env")
-        spec.setdefault("subcommand", "start")
+        spec.setdefault("subcommand", "status")
         spec.setdefault("options", {"name": "dev"})
-        # An operator, so that /env start is allowed: the deferred ACK and
-        # the progress embed's edits are the flow these tests follow.
         spec.setdefault("roles", ["400000000000000004"])
-        return self.ctl("interaction", spec)
+        return spec
+
+    def interaction(self, **spec):
+        return self.ctl("interaction", self.default_spec(spec))
+
+    def interactions(self, count, interval_ms=0, **spec):
+        body = self.default_spec(spec)
+        body.update(count=count, interval_ms=interval_ms)
+        return self.ctl("interactions", body, timeout=120)
 
     def interaction_record(self, iid):
         return self.ctl("interaction/%s" % iid)
