@@ -29,6 +29,7 @@ sys.path.insert(0, HERE)
 from discord_harness import APP_ID, Failure, Harness, check  # noqa: E402
 
 FAKE_AWS = os.path.join(HERE, "..", "fakes", "fake_aws.py")
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 GUILD = "200000000000000002"
 CHANNEL = "300000000000000003"
 OPERATOR = "400000000000000004"
@@ -120,11 +121,20 @@ environments = (
                 "extra": self.extra})
         return path
 
-    def start_bot(self, **kw):
+    def start_bot(self, faketime=None, **kw):
+        """faketime: "YYYY-MM-DD HH:MM:SS" (UTC) for the daemon's wall clock
+        (libfaketime; the monotonic clock stays real)."""
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.env.update(AWS_ACCESS_KEY_ID="AKIDFAKE", AWS_SECRET_ACCESS_KEY="fakesecret",
                         AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
                         AWS_EC2_METADATA_DISABLED="true", ENVBOT_TEST_POLL_MS="200")
+        for k in ("LD_PRELOAD", "FAKETIME"):
+            self.env.pop(k, None)
+        if faketime:
+            self.env.update(LD_PRELOAD=FAKETIME_LIB, FAKETIME="@" + faketime, TZ="UTC",
+                            FAKETIME_DONT_FAKE_MONOTONIC="1", FAKETIME_NO_CACHE="1",
+                            ASAN_OPTIONS=(os.environ.get("ASAN_OPTIONS", "") +
+                                          ":verify_asan_link_order=0").lstrip(":"))
         env_backup = os.environ.copy()
         # Harness.start_bot merges os.environ with self.env: drop AWS_* first.
         for k in list(os.environ):
@@ -588,6 +598,47 @@ def s_save_failure(h):
     check(d.get("extends") and d.get("skips"), "saved once writable: %r" % d)
 
 
+def s_expiry(h):
+    """Overrides expire by themselves: restart with the wall clock three
+    days on (libfaketime); extends, skips and pauses that have passed are
+    gone, the freeze and chat holidays stay."""
+    if not os.path.exists(FAKETIME_LIB):
+        sys.stderr.write("expiry: libfaketime not installed; skipped\n")
+        return
+    op, adm = [OPERATOR], [ADMIN]
+    today = h.local_now().date()
+    later = (today + datetime.timedelta(days=10)).isoformat()
+    expect(h, h.send("env", "extend", {"name": "dev", "duration": "1h"}, roles=op), "moved to")
+    expect(h, h.send("env", "skip", {"name": "dev", "date": "tomorrow"}, roles=op), "recorded")
+    expect(h, h.send("env", "skip", {"name": "dev", "date": later}, roles=op), "recorded")
+    expect(h, h.send("schedule", "pause", {"name": "dev", "until": (
+        today + datetime.timedelta(days=2)).isoformat()}, roles=adm), "paused")
+    expect(h, h.send("schedule", "pause", {"name": "app", "until": "3h"}, roles=adm), "paused")
+    expect(h, h.send("schedule", "pause", {"name": "wk", "until": later}, roles=adm), "paused")
+    expect(h, h.send("holiday", "add", {"date": (today + datetime.timedelta(days=1)).isoformat()},
+                     roles=adm), "added")
+    expect(h, h.send("freeze", roles=adm), "Frozen")
+    h.bot.send_signal(signal.SIGKILL)
+    h.bot.wait()
+    fake_now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3)
+    h.start_bot(faketime=fake_now.strftime("%Y-%m-%d %H:%M:%S"))
+    h.wait_ready(2, timeout=15)
+    check(h.wait_log("overrides expired", 10), "no expiry logged")
+    st = h.state_file()
+    dev = env_entry(st, "dev")
+    check(not dev.get("extends"), "extend kept: %r" % dev)
+    check([x["date"] for x in dev.get("skips", [])] == [later], "skips %r" % dev.get("skips"))
+    check(not dev.get("pause"), "dev pause kept")
+    check(not env_entry(st, "app").get("pause"), "app pause (3h) kept")
+    check(env_entry(st, "wk").get("pause"), "wk pause (10 days) expired too soon")
+    check(st.get("freeze"), "the freeze expired: only /unfreeze ends it")
+    check(len(st.get("holidays", [])) == 1, "chat holiday dropped")
+    rec = expect(h, h.send("env", "status", {"name": "dev"}),
+                 r"(?s)Overrides:\n- frozen by alice.*skip: no scheduled start on %s" % later)
+    check("extend:" not in text_of(rec) and "paused" not in text_of(rec),
+          "expired overrides shown: %r" % text_of(rec))
+
+
 def s_restart(h):
     op = [OPERATOR]
     expect(h, h.send("env", "extend", {"name": "dev", "duration": "1h"}, roles=op), "moved to")
@@ -671,6 +722,7 @@ SCENARIOS = [
     ("warning", s_warning),
     ("save_failure", s_save_failure),
     ("restart", s_restart),
+    ("expiry", s_expiry),
     ("crash", s_crash),
 ]
 
