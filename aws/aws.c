@@ -123,6 +123,12 @@ struct aws *aws_create(struct loop *loop, const struct cfg *cfg, char *err, size
 
 	if (aws_creds_init(aws, err, errlen) != BOT_OK)
 		goto fail;
+	if (!aws->region[0]) {
+		snprintf(err, errlen,
+			 "no AWS region: set aws.region (or AWS_REGION, AWS_DEFAULT_REGION, the "
+			 "profile's region)");
+		goto fail;
+	}
 	for (int s = 0; s < AWS_SERVICE_COUNT; s++) {
 		aws->endpoint[s] =
 			aws_resolve_endpoint((enum aws_service)s, aws->region,
@@ -282,6 +288,15 @@ void aws_op_finish(struct aws_op *op, const struct aws_err *err)
 			aws->metrics.errors[op->svc]++;
 		aws->metrics.latency_ms_sum[op->svc] += loop_now_ms() - op->started_ms;
 	}
+}
+
+const char *aws_err_str(const struct aws_err *err, char *buf, size_t len)
+{
+	if (!len)
+		return buf;
+	snprintf(buf, len, "%s%s%s%s%s%s", bot_strerror(err->rc), err->code[0] ? " (" : "",
+		 err->code, err->code[0] ? ")" : "", err->message[0] ? ": " : "", err->message);
+	return buf;
 }
 
 void aws_err_set(struct aws_err *err, enum bot_rc rc, const char *code, const char *fmt, ...)

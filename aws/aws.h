@@ -52,6 +52,11 @@ struct aws_err {
 	char request_id[80]; /* x-amzn-RequestId when present */
 };
 
+/* One line for humans (logs, embeds, CLI): "authentication refused
+ * (SignatureDoesNotMatch): The request signature ..." Writes into buf and
+ * returns it. */
+const char *aws_err_str(const struct aws_err *err, char *buf, size_t len);
+
 /* Counters for /metrics and benchmarks; monotonic since aws_create. */
 struct aws_metrics {
 	uint64_t calls[AWS_SERVICE_COUNT];          /* logical calls finished (one per callback) */

@@ -344,6 +344,24 @@ static void test_requests(void)
 	aws_destroy(awst);
 	CHECK_INT(cb_count, 0);
 
+	/* one line for humans */
+	struct aws_err e = { .rc = BOT_EAUTH };
+	char line[256];
+	snprintf(e.code, sizeof(e.code), "ExpiredToken");
+	snprintf(e.message, sizeof(e.message),
+		 "The security token included in the request is expired");
+	CHECK_STR(aws_err_str(&e, line, sizeof(line)),
+		  "authentication refused (ExpiredToken): The security token included in the "
+		  "request is expired");
+	/* no region anywhere: refused at creation */
+	char errbuf[256];
+	cfg.region = NULL;
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+	CHECK(aws_create(loop, &cfg, errbuf, sizeof(errbuf)) == NULL);
+	CHECK(strstr(errbuf, "no AWS region") != NULL);
+	cfg.region = region;
+
 	/* bad arguments fail at once, no callback */
 	CHECK_INT(cfn_describe_stack(NULL, "x", on_stack, NULL), BOT_EINVAL);
 	cap_reset();
