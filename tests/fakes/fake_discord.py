@@ -65,6 +65,10 @@ Control API (HTTP, JSON bodies, all under /_control):
         what GET /gateway/bot reports; an IDENTIFY over the limit is closed
         with 4000 (counter identify_over_limit).
   POST /_control/hello         {"heartbeat_interval": MS}: for new connections.
+  POST /_control/hide          {"channels": [id], "guilds": [id], "status": 404}:
+        GET /channels/ID and /guilds/ID answer 404 Unknown Channel (10003) /
+        Unknown Guild (10004), or with status 403, Missing Access (50001).
+        Every other id exists (a channel in guild 200000000000000002).
   POST /_control/reset         forget recorded requests/interactions/messages.
   GET  /_control/state         everything recorded: counters, connections
         (path, identify/resume, heartbeats with times, close codes),
@@ -212,6 +216,7 @@ class Fake:
         self.delay_ms = 0
         self.start_remaining = 1000
         self.start_reset_at = None  # monotonic time the start limit refills
+        self.hidden = {}  # {"channels"|"guilds": {id: 404|403}} (/_control/hide)
 
     # ---- helpers ----
     def count(self, name, n=1):
@@ -638,14 +643,29 @@ class Fake:
             return self.on_channel_message(method, m.group(1), m.group(2), body)
         m = re.fullmatch(r"/channels/(\d+)", path)
         if m and method == "GET":
+            if m.group(1) in self.hidden.get("channels", {}):
+                return self.hidden_answer("channels", m.group(1), "Unknown Channel", 10003)
             return 200, {"id": m.group(1), "type": 0, "guild_id": "200000000000000002",
                          "name": "ops"}
+        m = re.fullmatch(r"/guilds/(\d+)", path)
+        if m and method == "GET":
+            if m.group(1) in self.hidden.get("guilds", {}):
+                return self.hidden_answer("guilds", m.group(1), "Unknown Guild", 10004)
+            return 200, {"id": m.group(1), "name": "envbot test guild", "owner_id": "1",
+                         "roles": [], "features": []}
         if path == "/users/@me" and method == "GET":
             return 200, {"id": self.app_id, "username": "envbot", "bot": True,
                          "discriminator": "0"}
         if path == "/applications/@me" and method == "GET":
             return 200, {"id": self.app_id, "name": "envbot", "flags": 0}
         return 404, {"message": "404: Not Found", "code": 0}
+
+    def hidden_answer(self, kind, oid, unknown, code):
+        # 404 "Unknown ..." when it does not exist; 403 50001 when the bot
+        # is not in it or cannot view it, as Discord answers.
+        if self.hidden[kind][oid] == 403:
+            return 403, {"message": "Missing Access", "code": 50001}
+        return 404, {"message": unknown, "code": code}
 
     def on_callback(self, iid, token, body):
         t = now()
@@ -793,6 +813,12 @@ class Fake:
             return web.json_response({"error": "unknown control " + what}, status=404)
         out = await fn(request, body)
         return web.json_response(out)
+
+    async def c_hide(self, request, body):
+        for kind in ("channels", "guilds"):
+            for oid in body.get(kind) or []:
+                self.hidden.setdefault(kind, {})[str(oid)] = int(body.get("status", 404))
+        return {"hidden": self.hidden}
 
     async def c_interaction(self, request, body):
         rec = await self.create_interaction(body)
