@@ -49,15 +49,28 @@ static cJSON *message(const char *text, bool ephemeral)
 	return rest_msg_new(text, ephemeral ? REST_FLAG_EPHEMERAL : 0);
 }
 
+/* A copy of user-influenced text that cannot break a key="value" log line:
+ * quotes become apostrophes, control characters spaces. */
+static void log_safe(const char *in, char *out, size_t len)
+{
+	snprintf(out, len, "%s", in);
+	for (char *p = out; *p; p++)
+		if (*p == '"' || *p == '\\')
+			*p = '\'';
+		else if ((unsigned char)*p < 0x20 || *p == 0x7F)
+			*p = ' ';
+}
+
 void cmd_refuse(struct cmd_ctx *c, const char *why)
 {
-	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX];
+	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX], la[STATE_TEXT_MAX], lw[512];
 	snprintf(outcome, sizeof(outcome), "refused: %s", why);
 	cmd_audit(c, outcome);
 	if (c->bot->state && bot_save_state(c->bot) != BOT_OK)
 		log_warn(MOD, "msg=\"refusal audited but not saved\"");
-	log_info(MOD, "msg=\"refused\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, c->action,
-		 why);
+	log_safe(c->action, la, sizeof(la));
+	log_safe(why, lw, sizeof(lw));
+	log_info(MOD, "msg=\"refused\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, la, lw);
 	snprintf(text, sizeof(text), "\xE2\x9C\x98 %s", why);
 	if (c->ix->type == IX_COMMAND && c->ix->acked)
 		ix_edit(c->bot->rest, c->ix, message(text, true), NULL, NULL);
