@@ -57,6 +57,11 @@ Control API (JSON in, JSON out), under /_fake/:
   POST /_fake/credentials {access_key, secret, token?, expires_in?}
        adds a known key; with expires_in, also what IMDS/ECS serve
   POST /_fake/config {imds_role?, ecs_token?, account?}
+  POST /_fake/throttle {rate?, latency?}  (bench/run) every API request
+       waits `latency` seconds before its answer; above `rate` requests per
+       second (a token bucket of `rate` tokens refilled at `rate`/s, shared
+       by all services) it is answered 400 Throttling "Rate exceeded" (its
+       request record says error "Throttling"); 0 turns either off
 """
 import base64
 import datetime
@@ -115,6 +120,24 @@ class State:
         self.ecs_token = "ecs-secret-token"
         self.imds_tokens = set()
         self.account = ACCOUNT
+        self.rate = 0.0         # /_fake/throttle: requests per second, 0 = off
+        self.latency = 0.0      # /_fake/throttle: seconds added to every answer
+        self.tokens = 0.0
+        self.tokens_at = 0.0
+
+
+def over_rate():
+    """Takes a token of the /_fake/throttle bucket; True when none is left."""
+    with LOCK:
+        if S.rate <= 0:
+            return False
+        t = time.monotonic()
+        S.tokens = min(S.rate, S.tokens + (t - S.tokens_at) * S.rate)
+        S.tokens_at = t
+        if S.tokens < 1.0:
+            return True
+        S.tokens -= 1.0
+        return False
 
 
 S = State()
@@ -703,6 +726,10 @@ class Handler(BaseHTTPRequestHandler):
                                                "expires": exp}
                 if d.get("serve_expires_in") is not None:
                     S.served_creds = {"expires_in": d["serve_expires_in"]}
+            elif path == "/_fake/throttle":
+                S.rate = float(d.get("rate", 0))
+                S.latency = float(d.get("latency", 0))
+                S.tokens, S.tokens_at = S.rate, time.monotonic()
             elif path == "/_fake/config":
                 S.imds_role = d.get("imds_role", S.imds_role)
                 S.ecs_token = d.get("ecs_token", S.ecs_token)
@@ -752,12 +779,17 @@ class Handler(BaseHTTPRequestHandler):
         if err is None and access_key is None and action != "AssumeRoleWithWebIdentity":
             err = ApiError(403, "MissingAuthenticationToken" if service != "ecr" else
                            "MissingAuthenticationTokenException", "Missing Authentication Token")
+        if err is None and over_rate():
+            err = ApiError(400, "Throttling", "Rate exceeded")
         with LOCK:
+            latency = S.latency
             S.requests.append({"service": service, "action": action, "params": params,
                                "target": target, "json": jbody, "signed": access_key is not None,
                                "access_key": access_key, "time": now(),
                                "error": err.code if err else None})
         ctype = "application/x-amz-json-1.1" if service == "ecr" else "text/xml"
+        if latency:
+            time.sleep(latency)
         if err:
             ct, b = error_body(service, err.status, err.code, err.message)
             return self.send(err.status, ct, b)
