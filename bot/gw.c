@@ -567,10 +567,14 @@ static void on_dispatch(struct gw *gw, cJSON *msg)
 	if (gw->ready)
 		request_write(gw); /* user payloads may wait for READY */
 	STATS(gw, gw->stats.dispatches++);
-	/* READY can be large (guild lists); the loop only needs its type. */
-	cJSON *mine = NULL;
-	if (strcmp(type, "READY") != 0 && d)
-		mine = cJSON_DetachItemViaPointer(msg, d);
+	cJSON *mine = d ? cJSON_DetachItemViaPointer(msg, d) : NULL;
+	if (strcmp(type, "READY") == 0) {
+		/* READY can be large (guild lists): hand over the bot's own
+		 * identity and session only. */
+		cJSON_DeleteItemFromObjectCaseSensitive(mine, "guilds");
+		cJSON_DeleteItemFromObjectCaseSensitive(mine, "private_channels");
+		cJSON_DeleteItemFromObjectCaseSensitive(mine, "presences");
+	}
 	post_dispatch(gw, type, mine);
 }
 

@@ -47,12 +47,15 @@ struct gw_start_limit {
 
 struct gw_callbacks {
 	/* A dispatch (op 0) event: type is "INTERACTION_CREATE", "READY", ...
-	 * d is borrowed until the callback returns. Replayed
+	 * d is borrowed until the callback returns (READY's without its guild
+	 * list; may be NULL). Replayed
 	 * INTERACTION_CREATE events (same interaction id seen recently) are
 	 * never delivered twice. */
 	void (*on_dispatch)(void *arg, const char *type, const cJSON *d);
-	/* A fatal close (4004, 4010-4014) or an exhausted session start limit:
-	 * the gateway has stopped and will not reconnect. why is static. */
+	/* A fatal close (4004, 4010-4014) or an unusable gateway URL: the
+	 * gateway has stopped and will not reconnect. why is static. (An
+	 * exhausted session_start_limit is not fatal: IDENTIFY waits for its
+	 * reset_after.) */
 	void (*on_fatal)(void *arg, int close_code, const char *why);
 	void *arg;
 };

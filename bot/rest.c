@@ -864,6 +864,10 @@ static enum bot_rc req_start(struct rest *rest, struct rest_req *req)
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	/* HTTP/2 over TLS: many interaction callbacks share one connection. */
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* Wait for a connection that may multiplex rather than open one per
+	 * request of a burst (one TLS handshake, not hundreds). */
+	if (strncmp(req->url, "https://", 8) == 0)
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	if (rest->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, rest->ca_file);
 	if (req->body) {
