@@ -317,7 +317,6 @@ static int on_writeable(struct gw *gw, struct lws *wsi)
 	lws_usec_t now = lws_now_usecs();
 	struct gw_msg m = { 0 };
 	int used = send_budget_used(gw, now);
-	bool from_user = false;
 	if (gw->ctrl_len && used < GW_SEND_BUDGET) {
 		m = gw->ctrl_q[0];
 		memmove(gw->ctrl_q, gw->ctrl_q + 1, (gw->ctrl_len - 1) * sizeof(gw->ctrl_q[0]));
@@ -328,7 +327,6 @@ static int on_writeable(struct gw *gw, struct lws *wsi)
 			m = gw->user_q[gw->user_head];
 			gw->user_head = (gw->user_head + 1) % GW_USER_QUEUE_MAX;
 			gw->user_len--;
-			from_user = true;
 		}
 		pthread_mutex_unlock(&gw->lock);
 	}
@@ -361,7 +359,6 @@ static int on_writeable(struct gw *gw, struct lws *wsi)
 			gw->sent_n++;
 		STATS(gw, gw->stats.sent_payloads++);
 	}
-	(void)from_user;
 	free(buf);
 	free(m.text);
 	if (gw->ctrl_len || (gw->ready && user_pending(gw)))

@@ -14,6 +14,13 @@ add_test(NAME e2e_discord_rest_live
   COMMAND rest_live ${CMAKE_SOURCE_DIR}/tests/fakes/fake_discord.py)
 set_tests_properties(e2e_discord_rest_live PROPERTIES TIMEOUT 120)
 
+# The gateway module alone against the fake (gw_send and its budget).
+add_executable(gateway_live tests/e2e/gateway_live.c)
+target_link_libraries(gateway_live PRIVATE envbot_discord)
+add_test(NAME e2e_discord_gateway_live
+  COMMAND gateway_live ${CMAKE_SOURCE_DIR}/tests/fakes/fake_discord.py)
+set_tests_properties(e2e_discord_gateway_live PROPERTIES TIMEOUT 120)
+
 set(ENVBOT_DISCORD_E2E
   flow register_commands start_limit resume_replay zombie op7 op9_resumable op9_new_session
   close_resumable close_new_session close_fatal bad_token rest_429_route
