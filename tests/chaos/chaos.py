@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""The chaos suite: faults combined with `envbot run` doing real work
+(workflows against the fake AWS, interactions from the fake Discord), each
+scenario ending with the invariants of chaoslib.World.check_invariants:
+nothing acknowledged is lost, nothing runs twice, the daemon keeps serving.
+
+usage: chaos.py ENVBOT_BINARY SCENARIO [SCENARIO...]
+       chaos.py ENVBOT_BINARY all        (every CI scenario)
+Scenarios (RELIABILITY.md has the table):
+  gateway  gw_drop gw_op7_op9 gw_heartbeat gw_close burst1000 soak
+  REST     rest_429 rest_5xx rest_slow rest_refused
+  AWS      aws_throttle50 aws_5xx aws_creds aws_stuck
+  process  kill9 diskfull readonly sighup
+Knobs (environment): CHAOS_KILL_ROUNDS (kill9, default 20; 100 = the full
+run), CHAOS_SOAK_SECONDS (default 60), CHAOS_DROP_EVERY (soak, default 10),
+ENVBOT_TEST_SEED (replay a random run).
+Exit 0 all passed, 1 a check failed, 77 skipped (no aiohttp for the fake
+Discord)."""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chaoslib as L  # noqa: E402
+
+SCENARIOS = {}
+
+
+def scenario(fn):
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+def start_all(W, envs, action="start"):
+    for e in envs:
+        W.slash(action, e)
+
+
+# ------------------------------------------------------------------ gateway
+
+@scenario
+def gw_drop(c, binary, logdir):
+    """TCP dropped (no close frame) mid-event, three times, while six
+    workflows run and overrides are written."""
+    envs = ["e%d" % i for i in range(6)]
+    W = L.World(c, binary, logdir, envs, "gw_drop", create_s=3)
+    try:
+        W.start_daemon()
+        start_all(W, envs[:3])
+        for k in range(3):
+            # An interaction and the drop at the same moment: the event is on
+            # the wire (or queued for RESUME's replay) when the socket dies.
+            W.holiday(L.future_day(k))
+            W.slash("start", envs[3 + k])
+            W.dc.call("/drop", {})
+            c.ok(W.dc.call("/wait?counter=resumed&min=%d&timeout=15" % (k + 1))["ok"],
+                 "gw_drop: resumed after drop %d" % (k + 1))
+            W.list_ok("after drop %d" % (k + 1))
+        W.check_invariants("drops")
+        cnt = W.dc.counters()
+        c.ok(cnt.get("identifies") == 1, "gw_drop: one IDENTIFY, every drop resumed", cnt)
+        c.ok(W.d.alive(), "gw_drop: daemon alive")
+    finally:
+        W.close()
+
+
+@scenario
+def gw_op7_op9(c, binary, logdir):
+    """op 7 (reconnect), op 9 resumable and op 9 not resumable (new session)
+    from the server while workflows run."""
+    envs = ["e%d" % i for i in range(6)]
+    W = L.World(c, binary, logdir, envs, "gw_op7_op9", create_s=3)
+    try:
+        W.start_daemon()
+        start_all(W, envs[:2])
+        W.dc.call("/reconnect", {})
+        c.ok(W.dc.call("/wait?counter=resumed&min=1&timeout=15")["ok"], "op7: resumed")
+        W.list_ok("after op 7")
+        W.slash("start", envs[2])
+        W.holiday(L.future_day(1))
+        W.dc.call("/invalidate", {"resumable": True})
+        c.ok(W.dc.call("/wait?counter=resumed&min=2&timeout=15")["ok"], "op9 true: resumed")
+        W.list_ok("after op 9 resumable")
+        W.slash("start", envs[3])
+        W.holiday(L.future_day(2))
+        W.dc.call("/invalidate", {"resumable": False})
+        c.ok(W.dc.call("/wait?counter=ready&min=2&timeout=20")["ok"],
+             "op9 false: a new session (second READY)")
+        W.list_ok("after op 9 not resumable")
+        start_all(W, envs[4:])
+        W.check_invariants("op 7 / op 9")
+    finally:
+        W.close()
+
+
+@scenario
+def gw_heartbeat(c, binary, logdir):
+    """Heartbeat ACKs stop (a zombie connection) while workflows run: the
+    daemon notices, reconnects and resumes; nothing is lost."""
+    envs = ["e%d" % i for i in range(4)]
+    W = L.World(c, binary, logdir, envs, "gw_heartbeat", create_s=3, hb_ms=1000)
+    try:
+        W.start_daemon()
+        start_all(W, envs[:2])
+        W.dc.call("/heartbeat_ack", {"enabled": False})
+        t0 = time.monotonic()
+        ok = W.dc.call("/wait?counter=connections&min=2&timeout=15")["ok"]
+        c.ok(ok, "heartbeat: a zombie connection is replaced (%.1fs)" % (time.monotonic() - t0))
+        c.ok(W.dc.call("/wait?counter=resumed&min=1&timeout=15")["ok"],
+             "heartbeat: the session is resumed")
+        W.holiday(L.future_day(3))
+        start_all(W, envs[2:])
+        W.list_ok("after zombie")
+        W.check_invariants("heartbeat ACKs stopped")
+    finally:
+        W.close()
+
+
+@scenario
+def gw_close(c, binary, logdir):
+    """Every close-code class from the server while workflows run:
+    resumable (4000-4003, 4005, 4008, 1001), new session (4007, 4009), and
+    fatal (4004: the daemon exits 3; restarted, it resumes the workflows
+    in flight without running anything twice)."""
+    envs = ["e%d" % i for i in range(11)]
+    W = L.World(c, binary, logdir, envs, "gw_close", create_s=2, delete_s=1)
+    try:
+        W.start_daemon()
+        resumed, ready = 0, 1
+        for i, code in enumerate((4000, 4001, 4002, 4003, 4005, 4008, 1001, 4007, 4009)):
+            W.slash("start", envs[i])
+            W.dc.call("/close", {"code": code})
+            if code in (4007, 4009):
+                ready += 1
+                ok = W.dc.call("/wait?counter=ready&min=%d&timeout=20" % ready)["ok"]
+            else:
+                resumed += 1
+                ok = W.dc.call("/wait?counter=resumed&min=%d&timeout=20" % resumed)["ok"]
+            c.ok(ok, "gw_close: %d handled (%s)" % (code, "new session" if code in (4007, 4009)
+                                                     else "resumed"))
+            W.list_ok("after close %d" % code)
+        # Fatal: a workflow in flight, then 4004.
+        W.slash("start", envs[9])
+        W.slash("start", envs[10])
+        end = time.monotonic() + 10
+        while time.monotonic() < end and len(W.aws_counts("CreateStack")) < 10:
+            time.sleep(0.05)
+        W.dc.call("/close", {"code": 4004})
+        try:
+            rc = W.d.proc.wait(15)
+        except Exception:
+            rc = None
+        c.ok(rc == 3, "gw_close: 4004 is fatal: exit 3 (got %r)" % rc)
+        c.ok("gateway closed for good" in W.d.text() or "gateway refused us" in W.d.text(),
+             "gw_close: the log says why it stopped", W.d.text()[-1500:])
+        W.d.stop()
+        W.start_daemon()
+        W.list_ok("restarted after 4004")
+        W.check_invariants("every close class")
+    finally:
+        W.close()
+
+
+@scenario
+def burst1000(c, binary, logdir):
+    """1000 interactions as fast as the fake sends them, while workflows
+    run: every one answered exactly once, none late."""
+    envs = ["e%d" % i for i in range(4)]
+    W = L.World(c, binary, logdir, envs, "burst1000", create_s=2)
+    try:
+        W.start_daemon()
+        start_all(W, envs)
+        base = W.dc.counters().get("callbacks", 0)
+        r = W.dc.call("/interactions", {"command": "env", "subcommand": "list", "options": {},
+                                        "roles": [], "count": 1000, "interval_ms": 0},
+                      timeout=120)
+        c.ok(len(r.get("ids", [])) == 1000, "burst: 1000 sent")
+        ok = W.dc.call("/wait?counter=callbacks&min=%d&timeout=60" % (base + 1000),
+                       timeout=70)["ok"]
+        time.sleep(0.5)
+        lat = W.dc.call("/latency")
+        c.ok(ok and lat["late"] == 0 and lat["unanswered"] == 0,
+             "burst: all 1000 answered in time (p50 %.1f ms, p99 %.1f ms, max %.1f ms, "
+             "late %d, unanswered %d)" % (lat["p50_ms"] or -1, lat["p99_ms"] or -1,
+                                          lat["max_ms"] or -1, lat["late"], lat["unanswered"]))
+        print("burst1000: p50_ms=%.1f p99_ms=%.1f max_ms=%.1f" %
+              (lat["p50_ms"] or -1, lat["p99_ms"] or -1, lat["max_ms"] or -1), flush=True)
+        W.list_ok("after the burst")
+        W.check_invariants("burst of 1000")
+    finally:
+        W.close()
+
+
+@scenario
+def soak(c, binary, logdir):
+    """Shortened soak (CI: 60 s, a drop every 10 s) while interactions and
+    workflows flow; RSS at start and end printed. soak.sh runs it for hours
+    (CHAOS_SOAK_SECONDS, CHAOS_DROP_EVERY)."""
+    secs = float(os.environ.get("CHAOS_SOAK_SECONDS", "60"))
+    every = float(os.environ.get("CHAOS_DROP_EVERY", "10"))
+    envs = ["e%d" % i for i in range(4)]
+    W = L.World(c, binary, logdir, envs, "soak", create_s=1, delete_s=0.5, hb_ms=5000)
+    rnd = L.seeded_random()
+    try:
+        W.start_daemon()
+        time.sleep(1)
+        rss0 = W.d.rss()
+        print("soak: RSS at start %d kB" % rss0, flush=True)
+        t0 = time.monotonic()
+        next_drop = t0 + every
+        drops = lists = 0
+        up = {e: False for e in envs}
+        busy = {}  # env -> iid of the workflow running
+        day = 0
+        samples = []
+        last_sample = t0
+        unanswered = []
+        while time.monotonic() - t0 < secs:
+            now = time.monotonic()
+            if now >= next_drop:
+                drops += 1
+                W.dc.call("/drop", {})
+                if not W.dc.call("/wait?counter=resumed&min=%d&timeout=20" % drops)["ok"]:
+                    c.ok(False, "soak: not resumed after drop %d" % drops)
+                    break
+                next_drop = now + every
+            # Workflows: start/stop each env in turn once the last one ended.
+            for e in envs:
+                if e in busy:
+                    em = W.final_embed(busy[e])
+                    if em and em.get("color") in (L.GREEN, L.RED):
+                        del busy[e]
+                        up[e] = not up[e] if em["color"] == L.GREEN else up[e]
+                elif rnd.random() < 0.3:
+                    busy[e] = W.slash("stop" if up[e] else "start", e)
+            iid = W.slash("list")
+            lists += 1
+            if lists % 10 == 0:
+                day += 1
+                W.holiday(L.future_day(day))
+            rec = W.answered(iid, 10)
+            if not rec.get("responses"):
+                unanswered.append(iid)
+            if now - last_sample >= 60:
+                samples.append((round(now - t0), W.d.rss()))
+                print("soak: t=%ds RSS %d kB" % samples[-1], flush=True)
+                last_sample = now
+            time.sleep(rnd.uniform(0.1, 0.4))
+        # Let the last workflows end, then measure.
+        W.check_invariants("soak")
+        rss1 = W.d.rss()
+        wfs = len(W.wf)
+        print("soak: %.0f s, %d drops, %d /env list, %d workflows, %d holidays; "
+              "RSS start %d kB end %d kB" % (time.monotonic() - t0, drops, lists, wfs, day,
+                                             rss0, rss1), flush=True)
+        c.ok(not unanswered, "soak: every /env list answered (%d unanswered)" % len(unanswered))
+        c.ok(W.d.alive(), "soak: daemon alive")
+        # Flat: the CI soak is too short to judge growth finely; a leak of a
+        # connection's worth per drop would show as several MB.
+        c.ok(rss1 - rss0 < max(8192, rss0 // 2),
+             "soak: RSS flat (start %d kB, end %d kB)" % (rss0, rss1))
+        c.ok(W.d.stop() == 0, "soak: clean exit on SIGTERM")
+    finally:
+        W.close()
+
+
+# --------------------------------------------------------------------- main
+CI = ["gw_drop", "gw_op7_op9", "gw_heartbeat", "gw_close", "burst1000", "soak",
+      "rest_429", "rest_5xx", "rest_slow", "rest_refused",
+      "aws_throttle50", "aws_5xx", "aws_creds", "aws_stuck",
+      "kill9", "diskfull", "readonly", "sighup"]
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    binary = os.path.abspath(sys.argv[1])
+    names = sys.argv[2:]
+    if names == ["all"]:
+        names = [n for n in CI if n in SCENARIOS]
+    try:
+        import subprocess
+        subprocess.run([L.DISCORD_PY, "-c", "import aiohttp"], check=True,
+                       capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        print("SKIP: %s has no aiohttp (the fake Discord)" % L.DISCORD_PY)
+        return 77
+    c = L.w.Checks()
+    logdir = L.w.tmpdir("envbot-chaos-")
+    for n in names:
+        if n not in SCENARIOS:
+            print("unknown scenario %s" % n)
+            return 2
+        print("== %s" % n, flush=True)
+        t0 = time.monotonic()
+        before = c.failed
+        try:
+            SCENARIOS[n](c, binary, os.path.join(logdir, n))
+        except Exception as e:  # a scenario that cannot go on is a failure
+            import traceback
+            traceback.print_exc()
+            c.ok(False, "%s: %r" % (n, e))
+        print("== %s %s in %.1fs" % (n, "ok" if c.failed == before else "FAILED",
+                                     time.monotonic() - t0), flush=True)
+    print("logs in", logdir)
+    rc = c.done()
+    if rc == 0 and not os.environ.get("CHAOS_KEEP_LOGS"):
+        import shutil
+        shutil.rmtree(logdir, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
