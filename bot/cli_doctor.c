@@ -387,6 +387,18 @@ static void aws_why(const struct aws_err *err, char *buf, size_t len)
 	log_redact(buf, len);
 }
 
+/* What the kind's permission needs, with this check's names filled in: the
+ * EC2 kinds name the tag key and value, the others their target. */
+static void policy_text(const struct doc_check *c, char *buf, size_t len)
+{
+	const char *a = c->target, *b = c->target;
+	if (c->env && c->env->kind == ENV_EC2) {
+		a = c->env->tag_key;
+		b = c->env->tag_value;
+	}
+	snprintf(buf, len, kinds[c->kind].fix_denied, a, b);
+}
+
 /* The outcomes every AWS probe shares. Returns true when it handled err:
  * credentials refused (exit 3 on the credentials line, the probes skipped),
  * permission denied (the kind's fix), network/throttling/5xx. */
@@ -428,8 +440,13 @@ static bool aws_common(struct doc_check *c, const struct aws_err *err)
 		return true;
 	}
 	if (err->rc == BOT_EREMOTE && code_is_denied(err->code)) {
+		char policy[600];
+		policy_text(c, policy, sizeof(policy));
 		SET(c->detail, "denied: %s", why);
-		SET(c->fix, kinds[c->kind].fix_denied, c->target);
+		if (c->d->arn[0])
+			SET(c->fix, "%s, in a policy of %s", policy, c->d->arn);
+		else
+			SET(c->fix, "%s", policy);
 		finish(c, DOC_FAIL);
 		return true;
 	}
@@ -453,7 +470,7 @@ static void aws_other(struct doc_check *c, const struct aws_err *err)
 	char why[600], policy[600];
 	aws_why(err, why, sizeof(why));
 	SET(c->detail, "%s", why);
-	SET(policy, kinds[c->kind].fix_denied, c->target);
+	policy_text(c, policy, sizeof(policy));
 	SET(c->fix,
 	    "AWS refused the call for the reason above (not a missing permission); "
 	    "once fixed, the call also needs: %s",
@@ -620,8 +637,13 @@ static void start_dry_runs(struct doctor *d, struct doc_check *describe)
 		struct doc_check *c = find_check(d, probes[p].kind, describe->target);
 		if (!c || c->state != DOC_PENDING)
 			continue;
-		if (describe->state == DOC_FAIL || describe->state == DOC_SKIP || !describe->ids) {
-			SET(c->detail, "not checked: DescribeInstances did not answer");
+		if (describe->state == DOC_SKIP) {
+			SET(c->detail, "%s", describe->detail);
+			finish(c, DOC_SKIP);
+			continue;
+		}
+		if (describe->state == DOC_FAIL || !describe->ids) {
+			SET(c->detail, "not checked: ec2:DescribeInstances failed");
 			finish(c, DOC_SKIP);
 			continue;
 		}
@@ -795,21 +817,22 @@ static const struct doc_kind kinds[K_COUNT] = {
 	[K_DESCRIBE_INSTANCES] = {
 		.name = "ec2:DescribeInstances",
 		.start = start_describe_instances,
-		.fix_denied = "allow ec2:DescribeInstances on * (EC2 Describe calls have no "
-			      "resource-level permissions; tag %s)",
+		.fix_denied = "allow ec2:DescribeInstances on Resource \"*\" (EC2 Describe "
+			      "calls have no resource-level permissions; envbot itself filters "
+			      "by the tag %s=%s)",
 	},
 	[K_START_INSTANCES] = {
 		.name = "ec2:StartInstances",
 		.start = start_after_describe,
 		.fix_denied = "allow ec2:StartInstances on arn:aws:ec2:REGION:ACCOUNT:instance/* "
-			      "with condition aws:ResourceTag/KEY = VALUE for the tag %s "
+			      "with condition StringEquals aws:ResourceTag/%s = %s "
 			      "(deploy/cloudformation/envbot.yaml, Ec2TagKey/Ec2TagValue)",
 	},
 	[K_STOP_INSTANCES] = {
 		.name = "ec2:StopInstances",
 		.start = start_after_describe,
 		.fix_denied = "allow ec2:StopInstances on arn:aws:ec2:REGION:ACCOUNT:instance/* "
-			      "with condition aws:ResourceTag/KEY = VALUE for the tag %s "
+			      "with condition StringEquals aws:ResourceTag/%s = %s "
 			      "(deploy/cloudformation/envbot.yaml, Ec2TagKey/Ec2TagValue)",
 	},
 };
@@ -931,8 +954,7 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 	printf("%s %s%s%s\n", mark, head, detail[0] ? ": " : "", detail);
 	char fix[1024], filled[1200];
 	if (c->state == DOC_INFO && !c->fix[0])
-		/* the info kinds' texts name the target twice at most */
-		snprintf(fix, sizeof(fix), kinds[c->kind].fix_denied, c->target, c->target);
+		policy_text(c, fix, sizeof(fix));
 	else
 		SET(fix, "%s", c->fix);
 	fill_arn(d, fix, filled, sizeof(filled));
