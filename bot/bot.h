@@ -34,10 +34,12 @@ struct bot {
 	struct state *state; /* persisted to cfg->state_file by bot_save_state */
 	struct wfm *wfm;
 	struct sched *sched;
-	struct metrics *metrics;         /* /metrics registry */
-	struct health *health;           /* health.listen; NULL if not configured */
-	struct daemon_health *dhealth;   /* what /metrics mirrored already */
-	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
+	struct metrics *metrics;       /* /metrics registry */
+	struct health *health;         /* health.listen; NULL if not configured */
+	struct daemon_health *dhealth; /* what /metrics mirrored already */
+	struct loop_timer *expire_timer;
+	struct loop_timer *save_timer;
+	/* bot_save_state_soon */ /* overrides expiry, every 10 minutes */
 	/* Configs replaced by SIGHUP: running workflows and the AWS client
 	 * borrow from them, so they live until exit. */
 	struct cfg **retired;
@@ -63,6 +65,10 @@ int bot_run(struct bot *bot);
  * reason and returns BOT_EIO: callers that acknowledge a change to a user
  * must say it was not saved. */
 enum bot_rc bot_save_state(struct bot *bot);
+/* Saves soon, once per loop iteration however many ask: for what needs no
+ * acknowledgement to wait on it (audit lines, workflow bookkeeping), so a
+ * burst of 200 commands costs one fsync, not 200, before their ACKs leave. */
+void bot_save_state_soon(struct bot *bot);
 
 /* Asks the loop to stop with this exit status (first call wins). */
 void bot_stop(struct bot *bot, int exit_status);

@@ -29,6 +29,22 @@ enum bot_rc bot_save_state(struct bot *bot)
 	return BOT_OK;
 }
 
+static void save_due(void *arg)
+{
+	struct bot *bot = arg;
+	bot->save_timer = NULL;
+	bot_save_state(bot);
+}
+
+void bot_save_state_soon(struct bot *bot)
+{
+	if (!bot->state || bot->save_timer)
+		return;
+	bot->save_timer = loop_timer_add(bot->loop, 0, save_due, bot);
+	if (!bot->save_timer)
+		bot_save_state(bot);
+}
+
 /* Uptime and audit when a workflow ends, whoever started it. */
 static void on_wf_finished(void *arg, const struct wf *wf)
 {
@@ -45,7 +61,7 @@ static void on_wf_finished(void *arg, const struct wf *wf)
 		 wf_trigger(wf));
 	snprintf(outcome, sizeof(outcome), "%s: %s", ok ? "ok" : "failed", wf_summary(wf));
 	state_audit(bot->state, now, "", "envbot", action, env, outcome);
-	bot_save_state(bot);
+	bot_save_state_soon(bot);
 	daemon_count_workflow(bot, wf);
 }
 
@@ -157,9 +173,12 @@ enum bot_rc daemon_start(struct bot *bot)
 
 void daemon_stop(struct bot *bot)
 {
-	if (bot->loop)
+	if (bot->loop) {
 		loop_timer_cancel(bot->loop, bot->expire_timer);
+		loop_timer_cancel(bot->loop, bot->save_timer);
+	}
 	bot->expire_timer = NULL;
+	bot->save_timer = NULL;
 	daemon_sched_stop(bot);
 	daemon_health_stop(bot);
 	if (bot->state)

@@ -70,7 +70,7 @@ static void on_held(void *arg, const struct cfg_env *env, enum wf_action action,
 	log_info(MOD, "msg=\"scheduled action held\" env=%s action=%s reason=\"%s\"", env->name,
 		 wf_action_name(action), d->reason);
 	state_audit(bot->state, time(NULL), "", "schedule", what, env->name, d->reason);
-	bot_save_state(bot);
+	bot_save_state_soon(bot);
 }
 
 static void on_warn(void *arg, const struct cfg_env *env, time_t stop_at)

@@ -219,6 +219,7 @@ void wf_error(struct wf *wf, enum bot_rc rc, const char *msg)
 {
 	const struct wf_state *s = wf->state;
 	wf->last_rc = rc;
+	snprintf(wf->last_error, sizeof(wf->last_error), "%s", msg);
 	if (transient(rc) && wf->attempt < s->retry.attempts) {
 		wf->attempt++;
 		log_warn("wf", "msg=\"retrying state\" id=%s state=%s attempt=%u reason=\"%s\"",
@@ -238,8 +239,9 @@ static void on_deadline(void *arg)
 	loop_timer_cancel(wf->loop, wf->timer);
 	wf->timer = NULL;
 	aws_cancel(wf->aws, wf);
-	wf_set_summary(wf, "timed out after %u minutes in %s%s%s", WF_TIMEOUT_MS / 60000u,
-		       wf->state->name, wf->stack_status[0] ? ", stack " : "", wf->stack_status);
+	wf_set_summary(wf, "timed out after %u minutes in %s%s%s%s%s", WF_TIMEOUT_MS / 60000u,
+		       wf->state->name, wf->stack_status[0] ? ", stack " : "", wf->stack_status,
+		       wf->last_error[0] ? "; last error: " : "", wf->last_error);
 	enter(wf, find_state(wf->table, "Fail"));
 }
 

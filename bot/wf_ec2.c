@@ -41,7 +41,15 @@ static void on_described(void *arg, const struct aws_err *err, const struct ec2_
 		wf_error(wf, err->rc, msg);
 		return;
 	}
-	size_t n = list->n < WF_MAX_INSTANCES ? list->n : WF_MAX_INSTANCES;
+	if (list->n > WF_MAX_INSTANCES) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+			 "%zu instances are tagged %s=%s; envbot acts on at most %d", list->n,
+			 wf->env->tag_key, wf->env->tag_value, WF_MAX_INSTANCES);
+		wf_error(wf, BOT_EINVAL, msg);
+		return;
+	}
+	size_t n = list->n;
 	struct wf_instance *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		wf_error(wf, BOT_ENOMEM, "out of memory");

@@ -48,7 +48,7 @@ struct wf_table {
 extern const struct wf_table wf_stack_start, wf_stack_stop, wf_ec2_start, wf_ec2_stop;
 
 #define WF_MAX_DETAILS   24
-#define WF_MAX_INSTANCES 1000
+#define WF_MAX_INSTANCES 10000 /* more is refused loudly, never truncated */
 
 struct wf_instance {
 	char id[24];
@@ -76,8 +76,9 @@ struct wf {
 	uint64_t started_ms;
 	uint64_t ended_ms;
 	bool noop;
-	enum bot_rc last_rc; /* of the last wf_error */
-	bool busy_aws;       /* an AWS call of ours is in flight */
+	enum bot_rc last_rc;  /* of the last wf_error */
+	char last_error[512]; /* its message, for the timeout's summary */
+	bool busy_aws;        /* an AWS call of ours is in flight */
 
 	struct wf_step steps[WF_MAX_STEPS];
 	size_t n_steps;

@@ -7,10 +7,12 @@
 
 #include "wf_internal.h"
 
-#define RETRY                                       \
-	{                                           \
-		.attempts = 3, .interval_ms = 10000 \
-	}
+/* clang-format off */
+#define RETRY      { .attempts = 3, .interval_ms = 10000 }
+/* A poll keeps trying through an outage: the stack goes on changing in AWS
+ * whatever happens to our calls, and the 60-minute deadline bounds it. */
+#define POLL_RETRY { .attempts = 360, .interval_ms = 10000 }
+/* clang-format on */
 
 enum { S_CHECK, S_LEFTOVER, S_IMAGE, S_CREATE, S_WAIT_CREATE };
 static const char *const start_steps[] = {
@@ -55,6 +57,8 @@ static void on_described(void *arg, const struct aws_err *err, const struct cfn_
 	struct wf *wf = arg;
 	if (err->rc == BOT_ENOTFOUND) {
 		snprintf(wf->stack_status, sizeof(wf->stack_status), "absent");
+		if (wf->action == WF_START)
+			wf_skip_step(wf, S_LEFTOVER); /* nothing to remove */
 		wf_detail_step(wf, "%s: not present", wf->env->stack_name);
 		wf_next(wf, "missing");
 		return;
@@ -68,13 +72,18 @@ static void on_described(void *arg, const struct aws_err *err, const struct cfn_
 	}
 	remember(wf, st);
 	const char *cls = classify(st->status);
+	if (wf->action == WF_START && strcmp(cls, "leftover") != 0)
+		wf_skip_step(wf, S_LEFTOVER);
 	wf_detail_step(wf, "%s: %s", st->name, st->status);
 	if (strcmp(cls, "up") == 0) {
 		wf->noop = wf->action == WF_START;
-		for (size_t i = 0; i < st->n_outputs; i++)
-			wf_add_detail(wf, "%s: %s", st->outputs[i].key, st->outputs[i].value);
-		if (wf->action == WF_START)
+		/* Outputs of a stack about to be deleted would only mislead. */
+		if (wf->action == WF_START) {
+			for (size_t i = 0; i < st->n_outputs; i++)
+				wf_add_detail(wf, "%s: %s", st->outputs[i].key,
+					      st->outputs[i].value);
 			wf_set_summary(wf, "already up (%s)", st->status);
+		}
 	} else if (strcmp(cls, "missing") == 0) {
 		wf->noop = wf->action == WF_STOP;
 	} else if (strcmp(cls, "busy") == 0) {
@@ -144,8 +153,9 @@ static void on_polled(void *arg, const struct aws_err *err, const struct cfn_sta
 	}
 	remember(wf, st);
 	uint64_t secs = wf_elapsed_ms(wf) / 1000;
-	wf_detail_step(wf, "%s (%llum%02llus)", st->status, (unsigned long long)(secs / 60),
-		       (unsigned long long)(secs % 60));
+	/* The status alone: the detail changes (and the CLI prints a line)
+	 * only when the stack does; the embed shows each step's elapsed time. */
+	wf_detail_step(wf, "%s", st->status);
 	if (strcmp(st->status, "DELETE_COMPLETE") == 0) {
 		wf_next(wf, "gone");
 	} else if (ends_with(st->status, "_IN_PROGRESS")) {
@@ -338,7 +348,7 @@ static const struct wf_state start_states[] = {
 	  .type = WF_TASK,
 	  .step = S_LEFTOVER,
 	  .run = t_poll,
-	  .retry = RETRY,
+	  .retry = POLL_RETRY,
 	  .next = { { "gone", "ResolveImage" },
 		    { "in_progress", "WaitLeftover" },
 		    { "complete", "WaitLeftover" },
@@ -363,7 +373,7 @@ static const struct wf_state start_states[] = {
 	  .type = WF_TASK,
 	  .step = S_WAIT_CREATE,
 	  .run = t_poll,
-	  .retry = RETRY,
+	  .retry = POLL_RETRY,
 	  .next = { { "complete", "Created" },
 		    { "in_progress", "WaitCreate" },
 		    { "failed", "FindFailure" },
@@ -402,7 +412,7 @@ static const struct wf_state stop_states[] = {
 	  .type = WF_TASK,
 	  .step = T_WAIT_DELETE,
 	  .run = t_poll,
-	  .retry = RETRY,
+	  .retry = POLL_RETRY,
 	  .next = { { "gone", "Deleted" },
 		    { "in_progress", "WaitDelete" },
 		    { "complete", "WaitDelete" },

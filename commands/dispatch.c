@@ -66,8 +66,8 @@ void cmd_refuse(struct cmd_ctx *c, const char *why)
 	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX], la[STATE_TEXT_MAX], lw[512];
 	snprintf(outcome, sizeof(outcome), "refused: %s", why);
 	cmd_audit(c, outcome);
-	if (c->bot->state && bot_save_state(c->bot) != BOT_OK)
-		log_warn(MOD, "msg=\"refusal audited but not saved\"");
+	/* An audit line needs no acknowledgement: saved with the next batch. */
+	bot_save_state_soon(c->bot);
 	log_safe(c->action, la, sizeof(la));
 	log_safe(why, lw, sizeof(lw));
 	log_info(MOD, "msg=\"refused\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, la, lw);

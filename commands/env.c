@@ -352,8 +352,9 @@ static void run_workflow(struct cmd_ctx *c, enum wf_action action)
 	if (rc == BOT_OK) {
 		/* The manager owns the ix now; it is still alive for the audit. */
 		cmd_audit(c, "ok: workflow started");
-		if (bot_save_state(c->bot) != BOT_OK)
-			log_warn(MOD, "msg=\"audit not saved\"");
+		/* The workflow's own record is what must survive; the audit line
+		 * goes out with the next coalesced save. */
+		bot_save_state_soon(c->bot);
 		if (req.ix)
 			c->ix = NULL;
 		return;
@@ -367,7 +368,7 @@ static void run_workflow(struct cmd_ctx *c, enum wf_action action)
 			 c->env->name, bot_strerror(rc));
 	}
 	cmd_audit(c, rc == BOT_EBUSY ? "refused: a workflow is running" : "failed");
-	bot_save_state(c->bot);
+	bot_save_state_soon(c->bot);
 	if (c->ix->type == IX_COMMAND)
 		ix_edit(c->bot->rest, c->ix, rest_msg_new(text, 0), NULL, NULL);
 	else

@@ -40,6 +40,9 @@ class Daemon:
             e["FAKETIME"] = "@" + faketime
             e["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
             e["FAKETIME_NO_CACHE"] = "1"
+            # An ASan build wants its runtime first; libfaketime only
+            # interposes the clock, so the order does not matter here.
+            e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
         self.proc = subprocess.Popen([binary, "-c", cfg, "--log-level", "debug", "run"],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=e)
 
