@@ -17,8 +17,8 @@
 
 #define DOC_DEADLINE_MS 45000 /* every check answered or reported as silent */
 #define DOC_MAX_IDS     EC2_BATCH
-/* View Channel, Send Messages, Embed Links, Read Message History. */
-#define DOC_BOT_PERMISSIONS "84992"
+/* View Channel, Send Messages, Embed Links (docs/OPERATIONS.md, step 2). */
+#define DOC_BOT_PERMISSIONS "19456"
 
 enum doc_state {
 	DOC_PENDING = 0,
