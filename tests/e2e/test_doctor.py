@@ -249,6 +249,13 @@ def main():
         c.ok(r.line(f"{OK} Discord token"), "Discord is still checked", r)
         c.ok(r.secs < 15, f"refused credentials are not retried ({r.secs:.1f}s)")
 
+        r = doctor(binary, cfg, tok, keys["envbot-admin"][0], "not-the-secret")
+        c.ok(r.rc == 3, "a known access key with the wrong secret exits 3", r)
+        ln = r.line(f"{FAIL} AWS credentials")
+        c.ok("SignatureDoesNotMatch" in ln and "secret access key" in ln,
+             "✘ AWS credentials: SignatureDoesNotMatch with its fix", r)
+        c.ok("not-the-secret" not in r.out + r.err, "the secret is never printed", r)
+
         r = doctor(binary, cfg, tok, *keys["envbot-nostart"])
         c.ok(r.rc == 1, "ec2:StartInstances denied: exit 1", r)
         ln = r.line(f"{FAIL} ec2:StartInstances tag AutoStopStart=Yes (qa)")
