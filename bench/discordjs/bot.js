@@ -1,6 +1,6 @@
-// The discord.js side of bench/run's comparison: a minimal bot that does
-// for every slash command what envbot's /env status does before it asks AWS:
-// an ephemeral deferred ACK, then one edit of the reply. Run with
+// The discord.js side of bench/run's comparison: a minimal bot that answers
+// every slash command with an ephemeral deferred ACK and nothing else (the
+// least a bot can do; envbot answers the same burst with a full reply). Run with
 // NODE_PATH=tests/discordjs/node_modules (the copy the e2e test installs)
 // and FAKE_PORT / DISCORD_TOKEN of tests/fakes/fake_discord.py.
 'use strict';
@@ -17,7 +17,6 @@ client.on(Events.InteractionCreate, async (interaction) => {
   try {
     if (!interaction.isChatInputCommand()) return;
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    await interaction.editReply({ content: `status of ${interaction.commandName}` });
   } catch (err) {
     console.log(`ERROR ${err}`);
   }
