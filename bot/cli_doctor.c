@@ -54,8 +54,10 @@ typedef enum bot_rc (*doc_start_fn)(struct doc_check *c);
  * whatever order the answers come in. */
 struct doc_kind {
 	const char *name;   /* the permission or object checked */
-	doc_start_fn start; /* NULL: an ℹ line, nothing is called */
-	/* the fix for "denied", printf format with the target as the only %s */
+	doc_start_fn start; /* starts the call, or marks an ℹ line (start_info) */
+	/* what the permission needs, for the fix of a ✘ or the text of an ℹ:
+	 * printf format taking two strings, the target twice, or for the EC2
+	 * kinds the tag key and value (policy_text) */
 	const char *fix_denied;
 };
 
@@ -163,7 +165,7 @@ static const char *json_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* "404 Unknown Channel (code 10003)" from Discord's error body. */
+/* "HTTP 404: Unknown Channel (code 10003)" from Discord's error body. */
 static void discord_why(const struct rest_response *res, char *buf, size_t len)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(res->json, "code");
@@ -577,6 +579,15 @@ static char *form_escape(const char *s)
 
 static void start_dry_runs(struct doctor *d, struct doc_check *describe);
 
+/* The ids go into a form unescaped and into fixed slots: anything that is
+ * not an instance id as EC2 writes them ("i-" and hex) is left out. */
+static bool instance_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	return n > 2 && n < sizeof(((struct doc_check *)0)->ids[0]) && strncmp(id, "i-", 2) == 0 &&
+	       strspn(id + 2, "0123456789abcdef") == n - 2;
+}
+
 static void on_instances(void *arg, const struct aws_err *err, const struct ec2_instances *l)
 {
 	struct doc_check *c = arg;
@@ -585,7 +596,7 @@ static void on_instances(void *arg, const struct aws_err *err, const struct ec2_
 	if (err->rc == BOT_OK && l) {
 		c->ids = calloc(DOC_MAX_IDS, sizeof(*c->ids));
 		for (size_t i = 0; c->ids && i < l->n && c->n_ids < DOC_MAX_IDS; i++)
-			if (!l->v[i].in_asg)
+			if (!l->v[i].in_asg && instance_id_ok(l->v[i].id))
 				SET(c->ids[c->n_ids++], "%s", l->v[i].id);
 		SET(c->detail, "allowed: %zu instance%s tagged%s", l->n, l->n == 1 ? "" : "s",
 		    l->n_asg ? " (some in Auto Scaling groups, left to the group)" : "");
@@ -929,6 +940,15 @@ static void fill_arn(const struct doctor *d, const char *text, char *out, size_t
 	out[n < len ? n : len - 1] = '\0';
 }
 
+/* Names and messages come from Discord and AWS: one line each, whatever
+ * they hold (control characters would forge or hide lines). */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
 static void print_check(const struct doctor *d, const struct doc_check *c)
 {
 	const char *mark = c->state == DOC_PASS   ? "\u2714"
@@ -951,6 +971,7 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 	char detail[sizeof(c->detail)];
 	SET(detail, "%s", c->detail);
 	log_redact(detail, sizeof(detail));
+	printable(detail);
 	printf("%s %s%s%s\n", mark, head, detail[0] ? ": " : "", detail);
 	char fix[1024], filled[1200];
 	if (c->state == DOC_INFO && !c->fix[0])
@@ -959,6 +980,7 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 		SET(fix, "%s", c->fix);
 	fill_arn(d, fix, filled, sizeof(filled));
 	log_redact(filled, sizeof(filled));
+	printable(filled);
 	if (c->state == DOC_INFO)
 		printf("    check: %s\n", filled);
 	else if (c->state == DOC_FAIL && filled[0])
