@@ -145,6 +145,22 @@ def main():
         c.ok(r2.out == r.out, "a second run prints the same output (stable order)",
              (r.out, r2.out))
 
+        # ---- a tag no instance carries: start/stop cannot be probed (ℹ) ----
+        ghost = os.path.join(d, "ghost.cfg")
+        write_config(ghost, m.url, url, os.path.join(d, "state.json"), api_base=fd.api,
+                     extra_envs=""",
+  { name = "ghost"; kind = "ec2"; tag = { key = "AutoStopStart"; value = "Nobody"; };
+    schedule: { start = "0 9 * * MON-FRI"; stop = "0 18 * * MON-FRI"; }; }""")
+        r = doctor(binary, ghost, tok)
+        c.ok(r.rc == 0, "a tag without instances is not a failure: exit 0", r)
+        c.ok("0 instances tagged" in
+             r.line(f"{OK} ec2:DescribeInstances tag AutoStopStart=Nobody (ghost)"),
+             "✔ DescribeInstances with no instance", r)
+        ln = r.line(f"{INFO} ec2:StartInstances tag AutoStopStart=Nobody (ghost)")
+        c.ok("not probed" in ln and "check:" in ln, "ℹ StartInstances not probed", r)
+        c.ok(r.line(f"{OK} ec2:StartInstances tag AutoStopStart=Yes (qa)"),
+             "the other tag is still probed", r)
+
         # ---- a wrong Discord token: refused, exit 3 ----
         r = doctor(binary, cfg, "not-the-token-0000")
         c.ok(r.rc == 3, "a wrong Discord token exits 3", r)
