@@ -252,7 +252,7 @@ def main():
 
         r = doctor(binary, cfg, tok, *keys["envbot-admin"])
         c.ok(r.rc == 0, "IAM enforced, a user allowed everything: exit 0", r)
-        c.ok(f"user/envbot-admin" in r.line(f"{OK} AWS credentials"),
+        c.ok("user/envbot-admin" in r.line(f"{OK} AWS credentials"),
              "the ARN is the IAM user's", r)
 
         r = doctor(binary, cfg, tok, "AKIAUNKNOWNKEY000000", "nope")
