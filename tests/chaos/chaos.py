@@ -265,6 +265,146 @@ def soak(c, binary, logdir):
         W.close()
 
 
+
+# --------------------------------------------------------------------- REST
+
+def audit_outcomes(W, action):
+    """env -> [outcome] of finished workflows, from the state file's audit."""
+    out = {}
+    for a in (W.read_state() or {}).get("audit", []):
+        if a.get("action", "").startswith("workflow " + action):
+            out.setdefault(a.get("env"), []).append(a.get("outcome", ""))
+    return out
+
+
+@scenario
+def rest_429(c, binary, logdir):
+    """429s on a route (the embed edits) and global 429s (every route,
+    callbacks included) while workflows run and reads are answered."""
+    envs = ["e%d" % i for i in range(6)]
+    W = L.World(c, binary, logdir, envs, "rest_429", create_s=2)
+    try:
+        W.start_daemon()
+        W.dc.call("/fail", {"method": "PATCH", "path": "^/webhooks/", "status": 429,
+                            "count": 8, "retry_after": 1.0})
+        start_all(W, envs[:3])
+        W.list_ok("during route 429s")
+        W.dc.call("/fail", {"path": ".*", "status": 429, "count": 6, "retry_after": 0.5,
+                            "global": True})
+        start_all(W, envs[3:])
+        W.holiday(L.future_day(1))
+        W.list_ok("during global 429s")
+        W.check_invariants("429 route and global")
+        cnt = W.dc.counters()
+        c.ok(cnt.get("injected", 0) == 14, "rest_429: all 14 injected 429s were hit (%d)" %
+             cnt.get("injected", 0))
+        lat = W.dc.call("/latency")
+        c.ok(lat["late"] == 0 and lat["unanswered"] == 0,
+             "rest_429: every interaction acknowledged in time (max %.0f ms)" %
+             (lat["max_ms"] or -1), lat)
+    finally:
+        W.close()
+
+
+@scenario
+def rest_5xx(c, binary, logdir):
+    """A storm of 500/502/503 on every REST route while workflows run."""
+    envs = ["e%d" % i for i in range(6)]
+    W = L.World(c, binary, logdir, envs, "rest_5xx", create_s=3)
+    try:
+        W.start_daemon()
+        start_all(W, envs[:3])
+        time.sleep(0.3)
+        for st in (500, 502, 503):
+            W.dc.call("/fail", {"path": "^/webhooks/|^/channels/", "status": st, "count": 10})
+        time.sleep(2)
+        W.dc.call("/fail", {"path": "^/interactions/", "status": 503, "count": 3})
+        start_all(W, envs[3:])
+        W.holiday(L.future_day(1))
+        W.list_ok("after the 5xx storm")
+
+        W.check_invariants("5xx storm")
+        cnt = W.dc.counters()
+        print("rest_5xx: %d injected failures hit, %d 5xx answers" %
+              (cnt.get("injected", 0), cnt.get("rest_5xx", 0)), flush=True)
+        lat = W.dc.call("/latency")
+        c.ok(lat["unanswered"] == 0, "rest_5xx: every interaction acknowledged", lat)
+    finally:
+        W.close()
+
+
+@scenario
+def rest_slow(c, binary, logdir):
+    """Every REST answer takes 10 s for ~25 s while workflows run: the
+    gateway stays up (heartbeats are not stuck behind REST), the workflows
+    end, their embeds catch up, and reads are answered once it is over."""
+    envs = ["e%d" % i for i in range(4)]
+    W = L.World(c, binary, logdir, envs, "rest_slow", create_s=2, hb_ms=2000)
+    try:
+        W.start_daemon()
+        start_all(W, envs)
+        W.dc.call("/wait?counter=callbacks&min=4&timeout=5")
+        W.dc.call("/delay", {"ms": 10000})
+        t0 = time.monotonic()
+        beats0 = W.dc.counters().get("heartbeat_acks", 0)
+        time.sleep(25)
+        W.dc.call("/delay", {"ms": 0})
+        cnt = W.dc.counters()
+        beats = cnt.get("heartbeat_acks", 0) - beats0
+        c.ok(beats >= 10, "rest_slow: heartbeats went on while REST was slow (%d acks in "
+             "%.0f s)" % (beats, time.monotonic() - t0))
+        c.ok(cnt.get("connections") == 1, "rest_slow: the gateway connection never dropped",
+             cnt)
+        c.ok(W.d.alive(), "rest_slow: daemon alive")
+        # Wait out the requests that were answered slowly.
+        time.sleep(10)
+        W.list_ok("after slow REST")
+        W.check_invariants("10 s REST answers", wf_timeout=60)
+        dup = [m for m in W.dc.state()["messages"] if not m.get("interaction_id")]
+        c.ok(len(dup) == 0, "rest_slow: no stray channel messages (retries of a slow POST)",
+             [m.get("content") for m in dup][:5])
+    finally:
+        W.close()
+
+
+@scenario
+def rest_refused(c, binary, logdir):
+    """The fake Discord is stopped (connection refused on REST and the
+    gateway) for 8 s while workflows run, then starts again on the same port
+    with no memory of the session: the workflows end on AWS (audit log),
+    nothing runs twice, and the daemon is serving on a new session."""
+    envs = ["e%d" % i for i in range(4)]
+    W = L.World(c, binary, logdir, envs, "rest_refused", create_s=3)
+    try:
+        W.start_daemon()
+        start_all(W, envs)
+        W.holiday(L.future_day(1))
+        W.dc.call("/wait?counter=callbacks&min=5&timeout=5")
+        acked = [x for x in W.wf if W.dc.record(x[0]).get("responses")]
+        hol_ok = W.acked_ok(W.holidays[L.future_day(1)])
+        W.dc.stop()
+        time.sleep(8)
+        c.ok(W.d.alive(), "rest_refused: daemon alive while Discord is unreachable")
+        W.dc.start()  # same port, a blank fake
+        c.ok(W.dc.call("/wait?counter=ready&min=1&timeout=40")["ok"],
+             "rest_refused: a new session once Discord is back")
+        W.list_ok("after Discord came back")
+        c.ok(W.wait_idle(60), "rest_refused: nothing left in flight")
+        outs = audit_outcomes(W, "start")
+        good = [e for _, e, _ in acked if any(o.startswith("ok") for o in outs.get(e, []))]
+        c.ok(len(good) == len(acked) == 4,
+             "rest_refused: %d of %d acknowledged workflows ended ok" % (len(good), len(acked)),
+             outs)
+        creates = W.aws_counts("CreateStack")
+        c.ok(all(v == 1 for v in creates.values()) and len(creates) == 4,
+             "rest_refused: one CreateStack per workflow", creates)
+        hols = {h["date"] for h in (W.read_state() or {}).get("holidays", [])}
+        c.ok(hol_ok and L.future_day(1) in hols, "rest_refused: the acknowledged holiday kept")
+        print("rest_refused: %s" % W.d.text().count("progress message not updated"),
+              "progress edits lost to the outage (logged)", flush=True)
+    finally:
+        W.close()
+
 # --------------------------------------------------------------------- main
 CI = ["gw_drop", "gw_op7_op9", "gw_heartbeat", "gw_close", "burst1000", "soak",
       "rest_429", "rest_5xx", "rest_slow", "rest_refused",
