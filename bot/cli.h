@@ -7,7 +7,7 @@
 #include "../config/config.h"
 
 #define ENVBOT_VERSION "0.1.0"
-#define ENVBOT_URL "https://github.com/envbot/envbot"
+#define ENVBOT_URL     "https://github.com/envbot/envbot"
 
 struct cli {
 	const char *config_path; /* -c, else $ENVBOT_CONFIG, else ./envbot.cfg */

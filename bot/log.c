@@ -9,16 +9,16 @@
 #include <time.h>
 
 #define LOG_MAX_SECRETS 64
-#define LOG_LINE_MAX 4096
+#define LOG_LINE_MAX    4096
 static const char redacted[] = "[REDACTED]";
 
 static struct {
 	pthread_mutex_t lock;
 	enum log_level level;
 	char *secrets[LOG_MAX_SECRETS];
-} logger = {PTHREAD_MUTEX_INITIALIZER, LL_INFO, {0}};
+} logger = { PTHREAD_MUTEX_INITIALIZER, LL_INFO, { 0 } };
 
-static const char *level_names[] = {"error", "warn", "info", "debug"};
+static const char *level_names[] = { "error", "warn", "info", "debug" };
 
 void log_set_level(enum log_level level)
 {
@@ -146,11 +146,9 @@ void log_vmsg(enum log_level level, const char *mod, const char *fmt, va_list ap
 	}
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line),
-			 "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s mod=%s ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-			 level_names[level], mod ? mod : "-");
+	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s mod=%s ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level], mod ? mod : "-");
 	if (n > 0 && (size_t)n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	/* One event, one line: embedded newlines would split journald records. */

@@ -35,8 +35,8 @@ void log_vmsg(enum log_level level, const char *mod, const char *fmt, va_list ap
 void log_redact(char *buf, unsigned long size);
 
 #define log_error(mod, ...) log_msg(LL_ERROR, mod, __VA_ARGS__)
-#define log_warn(mod, ...) log_msg(LL_WARN, mod, __VA_ARGS__)
-#define log_info(mod, ...) log_msg(LL_INFO, mod, __VA_ARGS__)
+#define log_warn(mod, ...)  log_msg(LL_WARN, mod, __VA_ARGS__)
+#define log_info(mod, ...)  log_msg(LL_INFO, mod, __VA_ARGS__)
 #define log_debug(mod, ...) log_msg(LL_DEBUG, mod, __VA_ARGS__)
 
 #endif

@@ -95,8 +95,7 @@ void loop_destroy(struct loop *loop)
 	free(loop);
 }
 
-struct loop_timer *loop_timer_add(struct loop *loop, uint64_t delay_ms, loop_fn fn,
-				  void *arg)
+struct loop_timer *loop_timer_add(struct loop *loop, uint64_t delay_ms, loop_fn fn, void *arg)
 {
 	struct loop_timer *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -180,7 +179,7 @@ int loop_fd_add(struct loop *loop, int fd, short events, loop_fd_fn cb, void *ar
 {
 	if (loop->n_fds >= LOOP_MAX_FDS)
 		return -1;
-	loop->fds[loop->n_fds++] = (struct loop_fd){fd, events, cb, arg};
+	loop->fds[loop->n_fds++] = (struct loop_fd){ fd, events, cb, arg };
 	return 0;
 }
 
@@ -299,9 +298,9 @@ int loop_run(struct loop *loop)
 		struct curl_waitfd extra[LOOP_MAX_FDS];
 		int n = loop->n_fds;
 		for (int i = 0; i < n; i++)
-			extra[i] = (struct curl_waitfd){.fd = loop->fds[i].fd,
-							.events = loop->fds[i].events,
-							.revents = 0};
+			extra[i] = (struct curl_waitfd){ .fd = loop->fds[i].fd,
+							 .events = loop->fds[i].events,
+							 .revents = 0 };
 		int numfds = 0;
 		if (curl_multi_poll(loop->multi, extra, (unsigned)n, next_timeout_ms(loop),
 				    &numfds) != CURLM_OK)

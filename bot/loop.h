@@ -33,8 +33,7 @@ uint64_t loop_now_ms(void);
 
 /* One-shot timer after delay_ms. The returned handle is valid until fn has
  * been called or the timer cancelled; NULL on allocation failure. */
-struct loop_timer *loop_timer_add(struct loop *loop, uint64_t delay_ms, loop_fn fn,
-				  void *arg);
+struct loop_timer *loop_timer_add(struct loop *loop, uint64_t delay_ms, loop_fn fn, void *arg);
 /* Accepts NULL. Must not be called on a timer that already fired. */
 void loop_timer_cancel(struct loop *loop, struct loop_timer *timer);
 

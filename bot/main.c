@@ -17,26 +17,43 @@ struct cli_command {
 };
 
 static const struct cli_command commands[] = {
-	{.name = "run", .fn = cli_run, .usage = "run",
-	 .summary = "the daemon: gateway, slash commands, scheduler, workflows"},
-	{.name = "check-config", .fn = cli_check_config, .usage = "check-config",
-	 .summary = "validate the config and print a summary"},
-	{.name = "plan", .fn = cli_plan,
-	 .usage = "plan [--days N] [--env NAME] [--from YYYY-MM-DD] [--json]",
-	 .summary = "upcoming scheduled actions and the monthly cost table (offline)"},
-	{.name = "status", .fn = cli_status, .usage = "status [ENV]",
-	 .summary = "live state of each environment"},
-	{.name = "start", .fn = cli_start, .usage = "start ENV [--notify]",
-	 .summary = "run the start workflow now, progress on stdout"},
-	{.name = "stop", .fn = cli_stop, .usage = "stop ENV [--notify]",
-	 .summary = "run the stop workflow now, progress on stdout"},
-	{.name = "tags", .fn = cli_tags, .usage = "tags ENV",
-	 .summary = "newest image tags in the environment's ECR repository"},
-	{.name = "register-commands", .fn = cli_register_commands,
-	 .usage = "register-commands", .summary = "bulk-overwrite the slash commands"},
-	{.name = "doctor", .fn = cli_doctor, .usage = "doctor",
-	 .summary = "check config, Discord access, AWS credentials and permissions"},
-	{0},
+	{ .name = "run",
+	  .fn = cli_run,
+	  .usage = "run",
+	  .summary = "the daemon: gateway, slash commands, scheduler, workflows" },
+	{ .name = "check-config",
+	  .fn = cli_check_config,
+	  .usage = "check-config",
+	  .summary = "validate the config and print a summary" },
+	{ .name = "plan",
+	  .fn = cli_plan,
+	  .usage = "plan [--days N] [--env NAME] [--from YYYY-MM-DD] [--json]",
+	  .summary = "upcoming scheduled actions and the monthly cost table (offline)" },
+	{ .name = "status",
+	  .fn = cli_status,
+	  .usage = "status [ENV]",
+	  .summary = "live state of each environment" },
+	{ .name = "start",
+	  .fn = cli_start,
+	  .usage = "start ENV [--notify]",
+	  .summary = "run the start workflow now, progress on stdout" },
+	{ .name = "stop",
+	  .fn = cli_stop,
+	  .usage = "stop ENV [--notify]",
+	  .summary = "run the stop workflow now, progress on stdout" },
+	{ .name = "tags",
+	  .fn = cli_tags,
+	  .usage = "tags ENV",
+	  .summary = "newest image tags in the environment's ECR repository" },
+	{ .name = "register-commands",
+	  .fn = cli_register_commands,
+	  .usage = "register-commands",
+	  .summary = "bulk-overwrite the slash commands" },
+	{ .name = "doctor",
+	  .fn = cli_doctor,
+	  .usage = "doctor",
+	  .summary = "check config, Discord access, AWS credentials and permissions" },
+	{ 0 },
 };
 
 static void usage(FILE *out, const char *prog)
@@ -85,13 +102,13 @@ int cli_load_config(const struct cli *cli, struct cfg **out)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"log-level", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0, 0, 0, 0},
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0, 0, 0, 0 },
 	};
-	struct cli cli = {.prog = "envbot"};
+	struct cli cli = { .prog = "envbot" };
 	const char *env_cfg = getenv("ENVBOT_CONFIG");
 	cli.config_path = env_cfg && *env_cfg ? env_cfg : "envbot.cfg";
 	const char *log_level = NULL;
@@ -110,8 +127,10 @@ int main(int argc, char **argv)
 	if (log_level) {
 		enum log_level lvl;
 		if (log_parse_level(log_level, &lvl) != 0) {
-			fprintf(stderr, "envbot: --log-level: '%s' is not one of error, warn, "
-					"info, debug\n", log_level);
+			fprintf(stderr,
+				"envbot: --log-level: '%s' is not one of error, warn, "
+				"info, debug\n",
+				log_level);
 			return 2;
 		}
 		log_set_level(lvl);

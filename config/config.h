@@ -75,14 +75,14 @@ struct cfg {
 	char *endpoint_url; /* may be NULL */
 	char *profile;      /* may be NULL */
 
-	char *state_file;   /* default "/var/lib/envbot/state.json" */
-	int64_t catch_up;   /* seconds, default 2h */
-	int64_t max_extend; /* seconds, default 4h */
+	char *state_file;    /* default "/var/lib/envbot/state.json" */
+	int64_t catch_up;    /* seconds, default 2h */
+	int64_t max_extend;  /* seconds, default 4h */
 	int64_t warn_before; /* seconds, default 15m; 0 disables */
-	int audit_max;      /* audit entries kept, default 1000 */
+	int audit_max;       /* audit entries kept, default 1000 */
 	char *health_listen; /* "127.0.0.1:9464" or NULL */
-	char *timezone;     /* default "UTC" */
-	char *log_level;    /* may be NULL */
+	char *timezone;      /* default "UTC" */
+	char *log_level;     /* may be NULL */
 
 	ymd_t *holidays;
 	size_t n_holidays;
@@ -97,8 +97,8 @@ struct cfg {
  * errlen). */
 enum bot_rc cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
 /* Same from a string (tests, fuzzing); name is used in messages. */
-enum bot_rc cfg_load_string(const char *text, const char *name, struct cfg **out,
-			    char *err, size_t errlen);
+enum bot_rc cfg_load_string(const char *text, const char *name, struct cfg **out, char *err,
+			    size_t errlen);
 /* Accepts NULL. */
 void cfg_destroy(struct cfg *cfg);
 

@@ -49,7 +49,7 @@ static void test_line(void)
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
-	char line[512] = {0};
+	char line[512] = { 0 };
 	FILE *f = fopen(path, "r");
 	CHECK(f != NULL);
 	if (f) {
