@@ -16,8 +16,12 @@ both on loopback.
             the fake recorded carries allowed_mentions {"parse": []} and no
             raw mention text
   awshuge   DescribeStacks answered 200 with 10 MB of padding (under the
-            client's 16 MiB cap): /env status answered, daemon alive; then
-            20 MB (over it): a clear "larger than" error in the reply
+            client's 16 MiB cap): /env status answered (libxml2 refuses a
+            document that size: a clear AWS error), daemon alive; then 20 MB
+            (over the cap): a clear "larger than" error in the reply
+  zlib      with zlib-stream on, an event inflating to about 18 MB from a few
+            KB: dropped, reconnect and resume, no reconnect loop when the
+            resumed session replays it
 After all of them: /env list still answered, SIGTERM exits 0, no sanitizer
 report.
 
@@ -48,9 +52,43 @@ PINGS = re.compile(r"@(everyone|here)|<@[!&]?\d")
 
 
 class Ctx:
-    def __init__(self, d, aws, discord, bot, log_path, c):
-        self.d, self.aws, self.discord, self.bot, self.log_path, self.c = (
-            d, aws, discord, bot, log_path, c)
+    def __init__(self, d, aws, discord, binary, cfg, env, c):
+        self.d, self.aws, self.discord, self.c = d, aws, discord, c
+        self.binary, self.cfg, self.env = binary, cfg, env
+        self.bot = None
+        self.logs = []
+        self.log_path = None
+
+    def start(self, compress=False):
+        env = dict(self.env)
+        if compress:
+            env["ENVBOT_GATEWAY_COMPRESS"] = "1"
+        self.log_path = os.path.join(self.d, "envbot-%d.log" % len(self.logs))
+        self.logs.append(self.log_path)
+        out = open(self.log_path, "wb")
+        ready = self.discord.call("/state")["counters"].get("ready", 0)
+        self.bot = subprocess.Popen([self.binary, "-c", self.cfg, "run"], stdout=out,
+                                    stderr=subprocess.STDOUT, env=env)
+        out.close()
+        w = self.discord.call("/wait?counter=ready&min=%d&timeout=20" % (ready + 1), timeout=25)
+        return self.c.ok(w.get("ok"), "envbot connected to the fake gateway")
+
+    def stop(self):
+        """SIGTERM; True when it exited 0."""
+        if self.bot is None or self.bot.poll() is not None:
+            return self.c.ok(False, "envbot still running at the end",
+                             None if self.bot is None else self.bot.returncode)
+        self.bot.send_signal(signal.SIGTERM)
+        try:
+            rc = self.bot.wait(20)
+        except subprocess.TimeoutExpired:
+            self.bot.kill()
+            rc = self.bot.wait()
+        return self.c.ok(rc == 0, f"envbot exits 0 on SIGTERM (got {rc})")
+
+    def restart(self, compress=False):
+        self.stop()
+        return self.start(compress)
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
@@ -301,8 +339,32 @@ def s_awshuge(x):
     x.serves("huge AWS responses")
 
 
+def s_zlib(x):
+    """zlib-stream: a dispatch that inflates to about 18 MB (a few KB on the
+    wire). The daemon drops it, reconnects and resumes; the resumed session
+    replays the event, which must not trap it in a reconnect loop."""
+    c = x.c
+    x.restart(compress=True)
+    st = x.discord.call("/state")
+    conn = (st.get("connections") or [{}])[-1]
+    c.ok(conn.get("query", {}).get("compress") == "zlib-stream",
+         "zlib: the daemon asked for zlib-stream", conn.get("query"))
+    r = x.post_raw("/dispatch", {"t": "HOSTILE_BOMB", "d": {"blob": "\u00e9" * 3_000_000}},
+                   timeout=120)
+    c.ok(r.get("sent") is True, "zlib: the fake sent the compressed frame", r)
+    c.ok(x.wait_log(r"inflated payload too large"), "zlib: dropped and said in the log",
+         x.log()[-1500:])
+    x.alive("zlib bomb")
+    x.serves("zlib bomb")
+    before = x.discord.call("/state")["counters"].get("connections", 0)
+    time.sleep(5)
+    after = x.discord.call("/state")["counters"].get("connections", 0)
+    c.ok(after - before <= 1, f"zlib: no reconnect loop ({after - before} connections in 5 s)")
+    x.serves("zlib bomb, 5 s later")
+
+
 SCENARIOS = {"frames": s_frames, "surrogate": s_surrogate, "mentions": s_mentions,
-             "awshuge": s_awshuge}
+             "awshuge": s_awshuge, "zlib": s_zlib}
 
 
 def main():
@@ -316,7 +378,7 @@ def main():
     c = Checks()
     aws = FakeAws(d, FAKE_AWS)
     discord = None
-    bot = None
+    x = None
     try:
         discord = FakeDiscord(d, FAKE_DISCORD)
         aws.ctl("images", {"repository": "chat-chat-http", "images": [
@@ -328,14 +390,9 @@ def main():
         env = aws.env()
         env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
         env["ENVBOT_TEST_POLL_MS"] = "200"
-        log_path = os.path.join(d, "envbot.log")
-        log = open(log_path, "wb")
-        bot = subprocess.Popen([binary, "-c", cfg, "run"], stdout=log, stderr=subprocess.STDOUT,
-                               env=env)
-        w = discord.call("/wait?counter=ready&min=1&timeout=20", timeout=25)
-        if not c.ok(w.get("ok"), "envbot connected to the fake gateway"):
+        x = Ctx(d, aws, discord, binary, cfg, env, c)
+        if not x.start():
             return c.done()
-        x = Ctx(d, aws, discord, bot, log_path, c)
         x.serves("at start")
         for n in names:
             before = c.failed
@@ -343,25 +400,19 @@ def main():
             SCENARIOS[n](x)
             print(f"-- {n}: {'ok' if c.failed == before else 'FAILED'} "
                   f"({time.monotonic() - t0:.1f}s)", flush=True)
-            if bot.poll() is not None:
-                c.ok(False, f"envbot still running after {n}", bot.returncode)
+            if x.bot.poll() is not None:
+                c.ok(False, f"envbot still running after {n}", x.bot.returncode)
                 break
-        if bot.poll() is None:
-            bot.send_signal(signal.SIGTERM)
-            try:
-                rc = bot.wait(20)
-            except subprocess.TimeoutExpired:
-                bot.kill()
-                rc = bot.wait()
-            c.ok(rc == 0, f"envbot exits 0 on SIGTERM (got {rc})")
-        log.close()
-        text = x.log()
-        c.ok("Sanitizer" not in text and "runtime error:" not in text,
-             "no sanitizer report", text[-3000:])
+        x.stop()
+        for path in x.logs:
+            with open(path, errors="replace") as f:
+                text = f.read()
+            c.ok("Sanitizer" not in text and "runtime error:" not in text,
+                 f"no sanitizer report in {os.path.basename(path)}", text[-3000:])
     finally:
-        if bot and bot.poll() is None:
-            bot.kill()
-            bot.wait()
+        if x and x.bot and x.bot.poll() is None:
+            x.bot.kill()
+            x.bot.wait()
         aws.stop()
         if discord:
             discord.stop()
