@@ -405,6 +405,130 @@ def rest_refused(c, binary, logdir):
     finally:
         W.close()
 
+
+# ---------------------------------------------------------------------- AWS
+
+@scenario
+def aws_throttle50(c, binary, logdir):
+    """50 workflows at once (start, then stop) through a storm of Throttling
+    errors and 503s on every AWS service."""
+    envs = ["t%02d" % i for i in range(50)]
+    W = L.World(c, binary, logdir, envs, "aws_throttle50", create_s=1, delete_s=0.5,
+                poll_ms=200)
+    try:
+        W.start_daemon()
+        storm = [{"match": "*", "count": 150, "status": 400, "code": "Throttling",
+                  "message": "Rate exceeded"},
+                 {"match": "cloudformation", "count": 30, "status": 503,
+                  "code": "ServiceUnavailable"}]
+        W.aws.ctl("faults", {"rules": storm})
+        t0 = time.monotonic()
+        start_all(W, envs)
+        W.list_ok("during the throttling storm (starts)")
+        bad = W.wait_workflows(timeout=80)
+        t1 = time.monotonic()
+        c.ok(not bad, "aws_throttle50: 50 starts green through the storm (%.1fs)" % (t1 - t0),
+             [(b[1], b[3] and L.w.embed_text(b[3])[-300:]) for b in bad[:3]])
+        W.aws.ctl("faults", {"rules": storm, "clear": True})
+        start_all(W, envs, "stop")
+        W.list_ok("during the throttling storm (stops)")
+        W.check_invariants("throttling x50", wf_timeout=80)
+        text = W.d.text()
+        thr, unav = text.count("Throttling"), text.count("ServiceUnavailable")
+        c.ok(thr >= 100, "aws_throttle50: the storm hit (%d throttling, %d 503 lines logged)"
+             % (thr, unav))
+        print("aws_throttle50: 50 starts in %.1fs, 50 stops in %.1fs; %d AWS requests" %
+              (t1 - t0, time.monotonic() - t1, len(W.aws.requests())), flush=True)
+    finally:
+        W.close()
+
+
+@scenario
+def aws_5xx(c, binary, logdir):
+    """500s, 503s and connection resets from AWS while 10 workflows start
+    and stop."""
+    envs = ["e%d" % i for i in range(10)]
+    W = L.World(c, binary, logdir, envs, "aws_5xx", create_s=1, delete_s=0.5)
+    try:
+        W.start_daemon()
+        rules = [{"match": "cloudformation", "count": 15, "status": 500,
+                  "code": "InternalFailure"},
+                 {"match": "*", "count": 15, "status": 503, "code": "ServiceUnavailable"},
+                 {"match": "cloudformation", "count": 10, "kind": "reset"}]
+        W.aws.ctl("faults", {"rules": rules})
+        start_all(W, envs)
+        c.ok(not W.wait_workflows(timeout=60), "aws_5xx: 10 starts green")
+        W.aws.ctl("faults", {"rules": rules, "clear": True})
+        start_all(W, envs, "stop")
+        W.list_ok("after AWS 5xx and resets")
+        W.check_invariants("AWS 5xx and resets")
+    finally:
+        W.close()
+
+
+@scenario
+def aws_creds(c, binary, logdir):
+    """Credentials from the container endpoint (ECS) that expire a minute
+    after they are issued: the daemon refreshes them mid-workflow, again
+    and again, and never signs with an expired key."""
+    envs = ["e%d" % i for i in range(4)]
+    env = L.w.aws_test_env()
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(k, None)
+    W = L.World(c, binary, logdir, envs, "aws_creds", create_s=4, delete_s=2, aws_env=env)
+    try:
+        # 62 s: usable for 2 s (the daemon wants 60 s left), then refreshed.
+        W.aws.ctl("credentials", {"serve_expires_in": 62})
+        W.aws_env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=W.aws.url + "/ecs/creds",
+                         AWS_CONTAINER_AUTHORIZATION_TOKEN="ecs-secret-token")
+        W.start_daemon()
+        start_all(W, envs)
+        c.ok(not W.wait_workflows(timeout=60), "aws_creds: 4 starts green")
+        start_all(W, envs, "stop")
+        W.list_ok("after credential refreshes")
+        W.check_invariants("expiring credentials")
+        reqs = W.aws.requests()
+        keys = {q.get("access_key") for q in reqs if q.get("signed")}
+        c.ok(len(keys) >= 3, "aws_creds: credentials refreshed mid-workflow (%d keys used)" %
+             len(keys))
+        c.ok("AKIDFAKE" not in keys, "aws_creds: only container credentials were used", keys)
+        text = W.d.text()
+        c.ok("ExpiredToken" not in text, "aws_creds: no request signed with an expired key",
+             [ln for ln in text.splitlines() if "ExpiredToken" in ln][:3])
+        print("aws_creds: %d signed requests with %d distinct keys; %d refreshes logged" %
+              (len(reqs), len(keys), text.count('msg="credentials loaded"')), flush=True)
+    finally:
+        W.close()
+
+
+@scenario
+def aws_stuck(c, binary, logdir):
+    """A stack stuck in CREATE_IN_PROGRESS past the workflow timeout (the
+    test knob ENVBOT_TEST_WF_TIMEOUT_MS=5000 stands for the 60 minutes):
+    the workflow fails red saying so, the stack is left alone, another
+    environment's workflow is unaffected, the daemon keeps serving."""
+    envs = ["e0", "e1", "e2"]
+    W = L.World(c, binary, logdir, envs, "aws_stuck", create_s=2,
+                extra_env={"ENVBOT_TEST_WF_TIMEOUT_MS": "5000"})
+    try:
+        W.aws.ctl("behavior", {"stack": L.stack_of("e0"), "create_seconds": 100000})
+        W.start_daemon()
+        stuck = W.slash("start", "e0")
+        start_all(W, envs[1:])
+        bad = W.wait_workflows([x for x in W.wf if x[1] == "e0"], timeout=30, want=L.RED)
+        e = W.final_embed(stuck) or {}
+        text = L.w.embed_text(e)
+        c.ok(not bad and "timed out after 5 s" in text and "CREATE_IN_PROGRESS" in text,
+             "aws_stuck: red, says it timed out while the stack was CREATE_IN_PROGRESS", text)
+        c.ok(not W.aws_counts("DeleteStack"), "aws_stuck: the stuck stack is left alone")
+        W.list_ok("after the timeout")
+        W.check_invariants("stack stuck IN_PROGRESS", expect_red=("e0",))
+        outs = audit_outcomes(W, "start")
+        c.ok(outs.get("e0") and not outs["e0"][0].startswith("ok"),
+             "aws_stuck: the audit log records the failure", outs.get("e0"))
+    finally:
+        W.close()
+
 # --------------------------------------------------------------------- main
 CI = ["gw_drop", "gw_op7_op9", "gw_heartbeat", "gw_close", "burst1000", "soak",
       "rest_429", "rest_5xx", "rest_slow", "rest_refused",
