@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 		/* Re-base getopt for the command's own option parsing. */
 		int sub_argc = argc - optind;
 		char **sub_argv = argv + optind;
-		optind = 1;
+		optind = 0; /* 0: glibc re-initialises (and forgets the "+" mode) */
 		int status = cmd->fn(&cli, sub_argc, sub_argv);
 		log_clear_secrets();
 		curl_global_cleanup();
