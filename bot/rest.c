@@ -14,14 +14,12 @@
 #include "cli.h"
 #include "log.h"
 
-#define MOD               "rest"
-#define REST_BODY_MAX     (8u << 20) /* responses larger than this are dropped */
-#define REST_KEY_MAX      512
-#define REST_TABLE_SIZE   256
-#define REST_GLOBAL_PER_S 50
-/* The global window, a little over a second: requests sent back to back may
- * arrive closer together than they left. */
-#define REST_GLOBAL_WINDOW_MS 1050u
+#define MOD                   "rest"
+#define REST_BODY_MAX         (8u << 20) /* responses larger than this are dropped */
+#define REST_KEY_MAX          512
+#define REST_TABLE_SIZE       256
+#define REST_GLOBAL_PER_S     50
+#define REST_GLOBAL_WINDOW_MS 1000u
 #define REST_MAX_429_RETRIES  8
 #define REST_4XX_STREAK_MAX   5 /* then the route cools off */
 #define REST_4XX_COOLOFF_MS   60000u
@@ -75,6 +73,7 @@ struct rest_req {
 	char h_bucket[64], h_limit[16], h_remaining[16], h_reset_after[24];
 	char h_retry_after[24], h_scope[16];
 	bool h_global;
+	bool global_slot; /* this attempt holds a global slot */
 	struct loop_timer *retry_timer;
 	struct rest_req *next; /* bucket queue, or the rest->all list */
 	struct rest_req *all_prev, *all_next;
@@ -99,10 +98,14 @@ struct rest {
 	struct bucket *pending; /* buckets with queued requests, FIFO-ish */
 
 	uint64_t global_block_until;
-	/* send times of the last REST_GLOBAL_PER_S bot-authenticated requests:
-	 * a sliding window, so no burst straddles two fixed windows */
-	uint64_t global_sent[REST_GLOBAL_PER_S];
+	/* The global limit as a sliding window counted conservatively: a
+	 * request occupies a slot from the moment it is sent until a second
+	 * after its answer came back (Discord counted it somewhere in between,
+	 * however slow the loop or the network). Completion times of the last
+	 * REST_GLOBAL_PER_S requests, oldest first from global_head - n. */
+	uint64_t global_done[REST_GLOBAL_PER_S];
 	unsigned global_head, global_n;
+	int global_in_flight;
 
 	struct loop_timer *pump_timer;
 	uint64_t pump_due;
@@ -664,6 +667,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 }
 
 static void on_done(void *arg, CURL *easy, CURLcode result);
+static void global_release(struct rest *rest, struct rest_req *req, uint64_t now);
 
 static void retry_fire(void *arg)
 {
@@ -738,6 +742,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 	long status = 0;
 	(void)easy;
 	rest->stats.in_flight--;
+	global_release(rest, req, now);
 	if (result == CURLE_OK)
 		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(req->easy);
@@ -929,19 +934,39 @@ static struct rest_req *bucket_pop(struct rest *rest, struct bucket *b)
 }
 
 /* Milliseconds until one more bot-authenticated request fits the global
- * limit: the oldest of the last 50 must have left the window. */
+ * limit, REST_WAIT_RESPONSE if only an answer can free a slot. */
 static uint64_t global_wait_ms(const struct rest *rest, uint64_t now)
 {
-	if (rest->global_n < REST_GLOBAL_PER_S)
+	unsigned used = (unsigned)rest->global_in_flight;
+	uint64_t first_free = 0;
+	for (unsigned i = 0; i < rest->global_n; i++) {
+		unsigned at = (rest->global_head + REST_GLOBAL_PER_S - rest->global_n + i) %
+			      REST_GLOBAL_PER_S;
+		uint64_t until = rest->global_done[at] + REST_GLOBAL_WINDOW_MS;
+		if (until > now) {
+			used++;
+			if (!first_free)
+				first_free = until; /* oldest first */
+		}
+	}
+	if (used < REST_GLOBAL_PER_S)
 		return 0;
-	uint64_t oldest = rest->global_sent[rest->global_head]; /* ring is full */
-	uint64_t free_at = oldest + REST_GLOBAL_WINDOW_MS;
-	return free_at > now ? free_at - now : 0;
+	return first_free ? first_free - now : REST_WAIT_RESPONSE;
 }
 
-static void global_take(struct rest *rest, uint64_t now)
+static void global_take(struct rest *rest, struct rest_req *req)
 {
-	rest->global_sent[rest->global_head] = now;
+	rest->global_in_flight++;
+	req->global_slot = true;
+}
+
+static void global_release(struct rest *rest, struct rest_req *req, uint64_t now)
+{
+	if (!req->global_slot)
+		return;
+	req->global_slot = false;
+	rest->global_in_flight--;
+	rest->global_done[rest->global_head] = now;
 	rest->global_head = (rest->global_head + 1) % REST_GLOBAL_PER_S;
 	if (rest->global_n < REST_GLOBAL_PER_S)
 		rest->global_n++;
@@ -989,9 +1014,10 @@ static uint64_t pump_walk(struct rest *rest, uint64_t now)
 			struct rest_req *req = bucket_pop(rest, b);
 			rest_bucket_take(&b->st, now);
 			if (!exempt)
-				global_take(rest, now);
+				global_take(rest, req);
 			if (req_start(rest, req) != BOT_OK) {
 				rest_bucket_update(&b->st, NULL, NULL, NULL, now);
+				global_release(rest, req, now);
 				req_finish(req, BOT_ENOMEM, 0);
 			}
 		}
