@@ -7,7 +7,8 @@
 set(ENVBOT_CHAOS_CI
   gw_drop gw_op7_op9 gw_heartbeat gw_close burst1000 soak
   rest_429 rest_5xx rest_slow rest_refused
-  aws_throttle50 aws_5xx aws_creds aws_stuck)
+  aws_throttle50 aws_5xx aws_creds aws_stuck
+  kill9 diskfull readonly sighup)
 foreach(s ${ENVBOT_CHAOS_CI})
   add_test(NAME chaos_${s}
            COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/chaos/chaos.py

@@ -18,6 +18,7 @@ Exit 0 all passed, 1 a check failed, 77 skipped (no aiohttp for the fake
 Discord)."""
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -526,6 +527,258 @@ def aws_stuck(c, binary, logdir):
         outs = audit_outcomes(W, "start")
         c.ok(outs.get("e0") and not outs["e0"][0].startswith("ok"),
              "aws_stuck: the audit log records the failure", outs.get("e0"))
+    finally:
+        W.close()
+
+
+# ------------------------------------------------------------------ process
+
+def wf_ids_by_env(W):
+    """env -> set of workflow ids that sent CreateStack/DeleteStack (the
+    ClientRequestToken is the workflow id, "-d" added for deletes)."""
+    out = {}
+    for action in ("CreateStack", "DeleteStack"):
+        for q in W.aws.requests(action):
+            p = q.get("params") or {}
+            tok = p.get("ClientRequestToken") or ""
+            wid = tok[:-2] if tok.endswith("-d") else tok
+            env = wid.split("-")[1] if wid.startswith("envbot-") else "?"
+            out.setdefault(env, set()).add(wid)
+    return out
+
+
+@scenario
+def kill9(c, binary, logdir):
+    """kill -9 at random points (daemon start/resume, stack poll, stack
+    delete, state write) and restart, CHAOS_KILL_ROUNDS times (CI 20, full
+    100). After every restart: acknowledged overrides are in the state
+    file, acknowledged workflows end green (the restarted daemon finishes
+    the same embed), no workflow runs under a second id (a resumed one keeps
+    its id and ClientRequestToken), and /env list is answered."""
+    rounds = int(os.environ.get("CHAOS_KILL_ROUNDS", "20"))
+    envs = ["e0", "e1", "e2", "e3"]
+    W = L.World(c, binary, logdir, envs, "kill9", create_s=1, delete_s=0.5)
+    rnd = L.seeded_random()
+    points = {}
+    failed_rounds = []
+    sent_by_env = {}
+    try:
+        W.start_daemon()
+        for k in range(1, rounds + 1):
+            point = rnd.choice(["start", "poll", "delete", "state"])
+            points[point] = points.get(point, 0) + 1
+            env = rnd.choice(envs)
+            before = c.failed
+            if point == "delete":
+                # Make sure there is a stack to delete, then stop it.
+                W.slash("start", env)
+                W.wait_workflows(W.wf[-1:], 20)
+                action = "stop"
+            else:
+                action = rnd.choice(["start", "stop"])
+            ops0 = len(W.aws.requests("CreateStack")) + len(W.aws.requests("DeleteStack"))
+            if point == "state":
+                W.holiday(L.future_day(k))
+            W.slash(action, env)
+            sent_by_env[env] = sent_by_env.get(env, 0) + 1 + (point == "delete")
+            if point == "state":
+                time.sleep(rnd.uniform(0, 0.02))
+            else:
+                end = time.monotonic() + 5
+                while time.monotonic() < end and \
+                        len(W.aws.requests("CreateStack")) + \
+                        len(W.aws.requests("DeleteStack")) == ops0:
+                    time.sleep(0.02)
+                time.sleep(rnd.uniform(0, 0.6 if point == "poll" else 0.3))
+            W.d.kill9()
+            if point == "start":
+                # Again while it starts up and resumes what was in flight.
+                W.start_daemon(wait_ready=False)
+                time.sleep(rnd.uniform(0, 0.3))
+                W.d.kill9()
+            W.start_daemon()
+            if not W.wait_idle(30):
+                c.ok(False, "kill9 round %d (%s): workflows still in flight" % (k, point),
+                     (W.read_state() or {}).get("workflows"))
+            W.list_ok("round %d after kill -9 at %s" % (k, point))
+            acked = [x for x in W.wf if W.dc.record(x[0]).get("responses")]
+            bad = W.wait_workflows(acked[-3:], 20)
+            c.ok(not bad, "kill9 round %d (%s): acknowledged workflows ended green" % (k, point),
+                 [(b[1], b[2], b[3] and L.w.embed_text(b[3])[-400:]) for b in bad])
+            hols = {h["date"] for h in (W.read_state() or {}).get("holidays", [])}
+            lost = [d for d, iid in W.holidays.items() if W.acked_ok(iid) and d not in hols]
+            c.ok(not lost, "kill9 round %d (%s): acknowledged holidays kept" % (k, point), lost)
+            ids = wf_ids_by_env(W)
+            over = {e: (len(v), sent_by_env.get(e, 0)) for e, v in ids.items()
+                    if len(v) > sent_by_env.get(e, 0)}
+            c.ok(not over, "kill9 round %d (%s): no workflow ran under a second id" %
+                 (k, point), over)
+            if c.failed != before:
+                failed_rounds.append((k, point))
+        raw = len(W.aws.requests("CreateStack")) + len(W.aws.requests("DeleteStack"))
+        ops = sum(len(v) for v in wf_ids_by_env(W).values())
+        print("kill9: %d rounds %s; %d workflows with stack operations, %d CreateStack/"
+              "DeleteStack requests (the same token re-sent after a kill counts once); "
+              "failed rounds %s" % (rounds, points, ops, raw, failed_rounds), flush=True)
+        # Starts of an environment already up (and stops of one down) end
+        # green without a stack operation: the per-id check above is the
+        # count that applies here.
+        W.check_invariants("after %d kills" % rounds, counts=False)
+    finally:
+        W.close()
+
+
+def ignore_xfsz():
+    # An ignored signal stays ignored across exec: a write past RLIMIT_FSIZE
+    # then fails with EFBIG, like a full disk fails with ENOSPC.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def state_bytes(W):
+    with open(W.state_path, "rb") as f:
+        return f.read()
+
+
+def unsaved_phase(c, W, name, block, unblock):
+    """While saves fail: the daemon says so, keeps serving, workflows run,
+    the state file on disk stays exactly the old one; once writable again
+    the next change saves everything."""
+    W.holiday(L.future_day(1))
+    c.ok(W.acked_ok(W.answered(W.holidays[L.future_day(1)]) and
+                    W.holidays[L.future_day(1)]), "%s: saved while writable" % name)
+    old = state_bytes(W)
+    mark = len(W.d.text())
+    block()
+    W.slash("start", "e0")
+    iid = W.holiday(L.future_day(2))
+    rec = W.answered(iid)
+    t = ((rec.get("responses") or [{}])[0].get("data") or {}).get("content") or ""
+    c.ok("could NOT be saved" in t, "%s: the reply says the holiday could not be saved" % name,
+         t)
+    bad = W.wait_workflows(W.wf[-1:], 30)
+    c.ok(not bad, "%s: the workflow still runs to green" % name)
+    W.list_ok("while the state cannot be saved")
+    time.sleep(0.5)
+    log = W.d.text()[mark:]
+    errs = [ln for ln in log.splitlines() if "level=error" in ln and "state" in ln.lower()]
+    c.ok(errs, "%s: the daemon logs the failed save" % name, log[-1500:])
+    if errs:
+        print("%s: %s" % (name, errs[0][:300]), flush=True)
+    c.ok(state_bytes(W) == old, "%s: the old state file is intact, byte for byte" % name)
+    c.ok(W.d.alive(), "%s: daemon alive" % name)
+    unblock()
+    W.holiday(L.future_day(3))
+    W.answered(W.holidays[L.future_day(3)])
+    time.sleep(0.3)
+    st = W.read_state() or {}
+    hols = {h["date"] for h in st.get("holidays", [])}
+    c.ok({L.future_day(1), L.future_day(3)} <= hols,
+         "%s: saved again once writable" % name, sorted(hols))
+    W.holidays.pop(L.future_day(2), None)  # refused as unsaved: not acknowledged
+    W.check_invariants(name)
+
+
+@scenario
+def diskfull(c, binary, logdir):
+    """The state file cannot grow (RLIMIT_FSIZE on the daemon, SIGXFSZ
+    ignored: writes fail with EFBIG as on a full disk)."""
+    envs = ["e0", "e1"]
+    W = L.World(c, binary, logdir, envs, "diskfull", create_s=1)
+    try:
+        W.start_daemon(preexec=ignore_xfsz)
+        pid = W.d.target_pid()
+
+        def block():
+            subprocess.run(["prlimit", "--pid", str(pid), "--fsize=64:unlimited"], check=True)
+
+        def unblock():
+            subprocess.run(["prlimit", "--pid", str(pid), "--fsize=unlimited:unlimited"],
+                           check=True)
+        unsaved_phase(c, W, "diskfull", block, unblock)
+    finally:
+        W.close()
+
+
+@scenario
+def readonly(c, binary, logdir):
+    """The state directory turns read-only under a daemon running as an
+    unprivileged user (nobody; root would write anyway)."""
+    import pwd
+    envs = ["e0", "e1"]
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        print("SKIP readonly: no user nobody")
+        return
+    if os.geteuid() != 0:
+        print("SKIP readonly: needs root to switch to nobody")
+        return
+    W = L.World(c, binary, logdir, envs, "readonly", create_s=1)
+    try:
+        sdir = os.path.join(logdir, "state")
+        os.makedirs(sdir)
+        W.state_path = os.path.join(sdir, "state.json")
+        W.write_config()
+        for p in (logdir, os.path.dirname(logdir)):
+            os.chmod(p, 0o755)
+        for p in (sdir, W.cfg):
+            os.chown(p, nobody.pw_uid, nobody.pw_gid)
+        W.start_daemon(user="nobody")
+        unsaved_phase(c, W, "readonly", lambda: os.chmod(sdir, 0o555),
+                      lambda: os.chmod(sdir, 0o755))
+        st = os.stat(W.state_path)
+        c.ok(st.st_uid == nobody.pw_uid and (st.st_mode & 0o777) == 0o600,
+             "readonly: the state file belongs to the daemon's user, mode 0600 (%o)" %
+             (st.st_mode & 0o777))
+    finally:
+        W.close()
+
+
+@scenario
+def sighup(c, binary, logdir):
+    """SIGHUP with a broken config while workflows run: the daemon keeps
+    running on the old config and says why; a good config then reloads."""
+    envs = ["e0", "e1", "e2"]
+    W = L.World(c, binary, logdir, envs, "sighup", create_s=3)
+    try:
+        W.start_daemon()
+        start_all(W, envs)
+        good = open(W.cfg).read()
+        broken = [("syntax", good + "\n{{{\n", "syntax error"),
+                  ("semantic", good.replace('kind = "stack"', 'kind = "lambda"', 1)
+                   .replace('catch_up = "0";', 'catch_up = "soon";'), "lambda")]
+        for what, text, says in broken:
+            with open(W.cfg, "w") as f:
+                f.write(text)
+            mark = len(W.d.text())
+            W.d.send(signal.SIGHUP)
+            c.ok(W.d.wait_log("still running on the previous one", 10, mark),
+                 "sighup (%s): the log says the config has errors and the old one stays" %
+                 what, W.d.text()[mark:][-1500:])
+            time.sleep(0.2)
+            detail = [ln for ln in W.d.text()[mark:].splitlines()
+                      if 'msg="config error"' in ln]
+            c.ok(any(says in ln for ln in detail), "sighup (%s): the log says why" % what,
+                 detail)
+            for ln in detail:
+                print("sighup (%s): %s" % (what, ln[:300]), flush=True)
+            W.list_ok("after a broken SIGHUP (%s)" % what)
+        c.ok(W.d.alive(), "sighup: daemon alive after a broken reload")
+        W.list_ok("after a broken SIGHUP")
+        W.check_invariants("broken SIGHUP")
+        with open(W.cfg, "w") as f:
+            f.write(good)
+        W.envs.append("e9")
+        W.write_config()
+        mark = len(W.d.text())
+        W.d.send(signal.SIGHUP)
+        c.ok(W.d.wait_log('msg="config reloaded"', 10, mark), "sighup: a good config reloads")
+        iid = W.slash("list")
+        rec = W.answered(iid)
+        t = ((rec.get("responses") or [{}])[0].get("data") or {}).get("content") or ""
+        c.ok("**e9**" in t, "sighup: the new environment is listed", t)
+        W.slash("start", "e9")
+        W.check_invariants("good SIGHUP")
     finally:
         W.close()
 
