@@ -374,6 +374,11 @@ enum bot_rc ix_edit(struct rest *rest, struct ix *ix, cJSON *msg, rest_done_fn d
 {
 	if (!msg)
 		return BOT_EINVAL;
+	if (ix->ack_state == 3) {
+		/* The ACK was refused: there is no @original to edit. */
+		cJSON_Delete(msg);
+		return BOT_EREMOTE;
+	}
 	if (ix->ack_state == 1) {
 		struct ix_later *l = calloc(1, sizeof(*l)), **pp = &ix->later;
 		if (!l) {
