@@ -8,7 +8,9 @@
 #include <sys/time.h>
 #include <time.h>
 
-#define LOG_MAX_SECRETS 64
+/* Tokens, keys, and the interaction tokens of a burst: up to 15 minutes of
+ * interactions at a sustained 0.5/s, or a 500-interaction burst. */
+#define LOG_MAX_SECRETS 512
 #define LOG_LINE_MAX    4096
 static const char redacted[] = "[REDACTED]";
 

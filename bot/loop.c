@@ -227,7 +227,16 @@ static void run_posts(struct loop *loop)
 	pthread_mutex_unlock(&loop->lock);
 	while (p) {
 		struct loop_post_item *next = p->next;
+		int before = loop->n_xfers;
 		p->fn(p->arg);
+		/* A handler that started a transfer (an interaction ACK) gets it
+		 * on the wire now, not after every other queued handler ran:
+		 * perform only sends what is ready and never blocks; completions
+		 * are collected by run_transfers as usual. */
+		if (loop->n_xfers > before) {
+			int running = 0;
+			curl_multi_perform(loop->multi, &running);
+		}
 		free(p);
 		p = next;
 	}
