@@ -719,10 +719,13 @@ enum bot_rc ecr_decode_images(const char *body, size_t len, struct arena *a, str
 				 idx);
 			goto out;
 		}
-		if (size && (!cJSON_IsNumber(size) || !isfinite(size->valuedouble))) {
+		/* A byte count: converting a double outside int64 would be
+		 * undefined (found by tests/fuzz/fuzz_aws_json). */
+		if (size && (!cJSON_IsNumber(size) || !isfinite(size->valuedouble) ||
+			     size->valuedouble < 0 || size->valuedouble > 9e18)) {
 			snprintf(err, errlen,
 				 "DescribeImages: imageDetails[%zu].imageSizeInBytes is not a "
-				 "number",
+				 "size",
 				 idx);
 			goto out;
 		}
