@@ -55,7 +55,9 @@ static char *value_text(const cJSON *v)
 		return strdup(cJSON_IsTrue(v) ? "true" : "false");
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
-		if (d == (double)(long long)d && d < 9e15 && d > -9e15)
+		/* Range first: converting a double outside long long is
+		 * undefined (found by tests/fuzz with 1e300). */
+		if (d < 9e15 && d > -9e15 && d == (double)(long long)d)
 			snprintf(buf, sizeof(buf), "%lld", (long long)d);
 		else
 			snprintf(buf, sizeof(buf), "%.17g", d);
