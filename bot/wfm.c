@@ -358,9 +358,9 @@ size_t wfm_resume_all(struct wfm *wfm)
 		const struct state_wf *r = &recs[i];
 		const struct cfg_env *env = wfm->d.cfg ? cfg_find_env(wfm->d.cfg, r->env) : NULL;
 		if (!env || find_running(wfm, r->env)) {
-			log_error(MOD,
-				  "msg=\"workflow in flight not resumed: environment no longer "
-				  "configured\" env=%s id=%s",
+			log_error(MOD, "msg=\"workflow in flight not resumed: %s\" env=%s id=%s",
+				  env ? "another one already runs"
+				      : "environment no longer configured",
 				  r->env, r->id);
 			state_wf_remove(wfm->d.state, r->env);
 			save_soon(wfm);
