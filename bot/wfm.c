@@ -309,6 +309,14 @@ enum bot_rc wfm_start(struct wfm *wfm, const struct wfm_request *req, const stru
 	it->next = wfm->items;
 	wfm->items = it;
 	wf_begin(it->wf);
+	/* The first record reaches the disk before the caller's handler
+	 * returns: the interaction's ACK leaves right after it (run_posts in
+	 * loop.c), and an acknowledged workflow must survive a kill -9 there
+	 * (found by tests/chaos kill9). */
+	if (wfm->save_timer) {
+		loop_timer_cancel(wfm->d.loop, wfm->save_timer);
+		save_now(wfm);
+	}
 	return BOT_OK;
 }
 
