@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -108,6 +110,9 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0, 0, 0, 0 },
 	};
+	/* Jitter (retries, reconnects) and workflow ids need no crypto, only
+	 * to differ between processes. */
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	struct cli cli = { .prog = "envbot" };
 	const char *env_cfg = getenv("ENVBOT_CONFIG");
 	cli.config_path = env_cfg && *env_cfg ? env_cfg : "envbot.cfg";

@@ -210,6 +210,8 @@ void wf_next(struct wf *wf, const char *outcome)
 	enter(wf, find_state(wf->table, "Fail"));
 }
 
+#define WF_THROTTLE_ATTEMPTS 12
+
 static bool transient(enum bot_rc rc)
 {
 	return rc == BOT_ETHROTTLED || rc == BOT_ESERVER || rc == BOT_ENET || rc == BOT_ETIMEDOUT;
@@ -220,11 +222,23 @@ void wf_error(struct wf *wf, enum bot_rc rc, const char *msg)
 	const struct wf_state *s = wf->state;
 	wf->last_rc = rc;
 	snprintf(wf->last_error, sizeof(wf->last_error), "%s", msg);
-	if (transient(rc) && wf->attempt < s->retry.attempts) {
+	/* Throttling means "slow down", not "broken": many workflows throttled
+	 * together (200 environments stopping at 18:00) get more attempts, and
+	 * every retry is spread over 0.5-1.5 x the interval so they do not
+	 * come back in one synchronised wave and get throttled again. */
+	unsigned attempts = s->retry.attempts;
+	if (rc == BOT_ETHROTTLED && attempts > 0 && attempts < WF_THROTTLE_ATTEMPTS)
+		attempts = WF_THROTTLE_ATTEMPTS;
+	if (transient(rc) && wf->attempt < attempts) {
 		wf->attempt++;
-		log_warn("wf", "msg=\"retrying state\" id=%s state=%s attempt=%u reason=\"%s\"",
-			 wf->id, s->name, wf->attempt, msg);
-		wf->timer = loop_timer_add(wf->loop, s->retry.interval_ms, on_retry, wf);
+		uint64_t delay =
+			s->retry.interval_ms / 2 +
+			(uint64_t)((double)s->retry.interval_ms * ((double)rand() / RAND_MAX));
+		log_warn("wf",
+			 "msg=\"retrying state\" id=%s state=%s attempt=%u delay_ms=%llu "
+			 "reason=\"%s\"",
+			 wf->id, s->name, wf->attempt, (unsigned long long)delay, msg);
+		wf->timer = loop_timer_add(wf->loop, delay, on_retry, wf);
 		if (wf->timer)
 			return;
 	}
