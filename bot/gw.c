@@ -660,17 +660,27 @@ static void on_compressed(struct gw *gw, const unsigned char *in, size_t len)
 		return;
 	}
 	size_t out_len = 0;
+	bool discard = false;
 	gw->z.next_in = (Bytef *)(uintptr_t)in;
 	gw->z.avail_in = (uInt)len;
 	for (;;) {
 		if (gw->zout_cap - out_len < 16384) {
 			size_t cap = gw->zout_cap ? gw->zout_cap * 2 : 65536;
-			if (cap > gw->frame_max + 1) {
-				log_warn(MOD, "msg=\"inflated payload too large; dropped\"");
+			if (cap > gw->frame_max + 1 && gw->zout_cap < 16384) {
+				/* No room even to discard into (a tiny limit). */
+				log_warn(MOD, "msg=\"inflated payload too large; reconnecting\"");
 				STATS(gw, gw->stats.frames_dropped++);
-				/* The stream state is now unknown: start over. */
 				close_with(gw, 4000, GW_CLOSE_RESUME);
 				return;
+			}
+			if (cap > gw->frame_max + 1) {
+				/* Too big to keep: inflate the rest into the same
+				 * buffer and throw it away. The shared stream stays
+				 * in step, so there is no reconnect, and no resume
+				 * that would replay the same message forever. */
+				discard = true;
+				out_len = 0;
+				continue;
 			}
 			char *p = realloc(gw->zout, cap);
 			if (!p)
@@ -690,6 +700,12 @@ static void on_compressed(struct gw *gw, const unsigned char *in, size_t len)
 		}
 		if (gw->z.avail_in == 0 && gw->z.avail_out > 0)
 			break;
+	}
+	if (discard) {
+		log_warn(MOD, "msg=\"inflated payload too large; dropped\" limit=%u",
+			 gw->frame_max);
+		STATS(gw, gw->stats.frames_dropped++);
+		return;
 	}
 	on_message(gw, gw->zout, out_len);
 }
