@@ -1323,6 +1323,63 @@ static int clamp_embed(cJSON *embed, size_t *budget)
 	return changes;
 }
 
+/* Mention syntax made inert in shown text: "@everyone", "@here", "<@id>",
+ * "<@!id>", "<@&id>" get a zero-width space after the '@'. allowed_mentions
+ * already stops the pings; this also keeps user-typed names (stored raw in
+ * the state and the audit) from even looking like a mention, whatever module
+ * built the message. Returns 1 when the string changed. */
+static int defuse_mentions(cJSON *str)
+{
+	static const char zwsp[] = "\xE2\x80\x8B";
+	if (!cJSON_IsString(str) || !str->valuestring || !strchr(str->valuestring, '@'))
+		return 0;
+	const char *in = str->valuestring;
+	size_t n = strlen(in), extra = 0;
+	for (size_t i = 0; i < n; i++)
+		if (in[i] == '@')
+			extra += 3;
+	char *out = malloc(n + extra + 1), *o = out;
+	if (!out)
+		return 0;
+	int changed = 0;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = in[i];
+		if (in[i] != '@')
+			continue;
+		const char *next = in + i + 1;
+		bool ping = strncmp(next, "everyone", 8) == 0 || strncmp(next, "here", 4) == 0 ||
+			    (i > 0 && in[i - 1] == '<' &&
+			     (isdigit((unsigned char)*next) || *next == '!' || *next == '&'));
+		if (ping) {
+			memcpy(o, zwsp, 3);
+			o += 3;
+			changed = 1;
+		}
+	}
+	*o = '\0';
+	if (changed)
+		cJSON_SetValuestring(str, out);
+	free(out);
+	return changed;
+}
+
+/* Every shown string under item (not URLs). */
+static int defuse_tree(cJSON *item)
+{
+	int changes = 0;
+	cJSON *c;
+	if (cJSON_IsString(item))
+		return defuse_mentions(item);
+	cJSON_ArrayForEach(c, item)
+	{
+		size_t kl = c->string ? strlen(c->string) : 0;
+		if (kl >= 3 && strcmp(c->string + kl - 3, "url") == 0)
+			continue;
+		changes += defuse_tree(c);
+	}
+	return changes;
+}
+
 int rest_message_clamp(cJSON *msg)
 {
 	int changes = 0;
@@ -1339,6 +1396,8 @@ int rest_message_clamp(cJSON *msg)
 		cJSON *e;
 		cJSON_ArrayForEach(e, embeds) changes += clamp_embed(e, &budget);
 	}
+	changes += defuse_tree(cJSON_GetObjectItemCaseSensitive(msg, "content"));
+	changes += defuse_tree(cJSON_GetObjectItemCaseSensitive(msg, "embeds"));
 	/* The bot can never be made to ping @everyone, roles or users. */
 	cJSON *am = cJSON_CreateObject();
 	if (am && cJSON_AddArrayToObject(am, "parse")) {

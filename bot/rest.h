@@ -128,7 +128,9 @@ enum bot_rc rest_autocomplete(struct rest *rest, const char *interaction_id,
 
 /* Clamps a message body in place: content ≤ 2000, ≤ 10 embeds, each field
  * within its limit and the embeds' total ≤ 6000 characters (Unicode code
- * points, truncated with "…"), and sets allowed_mentions {parse: []}.
+ * points, truncated with "…"), defuses mention syntax in shown text
+ * ("@everyone", "<@id>": a zero-width space after the '@'), and sets
+ * allowed_mentions {parse: []}.
  * Returns the number of values changed (0 when already within limits). */
 int rest_message_clamp(cJSON *msg);
 

@@ -5,6 +5,8 @@
 #include "../bot/rest.h"
 #include "check.h"
 
+#define ZW "\xE2\x80\x8B" /* zero-width space */
+
 static void key(const char *method, const char *path, const char *want)
 {
 	char out[256];
@@ -196,10 +198,24 @@ static void test_embeds(void)
 	cJSON_Delete(msg);
 
 	/* within limits: nothing changes but allowed_mentions */
-	msg = rest_msg_new("hello @everyone", 64);
+	msg = rest_msg_new("hello, mail me at ops@example.com", 64);
 	CHECK_INT(rest_message_clamp(msg), 0);
-	CHECK_STR(str(msg, "content"), "hello @everyone");
+	CHECK_STR(str(msg, "content"), "hello, mail me at ops@example.com");
 	CHECK(cJSON_GetObjectItemCaseSensitive(msg, "allowed_mentions") != NULL);
+	cJSON_Delete(msg);
+
+	/* mention syntax is defused in every shown string, URLs are left alone */
+	msg = rest_msg_new("hello @everyone and @here, <@123> <@!45> <@&67>", 0);
+	cJSON *em = cJSON_AddArrayToObject(msg, "embeds");
+	cJSON *e0 = cJSON_CreateObject();
+	cJSON_AddStringToObject(e0, "title", "by @everyone");
+	cJSON_AddStringToObject(e0, "url", "https://x.test/@everyone");
+	cJSON_AddItemToArray(em, e0);
+	CHECK_INT(rest_message_clamp(msg), 2);
+	CHECK_STR(str(msg, "content"), "hello @" ZW "everyone and @" ZW "here, "
+				       "<@" ZW "123> <@" ZW "!45> <@" ZW "&67>");
+	CHECK_STR(str(e0, "title"), "by @" ZW "everyone");
+	CHECK_STR(str(e0, "url"), "https://x.test/@everyone");
 	cJSON_Delete(msg);
 	CHECK_INT(rest_message_clamp(NULL), 0);
 
