@@ -32,9 +32,10 @@ if ! "$cc" -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" 2>"$pr
 fi
 
 echo "== build ($build)"
+mkdir -p "$build"
 if ! CC="$cc" cmake -S . -B "$build" -DENVBOT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-     >"$build.cmake.log" 2>&1; then
-  cat "$build.cmake.log"; exit 1
+     >"$build/fuzz-configure.log" 2>&1; then
+  cat "$build/fuzz-configure.log"; exit 1
 fi
 # shellcheck disable=SC2086
 if ! cmake --build "$build" -j"$jobs" --target $harnesses >"$build/fuzz-build.log" 2>&1; then
