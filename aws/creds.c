@@ -812,7 +812,7 @@ static void finish_json(struct fetch *f, const char *what)
 {
 	struct arena a = { 0 };
 	struct aws_cred_fields c = { 0 };
-	char why[300], err[200];
+	char why[300], err[200] = ""; /* decoders write it only on errors */
 	enum bot_rc rc = aws_decode_json_credentials(f->resp.p ? f->resp.p : "", f->resp.len, &a,
 						     &c, err, sizeof(err));
 	snprintf(why, sizeof(why), "%s: %s", what, err);
