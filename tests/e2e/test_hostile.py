@@ -360,6 +360,8 @@ def s_zlib(x):
     time.sleep(5)
     after = x.discord.call("/state")["counters"].get("connections", 0)
     c.ok(after - before <= 1, f"zlib: no reconnect loop ({after - before} connections in 5 s)")
+    drops = len(re.findall(r"inflated payload too large", x.log()))
+    c.ok(drops == 1, f"zlib: the event is dropped once, not on every resume ({drops} times)")
     x.serves("zlib bomb, 5 s later")
 
 
