@@ -9,8 +9,7 @@
 #                on everything sent, and no raw mention text anywhere
 #   e2e_hostile_zlib  a zlib-stream event inflating past the 8 MiB cap: no
 #                reconnect loop when the resumed session replays it
-# (The last two are their own tests because they fail today on bugs reported
-# in RELIABILITY.md, Fuzzing; they stay strict.)
+# (The last two found bugs 7 and 8 of RELIABILITY.md, Fuzzing; both fixed.)
 #   e2e_secrets  a debug-level session with known fake secrets (bot token,
 #                AWS keys, session token, interaction tokens): none in the log
 if(EXISTS /usr/bin/python3)
