@@ -18,6 +18,12 @@
 
 /* ---- XML helpers ---- */
 
+static void xml_quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 static xmlDocPtr xml_parse(const char *body, size_t len, char *err, size_t errlen)
 {
 	if (!body || len == 0) {
@@ -28,6 +34,9 @@ static xmlDocPtr xml_parse(const char *body, size_t len, char *err, size_t errle
 		snprintf(err, errlen, "response body too large");
 		return NULL;
 	}
+	/* Hostile bodies make libxml2 print encoding errors itself, past the
+	 * logger; the reason reaches the caller through xmlGetLastError(). */
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
 	/* NONET: never fetch external entities; no NOENT: entities are not
 	 * expanded, so entity bombs stay inert. */
 	xmlDocPtr doc = xmlReadMemory(body, (int)len, NULL, NULL,

@@ -98,7 +98,11 @@ static void on_gateway(void *arg, const struct rest_response *res)
 	if ((v = cJSON_GetObjectItemCaseSensitive(ssl, "remaining")) && cJSON_IsNumber(v))
 		bot->start_limit.remaining = v->valueint;
 	if ((v = cJSON_GetObjectItemCaseSensitive(ssl, "reset_after")) && cJSON_IsNumber(v))
-		bot->start_limit.reset_after_ms = (int64_t)v->valuedouble;
+		/* Bounded before the conversion: Discord says at most a day. */
+		bot->start_limit.reset_after_ms = v->valuedouble > 0 && v->valuedouble < 86400000.0
+							  ? (int64_t)v->valuedouble
+						  : v->valuedouble >= 86400000.0 ? 86400000
+										 : 0;
 	if ((v = cJSON_GetObjectItemCaseSensitive(ssl, "max_concurrency")) && cJSON_IsNumber(v))
 		bot->start_limit.max_concurrency = v->valueint;
 
