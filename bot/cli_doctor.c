@@ -1053,7 +1053,9 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 	printf("envbot doctor: %s\n", cli->config_path);
 	if (cfg_load(cli->config_path, &cfg, err, sizeof(err)) != BOT_OK) {
 		printf("\u2718 config %s\n", cli->config_path);
-		for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+		char *save = NULL;
+		for (char *line = strtok_r(err, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
 			printf("    %s\n", line);
 		printf("    fix: correct the settings named above (envbot check-config "
 		       "validates without any network)\n");
