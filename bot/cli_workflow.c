@@ -70,14 +70,6 @@ static void check_done(void *arg)
 	loop_timer_add(c->loop, 50, check_done, c);
 }
 
-static uint64_t poll_ms_from_env(void)
-{
-	/* Test knob: fake stacks settle in seconds, not minutes. */
-	const char *s = getenv("ENVBOT_TEST_POLL_MS");
-	long v = s ? strtol(s, NULL, 10) : 0;
-	return v > 0 && v < 60000 ? (uint64_t)v : 0;
-}
-
 static int run_workflow(const struct cli *cli, int argc, char **argv, enum wf_action action)
 {
 	static const struct option opts[] = { { "notify", no_argument, NULL, 'n' },
@@ -143,7 +135,6 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum wf_ac
 				 .aws = aws,
 				 .rest = rest,
 				 .cfg = cfg,
-				 .poll_ms = poll_ms_from_env(),
 				 .on_finished = on_finished,
 				 .on_changed = print_progress,
 				 .arg = &c };

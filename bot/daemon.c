@@ -94,14 +94,6 @@ static void expire_tick(void *arg)
 	bot->expire_timer = loop_timer_add(bot->loop, EXPIRE_EVERY_MS, expire_tick, bot);
 }
 
-static uint64_t poll_ms_from_env(void)
-{
-	/* Test knob: fake stacks settle in seconds, not minutes. */
-	const char *s = getenv("ENVBOT_TEST_POLL_MS");
-	long v = s ? strtol(s, NULL, 10) : 0;
-	return v > 0 && v < 60000 ? (uint64_t)v : 0;
-}
-
 static void warn_channel(struct bot *bot, const char *text)
 {
 	if (bot->cfg->channel_id)
@@ -155,7 +147,6 @@ enum bot_rc daemon_start(struct bot *bot)
 				 .state = bot->state,
 				 .state_path = bot->cfg->state_file,
 				 .cfg = bot->cfg,
-				 .poll_ms = poll_ms_from_env(),
 				 .on_finished = on_wf_finished,
 				 .arg = bot };
 	bot->wfm = wfm_create(&deps);

@@ -47,6 +47,15 @@ static void new_id(char *buf, size_t len, const char *env, enum wf_action a)
 		 r & 0xffffu);
 }
 
+/* WF_POLL_MS, or the test knob ENVBOT_TEST_POLL_MS: fake stacks settle in
+ * seconds, not minutes. Unset in production. */
+static uint64_t poll_ms(void)
+{
+	const char *s = getenv("ENVBOT_TEST_POLL_MS");
+	long v = s ? strtol(s, NULL, 10) : 0;
+	return v > 0 && v < 60000 ? (uint64_t)v : WF_POLL_MS;
+}
+
 struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params *p,
 		     const struct wf_observer *obs)
 {
@@ -60,7 +69,7 @@ struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params 
 	wf->table = table_for(p->env->kind, p->action);
 	if (obs)
 		wf->obs = *obs;
-	wf->poll_ms = p->poll_ms ? p->poll_ms : WF_POLL_MS;
+	wf->poll_ms = p->poll_ms ? p->poll_ms : poll_ms();
 	snprintf(wf->trigger, sizeof(wf->trigger), "%s", p->trigger ? p->trigger : "manual");
 	if (p->id && *p->id)
 		snprintf(wf->id, sizeof(wf->id), "%s", p->id);

@@ -60,7 +60,7 @@ struct wf_params {
 	const char *resume_state;
 	const char *resume_stack_id;
 	const char *resume_image_tag;
-	uint64_t poll_ms; /* 0 = WF_POLL_MS; tests and benchmarks shorten it */
+	uint64_t poll_ms; /* 0 = WF_POLL_MS, or $ENVBOT_TEST_POLL_MS (a test knob) */
 };
 
 /* Returns a new workflow (not started), or NULL on allocation failure or an
