@@ -757,6 +757,13 @@ def readonly(c, binary, logdir):
             os.chmod(p, 0o755)
         for p in (sdir, W.cfg):
             os.chown(p, nobody.pw_uid, nobody.pw_gid)
+        # nobody may not reach the build tree (a checkout under a 0700
+        # directory): run a copy from the log directory it can read.
+        import shutil
+        copy = os.path.join(logdir, "envbot")
+        shutil.copy2(W.binary, copy)
+        os.chmod(copy, 0o755)
+        W.binary = copy
         W.start_daemon(user="nobody")
         unsaved_phase(c, W, "readonly", lambda: os.chmod(sdir, 0o555),
                       lambda: os.chmod(sdir, 0o755))
