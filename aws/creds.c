@@ -24,9 +24,14 @@
 
 extern char **environ;
 
-#define REFRESH_AHEAD_S    (15 * 60)
-#define MIN_VALID_S        60 /* below this the current credentials are not used */
-#define RETRY_AFTER_S      30 /* after a failed fetch */
+#define REFRESH_AHEAD_S (15 * 60)
+#define MIN_VALID_S     60 /* below this the current credentials are not used */
+#define RETRY_AFTER_S   30 /* after a failed fetch */
+/* After a successful fetch, the next early refresh waits this long: a
+ * provider that keeps handing out credentials already inside the refresh
+ * window (IMDS does so in the last 15 minutes) would otherwise be asked again
+ * on every request. Below MIN_VALID_S left, a fetch starts regardless. */
+#define REFRESH_EVERY_S    60
 #define CRED_BODY_MAX      (64 * 1024)
 #define PROCESS_TIMEOUT_MS 60000
 #define MAX_PROFILE_DEPTH  5
@@ -86,7 +91,8 @@ struct cred_state {
 	struct aws_creds cur;
 	bool have;
 	bool failed;
-	int64_t retry_after;
+	int64_t retry_after;   /* after a failure: no fetch before this */
+	int64_t refresh_after; /* after a success: no early refresh before this */
 	char error[512];
 	struct fetch *top;     /* the fetch under way, if any */
 	struct fetch *fetches; /* every live fetch, for cleanup */
@@ -1110,6 +1116,7 @@ static void top_done(void *arg, enum bot_rc rc, const struct aws_cred_fields *c,
 	    creds_set(&st->cur, c->access_key, c->secret_key, c->token, c->expiration) == 0) {
 		st->have = true;
 		st->failed = false;
+		st->refresh_after = aws_now(aws) + REFRESH_EVERY_S;
 		aws->metrics.cred_refreshes++;
 		log_info("aws", "msg=\"credentials loaded\" source=%s expires_in_s=%lld",
 			 st->provider->label,
@@ -1151,9 +1158,10 @@ enum aws_creds_status aws_creds_get(struct aws *aws, const struct aws_creds **ou
 		}
 		/* refresh window: fetch in the background, keep using the current
 		 * credentials while they are still good */
-		if (!st->top && now >= st->retry_after)
+		bool usable = now < exp - MIN_VALID_S;
+		if (!st->top && now >= st->retry_after && (!usable || now >= st->refresh_after))
 			start_top_fetch(aws);
-		if (now < exp - MIN_VALID_S) {
+		if (usable) {
 			*out = &st->cur;
 			return AWS_CREDS_READY;
 		}

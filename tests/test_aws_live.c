@@ -641,6 +641,14 @@ static int64_t later_clock(void *arg)
 	return (int64_t)time(NULL) + 11 * 60;
 }
 
+static int64_t clock_offset_s; /* offset_clock: now + this */
+
+static int64_t offset_clock(void *arg)
+{
+	(void)arg;
+	return (int64_t)time(NULL) + clock_offset_s;
+}
+
 static void test_credentials(void)
 {
 	char url[512], text[1024];
@@ -729,7 +737,8 @@ static void test_credentials(void)
 	identity_with("web identity", BOT_OK, "web-identity");
 
 	/* refresh: credentials that expire in 10 minutes are refreshed in the
-	 * background while calls go on with the current ones; once past
+	 * background while calls go on with the current ones, at most once a
+	 * minute (the provider keeps serving keys inside the window); once past
 	 * expiry (clock moved) calls wait for the new ones */
 	ctlv("credentials", "{\"serve_expires_in\":600}");
 	env_clean();
@@ -738,6 +747,8 @@ static void test_credentials(void)
 	struct aws *aws = make(0.01);
 	if (!aws)
 		return;
+	clock_offset_s = 0;
+	aws_set_clock(aws, offset_clock, NULL);
 	struct res r = { 0 };
 	CHECK_INT(sts_get_caller_identity(aws, on_ident, &r), BOT_OK);
 	run(1);
@@ -747,8 +758,20 @@ static void test_credentials(void)
 	struct aws_metrics m;
 	aws_get_metrics(aws, &m);
 	CHECK_INT(m.cred_refreshes, 1);
-	/* inside the 15-minute window: this call is not blocked, and it
-	 * starts a refresh */
+	/* 20 more calls inside the window, within a minute of the fetch: no
+	 * refetch (it used to be one per call) */
+	for (int i = 0; i < 20; i++) {
+		memset(&r, 0, sizeof(r));
+		CHECK_INT(sts_get_caller_identity(aws, on_ident, &r), BOT_OK);
+		run(1);
+		CHECK_INT(r.err.rc, BOT_OK);
+	}
+	aws_get_metrics(aws, &m);
+	CHECK_INT(m.cred_refreshes, 1);
+	CHECK_STR(r.s2, first_arn);
+	/* a minute on: this call is not blocked (current keys), and it starts
+	 * the refresh */
+	clock_offset_s = 61;
 	memset(&r, 0, sizeof(r));
 	CHECK_INT(sts_get_caller_identity(aws, on_ident, &r), BOT_OK);
 	run(1);
@@ -760,12 +783,14 @@ static void test_credentials(void)
 		run(1);
 		aws_get_metrics(aws, &m);
 	}
-	CHECK(m.cred_refreshes >= 2);
+	CHECK_INT(m.cred_refreshes, 2);
 	memset(&r, 0, sizeof(r));
 	CHECK_INT(sts_get_caller_identity(aws, on_ident, &r), BOT_OK);
 	run(1);
 	CHECK_INT(r.err.rc, BOT_OK);
 	CHECK(strcmp(r.s2, first_arn) != 0); /* the refreshed keys are in use */
+	aws_get_metrics(aws, &m);
+	CHECK_INT(m.cred_refreshes, 2);
 
 	/* past expiry (the signer's clock moved 11 minutes on): calls wait for
 	 * a fetch instead of signing with dead keys, then succeed */
