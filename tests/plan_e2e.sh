@@ -20,9 +20,14 @@ check() { # description, then a command that must succeed
 	fi
 }
 has() { grep -Eq -- "$1" "$out"; }
+# A sanitizer build (ASan, LSan at exit, UBSan) reports on stderr, which
+# every run below sends to $out: a report fails the test whatever the exit
+# status, and every run's exit status is checked.
+clean() { ! grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:|Sanitizer has encountered' "$out"; }
 
 "$bin" -c "$cfg" plan --from 2026-12-01 >"$out" 2>&1
 check "plan exits 0" test $? -eq 0
+check "plan: no sanitizer report" clean
 cat "$out"
 check "dev row: 198 of 744 h, 179.30 vs 47.72, saved 131.58 (73.4 %)" \
 	has '^ +dev +0\.241 +198\.0/744 +179\.30 +47\.72 +131\.58 +73\.4%'
@@ -36,12 +41,15 @@ check "a week: 5 starts and 5 stops each for dev and qa (Tue-Fri, Mon)" \
 	test "$(grep -Ec 'KST +start' "$out"),$(grep -Ec 'KST +stop' "$out")" = "10,10"
 
 "$bin" -c "$cfg" plan --from 2026-12-21 --env dev >"$out" 2>&1
+check "plan --env exits 0" test $? -eq 0
+check "plan --env: no sanitizer report" clean
 check "holiday start skipped" has 'Fri 2026-12-25 09:00 KST +start .*skipped \(holiday\)'
 check "holiday stop still listed" has 'Fri 2026-12-25 18:00 KST +stop +2026-12-25 09:00 UTC$'
 check "--env lists only dev" sh -c "! grep -q '^qa ' '$out'"
 
 "$bin" -c "$cfg" plan --from 2026-12-01 --json >"$out" 2>&1
 check "--json exits 0" test $? -eq 0
+check "--json: no sanitizer report" clean
 check "--json parses with the same figures" python3 - "$out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -75,6 +83,8 @@ cat >"$sdir/state.json" <<'JSON'
 JSON
 sed "s|^state_file = .*|state_file = \"$sdir/state.json\";|" "$cfg" >"$sdir/p.cfg"
 "$bin" -c "$sdir/p.cfg" plan --from 2026-12-01 --days 3 --env dev >"$out" 2>&1
+check "plan with a state file exits 0" test $? -eq 0
+check "plan with a state file: no sanitizer report" clean
 check "a /env skip from the state file is shown" has 'Wed 2026-12-02 09:00 KST +start .*skipped \(/env skip by alice\)'
 check "a chat holiday skips the start" has 'Thu 2026-12-03 09:00 KST +start .*skipped \(holiday 2026-12-03 \(offsite, added by bob\)\)'
 check "the stop of a skipped day still runs" has 'Wed 2026-12-02 18:00 KST +stop +2026-12-02 09:00 UTC$'

@@ -17,7 +17,6 @@ for the fake Discord)."""
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -41,10 +40,9 @@ TEMPLATE = "https://b.s3.amazonaws.com/t.yaml"
 GREEN, RED = w.GREEN, w.RED
 
 
-SANITIZER_MARK = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error: "
-                            r"|SUMMARY: (Address|Leak|Undefined)"
-                            r"|==\d+== (Invalid|Conditional|Use of uninit|Mismatched)"
-                            r"|definitely lost: [1-9]")
+# One definition for every harness (tests/e2e/wfcommon.py): ASan, LSan,
+# UBSan and valgrind (CHAOS_DAEMON_WRAPPER) findings.
+SANITIZER_MARK = w.SANITIZER_MARK
 
 
 class Fail(Exception):
@@ -177,7 +175,7 @@ class Daemon:
                  preexec=None, user=None):
         self.log_path = os.path.join(logdir, name + ".log")
         self.log = open(self.log_path, "ab")
-        e = dict(env)
+        e = w.sanitizer_env(env)
         e["DISCORD_TOKEN"] = TOKEN
         e["ENVBOT_TEST_POLL_MS"] = str(poll_ms)
         e.update(extra_env or {})
@@ -191,6 +189,7 @@ class Daemon:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=e, preexec_fn=preexec)
         self.pid = self.proc.pid
+        self.term_rc = None  # the exit status after stop() sent it SIGTERM
         self.pump = threading.Thread(target=self._pump, daemon=True)
         self.pump.start()
 
@@ -241,13 +240,19 @@ class Daemon:
         self.log.close()
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
+        """The exit status; one that ignores sig for timeout s is killed
+        (and, for SIGTERM, term_rc says "hung on SIGTERM")."""
         if self.proc.poll() is None:
             self.send(sig)
+            hung = False
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 os.kill(self.target_pid(), signal.SIGKILL)
                 self.proc.wait()
+                hung = True
+            if sig == signal.SIGTERM:
+                self.term_rc = "hung on SIGTERM" if hung else self.proc.returncode
         self.pump.join(5)
         if not self.log.closed:
             self.log.close()
@@ -274,6 +279,7 @@ class World:
                                       "outputs": {"Url": "http://%s.fake" % e}})
         self.write_config()
         self.d = None
+        self.daemons = []     # every daemon started, for close()'s checks
         self.runs = 0
         self.sent = []        # (iid, kind, what)
         self.holidays = {}    # date -> iid
@@ -292,26 +298,29 @@ class World:
         env = dict(self.aws_env)
         self.d = Daemon(self.binary, self.cfg, self.logdir, env, "%s-%d" % (self.name, self.runs),
                         poll_ms=self.poll_ms, extra_env=self.extra_env, **kw)
+        self.daemons.append(self.d)
         if wait_ready and not self.d.wait_log('msg="ready"', 30):
             raise Fail("daemon did not reach ready:\n" + self.d.text()[-3000:])
         return self.d
 
     def close(self):
         """SIGTERM: a clean exit 0 (under ASan/LSan a leak or a bad access
-        makes it non-zero), and no sanitizer report in any daemon log."""
+        makes it non-zero), the same for every daemon a scenario stopped with
+        SIGTERM on the way, and no sanitizer report in any daemon log (those
+        killed with SIGKILL included: a bad access before the kill is there)."""
         if self.d:
             alive = self.d.alive()
             rc = self.d.stop(signal.SIGTERM)
             if alive:
                 self.c.ok(rc == 0, "%s: clean exit 0 on SIGTERM (got %r)" % (self.name, rc),
                           self.d.text()[-2000:])
-        reports = []
-        for n in sorted(os.listdir(self.logdir)):
-            if n.startswith(self.name + "-") and n.endswith(".log"):
-                with open(os.path.join(self.logdir, n), errors="replace") as f:
-                    for ln in f:
-                        if SANITIZER_MARK.search(ln):
-                            reports.append("%s: %s" % (n, ln.strip()[:300]))
+        earlier = [(os.path.basename(d.log_path), d.term_rc) for d in self.daemons[:-1]
+                   if d.term_rc is not None and d.term_rc != 0]
+        self.c.ok(not earlier, "%s: every daemon stopped on the way exited 0 on SIGTERM"
+                  % self.name, earlier)
+        logs = [os.path.join(self.logdir, n) for n in sorted(os.listdir(self.logdir))
+                if n.startswith(self.name + "-") and n.endswith(".log")]
+        reports = w.sanitizer_reports_in(logs)
         self.c.ok(not reports, "%s: no sanitizer report in the daemon logs" % self.name,
                   reports[:5])
         self.aws.stop()

@@ -29,10 +29,16 @@ FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 
 
 class Daemon:
+    """`envbot run`, stdout and stderr in LOGDIR/NAME.log. Every one started
+    is kept in Daemon.started: main() scans all their logs for sanitizer
+    reports at the end (those killed with SIGKILL too) and kills any left
+    running by a scenario that failed half way."""
+    started = []
+
     def __init__(self, binary, cfg, logdir, env, name="run", faketime=None):
         self.log_path = os.path.join(logdir, name + ".log")
         self.log = open(self.log_path, "wb")
-        e = dict(env)
+        e = w.sanitizer_env(env)
         e["DISCORD_TOKEN"] = w.FakeDiscord.TOKEN
         e["ENVBOT_TEST_POLL_MS"] = "200"
         if faketime:
@@ -45,6 +51,7 @@ class Daemon:
             e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
         self.proc = subprocess.Popen([binary, "-c", cfg, "--log-level", "debug", "run"],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=e)
+        Daemon.started.append(self)
 
     def text(self):
         with open(self.log_path, errors="replace") as f:
@@ -61,15 +68,10 @@ class Daemon:
         return False
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """The exit status ("hung on SIGTERM" when it had to be killed)."""
+        rc = w.stop_process(self.proc, sig, 15)
         self.log.close()
-        return self.proc.returncode
+        return rc
 
 
 def wait_final(fetch, timeout=60):
@@ -350,15 +352,25 @@ def main():
     only = sys.argv[3] if len(sys.argv) > 3 else None
     c = w.Checks()
     logdir = w.tmpdir("envbot-run-")
-    for name, fn in (("slash", scenario_slash), ("schedule", scenario_schedule),
-                     ("resume", scenario_resume), ("fanout", scenario_fanout)):
-        if only and name != only:
-            continue
-        if name in ("schedule", "fanout") and not os.path.exists(FAKETIME_LIB):
-            print(f"SKIP {name}: libfaketime is not installed")
-            continue
-        print(f"== {name}", flush=True)
-        fn(c, binary, root, logdir)
+    try:
+        for name, fn in (("slash", scenario_slash), ("schedule", scenario_schedule),
+                         ("resume", scenario_resume), ("fanout", scenario_fanout)):
+            if only and name != only:
+                continue
+            if name in ("schedule", "fanout") and not os.path.exists(FAKETIME_LIB):
+                print(f"SKIP {name}: libfaketime is not installed")
+                continue
+            print(f"== {name}", flush=True)
+            fn(c, binary, root, logdir)
+    finally:
+        for d in Daemon.started:
+            if d.proc.poll() is None:
+                d.stop(signal.SIGKILL)
+    # Each scenario checked its daemons' exit 0 on SIGTERM; a bad access in
+    # one killed with SIGKILL (resume's first) is only in its log.
+    logs = [d.log_path for d in Daemon.started]
+    found = w.sanitizer_reports_in(logs)
+    c.ok(not found, f"no sanitizer report in the {len(logs)} daemon logs", found[:8])
     print("logs in", logdir)
     return c.done()
 

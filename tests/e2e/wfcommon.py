@@ -1,9 +1,12 @@
 """Shared helpers of the workflow end-to-end tests (test_workflows_*.py) and
 the local demo: free ports, moto as a child process, the demo/test config,
-and running the real envbot binary with a time limit.
+running the real envbot binary with a time limit, and judging what a
+sanitizer build (-DENVBOT_SANITIZE=ON) of it reported.
 
 Everything listens on 127.0.0.1 only; ports are chosen free at runtime."""
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -67,8 +70,84 @@ def wait_http(url, proc, timeout=20.0):
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+# ---- sanitizer builds ----
+# An ASan/LSan/UBSan build of envbot reports on stderr. A leak is found at
+# exit, so only a process that exits by itself or on SIGTERM can report one
+# (SIGKILL leaves nothing to check: its successor's clean exit is). Defaults
+# every envbot this suite starts gets (the caller's own settings, such as
+# tests/run-all's, come later in the string and win): leaks checked, and any
+# report aborts, so its exit status (-6, 134 in a shell) is never one a test
+# expects, like the 1 a failed workflow exits with and ASan's default
+# exitcode also is. -fno-sanitize-recover=all makes UB fatal already;
+# halt_on_error says so for builds without it.
+SANITIZER_DEFAULTS = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
+                      "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+
+# A line of a sanitizer's (or valgrind's, CHAOS_DAEMON_WRAPPER) report.
+SANITIZER_MARK = re.compile(
+    r"ERROR: (Address|Leak|Memory|Thread|UndefinedBehavior)Sanitizer"
+    r"|runtime error: |SUMMARY: (Address|Leak|Undefined\w*)Sanitizer"
+    r"|Sanitizer has encountered a fatal error|Sanitizer CHECK failed"
+    r"|==\d+== (Invalid|Conditional|Use of uninit|Mismatched)|definitely lost: [1-9]")
+
+
+def sanitizer_env(env):
+    """A copy of env with the SANITIZER_DEFAULTS its options lack in front."""
+    e = dict(env)
+    for var, defaults in SANITIZER_DEFAULTS.items():
+        own = e.get(var, "")
+        have = {o.split("=", 1)[0] for o in own.split(":")}
+        add = [d for d in defaults.split(":") if d.split("=", 1)[0] not in have]
+        e[var] = ":".join(add + ([own] if own else []))
+    return e
+
+
+def sanitizer_reports(text, where=""):
+    """The lines of text (a process's stderr or log) that are a finding."""
+    return [where + ln.strip()[:300] for ln in text.splitlines() if SANITIZER_MARK.search(ln)]
+
+
+def sanitizer_reports_in(paths):
+    """Findings in every log file of paths, each line prefixed with its file."""
+    found = []
+    for path in paths:
+        try:
+            with open(path, errors="replace") as f:
+                found += sanitizer_reports(f.read(), os.path.basename(path) + ": ")
+        except OSError:
+            pass
+    return found
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=20):
+    """Sends sig (unless proc has exited) and returns the exit status; one
+    that does not exit within timeout is killed: "hung on SIGTERM"."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return "hung on %s" % signal.Signals(sig).name
+
+
+def check_clean_exit(c, rc, logs, what):
+    """How every daemon a test starts must end: exit 0 after SIGTERM (a
+    sanitizer build makes a leak or a bad access non-zero) and no report in
+    its log, nor in the logs of the daemons before it (one killed with
+    SIGKILL cannot report a leak, but a bad access before the kill is in its
+    log). c is a Checks; returns True when both hold."""
+    ok = c.ok(rc == 0, f"{what}: exit 0 on SIGTERM (got {rc!r})")
+    found = sanitizer_reports_in(logs)
+    return c.ok(not found, f"{what}: no sanitizer report in {len(logs)} daemon log(s)",
+                found[:8]) and ok
+
+
 def aws_test_env():
-    """Fake credentials only: nothing here can reach real AWS."""
+    """Fake credentials only: nothing here can reach real AWS. Carries the
+    sanitizer options (sanitizer_env) to every envbot started with it."""
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("AWS_"):
@@ -77,7 +156,7 @@ def aws_test_env():
                AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION,
                AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
                AWS_EC2_METADATA_DISABLED="true")
-    return env
+    return sanitizer_env(env)
 
 
 class Moto:
@@ -221,15 +300,20 @@ environments = (
 
 
 class Result:
+    """One CLI run. A sanitizer report on its stderr fails the run whatever
+    its exit status: rc then says so and equals no status a test expects."""
+
     def __init__(self, rc, out, err, secs):
-        self.rc, self.out, self.err, self.secs = rc, out, err, secs
+        self.out, self.err, self.secs = out, err, secs
+        self.sanitizer = sanitizer_reports(err)
+        self.rc = f"{rc} with a sanitizer report" if self.sanitizer else rc
 
     def __repr__(self):
         return f"rc={self.rc} ({self.secs:.1f}s)\n--- stdout\n{self.out}--- stderr\n{self.err}"
 
 
 def run_envbot(binary, cfg, *args, poll_ms=200, timeout=60, env=None):
-    e = aws_test_env() if env is None else env
+    e = aws_test_env() if env is None else sanitizer_env(env)
     e["ENVBOT_TEST_POLL_MS"] = str(poll_ms)
     e.pop("DISCORD_TOKEN", None)
     t0 = time.monotonic()
