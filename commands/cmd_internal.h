@@ -21,6 +21,7 @@ struct cmd_ctx {
 	time_t now;                  /* wall clock at receipt */
 	bool confirmed;              /* reached through a confirm button */
 	char action[STATE_TEXT_MAX]; /* for the audit: "/env extend dev 2h" */
+	struct sched *own_sched;     /* cmd_sched's stand-in; freed by the dispatcher */
 };
 
 /* Writes the canonical argument of the command (what a confirm button
@@ -56,6 +57,16 @@ void cmd_refuse(struct cmd_ctx *c, const char *why);
 /* The answer to the caller: a reply to a command, or the confirm prompt
  * replaced by the text when confirmed through a button. */
 void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply);
+/* Sends text, however long, as the answer to a command interaction that
+ * has not been answered yet or was deferred (cmd_reply_messages: one plain
+ * message when it fits, else embeds over the response and follow-ups, sent
+ * one after the other so that Discord shows them in order). A reply of
+ * several messages is deferred first when it was not: follow-ups need the
+ * response to exist. ix is borrowed (the replies in flight hold it). */
+void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool ephemeral);
+/* An ephemeral "nothing to do" answer (the state already is what was
+ * asked): audited as "no change: why" like a refusal, and changes nothing. */
+void cmd_noop(struct cmd_ctx *c, const char *why);
 /* Audit line for this action. */
 void cmd_audit(struct cmd_ctx *c, const char *outcome);
 /* After a change to the state: audits "ok", saves, and answers publicly with
@@ -66,11 +77,13 @@ void cmd_commit(struct cmd_ctx *c, const char *text, const char *note);
 struct tz *cmd_env_tz(const struct cfg *cfg, const struct cfg_env *env);
 /* The member's display name, escaped for echoing. */
 void cmd_who(const struct cmd_ctx *c, char *buf, size_t len);
-/* The effective next scheduled action of env after now (overrides and
- * holidays applied), in words: "stop Mon 18:00 KST (extended to ... )". */
-void cmd_next_action(const struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz,
-		     char *buf, size_t len);
-/* "Mon 2026-11-23 18:00 KST". */
-void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len);
+/* The scheduler that answers "what happens next": the daemon's, or when it
+ * has none (its creation failed) one made for this command from the same
+ * config and state, without a timer. NULL only on ENOMEM. */
+const struct sched *cmd_sched(struct cmd_ctx *c);
+/* The next action of env after now as the scheduler will run it
+ * (cmd_next_words): "stop Mon 18:00 KST (extended to ... )". */
+void cmd_next_action(struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz, char *buf,
+		     size_t len);
 
 #endif

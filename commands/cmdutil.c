@@ -6,12 +6,14 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../bot/plan.h"
+#include "../bot/sched.h"
 #include "commands.h"
 
 /* ix_has_role's rule, kept here so that this file links without the
@@ -433,6 +435,294 @@ int cmd_snooze_parse(const char *custom_id, char *env, size_t envlen, time_t *st
 	*stop_at = (time_t)at;
 	*hours = (int)h;
 	return 0;
+}
+
+int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const struct state *st,
+		       time_t warned, int hours, time_t now, int64_t max_extend, bool admin,
+		       struct cmd_snooze_plan *out, char *err, size_t errlen)
+{
+	time_t p;
+	*out = (struct cmd_snooze_plan){ 0 };
+	/* The scheduled stop the warning belongs to: the last one at or before
+	 * the warned instant (a warning of an extended stop comes after it),
+	 * on the warned date or the day before (an extend past midnight). This
+	 * is the stop the scheduler maps that date's extend to. */
+	ymd_t wdate = plan_local_date(tz, warned);
+	if (!env->schedule.stop_expr || cron_prev(&env->schedule.stop, tz, warned, &p) != 0 ||
+	    plan_local_date(tz, p) < when_add_days(wdate, -1)) {
+		snprintf(err, errlen, "%s no longer has this scheduled stop", env->name);
+		return -1;
+	}
+	out->date = plan_local_date(tz, p);
+	out->scheduled = p;
+	out->ext = st ? state_extend_for(st, env->name, out->date) : NULL;
+	if (out->ext && out->ext->stop_at <= p)
+		out->ext = NULL; /* state_decide ignores an extend not later */
+	out->effective = out->ext ? out->ext->stop_at : p;
+	if (out->effective <= now) {
+		snprintf(err, errlen, "%s's stop has already happened", env->name);
+		return -1;
+	}
+	out->target = warned + (time_t)hours * 3600;
+	if (out->target <= out->effective) {
+		out->new_stop = out->effective;
+		return 0;
+	}
+	struct cmd_extend_arg a = { .at = true, .stop_at = out->target };
+	if (cmd_extend_compute(&a, tz, out->date, now, p, out->effective, max_extend, admin,
+			       &out->new_stop, err, errlen) != 0)
+		return -1;
+	out->change = true;
+	return 0;
+}
+
+/* ---- replies of any length ---- */
+
+void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	tz_local(tz, t, &tm);
+	char d[40];
+	strftime(d, sizeof(d), "%a %Y-%m-%d %H:%M", &tm);
+	snprintf(buf, len, "%s %s", d, tm.tm_zone ? tm.tm_zone : "");
+}
+
+void cmd_text_add(struct cmd_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	if (t->failed)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		t->failed = true;
+		return;
+	}
+	if (t->s && t->len + (size_t)n < t->cap) {
+		t->len += (size_t)n;
+		return;
+	}
+	size_t want = t->len + (size_t)n + 1;
+	if (want > CMD_TEXT_MAX) {
+		t->failed = true;
+		return;
+	}
+	size_t ncap = t->cap ? t->cap : 1024;
+	while (ncap < want)
+		ncap *= 2;
+	if (ncap > CMD_TEXT_MAX)
+		ncap = CMD_TEXT_MAX;
+	char *ns = realloc(t->s, ncap);
+	if (!ns) {
+		t->failed = true;
+		return;
+	}
+	if (!t->s)
+		ns[0] = '\0';
+	t->s = ns;
+	t->cap = ncap;
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+const char *cmd_text_str(const struct cmd_text *t)
+{
+	return t->s ? t->s : "";
+}
+
+void cmd_text_free(struct cmd_text *t)
+{
+	free(t->s);
+	*t = (struct cmd_text){ 0 };
+}
+
+/* Code points in s[0..n) (Discord counts characters, not bytes). */
+static size_t cp_count(const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return k;
+}
+
+/* Bytes of the first cps code points of s[0..n). */
+static size_t cp_bytes(const char *s, size_t n, size_t cps)
+{
+	size_t i = 0;
+	for (size_t k = 0; i < n; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && k++ == cps)
+			break;
+	}
+	return i;
+}
+
+/* Room kept in the last page for the "not shown" line. */
+#define PAGE_NOTE_ROOM 80
+
+struct span {
+	size_t b, e; /* bytes [b, e) of the text */
+};
+
+/* A body {flags?} with "content" or "embeds" to be added; NULL on ENOMEM. */
+static cJSON *body_new(int flags)
+{
+	cJSON *m = cJSON_CreateObject();
+	if (m && flags && !cJSON_AddNumberToObject(m, "flags", flags)) {
+		cJSON_Delete(m);
+		return NULL;
+	}
+	return m;
+}
+
+static cJSON *string_of(const char *s, size_t n, const char *tail)
+{
+	size_t tl = tail ? strlen(tail) : 0;
+	char *buf = malloc(n + tl + 1);
+	if (!buf)
+		return NULL;
+	memcpy(buf, s, n);
+	if (tl)
+		memcpy(buf + n, tail, tl);
+	buf[n + tl] = '\0';
+	cJSON *str = cJSON_CreateString(buf);
+	free(buf);
+	return str;
+}
+
+/* Cuts text[0..len) into at most max pages of at most CMD_PAGE_CHARS
+ * characters, at line ends (a longer line is cut at a character). Returns
+ * the number of pages; *more is the number of lines (whole or the rest of
+ * one) that did not fit, 0 when everything did. */
+static size_t paginate(const char *text, size_t len, struct span *pages, size_t max, size_t *more)
+{
+	size_t np = 0, pos = 0, pb = 0, pe = 0, pcp = 0;
+	bool open = false;
+	*more = 0;
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t le = nl ? (size_t)(nl - text) : len;
+		size_t lcp = cp_count(text + pos, le - pos);
+		size_t cap = np + 1 == max ? CMD_PAGE_CHARS - PAGE_NOTE_ROOM : CMD_PAGE_CHARS;
+		if (open && pcp + 1 + lcp > cap) {
+			pages[np++] = (struct span){ pb, pe };
+			open = false;
+			if (np == max)
+				goto cut;
+			cap = np + 1 == max ? CMD_PAGE_CHARS - PAGE_NOTE_ROOM : CMD_PAGE_CHARS;
+		}
+		if (!open) {
+			while (lcp > cap) {
+				size_t b = cp_bytes(text + pos, le - pos, cap);
+				pages[np++] = (struct span){ pos, pos + b };
+				pos += b;
+				lcp -= cap;
+				if (np == max)
+					goto cut;
+				cap = np + 1 == max ? CMD_PAGE_CHARS - PAGE_NOTE_ROOM
+						    : CMD_PAGE_CHARS;
+			}
+			open = true;
+			pb = pos;
+			pcp = lcp;
+		} else {
+			pcp += 1 + lcp;
+		}
+		pe = le;
+		pos = nl ? le + 1 : len;
+	}
+	if (open)
+		pages[np++] = (struct span){ pb, pe };
+	return np;
+cut:
+	*more = pos < len ? 1 : 0;
+	for (size_t i = pos; i < len; i++)
+		*more += text[i] == '\n' && i + 1 < len;
+	return np;
+}
+
+cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages)
+{
+	cJSON *msgs = cJSON_CreateArray(), *m = NULL, *embeds = NULL;
+	struct span *pages = NULL;
+	size_t len = text ? strlen(text) : 0, more = 0;
+	if (!msgs)
+		return NULL;
+	while (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (max_messages == 0)
+		max_messages = 1;
+	if (cp_count(text ? text : "", len) <= REST_CONTENT_MAX) {
+		cJSON *str = string_of(text ? text : "", len, NULL);
+		if (!str || !(m = body_new(flags))) {
+			cJSON_Delete(str);
+			goto fail;
+		}
+		cJSON_AddItemToObject(m, "content", str);
+		cJSON_AddItemToArray(msgs, m);
+		return msgs;
+	}
+	size_t max_pages = max_messages * CMD_PAGES_PER_MSG;
+	pages = calloc(max_pages, sizeof(*pages));
+	if (!pages)
+		goto fail;
+	size_t np = paginate(text, len, pages, max_pages, &more);
+	char note[96] = "";
+	if (more)
+		snprintf(note, sizeof(note),
+			 "\n\xE2\x80\xA6 and %zu more line%s not shown (too long for Discord)",
+			 more, more == 1 ? "" : "s");
+	for (size_t i = 0; i < np; i++) {
+		if (i % CMD_PAGES_PER_MSG == 0) {
+			if (!(m = body_new(flags)))
+				goto fail;
+			cJSON_AddItemToArray(msgs, m);
+			if (!(embeds = cJSON_AddArrayToObject(m, "embeds")))
+				goto fail;
+		}
+		cJSON *e = cJSON_CreateObject(), *d = NULL;
+		if (!e)
+			goto fail;
+		cJSON_AddItemToArray(embeds, e);
+		d = string_of(text + pages[i].b, pages[i].e - pages[i].b,
+			      i + 1 == np ? note : NULL);
+		if (!d)
+			goto fail;
+		cJSON_AddItemToObject(e, "description", d);
+	}
+	free(pages);
+	return msgs;
+fail:
+	free(pages);
+	cJSON_Delete(msgs);
+	return NULL;
+}
+
+/* ---- the scheduler's answer, in words ---- */
+
+void cmd_next_words(const struct sched *s, const struct cfg_env *env, const struct tz *tz,
+		    time_t now, char *buf, size_t len)
+{
+	struct sched_action a;
+	char when[64];
+	bool runs = s && sched_next(s, env->name, now, &a);
+	if (!s || (!runs && a.scheduled_at == 0)) {
+		snprintf(buf, len, "none scheduled");
+		return;
+	}
+	const char *verb = a.action == WF_START ? "start" : "stop";
+	if (runs) {
+		cmd_fmt_local(tz, a.at, when, sizeof(when));
+		if (a.decision.rule != STATE_RULE_NONE)
+			snprintf(buf, len, "%s %s (%s)", verb, when, a.decision.reason);
+		else
+			snprintf(buf, len, "%s %s", verb, when);
+		return;
+	}
+	cmd_fmt_local(tz, a.scheduled_at, when, sizeof(when));
+	snprintf(buf, len, "nothing will run (%s %s held: %s)", verb, when, a.decision.reason);
 }
 
 /* ---- reply notes ---- */

@@ -4,7 +4,7 @@
 # without the Discord client, AWS or the daemon.
 add_library(envbot_commands_pure STATIC ${CMAKE_SOURCE_DIR}/commands/cmdutil.c)
 target_include_directories(envbot_commands_pure PUBLIC ${CMAKE_SOURCE_DIR})
-target_link_libraries(envbot_commands_pure PUBLIC envbot_state envbot_plan envbot_config
+target_link_libraries(envbot_commands_pure PUBLIC envbot_sched envbot_state envbot_plan envbot_config
   envbot_util PkgConfig::CJSON m)
 
 add_library(envbot_commands STATIC

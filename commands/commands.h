@@ -8,6 +8,7 @@
 #ifndef ENVBOT_COMMANDS_H
 #define ENVBOT_COMMANDS_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,9 +111,76 @@ int cmd_confirm_parse(const char *custom_id, struct cmd_confirm *out);
 /* NULL when clicker may confirm c at now; else why not (static string). */
 const char *cmd_confirm_check(const struct cmd_confirm *c, const char *clicker, time_t now);
 
-/* A stop-warning button: "sw|env|stop_at|hours". */
+/* A stop-warning button: "sw|env|stop_at|hours". stop_at is the stop the
+ * warning was about (the effective one, an extended stop included). */
 int cmd_snooze_format(const char *env, time_t stop_at, int hours, char *buf, size_t len);
 int cmd_snooze_parse(const char *custom_id, char *env, size_t envlen, time_t *stop_at, int *hours);
+
+/* What a snooze button does: it means "keep env up until the warned stop +
+ * hours", not "add hours to whatever the stop is now", so a double click,
+ * or two people pressing the same +1h, extends once, and +2h after +1h
+ * gives the warned stop + 2h. The new stop is max(current effective stop,
+ * warned + hours), capped like /env extend: max_extend after the scheduled
+ * (cron) stop unless admin. */
+struct cmd_snooze_plan {
+	ymd_t date;       /* the local date whose stop moves (the extend's key) */
+	time_t scheduled; /* that date's scheduled stop the warning belongs to */
+	time_t effective; /* the stop as it stands: the extend, else scheduled */
+	time_t target;    /* warned + hours */
+	time_t new_stop;  /* the stop after the click (== effective if !change) */
+	bool change;      /* false: already up until target or later */
+	const struct state_extend *ext; /* the extend behind effective, or NULL;
+					   borrowed from st until it changes */
+};
+/* Returns 0 with *out (out->change false when the click changes nothing),
+ * or -1 with a user-facing reason in err (stop already happened, over
+ * max_extend, no longer scheduled). st may be NULL. */
+int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const struct state *st,
+		       time_t warned, int hours, time_t now, int64_t max_extend, bool admin,
+		       struct cmd_snooze_plan *out, char *err, size_t errlen);
+
+/* ---- replies of any length ---- */
+
+/* Discord caps a message's content at 2000 characters. A longer reply
+ * becomes embeds (descriptions of up to CMD_PAGE_CHARS characters, cut at
+ * line ends, two per message so that a message stays under the 6000 total)
+ * spread over up to max_messages messages; past that the last one says
+ * "... and N more lines not shown". */
+#define CMD_PAGE_CHARS     2900
+#define CMD_PAGES_PER_MSG  2
+#define CMD_REPLY_MESSAGES 10 /* 58,000 characters: more is not a chat reply */
+
+/* The message bodies of text, in order: one {content} when it fits a
+ * message, else {embeds:[{description}...]} bodies; every body gets
+ * "flags": flags when flags is non-zero. Trailing newlines are dropped.
+ * Returns a new array the caller frees, NULL on ENOMEM. */
+cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages);
+
+/* A growing text for replies built line by line. Stops growing (and sets
+ * failed) at CMD_TEXT_MAX bytes or on ENOMEM; what was added stays. */
+#define CMD_TEXT_MAX (1024u * 1024u)
+struct cmd_text {
+	char *s; /* NUL-terminated once anything was added; owned */
+	size_t len, cap;
+	bool failed;
+};
+void cmd_text_add(struct cmd_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text so far ("" when empty); borrowed from t. */
+const char *cmd_text_str(const struct cmd_text *t);
+void cmd_text_free(struct cmd_text *t);
+
+/* "Mon 2026-11-23 18:00 KST". */
+void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len);
+
+/* ---- the scheduler's answer, in words ---- */
+
+struct sched;
+/* env's next action as the scheduler will run it (sched_next: overrides,
+ * holidays and extends applied), in words: "stop Mon 2026-11-23 18:00 KST
+ * (extended to ... by bob)", "nothing will run (start Mon ... held: frozen
+ * by alice)", "none scheduled". */
+void cmd_next_words(const struct sched *s, const struct cfg_env *env, const struct tz *tz,
+		    time_t now, char *buf, size_t len);
 
 /* What an override does not win against, said in its reply, from the
  * conflict rule of state.h (freeze > pause > skip/holiday > extend). Writes

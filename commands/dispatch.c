@@ -10,6 +10,7 @@
 
 #include "../bot/log.h"
 #include "../bot/plan.h"
+#include "../bot/sched.h"
 #include "../bot/wfm.h"
 #include "cmd_internal.h"
 
@@ -78,6 +79,82 @@ void cmd_refuse(struct cmd_ctx *c, const char *why)
 		ix_reply(c->bot->rest, c->ix, message(text, true));
 }
 
+/* A reply of several messages on its way: the rest go out as follow-ups,
+ * each once the one before it has landed. */
+struct long_reply {
+	struct rest *rest;
+	struct ix *ix; /* kept alive by the reply in flight */
+	cJSON *rest_msgs;
+};
+
+static void long_reply_next(void *arg, const struct rest_response *res)
+{
+	struct long_reply *lr = arg;
+	cJSON *next = NULL;
+	if (res->rc == BOT_OK)
+		next = cJSON_DetachItemFromArray(lr->rest_msgs, 0);
+	else if (cJSON_GetArraySize(lr->rest_msgs) > 0)
+		log_warn(MOD, "msg=\"long reply cut short\" id=%s rc=\"%s\" left=%d", lr->ix->id,
+			 bot_strerror(res->rc), cJSON_GetArraySize(lr->rest_msgs));
+	/* ix_followup takes next whatever it returns, and calls this again
+	 * only when it returned BOT_OK. */
+	if (next && ix_followup(lr->rest, lr->ix, next, long_reply_next, lr) == BOT_OK)
+		return;
+	cJSON_Delete(lr->rest_msgs);
+	free(lr);
+}
+
+void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool ephemeral)
+{
+	int flags = ephemeral ? REST_FLAG_EPHEMERAL : 0;
+	cJSON *msgs = cmd_reply_messages(text, flags, CMD_REPLY_MESSAGES);
+	cJSON *first = msgs ? cJSON_DetachItemFromArray(msgs, 0) : NULL;
+	if (!first) {
+		/* Out of memory: one clamped message is better than none. */
+		cJSON_Delete(msgs);
+		first = rest_msg_new(text, flags);
+		msgs = NULL;
+	}
+	if (!msgs || cJSON_GetArraySize(msgs) == 0) {
+		cJSON_Delete(msgs);
+		if (ix->acked)
+			ix_edit(rest, ix, first, NULL, NULL);
+		else
+			ix_reply(rest, ix, first);
+		return;
+	}
+	struct long_reply *lr = calloc(1, sizeof(*lr));
+	if (!lr || (!ix->acked && ix_defer(rest, ix, ephemeral) != BOT_OK)) {
+		free(lr);
+		cJSON_Delete(msgs);
+		cJSON_Delete(first);
+		return;
+	}
+	*lr = (struct long_reply){ .rest = rest, .ix = ix, .rest_msgs = msgs };
+	/* The edit waits for the deferral to land; the follow-ups for it. */
+	if (ix_edit(rest, ix, first, long_reply_next, lr) != BOT_OK) {
+		cJSON_Delete(msgs);
+		free(lr);
+	}
+}
+
+void cmd_noop(struct cmd_ctx *c, const char *why)
+{
+	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX], la[STATE_TEXT_MAX], lw[512];
+	snprintf(outcome, sizeof(outcome), "no change: %s", why);
+	cmd_audit(c, outcome);
+	bot_save_state_soon(c->bot);
+	log_safe(c->action, la, sizeof(la));
+	log_safe(why, lw, sizeof(lw));
+	log_info(MOD, "msg=\"no change\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, la,
+		 lw);
+	snprintf(text, sizeof(text), "\xE2\x84\xB9\xEF\xB8\x8F %s", why);
+	if (c->ix->type == IX_COMMAND && c->ix->acked)
+		ix_edit(c->bot->rest, c->ix, message(text, true), NULL, NULL);
+	else
+		ix_reply(c->bot->rest, c->ix, message(text, true));
+}
+
 void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply)
 {
 	if (c->ix->type == IX_COMPONENT) {
@@ -89,10 +166,7 @@ void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply)
 		ix_component_update(c->bot->rest, c->ix, msg);
 		return;
 	}
-	if (c->ix->acked)
-		ix_edit(c->bot->rest, c->ix, message(text, !public_reply), NULL, NULL);
-	else
-		ix_reply(c->bot->rest, c->ix, message(text, !public_reply));
+	cmd_reply_long(c->bot->rest, c->ix, text, !public_reply);
 }
 
 void cmd_commit(struct cmd_ctx *c, const char *text, const char *note)
@@ -117,62 +191,21 @@ struct tz *cmd_env_tz(const struct cfg *cfg, const struct cfg_env *env)
 	return tz_open(name ? name : "UTC");
 }
 
-void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len)
+const struct sched *cmd_sched(struct cmd_ctx *c)
 {
-	struct tm tm;
-	tz_local(tz, t, &tm);
-	char d[40];
-	strftime(d, sizeof(d), "%a %Y-%m-%d %H:%M", &tm);
-	snprintf(buf, len, "%s %s", d, tm.tm_zone ? tm.tm_zone : "");
+	if (c->bot->sched)
+		return c->bot->sched;
+	if (!c->own_sched) {
+		struct sched_deps d = { .cfg = c->bot->cfg, .st = c->bot->state };
+		c->own_sched = sched_create(&d);
+	}
+	return c->own_sched;
 }
 
-void cmd_next_action(const struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz,
-		     char *buf, size_t len)
+void cmd_next_action(struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz, char *buf,
+		     size_t len)
 {
-	const struct cfg *cfg = c->bot->cfg;
-	struct plan_schedule ps = {
-		.start = env->schedule.start_expr ? &env->schedule.start : NULL,
-		.stop = env->schedule.stop_expr ? &env->schedule.stop : NULL,
-		.tz = tz,
-	};
-	struct plan_event ev[64];
-	/* From a day back: a stop extended past now was scheduled before it. */
-	size_t n = plan_events(&ps, c->now - 86400, c->now + 8 * 86400, ev, 64);
-	if (n > 64)
-		n = 64;
-	const struct plan_event *best = NULL;
-	struct state_decision bd = { 0 }, held = { 0 };
-	const struct plan_event *first_held = NULL;
-	for (size_t i = 0; i < n; i++) {
-		struct state_decision d;
-		state_decide(c->bot->state, env->name,
-			     ev[i].action == PLAN_START ? STATE_START : STATE_STOP, ev[i].at,
-			     ev[i].date, cfg->holidays, cfg->n_holidays, tz, &d);
-		time_t at = d.run ? d.at : ev[i].at;
-		if (at <= c->now)
-			continue;
-		if (d.run && (!best || d.at < bd.at)) {
-			best = &ev[i];
-			bd = d;
-		} else if (!d.run && !first_held) {
-			first_held = &ev[i];
-			held = d;
-		}
-	}
-	char when[64];
-	if (best) {
-		cmd_fmt_local(tz, bd.at, when, sizeof(when));
-		snprintf(buf, len, "%s %s%s%s%s", best->action == PLAN_START ? "start" : "stop",
-			 when, bd.rule != STATE_RULE_NONE ? " (" : "",
-			 bd.rule != STATE_RULE_NONE ? bd.reason : "",
-			 bd.rule != STATE_RULE_NONE ? ")" : "");
-	} else if (first_held) {
-		cmd_fmt_local(tz, first_held->at, when, sizeof(when));
-		snprintf(buf, len, "none within 8 days (%s %s %s)",
-			 first_held->action == PLAN_START ? "start" : "stop", when, held.reason);
-	} else {
-		snprintf(buf, len, "none scheduled within 8 days");
-	}
+	cmd_next_words(cmd_sched(c), env, tz, c->now, buf, len);
 }
 
 /* ---- autocomplete ---- */
@@ -208,12 +241,26 @@ static void describe_action(struct cmd_ctx *c)
 				      c->ix->options[i].value);
 }
 
+/* "dev, qa, ..." within len, whole names only: "... and 40 more" when they
+ * do not all fit (a refusal is one short message). */
 static void list_env_names(const struct cfg *cfg, char *buf, size_t len)
 {
+	char tail[48];
 	size_t o = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < cfg->n_envs && o < len; i++)
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		size_t left = cfg->n_envs - i - 1;
+		size_t need = strlen(cfg->envs[i].name) + (i ? 2 : 0);
+		/* Keep room for the tail unless this is the last name. */
+		size_t room = left ? sizeof(tail) : 0;
+		if (o + need + room >= len) {
+			snprintf(tail, sizeof(tail), "%s\xE2\x80\xA6 and %zu more", i ? ", " : "",
+				 cfg->n_envs - i);
+			snprintf(buf + o, len - o, "%s", tail);
+			return;
+		}
 		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", cfg->envs[i].name);
+	}
 }
 
 /* Resolves the "name" option. Returns false after refusing. */
@@ -417,11 +464,15 @@ static void on_cancel(struct cmd_ctx *c)
 	cmd_answer(c, "Cancelled: nothing was done.", false);
 }
 
-/* Stop-warning snooze: an extend of that stop for whoever clicks. */
+/* Stop-warning snooze: "keep it up until the warned stop + N h" for
+ * whoever clicks (cmd_snooze_compute). A click that changes nothing (a
+ * double click, the same button pressed by two people, +1h after +2h) gets
+ * an ephemeral answer and leaves the warning as it is. */
 static void on_snooze(struct cmd_ctx *c)
 {
-	char name[STATE_NAME_MAX], why[512], err[512], who[STATE_WHO_MAX * 2];
-	time_t stop_at, new_stop;
+	char name[STATE_NAME_MAX], why[768], err[512], who[STATE_WHO_MAX * 2];
+	struct cmd_snooze_plan sp;
+	time_t stop_at;
 	int hours;
 	if (cmd_snooze_parse(c->ix->custom_id, name, sizeof(name), &stop_at, &hours) != 0) {
 		snprintf(c->action, sizeof(c->action), "stop-warning button");
@@ -446,38 +497,46 @@ static void on_snooze(struct cmd_ctx *c)
 		cmd_refuse(c, "the schedule's time zone cannot be read");
 		return;
 	}
-	ymd_t date = plan_local_date(tz, stop_at);
-	const struct state_extend *ext = state_extend_for(c->bot->state, c->env->name, date);
-	time_t eff = ext && ext->stop_at > stop_at ? ext->stop_at : stop_at;
-	struct cmd_extend_arg a = { .seconds = (int64_t)hours * 3600 };
-	if (eff <= c->now) {
-		snprintf(why, sizeof(why), "%s's stop has already happened", c->env->name);
-		cmd_refuse(c, why);
+	char was[64], until[64], target[64], note[512], text[REST_CONTENT_MAX];
+	if (cmd_snooze_compute(c->env, tz, c->bot->state, stop_at, hours, c->now,
+			       c->bot->cfg->max_extend, c->level >= CMD_ADMIN, &sp, err,
+			       sizeof(err)) != 0) {
+		cmd_refuse(c, err);
 		goto out;
 	}
-	if (cmd_extend_compute(&a, tz, date, c->now, stop_at, eff, c->bot->cfg->max_extend,
-			       c->level >= CMD_ADMIN, &new_stop, err, sizeof(err)) != 0) {
+	cmd_fmt_local(tz, stop_at, was, sizeof(was));
+	if (!sp.change) {
+		char by[STATE_WHO_MAX * 2 + 16] = "";
+		cmd_fmt_local(tz, sp.effective, until, sizeof(until));
+		cmd_fmt_local(tz, sp.target, target, sizeof(target));
+		if (sp.ext && sp.ext->who[0]) {
+			cmd_escape(sp.ext->who, who, sizeof(who));
+			snprintf(by, sizeof(by), " (extended by %s)", who);
+		}
+		snprintf(why, sizeof(why),
+			 "**%s** is already up until %s%s: +%dh from the warned stop (%s) means "
+			 "until %s, so nothing changed.",
+			 c->env->name, until, by, hours, was, target);
+		cmd_noop(c, why);
+		goto out;
+	}
+	if (state_extend_set(c->bot->state, c->env->name, sp.date, sp.new_stop, c->ix->user_name,
+			     c->now, err, sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
 		goto out;
 	}
 	cmd_who(c, who, sizeof(who));
-	if (state_extend_set(c->bot->state, c->env->name, date, new_stop, c->ix->user_name, c->now,
-			     err, sizeof(err)) != BOT_OK) {
-		cmd_refuse(c, err);
-		goto out;
-	}
 	cmd_audit(c, "ok");
 	bool saved = bot_save_state(c->bot) == BOT_OK;
-	char was[64], now_s[64], note[512], text[REST_CONTENT_MAX];
-	cmd_fmt_local(tz, stop_at, was, sizeof(was));
-	cmd_fmt_local(tz, new_stop, now_s, sizeof(now_s));
-	cmd_conflict_note(c->bot->state, c->env->name, "extend", date, c->bot->cfg->holidays,
+	cmd_fmt_local(tz, sp.new_stop, until, sizeof(until));
+	cmd_conflict_note(c->bot->state, c->env->name, "extend", sp.date, c->bot->cfg->holidays,
 			  c->bot->cfg->n_holidays, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xE2\x8F\xB0 **%s** was to stop at %s.\n%s Extended to %s by %s (+%dh).%s",
-		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", now_s, who, hours,
+		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", until, who, hours,
 		 saved ? note : " But it could NOT be saved: it holds only until envbot restarts.");
-	/* Update the warning in place, buttons kept: anyone may add more. */
+	/* Update the warning in place, buttons kept (same warned stop): a
+	 * longer snooze is still one click away, a repeated one is a no-op. */
 	cJSON *msg = rest_msg_new(text, 0);
 	if (msg)
 		cJSON_AddItemToObject(msg, "components", snooze_buttons(c->env->name, stop_at));
@@ -543,6 +602,7 @@ void cmd_dispatch(struct bot *bot, struct ix *ix)
 	default: break;
 	}
 	ix_free(c.ix);
+	sched_destroy(c.own_sched);
 }
 
 /* ---- the stop warning ---- */

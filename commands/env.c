@@ -43,86 +43,77 @@ static void env_state(const struct cmd_ctx *c, const struct cfg_env *env, const 
 
 static void run_list(struct cmd_ctx *c, const char *arg)
 {
-	char text[REST_CONTENT_MAX], st[256], next[320], who[STATE_WHO_MAX * 2];
-	size_t o = 0;
+	char st[256], next[320], who[STATE_WHO_MAX * 2];
+	struct cmd_text t = { 0 };
 	const struct state_freeze *fz = state_is_frozen(c->bot->state);
 	(void)arg;
-	text[0] = '\0';
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
-		o += (size_t)snprintf(text, sizeof(text),
-				      "\xE2\x9D\x84 Frozen by %s: no automatic action until "
-				      "/unfreeze.\n",
-				      who);
+		cmd_text_add(&t, "\xE2\x9D\x84 Frozen by %s: no automatic action until /unfreeze.\n",
+			     who);
 	}
-	for (size_t i = 0; i < c->bot->cfg->n_envs && o < sizeof(text); i++) {
+	/* One line per environment, however many: cmd_answer sends a long
+	 * list as embeds over several messages. */
+	for (size_t i = 0; i < c->bot->cfg->n_envs; i++) {
 		const struct cfg_env *e = &c->bot->cfg->envs[i];
 		struct tz *tz = cmd_env_tz(c->bot->cfg, e);
-		if (!tz)
+		if (!tz) {
+			cmd_text_add(&t, "**%s** (%s): the schedule's time zone cannot be read\n",
+				     e->name, cfg_kind_name(e->kind));
 			continue;
+		}
 		env_state(c, e, tz, st, sizeof(st));
 		cmd_next_action(c, e, tz, next, sizeof(next));
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "**%s** (%s%s): %s; next: %s\n",
-				      e->name, cfg_kind_name(e->kind),
-				      e->protected_env ? ", protected" : "", st, next);
+		cmd_text_add(&t, "**%s** (%s%s): %s; next: %s\n", e->name, cfg_kind_name(e->kind),
+			     e->protected_env ? ", protected" : "", st, next);
 		tz_destroy(tz);
 	}
 	if (c->bot->cfg->n_envs == 0)
-		snprintf(text, sizeof(text), "No environment is configured.");
-	cmd_answer(c, text, false);
+		cmd_text_add(&t, "No environment is configured.");
+	cmd_answer(c, cmd_text_str(&t), false);
+	cmd_text_free(&t);
 }
 
-static size_t add_line(char *buf, size_t len, size_t o, const char *fmt, const char *a,
-		       const char *b)
-{
-	if (o >= len)
-		return o;
-	int w = snprintf(buf + o, len - o, fmt, a, b);
-	return o + (w > 0 ? (size_t)w : 0);
-}
-
-/* Every override of env, one line each, appended to buf. */
-static size_t overrides_text(const struct cmd_ctx *c, const struct cfg_env *env,
-			     const struct tz *tz, char *buf, size_t len, size_t o)
+/* Every override of env, one line each, appended to t; false if none. */
+static bool overrides_text(const struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz,
+			   struct cmd_text *t)
 {
 	const struct state *st = c->bot->state;
-	char when[64], ds[16], who[STATE_WHO_MAX * 2], line[512];
+	char when[64], ds[16], who[STATE_WHO_MAX * 2];
+	bool any = false;
 	const struct state_freeze *fz = state_is_frozen(st);
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
 		cmd_fmt_local(tz, fz->since, when, sizeof(when));
-		snprintf(line, sizeof(line), "frozen by %s since %s", who, when);
-		o = add_line(buf, len, o, "- %s%s\n", line, "");
+		cmd_text_add(t, "- frozen by %s since %s\n", who, when);
+		any = true;
 	}
 	const struct state_pause *pz = state_pause_until(st, env->name);
 	if (pz) {
 		cmd_escape(pz->who, who, sizeof(who));
-		if (pz->until_date) {
-			when_format_date(pz->until_date, ds, sizeof(ds));
-			snprintf(line, sizeof(line), "paused until %s by %s", ds, who);
-		} else {
+		if (pz->until_date)
+			when_format_date(pz->until_date, when, sizeof(when));
+		else
 			cmd_fmt_local(tz, pz->until_at, when, sizeof(when));
-			snprintf(line, sizeof(line), "paused until %s by %s", when, who);
-		}
-		o = add_line(buf, len, o, "- %s%s\n", line, "");
+		cmd_text_add(t, "- paused until %s by %s\n", when, who);
+		any = true;
 	}
 	for (size_t i = 0; i < state_extend_count(st, env->name); i++) {
 		const struct state_extend *x = state_extend_at(st, env->name, i);
 		when_format_date(x->date, ds, sizeof(ds));
 		cmd_fmt_local(tz, x->stop_at, when, sizeof(when));
 		cmd_escape(x->who, who, sizeof(who));
-		snprintf(line, sizeof(line), "extend: the stop of %s moved to %s by %s", ds, when,
-			 who);
-		o = add_line(buf, len, o, "- %s%s\n", line, "");
+		cmd_text_add(t, "- extend: the stop of %s moved to %s by %s\n", ds, when, who);
+		any = true;
 	}
 	for (size_t i = 0; i < state_skip_count(st, env->name); i++) {
-		const struct state_skip *s = state_skip_at(st, env->name, i);
-		when_format_date(s->date, ds, sizeof(ds));
-		cmd_escape(s->who, who, sizeof(who));
-		snprintf(line, sizeof(line), "skip: no scheduled start on %s (by %s)", ds, who);
-		o = add_line(buf, len, o, "- %s%s\n", line, "");
+		const struct state_skip *k = state_skip_at(st, env->name, i);
+		when_format_date(k->date, ds, sizeof(ds));
+		cmd_escape(k->who, who, sizeof(who));
+		cmd_text_add(t, "- skip: no scheduled start on %s (by %s)\n", ds, who);
+		any = true;
 	}
-	return o;
+	return any;
 }
 
 /* /env status asks AWS for the live state while "thinking": the text built
@@ -135,18 +126,20 @@ struct status_req {
 	char image_param[128]; /* stack parameter holding the image tag, "" if none */
 	char repo[256];        /* ECR repository, "" if none */
 	char live[768];
-	char text[REST_CONTENT_MAX];
+	char *text; /* owned: the reply without its live line */
 };
 
 static void status_send(struct status_req *r)
 {
-	char out[REST_CONTENT_MAX + 800];
+	struct cmd_text out = { 0 };
 	/* The live line goes second, under the title line. */
 	const char *nl = strchr(r->text, '\n');
-	size_t head = nl ? (size_t)(nl - r->text) + 1 : strlen(r->text);
-	snprintf(out, sizeof(out), "%.*sLive: %s\n%s", (int)head, r->text, r->live, r->text + head);
-	ix_edit(r->rest, r->ix, rest_msg_new(out, REST_FLAG_EPHEMERAL), NULL, NULL);
+	int head = nl ? (int)(nl - r->text) + 1 : (int)strlen(r->text);
+	cmd_text_add(&out, "%.*sLive: %s\n%s", head, r->text, r->live, r->text + head);
+	cmd_reply_long(r->rest, r->ix, cmd_text_str(&out), true);
+	cmd_text_free(&out);
 	ix_free(r->ix);
+	free(r->text);
 	free(r);
 }
 
@@ -233,8 +226,8 @@ static void on_instances(void *arg, const struct aws_err *err, const struct ec2_
 static void run_status(struct cmd_ctx *c, const char *arg)
 {
 	const struct cfg_env *e = c->env;
-	char text[REST_CONTENT_MAX], st[256], next[320], words[160], up[16];
-	size_t o = 0;
+	char st[256], next[320], words[160], words2[160], up[16];
+	struct cmd_text t = { 0 };
 	(void)arg;
 	struct tz *tz = cmd_env_tz(c->bot->cfg, e);
 	if (!tz) {
@@ -247,51 +240,51 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	int64_t secs = state_uptime_seconds(c->bot->state, e->name, plan_local_midnight(tz, today),
 					    c->now + 1, c->now);
 	when_format_duration(secs - secs % 60, up, sizeof(up));
-	o += (size_t)snprintf(text, sizeof(text), "**%s** (%s%s, %s)\nState: %s\n", e->name,
-			      cfg_kind_name(e->kind), e->protected_env ? ", protected" : "",
-			      tz_name(tz), st);
+	cmd_text_add(&t, "**%s** (%s%s, %s)\nState: %s\n", e->name, cfg_kind_name(e->kind),
+		     e->protected_env ? ", protected" : "", tz_name(tz), st);
 	const struct wf *wf = c->bot->wfm ? wfm_running(c->bot->wfm, e->name) : NULL;
-	if (wf && wf_image_tag(wf)[0] && o < sizeof(text))
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "Image tag: %s (%s)\n",
-				      wf_image_tag(wf), wf_image_rule(wf));
-	if (o < sizeof(text))
-		o += (size_t)snprintf(text + o, sizeof(text) - o,
-				      "Uptime today: %s (measured)\nNext: %s\n", up, next);
-	if (e->schedule.start_expr && o < sizeof(text)) {
+	if (wf && wf_image_tag(wf)[0])
+		cmd_text_add(&t, "Image tag: %s (%s)\n", wf_image_tag(wf), wf_image_rule(wf));
+	cmd_text_add(&t, "Uptime today: %s (measured)\nNext: %s\n", up, next);
+	if (e->schedule.start_expr && e->schedule.stop_expr) {
 		cron_describe(e->schedule.start_expr, words, sizeof(words));
-		o = add_line(text, sizeof(text), o, "Schedule: start %s%s", words, "");
-		if (e->schedule.stop_expr) {
-			cron_describe(e->schedule.stop_expr, words, sizeof(words));
-			o = add_line(text, sizeof(text), o, ", stop %s%s", words, "");
-		}
-		o = add_line(text, sizeof(text), o, "%s%s\n", "", "");
-	} else if (e->schedule.stop_expr && o < sizeof(text)) {
+		cron_describe(e->schedule.stop_expr, words2, sizeof(words2));
+		cmd_text_add(&t, "Schedule: start %s, stop %s\n", words, words2);
+	} else if (e->schedule.start_expr) {
+		cron_describe(e->schedule.start_expr, words, sizeof(words));
+		cmd_text_add(&t, "Schedule: start %s\n", words);
+	} else if (e->schedule.stop_expr) {
 		cron_describe(e->schedule.stop_expr, words, sizeof(words));
-		o = add_line(text, sizeof(text), o, "Schedule: stop %s%s\n", words, "");
+		cmd_text_add(&t, "Schedule: stop %s\n", words);
 	} else {
-		o = add_line(text, sizeof(text), o, "Schedule: none (by hand only)%s%s\n", "", "");
+		cmd_text_add(&t, "Schedule: none (by hand only)\n");
 	}
-	size_t before = o;
-	o = add_line(text, sizeof(text), o, "Overrides:\n%s%s", "", "");
-	size_t after = overrides_text(c, e, tz, text, sizeof(text), o);
-	if (after == o && before < sizeof(text))
-		snprintf(text + before, sizeof(text) - before, "Overrides: none\n");
+	struct cmd_text ov = { 0 };
+	if (overrides_text(c, e, tz, &ov))
+		cmd_text_add(&t, "Overrides:\n%s", cmd_text_str(&ov));
+	else
+		cmd_text_add(&t, "Overrides: none\n");
+	cmd_text_free(&ov);
 	tz_destroy(tz);
 
 	struct status_req *r = c->bot->aws ? calloc(1, sizeof(*r)) : NULL;
-	if (!r) {
-		cmd_answer(c, text, false);
+	if (!r || !t.s) {
+		free(r);
+		cmd_answer(c, cmd_text_str(&t), false);
+		cmd_text_free(&t);
 		return;
 	}
 	r->rest = c->bot->rest;
 	r->aws = c->bot->aws;
-	snprintf(r->text, sizeof(r->text), "%s", text);
+	r->text = t.s; /* ownership moves to r */
+	t = (struct cmd_text){ 0 };
 	if (e->image_repository)
 		snprintf(r->repo, sizeof(r->repo), "%s", e->image_repository);
 	if (e->n_image_parameters)
 		snprintf(r->image_param, sizeof(r->image_param), "%s", e->image_parameters[0]);
 	/* AWS may take longer than Discord's 3 s: "thinking" first. */
 	if (ix_defer(c->bot->rest, c->ix, true) != BOT_OK) {
+		free(r->text);
 		free(r);
 		return;
 	}

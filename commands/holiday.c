@@ -131,8 +131,9 @@ static int by_date(const void *a, const void *b)
 static void run_list(struct cmd_ctx *c, const char *arg)
 {
 	const struct cfg *cfg = c->bot->cfg;
-	char text[REST_CONTENT_MAX], ds[16], label[STATE_TEXT_MAX * 2], who[STATE_WHO_MAX * 2];
-	size_t nc = cfg->n_holidays, ns = state_holiday_count(c->bot->state), n = 0, o = 0;
+	char ds[16], label[STATE_TEXT_MAX * 2], who[STATE_WHO_MAX * 2];
+	size_t nc = cfg->n_holidays, ns = state_holiday_count(c->bot->state), n = 0;
+	struct cmd_text t = { 0 };
 	(void)arg;
 	struct listed *all = calloc(nc + ns + 1, sizeof(*all));
 	if (!all) {
@@ -147,23 +148,20 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 		if (!state_holiday_find(c->bot->state, cfg->holidays[i]))
 			all[n++] = (struct listed){ .date = cfg->holidays[i] };
 	qsort(all, n, sizeof(*all), by_date);
-	o += (size_t)snprintf(text, sizeof(text), "Holidays (scheduled starts are skipped):\n");
-	for (size_t i = 0; i < n && o < sizeof(text); i++) {
+	cmd_text_add(&t, "Holidays (scheduled starts are skipped):\n");
+	for (size_t i = 0; i < n; i++) {
 		when_format_date(all[i].date, ds, sizeof(ds));
 		if (!all[i].chat) {
-			o += (size_t)snprintf(text + o, sizeof(text) - o, "- %s (config file)\n",
-					      ds);
+			cmd_text_add(&t, "- %s (config file)\n", ds);
 			continue;
 		}
 		cmd_escape(all[i].chat->label, label, sizeof(label));
 		cmd_escape(all[i].chat->who, who, sizeof(who));
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "- %s%s%s (added by %s)\n", ds,
-				      label[0] ? " " : "", label, who);
+		cmd_text_add(&t, "- %s%s%s (added by %s)\n", ds, label[0] ? " " : "", label, who);
 	}
-	if (n == 0)
-		snprintf(text, sizeof(text), "No holidays.");
 	free(all);
-	cmd_answer(c, text, false);
+	cmd_answer(c, n ? cmd_text_str(&t) : "No holidays.", false);
+	cmd_text_free(&t);
 }
 
 const struct cmd_desc cmd_holiday_table[] = {

@@ -12,7 +12,6 @@
 
 #define MOD        "cmd"
 #define TAGS_SHOW  10
-#define AUDIT_LINE (STATE_TEXT_MAX * 5)
 
 /* ---- /tags ---- */
 
@@ -25,38 +24,36 @@ struct tags_req {
 static void on_tags(void *arg, const struct aws_err *err, const struct ecr_image_list *list)
 {
 	struct tags_req *r = arg;
-	char text[REST_CONTENT_MAX], repo[300], tag[300], msg[600];
-	size_t o = 0;
+	char repo[300], tag[300], msg[600];
+	struct cmd_text t = { 0 };
 	cmd_escape(r->repo, repo, sizeof(repo));
 	if (!list || (err && err->rc != BOT_OK)) {
 		cmd_escape(err ? err->message : "", msg, sizeof(msg));
-		snprintf(text, sizeof(text), "\xE2\x9C\x98 could not read the tags of %s: %s%s%s",
-			 repo, err ? bot_strerror(err->rc) : "unknown error",
-			 msg[0] ? " \xE2\x80\x94 " : "", msg);
+		cmd_text_add(&t, "\xE2\x9C\x98 could not read the tags of %s: %s%s%s", repo,
+			     err ? bot_strerror(err->rc) : "unknown error",
+			     msg[0] ? " \xE2\x80\x94 " : "", msg);
 	} else if (list->n == 0) {
-		snprintf(text, sizeof(text), "%s has no tagged image.", repo);
+		cmd_text_add(&t, "%s has no tagged image.", repo);
 	} else {
-		o += (size_t)snprintf(text, sizeof(text), "Newest images in %s (%zu tagged):\n",
-				      repo, list->n_images);
-		for (size_t i = 0; i < list->n && o < sizeof(text); i++) {
+		cmd_text_add(&t, "Newest images in %s (%zu tagged):\n", repo, list->n_images);
+		for (size_t i = 0; i < list->n; i++) {
 			const struct ecr_image *im = &list->images[i];
 			char pushed[40] = "?";
-			time_t t = (time_t)im->pushed_at;
+			time_t pt = (time_t)im->pushed_at;
 			struct tm tm;
-			if (gmtime_r(&t, &tm))
+			if (gmtime_r(&pt, &tm))
 				strftime(pushed, sizeof(pushed), "%Y-%m-%d %H:%M UTC", &tm);
 			cmd_escape(im->tag ? im->tag : "", tag, sizeof(tag));
-			o += (size_t)snprintf(
-				text + o, sizeof(text) - o, "- %s (%s), pushed %s, %.1f MB", tag,
-				im->rule ? im->rule : "", pushed, (double)im->size_bytes / 1e6);
-			if (im->n_tags > 1 && o < sizeof(text))
-				o += (size_t)snprintf(text + o, sizeof(text) - o, ", %zu tags",
-						      im->n_tags);
-			if (o < sizeof(text))
-				o += (size_t)snprintf(text + o, sizeof(text) - o, "\n");
+			cmd_text_add(&t, "- %s (%s), pushed %s, %.1f MB", tag,
+				     im->rule ? im->rule : "", pushed,
+				     (double)im->size_bytes / 1e6);
+			if (im->n_tags > 1)
+				cmd_text_add(&t, ", %zu tags", im->n_tags);
+			cmd_text_add(&t, "\n");
 		}
 	}
-	ix_edit(r->rest, r->ix, rest_msg_new(text, REST_FLAG_EPHEMERAL), NULL, NULL);
+	cmd_reply_long(r->rest, r->ix, cmd_text_str(&t), true);
+	cmd_text_free(&t);
 	ix_free(r->ix);
 	free(r);
 }
@@ -197,8 +194,8 @@ static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, struct tz 
 
 static void run_cost(struct cmd_ctx *c, const char *arg)
 {
-	char text[REST_CONTENT_MAX], month[32] = "", a[32], b[32], d[32], pa[32], pb[32];
-	size_t o = 0;
+	char month[32] = "", a[32], b[32], d[32], pa[32], pb[32];
+	struct cmd_text t = { 0 };
 	struct cost_row total = { 0 };
 	size_t rows = 0;
 	(void)arg;
@@ -212,24 +209,21 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 			continue;
 		cost_of(c, e, tz, &r, month, sizeof(month));
 		tz_destroy(tz);
-		if (o == 0)
-			o += (size_t)snprintf(text, sizeof(text),
-					      "Cost for %s so far (hours measured from the "
-					      "actual starts and stops):\n",
-					      month);
+		if (rows == 0)
+			cmd_text_add(&t,
+				     "Cost for %s so far (hours measured from the actual starts "
+				     "and stops):\n",
+				     month);
 		fmt_money(r.spent, a, sizeof(a));
 		fmt_money(r.saved, b, sizeof(b));
 		fmt_money(r.always_so_far, d, sizeof(d));
 		fmt_money(r.proj_spent, pa, sizeof(pa));
 		fmt_money(r.proj_saved, pb, sizeof(pb));
-		if (o < sizeof(text))
-			o += (size_t)snprintf(
-				text + o, sizeof(text) - o,
-				"**%s**: up %.1f h of %.0f h \xC2\xB7 spent %s \xC2\xB7 saved %s "
-				"vs "
-				"always-on (%s) \xC2\xB7 projection for the month: %s spent, %s "
-				"saved\n",
-				e->name, r.hours_up, r.hours_so_far, a, b, d, pa, pb);
+		cmd_text_add(&t,
+			     "**%s**: up %.1f h of %.0f h \xC2\xB7 spent %s \xC2\xB7 saved %s vs "
+			     "always-on (%s) \xC2\xB7 projection for the month: %s spent, %s "
+			     "saved\n",
+			     e->name, r.hours_up, r.hours_so_far, a, b, d, pa, pb);
 		total.spent += r.spent;
 		total.saved += r.saved;
 		total.always_so_far += r.always_so_far;
@@ -237,20 +231,19 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 		total.proj_saved += r.proj_saved;
 		rows++;
 	}
-	if (rows > 1 && o < sizeof(text)) {
+	if (rows > 1) {
 		fmt_money(total.spent, a, sizeof(a));
 		fmt_money(total.saved, b, sizeof(b));
 		fmt_money(total.always_so_far, d, sizeof(d));
 		fmt_money(total.proj_spent, pa, sizeof(pa));
 		fmt_money(total.proj_saved, pb, sizeof(pb));
-		o += (size_t)snprintf(text + o, sizeof(text) - o,
-				      "**total**: spent %s \xC2\xB7 saved %s vs always-on (%s) "
-				      "\xC2\xB7 projection: %s spent, %s saved\n",
-				      a, b, d, pa, pb);
+		cmd_text_add(&t,
+			     "**total**: spent %s \xC2\xB7 saved %s vs always-on (%s) \xC2\xB7 "
+			     "projection: %s spent, %s saved\n",
+			     a, b, d, pa, pb);
 	}
-	if (rows == 0)
-		snprintf(text, sizeof(text), "No environment to cost.");
-	cmd_answer(c, text, false);
+	cmd_answer(c, rows ? cmd_text_str(&t) : "No environment to cost.", false);
+	cmd_text_free(&t);
 }
 
 /* ---- /freeze, /unfreeze ---- */
@@ -297,9 +290,9 @@ static void run_unfreeze(struct cmd_ctx *c, const char *arg)
 static void run_audit(struct cmd_ctx *c, const char *arg)
 {
 	const char *v = ix_option(c->ix, "count");
-	char text[REST_CONTENT_MAX], *end = NULL;
+	char *end = NULL;
+	struct cmd_text t = { 0 };
 	long count = 10;
-	size_t o = 0;
 	(void)arg;
 	if (v) {
 		count = strtol(v, &end, 10);
@@ -310,38 +303,24 @@ static void run_audit(struct cmd_ctx *c, const char *arg)
 	}
 	size_t n = state_audit_count(c->bot->state);
 	size_t want = n > (size_t)count ? (size_t)count : n;
-	char(*lines)[AUDIT_LINE] = calloc(want ? want : 1, sizeof(*lines));
-	if (!lines) {
-		cmd_refuse(c, "out of memory");
-		return;
-	}
-	/* The newest entries are the ones asked for: fill from the newest
-	 * backwards while they fit in one message, then print oldest first. */
-	size_t kept = 0, used = 64; /* room for the header */
-	for (size_t k = 0; k < want; k++) {
+	/* Oldest first; a long answer goes out over several messages. */
+	cmd_text_add(&t, "Last %zu of %zu audit entries (UTC):\n", want, n);
+	for (size_t k = want; k-- > 0;) {
 		const struct state_audit *e = state_audit_at(c->bot->state, n - 1 - k);
 		char when[32], user[STATE_WHO_MAX * 2], action[STATE_TEXT_MAX * 2],
 			outcome[STATE_TEXT_MAX * 2];
 		struct tm tm;
-		time_t t = e->time;
-		gmtime_r(&t, &tm);
+		time_t at = e->time;
+		gmtime_r(&at, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		cmd_escape(e->user[0] ? e->user : e->user_id, user, sizeof(user));
 		cmd_escape(e->action, action, sizeof(action));
 		cmd_escape(e->outcome, outcome, sizeof(outcome));
-		snprintf(lines[k], AUDIT_LINE, "%s \xC2\xB7 %s \xC2\xB7 %s \xE2\x86\x92 %s\n", when,
-			 user, action, outcome);
-		if (used + strlen(lines[k]) >= sizeof(text))
-			break;
-		used += strlen(lines[k]);
-		kept++;
+		cmd_text_add(&t, "%s \xC2\xB7 %s \xC2\xB7 %s \xE2\x86\x92 %s\n", when, user, action,
+			     outcome);
 	}
-	o += (size_t)snprintf(text, sizeof(text), "Last %zu of %zu audit entries (UTC):\n", kept,
-			      n);
-	for (size_t k = kept; k-- > 0 && o < sizeof(text);)
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s", lines[k]);
-	free(lines);
-	cmd_answer(c, text, false);
+	cmd_answer(c, cmd_text_str(&t), false);
+	cmd_text_free(&t);
 }
 
 const struct cmd_desc cmd_misc_table[] = {

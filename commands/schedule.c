@@ -1,72 +1,69 @@
-/* /schedule: show (the next 7 days, overrides and holidays applied by the
- * same conflict rule the scheduler uses), pause until a date or for a
+/* /schedule: show (the next 7 days as the scheduler itself will run them:
+ * overrides, holidays and extends applied), pause until a date or for a
  * duration, resume. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../bot/plan.h"
+#include "../bot/sched.h"
 #include "cmd_internal.h"
 
-#define SHOW_DAYS   7
-#define SHOW_EVENTS 128
+#define SHOW_DAYS 7
 
+/* One line per action sched_upcoming reports. */
+struct show_ctx {
+	const struct tz *tz;
+	time_t now;
+	struct cmd_text *t;
+	size_t listed;
+};
+
+static int show_one(void *arg, const struct sched_action *a)
+{
+	struct show_ctx *x = arg;
+	char when[64];
+	/* What already happened (or happens this very second) is not "next". */
+	if ((a->decision.run ? a->at : a->scheduled_at) <= x->now)
+		return 0;
+	cmd_fmt_local(x->tz, a->scheduled_at, when, sizeof(when));
+	const char *verb = a->action == WF_START ? "start" : "stop";
+	if (!a->decision.run)
+		cmd_text_add(x->t, "- ~~%s %s~~: %s\n", when, verb, a->decision.reason);
+	else if (a->decision.rule != STATE_RULE_NONE)
+		cmd_text_add(x->t, "- %s %s: %s\n", when, verb, a->decision.reason);
+	else
+		cmd_text_add(x->t, "- %s %s\n", when, verb);
+	x->listed++;
+	return 0;
+}
+
+/* The next SHOW_DAYS days as the scheduler will run them (sched_upcoming:
+ * the same rule and the same call that fires the actions), then the
+ * holidays in that window. */
 static void run_show(struct cmd_ctx *c, const char *arg)
 {
 	const struct cfg_env *e = c->env;
 	const struct cfg *cfg = c->bot->cfg;
-	char text[REST_CONTENT_MAX], when[64], ds[16];
-	size_t o = 0;
-	struct plan_event ev[SHOW_EVENTS];
+	char ds[16];
+	struct cmd_text t = { 0 };
 	(void)arg;
 	struct tz *tz = cmd_env_tz(cfg, e);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
+	const struct sched *s = cmd_sched(c);
+	if (!tz || !s) {
+		tz_destroy(tz);
+		cmd_refuse(c, tz ? "out of memory" : "the schedule's time zone cannot be read");
 		return;
 	}
-	struct plan_schedule ps = {
-		.start = e->schedule.start_expr ? &e->schedule.start : NULL,
-		.stop = e->schedule.stop_expr ? &e->schedule.stop : NULL,
-		.tz = tz,
-	};
 	time_t to = c->now + SHOW_DAYS * 86400;
-	/* From a day back: a stop extended into the window was scheduled
-	 * before it. */
-	size_t n = plan_events(&ps, c->now - 86400, to, ev, SHOW_EVENTS);
-	bool more = n > SHOW_EVENTS;
-	if (more)
-		n = SHOW_EVENTS;
-	o += (size_t)snprintf(text, sizeof(text), "**%s**: the next %d days (%s)\n", e->name,
-			      SHOW_DAYS, tz_name(tz));
-	size_t listed = 0;
-	for (size_t i = 0; i < n && o < sizeof(text); i++) {
-		struct state_decision d;
-		state_decide(c->bot->state, e->name,
-			     ev[i].action == PLAN_START ? STATE_START : STATE_STOP, ev[i].at,
-			     ev[i].date, cfg->holidays, cfg->n_holidays, tz, &d);
-		time_t at = d.run ? d.at : ev[i].at;
-		if (at <= c->now || at >= to)
-			continue;
-		cmd_fmt_local(tz, ev[i].at, when, sizeof(when));
-		const char *verb = ev[i].action == PLAN_START ? "start" : "stop";
-		if (!d.run)
-			o += (size_t)snprintf(text + o, sizeof(text) - o, "- ~~%s %s~~: %s\n", when,
-					      verb, d.reason);
-		else if (d.rule != STATE_RULE_NONE)
-			o += (size_t)snprintf(text + o, sizeof(text) - o, "- %s %s: %s\n", when,
-					      verb, d.reason);
-		else
-			o += (size_t)snprintf(text + o, sizeof(text) - o, "- %s %s\n", when, verb);
-		listed++;
-	}
-	if (listed == 0 && o < sizeof(text))
-		o += (size_t)snprintf(text + o, sizeof(text) - o,
-				      "No scheduled action in these days.\n");
-	if (more && o < sizeof(text))
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "(more actions not shown)\n");
+	cmd_text_add(&t, "**%s**: the next %d days (%s)\n", e->name, SHOW_DAYS, tz_name(tz));
+	struct show_ctx x = { .tz = tz, .now = c->now, .t = &t };
+	sched_upcoming(s, e->name, c->now, SHOW_DAYS, show_one, &x);
+	if (x.listed == 0)
+		cmd_text_add(&t, "No scheduled action in these days.\n");
 	/* Holidays in the window, whichever list they come from. */
 	ymd_t first = plan_local_date(tz, c->now), last = plan_local_date(tz, to);
-	for (ymd_t d = first; d <= last && o < sizeof(text); d = when_add_days(d, 1)) {
+	for (ymd_t d = first; d <= last; d = when_add_days(d, 1)) {
 		const struct state_holiday *h = state_holiday_find(c->bot->state, d);
 		bool in_cfg = false;
 		for (size_t i = 0; i < cfg->n_holidays; i++)
@@ -77,11 +74,12 @@ static void run_show(struct cmd_ctx *c, const char *arg)
 		if (h && h->label[0])
 			cmd_escape(h->label, label, sizeof(label));
 		when_format_date(d, ds, sizeof(ds));
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "Holiday %s%s%s%s\n", ds,
-				      label[0] ? " (" : "", label, label[0] ? ")" : "");
+		cmd_text_add(&t, "Holiday %s%s%s%s\n", ds, label[0] ? " (" : "", label,
+			     label[0] ? ")" : "");
 	}
 	tz_destroy(tz);
-	cmd_answer(c, text, false);
+	cmd_answer(c, cmd_text_str(&t), false);
+	cmd_text_free(&t);
 }
 
 static int prepare_pause(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
