@@ -52,6 +52,8 @@ struct state {
 	size_t n_audit, cap_audit, audit_head, audit_max;
 	struct state_wf *wfs;
 	size_t n_wfs, cap_wfs;
+	struct state_final *finals; /* the outbox, oldest first */
+	size_t n_finals, cap_finals;
 	time_t last_tick; /* the scheduler's; 0 = never ticked */
 };
 
@@ -158,6 +160,7 @@ void state_destroy(struct state *st)
 	free(st->holidays);
 	free(st->audit);
 	free(st->wfs);
+	free(st->finals);
 	free(st);
 }
 
@@ -716,6 +719,123 @@ const struct state_wf *state_wf_at(const struct state *st, size_t i)
 	return i < st->n_wfs ? &st->wfs[i] : NULL;
 }
 
+/* ------------------------------------------------------------------ outbox */
+
+/* Validates f into *out (zeroed first, every string NUL-terminated). */
+static enum bot_rc final_check(const struct state_final *f, struct state_final *out, char *err,
+			       size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (!env_name_ok(f->env, err, errlen))
+		return BOT_EINVAL;
+	/* As in state_wf_put: the caller's strings may be unterminated. */
+	const struct {
+		const char *name;
+		const char *src;
+		char *dst;
+		size_t size;
+	} ids[] = {
+		{ "env", f->env, out->env, sizeof(out->env) },
+		{ "id", f->id, out->id, sizeof(out->id) },
+		{ "channel_id", f->channel_id, out->channel_id, sizeof(out->channel_id) },
+		{ "message_id", f->message_id, out->message_id, sizeof(out->message_id) },
+		{ "message", f->message, out->message, sizeof(out->message) },
+	};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		size_t n = strnlen(ids[i].src, ids[i].size);
+		if (n >= ids[i].size) {
+			set_err(err, errlen, "final record %s is too long", ids[i].name);
+			return BOT_EINVAL;
+		}
+		memcpy(ids[i].dst, ids[i].src, n + 1);
+	}
+	if (!out->id[0] || !out->message[0]) {
+		set_err(err, errlen, "final record without %s", out->id[0] ? "message" : "id");
+		return BOT_EINVAL;
+	}
+	out->finished = f->finished;
+	return BOT_OK;
+}
+
+static struct state_final *final_find(const struct state *st, const char *id)
+{
+	for (size_t i = 0; id && i < st->n_finals; i++)
+		if (strcmp(st->finals[i].id, id) == 0)
+			return &st->finals[i];
+	return NULL;
+}
+
+enum bot_rc state_final_put(struct state *st, const struct state_final *f, char *err, size_t errlen)
+{
+	/* 16 KiB: validated on the heap, not on the loop thread's stack. */
+	struct state_final *w = malloc(sizeof(*w)), *slot;
+	enum bot_rc rc = BOT_ENOMEM;
+	if (!w) {
+		set_err(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = final_check(f, w, err, errlen);
+	if (rc != BOT_OK)
+		goto out;
+	slot = final_find(st, w->id);
+	if (!slot) {
+		rc = BOT_EINVAL;
+		if (st->n_finals >= STATE_MAX_FINALS) {
+			set_err(err, errlen, "too many final pictures waiting (%d)",
+				STATE_MAX_FINALS);
+			goto out;
+		}
+		rc = BOT_ENOMEM;
+		if (grow((void **)&st->finals, &st->cap_finals, st->n_finals + 1,
+			 sizeof(*st->finals)) < 0) {
+			set_err(err, errlen, "out of memory");
+			goto out;
+		}
+		slot = &st->finals[st->n_finals++];
+	}
+	*slot = *w;
+	rc = BOT_OK;
+out:
+	free(w);
+	return rc;
+}
+
+enum bot_rc state_wf_finish(struct state *st, const struct state_final *f, char *err, size_t errlen)
+{
+	/* The put comes first: if it fails the running record stays, and a
+	 * restart resumes the workflow rather than forgetting its picture. */
+	enum bot_rc rc = state_final_put(st, f, err, errlen);
+	if (rc == BOT_OK)
+		state_wf_remove(st, f->env);
+	return rc;
+}
+
+const struct state_final *state_final_find(const struct state *st, const char *id)
+{
+	return final_find(st, id);
+}
+
+bool state_final_remove(struct state *st, const char *id)
+{
+	struct state_final *f = final_find(st, id);
+	if (!f)
+		return false;
+	size_t i = (size_t)(f - st->finals);
+	memmove(&st->finals[i], &st->finals[i + 1], (st->n_finals - i - 1) * sizeof(*st->finals));
+	st->n_finals--;
+	return true;
+}
+
+size_t state_final_count(const struct state *st)
+{
+	return st->n_finals;
+}
+
+const struct state_final *state_final_at(const struct state *st, size_t i)
+{
+	return i < st->n_finals ? &st->finals[i] : NULL;
+}
+
 /* ------------------------------------------------------------------ uptime */
 
 static enum bot_rc interval_append(struct env_state *e, time_t from, time_t to)
@@ -1111,6 +1231,22 @@ static cJSON *encode(const struct state *st)
 		     cJSON_AddStringToObject(o, "outcome", a->outcome);
 	}
 
+	/* Only when something waits, so that files from before the outbox are
+	 * unchanged by a load and a save. */
+	cJSON *fs = ok && st->n_finals ? cJSON_AddArrayToObject(root, "outbox") : NULL;
+	ok = ok && (fs || !st->n_finals);
+	for (size_t i = 0; ok && i < st->n_finals; i++) {
+		const struct state_final *f = &st->finals[i];
+		cJSON *o = cJSON_CreateObject();
+		ok = o && cJSON_AddItemToArray(fs, o) &&
+		     cJSON_AddStringToObject(o, "env", f->env) &&
+		     cJSON_AddStringToObject(o, "id", f->id) &&
+		     cJSON_AddNumberToObject(o, "finished", (double)f->finished) &&
+		     cJSON_AddStringToObject(o, "channel_id", f->channel_id) &&
+		     cJSON_AddStringToObject(o, "message_id", f->message_id) &&
+		     cJSON_AddStringToObject(o, "message", f->message);
+	}
+
 	if (!ok) {
 		cJSON_Delete(root);
 		return NULL;
@@ -1308,6 +1444,28 @@ static void decode_wf(struct dec *d, struct state *st, const cJSON *o)
 	dec_rc(d, state_wf_put(st, &w, why, sizeof(why)), where, why);
 }
 
+static void decode_final(struct dec *d, struct state *st, const cJSON *o)
+{
+	char why[256] = "";
+	const char *where = "outbox";
+	/* 16 KiB: on the heap, not on the loop thread's stack. */
+	struct state_final *f = calloc(1, sizeof(*f));
+	if (!f) {
+		dec_fail(d, "outbox: out of memory");
+		return;
+	}
+	if (dec_str(d, o, where, "env", f->env, sizeof(f->env), true) < 0 ||
+	    dec_str(d, o, where, "id", f->id, sizeof(f->id), true) < 0 ||
+	    dec_time(d, o, where, "finished", &f->finished) < 0 ||
+	    dec_str(d, o, where, "channel_id", f->channel_id, sizeof(f->channel_id), true) < 0 ||
+	    dec_str(d, o, where, "message_id", f->message_id, sizeof(f->message_id), true) < 0 ||
+	    dec_str(d, o, where, "message", f->message, sizeof(f->message), true) < 0)
+		goto out;
+	dec_rc(d, state_final_put(st, f, why, sizeof(why)), where, why);
+out:
+	free(f);
+}
+
 enum bot_rc state_parse(const char *json, struct state **out, char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
@@ -1425,6 +1583,19 @@ enum bot_rc state_parse(const char *json, struct state **out, char *err, size_t 
 	}
 	if (d.failed)
 		goto out;
+
+	/* Optional: absent in files written before the outbox, and whenever
+	 * nothing waits. */
+	if (cJSON_HasObjectItem(root, "outbox")) {
+		cJSON_ArrayForEach(it, dec_array(&d, root, "state", "outbox"))
+		{
+			decode_final(&d, st, it);
+			if (d.failed)
+				goto out;
+		}
+		if (d.failed)
+			goto out;
+	}
 	/* Keep what the file held; the caller then applies the configured
 	 * bound with state_set_audit_max(). */
 	st->audit_max = st->n_audit > STATE_AUDIT_DEFAULT ? st->n_audit : STATE_AUDIT_DEFAULT;

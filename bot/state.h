@@ -31,9 +31,13 @@
  *     "workflows": [ { "env", "kind": "start"|"stop", "id", "trigger",
  *         "started", "stack_id", "token", "channel_id", "message_id", "step",
  *         "image_tag" } ],
- *     "audit": [ { "time", "user_id", "user", "action", "env", "outcome" } ] }
+ *     "audit": [ { "time", "user_id", "user", "action", "env", "outcome" } ],
+ *     "outbox": [ { "env", "id", "finished", "channel_id", "message_id",
+ *         "message" } ] }                                 (optional)
  * Times are integer seconds since the epoch (UTC). Unknown keys are ignored,
- * so a later version 1 writer may add optional fields. */
+ * so a later version 1 writer may add optional fields: "last_tick" and
+ * "outbox" are such fields, written only when set, and a file without them
+ * loads as "never ticked" and "nothing to send". */
 #define STATE_VERSION 1
 
 /* Field sizes, NUL included. Identifiers (env names, Discord ids, stack ids,
@@ -48,6 +52,9 @@
 #define STATE_TOKEN_MAX 130 /* ClientRequestToken: up to 128 characters */
 #define STATE_STEP_MAX  64  /* name of the workflow's current state */
 #define STATE_TAG_MAX   130 /* ECR image tag: up to 128 characters */
+/* A rendered progress message (JSON) kept in the outbox. Discord caps an
+ * embed at 6000 characters; the renderer's pictures are a few kilobytes. */
+#define STATE_MSG_MAX 16384
 
 /* Bounds; the file is ours, but a bug must not be able to grow it forever. */
 #define STATE_MAX_ENVS       1000
@@ -55,6 +62,7 @@
 #define STATE_MAX_SKIPS      400 /* per environment */
 #define STATE_MAX_HOLIDAYS   1000
 #define STATE_MAX_WORKFLOWS  1000
+#define STATE_MAX_FINALS     1000 /* outbox: final pictures not yet sent */
 #define STATE_MAX_INTERVALS  2048 /* per environment; the oldest go first */
 #define STATE_AUDIT_DEFAULT  1000
 #define STATE_AUDIT_HARD_MAX 100000
@@ -122,6 +130,23 @@ struct state_wf {
 	char message_id[STATE_ID_MAX];
 	char step[STATE_STEP_MAX]; /* name of the current state in the table */
 	char image_tag[STATE_TAG_MAX];
+};
+
+/* The outbox: a finished workflow's final progress picture, kept until
+ * Discord accepted the edit that shows it (or refused it for good). Its
+ * running record turns into this one in a single mutation (state_wf_finish),
+ * so a file saved at any moment holds the workflow either as in flight (the
+ * next start resumes it) or as finished with its picture (the next start
+ * sends it): a kill -9 between the end and the edit cannot leave the
+ * message "in progress". Keyed by workflow id, so a new workflow of the same
+ * environment may run while the last one's picture waits. */
+struct state_final {
+	char env[STATE_NAME_MAX];
+	char id[STATE_WFID_MAX]; /* the workflow's id: the key */
+	time_t finished;
+	char channel_id[STATE_ID_MAX];
+	char message_id[STATE_ID_MAX]; /* "": never learnt; a new message is posted */
+	char message[STATE_MSG_MAX];   /* the message body, JSON {"embeds": [...]} */
 };
 
 /* What state_load() found. */
@@ -249,6 +274,23 @@ const struct state_wf *state_wf_find(const struct state *st, const char *env);
 bool state_wf_remove(struct state *st, const char *env);
 size_t state_wf_count(const struct state *st);
 const struct state_wf *state_wf_at(const struct state *st, size_t i);
+
+/* --- The outbox of final pictures (struct state_final), keyed by id. --- */
+
+/* Inserts or replaces the record of f->id (copied). BOT_EINVAL when id or env
+ * is empty, an identifier does not fit, or message is empty or does not fit
+ * (STATE_MSG_MAX, NUL included); BOT_EINVAL when STATE_MAX_FINALS are held. */
+enum bot_rc state_final_put(struct state *st, const struct state_final *f, char *err,
+			    size_t errlen);
+/* Turns f->env's running record (if any) into the final record f: both or
+ * neither. On error the running record is left as it was. */
+enum bot_rc state_wf_finish(struct state *st, const struct state_final *f, char *err,
+			    size_t errlen);
+const struct state_final *state_final_find(const struct state *st, const char *id);
+bool state_final_remove(struct state *st, const char *id);
+size_t state_final_count(const struct state *st);
+/* In insertion order (the oldest first). */
+const struct state_final *state_final_at(const struct state *st, size_t i);
 
 /* --- Uptime, measured from the actual starts and stops (for /cost). Kept
  * as closed intervals plus "up since"; no time zone here: the caller asks for

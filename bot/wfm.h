@@ -3,7 +3,9 @@
  * progress embed published to Discord (coalesced edits: at most one edit in
  * flight or queued per message, so 200 workflows never trip the channel
  * limit); workflows in flight persisted in the state file and resumed after a
- * restart with their embed finished in place.
+ * restart with their embed finished in place; a finished workflow's last
+ * picture kept in the state's outbox until Discord took it, and sent again
+ * after a restart (never left "in progress" by a kill -9).
  *
  * Threading: loop thread only. */
 #ifndef ENVBOT_WFM_H
@@ -39,7 +41,9 @@ struct wfm_deps {
 /* Returns a new manager, NULL on allocation failure. */
 struct wfm *wfm_create(const struct wfm_deps *deps);
 /* Accepts NULL. Workflows still running are abandoned in memory but stay in
- * the state file, so the next start resumes them (SIGTERM hand-over). */
+ * the state file, so the next start resumes them (SIGTERM hand-over); final
+ * pictures not yet delivered stay in its outbox for the next start. Destroy
+ * the rest client first: its pending callbacks (BOT_ECANCELLED) land here. */
 void wfm_destroy(struct wfm *wfm);
 
 struct wfm_request {
@@ -72,7 +76,11 @@ size_t wfm_count(const struct wfm *wfm);
 
 /* Resumes every workflow the state file holds (after a crash or a
  * SIGTERM hand-over): each is re-entered at its persisted state and its
- * existing embed is edited to its end. Returns how many resumed. */
+ * existing embed is edited to its end. The outbox's final pictures are not
+ * re-run: each is sent (an edit of its message through the channel route,
+ * or a new message when its id was never learnt) and its record dropped
+ * once Discord took it or refused it for good (403/404/400); other failures
+ * are retried on a backoff. Returns how many workflows resumed. */
 size_t wfm_resume_all(struct wfm *wfm);
 
 #endif

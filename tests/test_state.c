@@ -975,6 +975,187 @@ static void test_decide(void)
 	state_destroy(st);
 }
 
+/* The outbox: a finished workflow's final picture survives a save and a load
+ * field by field, the running record turns into it in one step (or not at
+ * all), files from before the outbox load unchanged, and a damaged record is
+ * refused like any other. */
+static void test_outbox(void)
+{
+	char path[128], err[256];
+	path_in(path, sizeof(path), "outbox.json");
+	struct state *st = full_state(3), *ld = NULL;
+	struct state_final *f = calloc(1, sizeof(*f));
+	CHECK(f != NULL);
+	if (!f)
+		return;
+
+	/* dev's running record becomes its final record. */
+	CHECK(state_wf_find(st, "dev") != NULL);
+	snprintf(f->env, sizeof(f->env), "dev");
+	snprintf(f->id, sizeof(f->id), "wf-3");
+	f->finished = T0 + 30;
+	snprintf(f->channel_id, sizeof(f->channel_id), "300000000000000003");
+	snprintf(f->message_id, sizeof(f->message_id), "700000000000000007");
+	snprintf(f->message, sizeof(f->message),
+		 "{\"embeds\":[{\"title\":\"dev is up \\\"ok\\\"\",\"color\":3066993,"
+		 "\"description\":\"\xe2\x9c\x85 **Check**\\n\"}]}");
+	CHECK_INT(state_wf_finish(st, f, err, sizeof(err)), BOT_OK);
+	CHECK(state_wf_find(st, "dev") == NULL);
+	CHECK_INT(state_wf_count(st), 1); /* qa still runs */
+	CHECK_INT(state_final_count(st), 1);
+	/* A second one, for an environment whose new workflow already runs:
+	 * keyed by id, it does not replace anything of qa's. */
+	snprintf(f->env, sizeof(f->env), "qa");
+	snprintf(f->id, sizeof(f->id), "wf-qa-old");
+	f->message_id[0] = '\0'; /* the create never answered */
+	snprintf(f->message, sizeof(f->message), "{\"embeds\":[{\"title\":\"qa is down\"}]}");
+	CHECK_INT(state_final_put(st, f, err, sizeof(err)), BOT_OK);
+	CHECK(state_wf_find(st, "qa") != NULL);
+	CHECK_INT(state_final_count(st), 2);
+
+	char *before = state_dump(st);
+	CHECK(before && strstr(before, "\"outbox\"") != NULL);
+	CHECK_INT(state_save(st, path, err, sizeof(err)), BOT_OK);
+	CHECK_INT(state_load(path, &ld, NULL, err, sizeof(err)), BOT_OK);
+	char *after = ld ? state_dump(ld) : NULL;
+	CHECK_STR(after, before);
+	const struct state_final *g = ld ? state_final_find(ld, "wf-3") : NULL;
+	CHECK(g && g->finished == T0 + 30);
+	CHECK_STR(g ? g->env : NULL, "dev");
+	CHECK_STR(g ? g->channel_id : NULL, "300000000000000003");
+	CHECK_STR(g ? g->message_id : NULL, "700000000000000007");
+	CHECK_STR(g ? g->message : NULL,
+		  "{\"embeds\":[{\"title\":\"dev is up \\\"ok\\\"\",\"color\":3066993,"
+		  "\"description\":\"\xe2\x9c\x85 **Check**\\n\"}]}");
+	g = ld ? state_final_at(ld, 1) : NULL; /* insertion order */
+	CHECK_STR(g ? g->id : NULL, "wf-qa-old");
+	CHECK_STR(g ? g->message_id : NULL, "");
+	CHECK(ld && state_final_at(ld, 2) == NULL);
+	CHECK(ld && state_wf_find(ld, "dev") == NULL && state_wf_find(ld, "qa") != NULL);
+	free(after);
+	free(before);
+
+	/* Learning the message id later replaces the record, it does not add. */
+	snprintf(f->message_id, sizeof(f->message_id), "700000000000000008");
+	CHECK_INT(state_final_put(ld, f, err, sizeof(err)), BOT_OK);
+	CHECK_INT(state_final_count(ld), 2);
+	CHECK_STR(state_final_find(ld, "wf-qa-old")->message_id, "700000000000000008");
+	CHECK(state_final_remove(ld, "wf-3"));
+	CHECK(!state_final_remove(ld, "wf-3"));
+	CHECK_INT(state_final_count(ld), 1);
+	CHECK_STR(state_final_at(ld, 0)->id, "wf-qa-old");
+	CHECK(state_final_remove(ld, "wf-qa-old"));
+	/* Nothing waits: no "outbox" key, as in files from before it. */
+	before = state_dump(ld);
+	CHECK(before && strstr(before, "outbox") == NULL);
+	free(before);
+	state_destroy(ld);
+	ld = NULL;
+
+	/* Refused records leave the running record alone. */
+	struct state_wf w;
+	memset(&w, 0, sizeof(w));
+	snprintf(w.env, sizeof(w.env), "prod");
+	snprintf(w.id, sizeof(w.id), "wf-p");
+	CHECK_INT(state_wf_put(st, &w, err, sizeof(err)), BOT_OK);
+	snprintf(f->env, sizeof(f->env), "prod");
+	snprintf(f->id, sizeof(f->id), "wf-p");
+	f->message[0] = '\0';
+	CHECK_INT(state_wf_finish(st, f, err, sizeof(err)), BOT_EINVAL);
+	CHECK(strstr(err, "message") != NULL);
+	CHECK(state_wf_find(st, "prod") != NULL && state_final_find(st, "wf-p") == NULL);
+	memset(f->message, 'x', sizeof(f->message)); /* unterminated: too long */
+	CHECK_INT(state_wf_finish(st, f, err, sizeof(err)), BOT_EINVAL);
+	CHECK(state_wf_find(st, "prod") != NULL);
+	snprintf(f->message, sizeof(f->message), "{}");
+	f->id[0] = '\0';
+	CHECK_INT(state_final_put(st, f, err, sizeof(err)), BOT_EINVAL);
+	snprintf(f->id, sizeof(f->id), "wf-p");
+	f->env[0] = '\0';
+	CHECK_INT(state_final_put(st, f, err, sizeof(err)), BOT_EINVAL);
+	memset(f->message_id, '9', sizeof(f->message_id));
+	snprintf(f->env, sizeof(f->env), "prod");
+	CHECK_INT(state_final_put(st, f, err, sizeof(err)), BOT_EINVAL);
+	f->message_id[0] = '\0';
+	/* Bounded. */
+	size_t held = state_final_count(st);
+	for (size_t i = held; i < STATE_MAX_FINALS; i++) {
+		snprintf(f->id, sizeof(f->id), "wf-bulk-%zu", i);
+		if (state_final_put(st, f, err, sizeof(err)) != BOT_OK)
+			break;
+	}
+	CHECK_INT(state_final_count(st), STATE_MAX_FINALS);
+	snprintf(f->id, sizeof(f->id), "wf-one-too-many");
+	CHECK_INT(state_final_put(st, f, err, sizeof(err)), BOT_EINVAL);
+	CHECK_INT(state_final_count(st), STATE_MAX_FINALS);
+	state_destroy(st);
+	free(f);
+
+	/* A file written before the outbox existed (and before last_tick): a
+	 * workflow in flight, no "outbox". It loads, nothing waits, the
+	 * workflow is there to resume, and a dump has no outbox key either. */
+	const char *old_doc =
+		"{\"version\":1,\"environments\":{},\"holidays\":[],"
+		"\"workflows\":[{\"env\":\"dev\",\"kind\":\"start\",\"id\":\"wf-old\","
+		"\"trigger\":\"schedule\",\"started\":1795392000,\"stack_id\":\"\",\"token\":"
+		"\"wf-old\",\"channel_id\":\"300000000000000003\",\"message_id\":"
+		"\"700000000000000007\",\"step\":\"poll_create\",\"image_tag\":\"v1\"}],"
+		"\"audit\":[]}";
+	path_in(path, sizeof(path), "old.json");
+	spit(path, old_doc, strlen(old_doc));
+	struct state_load_info info;
+	CHECK_INT(state_load(path, &ld, &info, err, sizeof(err)), BOT_OK);
+	CHECK(ld && !info.recovered);
+	CHECK(ld && state_final_count(ld) == 0 && state_wf_count(ld) == 1);
+	CHECK_STR(ld ? state_wf_find(ld, "dev")->message_id : NULL, "700000000000000007");
+	before = ld ? state_dump(ld) : NULL;
+	CHECK(before && strstr(before, "outbox") == NULL);
+	free(before);
+	state_destroy(ld);
+	ld = NULL;
+
+	/* Damaged records are refused like any other part of the file. */
+	const char *bad[] = {
+		"{\"version\":1,\"environments\":{},\"holidays\":[],\"workflows\":[],\"audit\":[],"
+		"\"outbox\":{}}",
+		"{\"version\":1,\"environments\":{},\"holidays\":[],\"workflows\":[],\"audit\":[],"
+		"\"outbox\":[{\"env\":\"dev\",\"finished\":1,\"channel_id\":\"1\","
+		"\"message_id\":\"2\",\"message\":\"{}\"}]}",
+		"{\"version\":1,\"environments\":{},\"holidays\":[],\"workflows\":[],\"audit\":[],"
+		"\"outbox\":[{\"env\":\"dev\",\"id\":\"x\",\"finished\":-1,\"channel_id\":\"1\","
+		"\"message_id\":\"2\",\"message\":\"{}\"}]}",
+		"{\"version\":1,\"environments\":{},\"holidays\":[],\"workflows\":[],\"audit\":[],"
+		"\"outbox\":[{\"env\":\"dev\",\"id\":\"x\",\"finished\":1,\"channel_id\":\"1\","
+		"\"message_id\":\"2\",\"message\":\"\"}]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_INT(state_parse(bad[i], &ld, err, sizeof(err)), BOT_EPARSE);
+		CHECK(ld == NULL && strstr(err, "outbox") != NULL);
+	}
+	/* A message over STATE_MSG_MAX is refused, not cut (cut JSON is not
+	 * JSON). */
+	size_t big = STATE_MSG_MAX + 256;
+	char *doc = malloc(big + 512);
+	CHECK(doc != NULL);
+	if (doc) {
+		int n = snprintf(doc, 512,
+				 "{\"version\":1,\"environments\":{},\"holidays\":[],\"workflows\":"
+				 "[],\"audit\":[],\"outbox\":[{\"env\":\"dev\",\"id\":\"x\","
+				 "\"finished\":1,\"channel_id\":\"1\",\"message_id\":\"2\","
+				 "\"message\":\"");
+		memset(doc + n, 'a', STATE_MSG_MAX);
+		snprintf(doc + n + STATE_MSG_MAX, 16, "\"}]}");
+		CHECK_INT(state_parse(doc, &ld, err, sizeof(err)), BOT_EPARSE);
+		CHECK(ld == NULL && strstr(err, "message") != NULL);
+		/* One byte less fits. */
+		memmove(doc + n + STATE_MSG_MAX - 1, doc + n + STATE_MSG_MAX, 5);
+		CHECK_INT(state_parse(doc, &ld, err, sizeof(err)), BOT_OK);
+		CHECK(ld && strlen(state_final_find(ld, "x")->message) == STATE_MSG_MAX - 1);
+		state_destroy(ld);
+		free(doc);
+	}
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/envbot-test-state-XXXXXX");
@@ -996,6 +1177,7 @@ int main(void)
 	test_last_tick();
 	test_expire();
 	test_decide();
+	test_outbox();
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
