@@ -513,6 +513,8 @@ static enum bot_rc send_attempt(struct aws_op *op, const struct aws_creds *creds
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, aws->tuning.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, aws->tuning.connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	if (aws->ca_bundle)
+		curl_easy_setopt(e, CURLOPT_CAINFO, aws->ca_bundle);
 	/* TLS verification stays at curl's default (on); plain http is only
 	 * possible for loopback endpoints (aws_resolve_endpoint). */
 	if (loop_http_add(aws->loop, e, on_done, op) != 0)

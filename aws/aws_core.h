@@ -69,6 +69,7 @@ struct aws {
 	struct loop *loop;
 	const struct cfg *cfg;
 	char *region;
+	char *ca_bundle; /* AWS_CA_BUNDLE or the profile's ca_bundle; NULL: system CAs */
 	char *endpoint[AWS_SERVICE_COUNT];
 	char *host[AWS_SERVICE_COUNT];
 	char *path[AWS_SERVICE_COUNT];

@@ -32,6 +32,12 @@ if(ENVBOT_AWS_PYTHON3)
            COMMAND ${ENVBOT_AWS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_fake_aws_cli.py
                    ${ENVBOT_FAKE_AWS})
   set_tests_properties(e2e_fake_aws_cli PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77)
+  # TLS to AWS is verified: untrusted CA and wrong host name refused,
+  # AWS_CA_BUNDLE / profile ca_bundle trusted
+  add_test(NAME e2e_tls_aws
+           COMMAND ${ENVBOT_AWS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_tls_aws.py
+                   $<TARGET_FILE:envbot> ${ENVBOT_FAKE_AWS})
+  set_tests_properties(e2e_tls_aws PROPERTIES TIMEOUT 120)
 endif()
 
 # moto with signature checking on: our calls, `envbot status` and `envbot tags`

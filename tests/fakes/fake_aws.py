@@ -5,8 +5,9 @@ operations with resource events, paged ECR/EC2 listings). Stdlib only,
 loopback only. Its wire format is proved with the real `aws` CLI
 (tests/e2e/test_fake_aws_cli.py).
 
-Usage: fake_aws.py [PORT]   (0 or absent: a free port). Prints the port on
-stdout (one line) once listening. Region-agnostic; account 123456789012.
+Usage: fake_aws.py [PORT [--tls CERT KEY]]   (0 or absent: a free port).
+Prints the port on stdout (one line) once listening. With --tls it speaks
+HTTPS only (control API included), for the certificate-verification tests. Region-agnostic; account 123456789012.
 
 Served on POST / (service chosen by the SigV4 credential scope, else by
 X-Amz-Target / Action):
@@ -842,6 +843,13 @@ class Server(ThreadingHTTPServer):
 def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     srv = Server(("127.0.0.1", port), Handler)
+    if len(sys.argv) == 5 and sys.argv[2] == "--tls":
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        # a refused handshake raises in accept(): socketserver drops that
+        # connection (OSError) and goes on serving
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print(srv.server_address[1], flush=True)
     try:
         srv.serve_forever()
