@@ -722,7 +722,7 @@ void cmd_next_words(const struct sched *s, const struct cfg_env *env, const stru
 		return;
 	}
 	cmd_fmt_local(tz, a.scheduled_at, when, sizeof(when));
-	snprintf(buf, len, "nothing will run (%s %s held: %s)", verb, when, a.decision.reason);
+	snprintf(buf, len, "nothing will run (next: %s %s, %s)", verb, when, a.decision.reason);
 }
 
 /* ---- reply notes ---- */

@@ -177,8 +177,8 @@ void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len);
 struct sched;
 /* env's next action as the scheduler will run it (sched_next: overrides,
  * holidays and extends applied), in words: "stop Mon 2026-11-23 18:00 KST
- * (extended to ... by bob)", "nothing will run (start Mon ... held: frozen
- * by alice)", "none scheduled". */
+ * (extended to ... by bob)", "nothing will run (next: start Mon ..., held:
+ * frozen by alice since ...)", "none scheduled". */
 void cmd_next_words(const struct sched *s, const struct cfg_env *env, const struct tz *tz,
 		    time_t now, char *buf, size_t len);
 

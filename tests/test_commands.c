@@ -2,11 +2,14 @@
  * levels, where interactions may come from, escaping of echoed text, the
  * duration/day/until forms and their bad forms, today's stop and the extend
  * computation with max_extend, the custom ids of confirm and snooze
- * buttons, and the conflict notes. */
+ * buttons, what a snooze click does (idempotent: until the warned stop +
+ * N h), the conflict notes, replies of any length cut into Discord
+ * messages, and the next action in words as the scheduler answers it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../bot/plan.h"
+#include "../bot/sched.h"
 #include "../commands/commands.h"
 #include "check.h"
 
@@ -24,7 +27,8 @@ static const char cfg_text[] =
 	"  tag = { key = \"k\"; value = \"v\"; };\n"
 	"  schedule: { start = \"0 9 * * MON-FRI\"; stop = \"0 18 * * MON-FRI\"; }; },\n"
 	" { name = \"nostop\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
-	"  schedule: { start = \"0 9 * * *\"; }; } );\n";
+	"  schedule: { start = \"0 9 * * *\"; }; },\n"
+	" { name = \"manual\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; } );\n";
 
 static struct ix *make_ix(const char *guild, const char *role)
 {
@@ -377,6 +381,280 @@ static void test_notes(const struct cfg *cfg)
 	CHECK_INT(cmd_cents(1.5, 0.1), 15);
 }
 
+/* Applies a snooze plan like the dispatcher does. */
+static void apply(struct state *st, const struct cmd_snooze_plan *sp, const char *who, time_t now)
+{
+	char err[256];
+	if (sp->change)
+		CHECK_INT(state_extend_set(st, "qa", sp->date, sp->new_stop, who, now, err,
+					   sizeof(err)),
+			  BOT_OK);
+}
+
+static void test_snooze(const struct cfg *cfg, struct tz *tz)
+{
+	const struct cfg_env *qa = cfg_find_env(cfg, "qa"), *nostop = cfg_find_env(cfg, "nostop");
+	time_t stop18 = MON_10_KST + 8 * H, now = stop18 - 15 * 60;
+	int64_t cap = 4 * H;
+	struct cmd_snooze_plan sp;
+	char err[512];
+	struct state *st = state_create();
+
+	/* +1h on the 18:00 warning: until 19:00. */
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 1, now, cap, false, &sp, err, sizeof(err)),
+		  0);
+	CHECK(sp.change && sp.new_stop == stop18 + H);
+	CHECK(sp.scheduled == stop18 && sp.effective == stop18 && sp.date == 20261123 && !sp.ext);
+	apply(st, &sp, "carol", now);
+	/* The same button again (a double click, or a second person): once. */
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 1, now, cap, false, &sp, err, sizeof(err)),
+		  0);
+	CHECK(!sp.change && sp.new_stop == stop18 + H && sp.effective == stop18 + H);
+	CHECK(sp.ext && strcmp(sp.ext->who, "carol") == 0);
+	CHECK_INT(state_extend_for(st, "qa", 20261123)->stop_at, stop18 + H);
+	/* +2h after +1h: the warned stop + 2h, not 19:00 + 2h. */
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 2, now, cap, false, &sp, err, sizeof(err)),
+		  0);
+	CHECK(sp.change && sp.new_stop == stop18 + 2 * H && sp.effective == stop18 + H);
+	apply(st, &sp, "dave", now);
+	/* +1h after +2h: nothing to do. */
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 1, now, cap, false, &sp, err, sizeof(err)),
+		  0);
+	CHECK(!sp.change && sp.new_stop == stop18 + 2 * H && sp.target == stop18 + H);
+	/* The warning of the extended stop (20:00) carries the new instant: its
+	 * +2h goes further, still measured from the scheduled 18:00 for the
+	 * cap. */
+	time_t w20 = stop18 + 2 * H;
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, w20, 2, w20 - 900, cap, false, &sp, err,
+				     sizeof(err)),
+		  0);
+	CHECK(sp.change && sp.new_stop == stop18 + 4 * H && sp.scheduled == stop18 &&
+	      sp.date == 20261123);
+	apply(st, &sp, "erin", w20 - 900);
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, w20, 2, w20 - 900, cap, false, &sp, err,
+				     sizeof(err)),
+		  0);
+	CHECK(!sp.change); /* that one twice: once */
+	/* The 22:00 warning's +1h: 5 h after 18:00, over max_extend for an
+	 * operator, allowed for an admin. */
+	time_t w22 = stop18 + 4 * H;
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, w22, 1, w22 - 900, cap, false, &sp, err,
+				     sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "max_extend") != NULL);
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, w22, 1, w22 - 900, cap, true, &sp, err,
+				     sizeof(err)),
+		  0);
+	CHECK(sp.change && sp.new_stop == stop18 + 5 * H);
+	/* After the (extended) stop has happened, the buttons do nothing. */
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 2, w22 + 60, cap, false, &sp, err,
+				     sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "already happened") != NULL);
+	/* The 18:00 warning's +1h while the 22:00 extend stands: no change
+	 * (a snooze never shortens). */
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 1, stop18 + 60, cap, false, &sp, err,
+				     sizeof(err)),
+		  0);
+	CHECK(!sp.change && sp.effective == w22);
+	/* A warned instant that no schedule has any more (Sunday: two days
+	 * after the last stop), and an env without a stop. */
+	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18 + 6 * 86400, 1, stop18 + 6 * 86400 - 900,
+				     cap, false, &sp, err, sizeof(err)),
+		  -1);
+	CHECK(strstr(err, "no longer has this scheduled stop") != NULL);
+	CHECK_INT(cmd_snooze_compute(nostop, tz, st, stop18, 1, now, cap, false, &sp, err,
+				     sizeof(err)),
+		  -1);
+	state_destroy(st);
+}
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Discord's rules for one body; the joined descriptions appended to all. */
+static void check_body(const cJSON *m, int flags, char **all, size_t *all_len)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "flags");
+	CHECK(flags ? cJSON_IsNumber(f) && f->valueint == flags : f == NULL);
+	CHECK(cJSON_GetObjectItemCaseSensitive(m, "content") == NULL);
+	const cJSON *embeds = cJSON_GetObjectItemCaseSensitive(m, "embeds"), *e;
+	CHECK(cJSON_IsArray(embeds) && cJSON_GetArraySize(embeds) >= 1 &&
+	      cJSON_GetArraySize(embeds) <= 10);
+	size_t total = 0;
+	cJSON_ArrayForEach(e, embeds)
+	{
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "description");
+		CHECK(cJSON_IsString(d) && d->valuestring[0]);
+		if (!cJSON_IsString(d))
+			continue;
+		size_t n = utf8_chars(d->valuestring), bl = strlen(d->valuestring);
+		CHECK(n <= 4096);
+		total += n;
+		*all = realloc(*all, *all_len + bl + 2);
+		if (*all_len)
+			(*all)[(*all_len)++] = '\n';
+		memcpy(*all + *all_len, d->valuestring, bl + 1);
+		*all_len += bl;
+	}
+	CHECK(total <= 6000);
+}
+
+static void test_reply_messages(void)
+{
+	/* Short: one plain message, as before. */
+	cJSON *m = cmd_reply_messages("hello\n\n", 64, CMD_REPLY_MESSAGES);
+	CHECK(m && cJSON_GetArraySize(m) == 1);
+	const cJSON *b = cJSON_GetArrayItem(m, 0);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "content")), "hello");
+	CHECK_INT(cJSON_GetObjectItemCaseSensitive(b, "flags")->valueint, 64);
+	cJSON_Delete(m);
+	/* 2000 characters (multi-byte) still fit as content. */
+	struct cmd_text t = { 0 };
+	for (int i = 0; i < 1000; i++)
+		cmd_text_add(&t, "\xC3\xA9\xC3\xA9");
+	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
+	CHECK(m && cJSON_GetArraySize(m) == 1 &&
+	      cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(m, 0), "content"));
+	cJSON_Delete(m);
+	cmd_text_free(&t);
+
+	/* /env list of 60 environments: every line, whole, in order. */
+	for (int i = 0; i < 60; i++)
+		cmd_text_add(&t,
+			     "**env-%02d** (ec2): up since Mon 2026-11-23 09:00 KST; next: stop "
+			     "Mon 2026-11-23 18:00 KST (extended to 20:00 KST by somebody)\n",
+			     i);
+	CHECK(t.len > 6000 && !t.failed);
+	m = cmd_reply_messages(cmd_text_str(&t), 64, CMD_REPLY_MESSAGES);
+	CHECK(m && cJSON_GetArraySize(m) >= 2 && cJSON_GetArraySize(m) <= CMD_REPLY_MESSAGES);
+	char *all = NULL;
+	size_t all_len = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, m) check_body(it, 64, &all, &all_len);
+	/* Cut only at line ends: the pages joined by newlines are the text. */
+	CHECK(all && all_len == t.len - 1 && strncmp(all, t.s, all_len) == 0);
+	free(all);
+	cJSON_Delete(m);
+	cmd_text_free(&t);
+
+	/* Absurdly long: ten messages, and the last says what is missing. */
+	for (int i = 0; i < 3000; i++)
+		cmd_text_add(&t, "- line %04d of a very long reply, padded to about a hundred "
+				 "characters..........\n",
+			     i);
+	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
+	CHECK(m && cJSON_GetArraySize(m) == CMD_REPLY_MESSAGES);
+	all = NULL;
+	all_len = 0;
+	cJSON_ArrayForEach(it, m) check_body(it, 0, &all, &all_len);
+	const char *note = all ? strstr(all, "\xE2\x80\xA6 and ") : NULL;
+	CHECK(note != NULL);
+	if (note) {
+		unsigned long more = strtoul(note + 8, NULL, 10);
+		size_t shown = 0;
+		for (const char *p = all; p < note; p++)
+			shown += *p == '\n';
+		CHECK_INT(shown + more, 3000);
+		CHECK(strstr(note, "more lines not shown") != NULL);
+	}
+	free(all);
+	cJSON_Delete(m);
+	cmd_text_free(&t);
+
+	/* One line longer than a page: cut between characters, never inside. */
+	for (int i = 0; i < 7000; i++)
+		cmd_text_add(&t, "\xC3\xA9");
+	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
+	CHECK(m && cJSON_GetArraySize(m) == 2);
+	size_t chars = 0;
+	cJSON_ArrayForEach(it, m)
+	{
+		const cJSON *e;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(it, "embeds"))
+		{
+			const char *d = cJSON_GetStringValue(
+				cJSON_GetObjectItemCaseSensitive(e, "description"));
+			CHECK(d && strlen(d) % 2 == 0 && utf8_chars(d) <= CMD_PAGE_CHARS);
+			chars += d ? utf8_chars(d) : 0;
+		}
+	}
+	CHECK_INT(chars, 7000);
+	cJSON_Delete(m);
+	cmd_text_free(&t);
+}
+
+/* /env list and /env status say what sched_next answers, overrides and
+ * holidays applied; /schedule show lists what sched_upcoming does. */
+static void test_next_words(struct cfg *cfg, struct tz *tz)
+{
+	const struct cfg_env *qa = cfg_find_env(cfg, "qa");
+	time_t stop18 = MON_10_KST + 8 * H;
+	char buf[512], err[256];
+	struct state *st = state_create();
+	struct sched_deps d = { .cfg = cfg, .st = st };
+	struct sched *s = sched_create(&d);
+	CHECK(s != NULL);
+	if (!s) {
+		state_destroy(st);
+		return;
+	}
+	cmd_next_words(s, qa, tz, MON_10_KST, buf, sizeof(buf));
+	CHECK_STR(buf, "stop Mon 2026-11-23 18:00 KST");
+	/* Extend: the stop at its new instant. */
+	CHECK_INT(state_extend_set(st, "qa", 20261123, stop18 + 2 * H, "bob", MON_10_KST, err,
+				   sizeof(err)),
+		  BOT_OK);
+	cmd_next_words(s, qa, tz, MON_10_KST, buf, sizeof(buf));
+	CHECK_STR(buf, "stop Mon 2026-11-23 20:00 KST (extended to 20:00 KST by bob)");
+	/* At 19:00 the extended stop is still next. */
+	cmd_next_words(s, qa, tz, stop18 + H, buf, sizeof(buf));
+	CHECK(strncmp(buf, "stop Mon 2026-11-23 20:00 KST", 29) == 0);
+	/* Skip: Tuesday's start does not run; Tuesday's stop is next. */
+	CHECK_INT(state_skip_add(st, "qa", 20261124, "carol", MON_10_KST, err, sizeof(err)),
+		  BOT_OK);
+	cmd_next_words(s, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
+	CHECK_STR(buf, "stop Tue 2026-11-24 18:00 KST");
+	cmd_next_words(s, qa, tz, stop18 + 86400 + H, buf, sizeof(buf));
+	CHECK_STR(buf, "start Wed 2026-11-25 09:00 KST");
+	/* Holidays, config (Fri 12-25) and chat (Thu 12-24): skipped starts. */
+	CHECK_INT(state_holiday_add(st, 20261224, "Eve", "admin", MON_10_KST, err, sizeof(err)),
+		  BOT_OK);
+	cmd_next_words(s, qa, tz, stop18 + 30 * 86400 + H, buf, sizeof(buf)); /* Wed 12-23 */
+	CHECK_STR(buf, "stop Thu 2026-12-24 18:00 KST");
+	cmd_next_words(s, qa, tz, stop18 + 31 * 86400 + H, buf, sizeof(buf));
+	CHECK_STR(buf, "stop Fri 2026-12-25 18:00 KST");
+	cmd_next_words(s, qa, tz, stop18 + 32 * 86400 + H, buf, sizeof(buf)); /* Fri night */
+	CHECK_STR(buf, "start Mon 2026-12-28 09:00 KST");
+	/* Pause until a date: nothing before that day. */
+	CHECK_INT(state_pause_set(st, "qa", 20261201, 0, "dave", MON_10_KST, err, sizeof(err)),
+		  BOT_OK);
+	cmd_next_words(s, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
+	CHECK_STR(buf, "start Tue 2026-12-01 09:00 KST");
+	state_pause_clear(st, "qa");
+	/* Freeze: nothing will run; the next action is named with why. */
+	state_freeze(st, "erin", MON_10_KST);
+	cmd_next_words(s, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
+	const char frozen[] = "nothing will run (next: start Tue 2026-11-24 09:00 KST, held: "
+			      "frozen by erin since ";
+	CHECK(strncmp(buf, frozen, sizeof(frozen) - 1) == 0);
+	if (strncmp(buf, frozen, sizeof(frozen) - 1) != 0)
+		fprintf(stderr, "got: %s\n", buf);
+	state_unfreeze(st);
+	/* No schedule at all. */
+	cmd_next_words(s, cfg_find_env(cfg, "manual"), tz, MON_10_KST, buf, sizeof(buf));
+	CHECK_STR(buf, "none scheduled");
+	cmd_next_words(NULL, qa, tz, MON_10_KST, buf, sizeof(buf));
+	CHECK_STR(buf, "none scheduled");
+	sched_destroy(s);
+	state_destroy(st);
+}
+
 int main(void)
 {
 	struct cfg *cfg = NULL;
@@ -399,6 +677,9 @@ int main(void)
 	test_days();
 	test_custom_ids();
 	test_notes(cfg);
+	test_snooze(cfg, tz);
+	test_reply_messages();
+	test_next_words(cfg, tz);
 	tz_destroy(tz);
 	cfg_destroy(cfg);
 	return check_done();

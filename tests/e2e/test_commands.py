@@ -543,6 +543,10 @@ def s_workflow(h):
 
 
 def s_snooze(h):
+    """A snooze button means "keep it up until the warned stop + N h": a
+    double click, or two people pressing the same button, extends once; +2h
+    after +1h gives the warned stop + 2h; the buttons of a later warning
+    (the extended stop) extend further, within max_extend."""
     st = h.local_now()
     stop_local = st.replace(hour=18, minute=0, second=0, microsecond=0)
     stop_at = int(stop_local.timestamp())
@@ -554,14 +558,38 @@ def s_snooze(h):
     check(re.search(r"Extended to .*19:00.* by carol \(\+1h\)", t), "snooze text %r" % t)
     comps = rec["responses"][0]["data"]["components"][0]["components"]
     check([c["label"] for c in comps] == ["+1h", "+2h"], "buttons kept")
+    # The same +1h again (a double click, or dave pressing it too): no change.
+    rec = expect(h, h.button(cid, roles=[OPERATOR], name="dave"),
+                 r"already up until .*19:00.*\(extended by carol\).*nothing changed",
+                 ephemeral=True, what="repeated +1h")
+    check(rec["responses"][0]["type"] == 4, "a no-op leaves the warning alone")
+    x = env_entry(h.state_file(), "dev")["extends"]
+    check(len(x) == 1 and x[0]["stop_at"] == stop_at + 3600 and x[0]["who"] == "carol",
+          "repeated +1h changed the extend: %r" % x)
     rec = h.answer(h.button("sw|dev|%d|2" % stop_at, roles=[OPERATOR], name="dave"))
-    check(re.search(r"Extended to .*21:00", text_of(rec)), "second snooze adds up")
-    refused(h, h.button("sw|dev|%d|2" % stop_at, roles=[OPERATOR]), "max_extend")
+    check(re.search(r"Extended to .*20:00.* by dave \(\+2h\)", text_of(rec)),
+          "+2h after +1h is the warned stop + 2h: %r" % text_of(rec))
+    expect(h, h.button(cid, roles=[OPERATOR], name="erin"), r"already up until .*20:00",
+           ephemeral=True, what="+1h after +2h")
+    # The warning of the extended stop (20:00) carries its own instant.
+    later = stop_at + 2 * 3600
+    rec = h.answer(h.button("sw|dev|%d|2" % later, roles=[OPERATOR], name="erin"))
+    check(re.search(r"Extended to .*22:00.* by erin", text_of(rec)),
+          "a later warning extends further: %r" % text_of(rec))
+    refused(h, h.button("sw|dev|%d|1" % (later + 2 * 3600), roles=[OPERATOR]), "max_extend")
     refused(h, h.button("sw|prod|%d|1" % stop_at, roles=[OPERATOR]), "needs an admin")
     refused(h, h.button("sw|dev|%d|1" % (stop_at - 86400), roles=[OPERATOR]),
             "already happened")
     x = env_entry(h.state_file(), "dev")["extends"]
-    check(len(x) == 1 and x[0]["stop_at"] == stop_at + 3 * 3600, "snooze saved %r" % x)
+    check(len(x) == 1 and x[0]["stop_at"] == stop_at + 4 * 3600, "snooze saved %r" % x)
+    want = ["refused", "ok", "no change", "ok", "no change", "ok", "refused", "refused",
+            "refused"]
+
+    def outcomes():
+        # Refusals and no-ops are saved with the next batch: wait for it.
+        return [a["outcome"].split(":")[0] for a in h.state_file()["audit"]
+                if a["action"].startswith("stop-warning")]
+    check(eventually(lambda: outcomes() == want), "snooze audit %r" % outcomes())
 
 
 def s_warning(h):
