@@ -1,6 +1,7 @@
 /* `envbot run`: the daemon. Loads the config and the token, then hands over
  * to struct bot (bot/bot.c), which owns everything that runs. */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "bot.h"
 #include "cli.h"
@@ -24,6 +25,13 @@ int cli_run(const struct cli *cli, int argc, char **argv)
 		cfg_destroy(cfg);
 		return 2;
 	}
+	/* Said, not refused: a container may map root to nobody. The deploy
+	 * files run it unprivileged; a root daemon is one bug from owning the
+	 * host. */
+	if (geteuid() == 0)
+		log_warn("run", "msg=\"running as root: envbot needs no privileges\" "
+				"hint=\"run it as an unprivileged user (deploy/envbot.service: "
+				"DynamicUser=yes; deploy/Dockerfile: uid 10001)\"");
 	struct bot *bot = bot_create(cfg, token); /* takes cfg and token */
 	if (!bot) {
 		fprintf(stderr, "envbot: cannot start (out of memory or bad api_base)\n");

@@ -12,6 +12,7 @@
 # (The last two found bugs 7 and 8 of RELIABILITY.md, Fuzzing; both fixed.)
 #   e2e_secrets  a debug-level session with known fake secrets (bot token,
 #                AWS keys, session token, interaction tokens): none in the log
+#   e2e_privileges  `envbot run` warns when it runs as root, not as nobody
 if(EXISTS /usr/bin/python3)
   set(ENVBOT_HOSTILE ${CMAKE_SOURCE_DIR}/tests/e2e/test_hostile.py)
   add_test(NAME e2e_hostile COMMAND /usr/bin/python3 ${ENVBOT_HOSTILE} $<TARGET_FILE:envbot>
@@ -25,3 +26,6 @@ if(EXISTS /usr/bin/python3)
   set_tests_properties(e2e_hostile e2e_hostile_mentions e2e_hostile_zlib e2e_secrets
                        PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 endif()
+add_test(NAME e2e_privileges COMMAND /usr/bin/python3
+         ${CMAKE_SOURCE_DIR}/tests/e2e/test_privileges.py $<TARGET_FILE:envbot>)
+set_tests_properties(e2e_privileges PROPERTIES TIMEOUT 120)
