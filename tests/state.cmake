@@ -21,3 +21,15 @@ ${ENVBOT_RUNUSER} -u nobody -- test -x \"$0\" || exit 77; \
 exec ${ENVBOT_RUNUSER} -u nobody -- \"$0\"" $<TARGET_FILE:test_state>)
   set_tests_properties(unit_state_unprivileged PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+
+# The outbox of final progress pictures end to end (tests/e2e/test_final_edit.py):
+# the final edit refused, kill -9 after the workflow ended, restart: the
+# message shows the outcome exactly once and the record leaves the state file.
+# Needs Debian's python3 with aiohttp for the fake Discord: 77 = skipped.
+find_program(ENVBOT_FINAL_PYTHON3 NAMES python3)
+if(ENVBOT_FINAL_PYTHON3)
+  add_test(NAME e2e_final_edit
+           COMMAND ${ENVBOT_FINAL_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/e2e/test_final_edit.py
+                   $<TARGET_FILE:envbot>)
+  set_tests_properties(e2e_final_edit PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

@@ -58,6 +58,7 @@ Control API (HTTP, JSON bodies, all under /_control):
   POST /_control/fail          {"method": "POST", "path": "regex", "status":
         429|500|502|..., "count": N, "retry_after": 0.5, "global": false}:
         answer the next N matching REST requests with that status.
+        {"clear": true} forgets every failure still pending.
   POST /_control/ratelimit     {"path": "regex", "method": "POST", "limit": N,
         "window": S}: bucket size for matching routes.
   POST /_control/delay         {"ms": 50}: added latency on every REST answer.
@@ -909,6 +910,9 @@ class Fake:
         return {"ok": True}
 
     async def c_fail(self, request, body):
+        if body.get("clear"):
+            self.failures.clear()
+            return {"ok": True}
         self.failures.append({"method": body.get("method"), "path": body.get("path", ".*"),
                               "status": int(body.get("status", 500)),
                               "count": int(body.get("count", 1)),
