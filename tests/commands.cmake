@@ -10,3 +10,10 @@ add_test(NAME e2e_commands
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/e2e/test_commands.py
                  $<TARGET_FILE:envbot>)
 set_tests_properties(e2e_commands PROPERTIES TIMEOUT 180)
+
+# Replies longer than one Discord message (60 environments, 300 holidays, a
+# minutely schedule): complete over embeds and follow-ups, or visibly cut.
+add_test(NAME e2e_cmd_long_replies
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/e2e/test_cmd_long_replies.py
+                 $<TARGET_FILE:envbot>)
+set_tests_properties(e2e_cmd_long_replies PROPERTIES TIMEOUT 120)
