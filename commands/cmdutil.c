@@ -13,7 +13,6 @@
 #include <strings.h>
 
 #include "../bot/plan.h"
-#include "../bot/sched.h"
 #include "commands.h"
 
 /* ix_has_role's rule, kept here so that this file links without the
@@ -698,31 +697,6 @@ fail:
 	free(pages);
 	cJSON_Delete(msgs);
 	return NULL;
-}
-
-/* ---- the scheduler's answer, in words ---- */
-
-void cmd_next_words(const struct sched *s, const struct cfg_env *env, const struct tz *tz,
-		    time_t now, char *buf, size_t len)
-{
-	struct sched_action a;
-	char when[64];
-	bool runs = s && sched_next(s, env->name, now, &a);
-	if (!s || (!runs && a.scheduled_at == 0)) {
-		snprintf(buf, len, "none scheduled");
-		return;
-	}
-	const char *verb = a.action == WF_START ? "start" : "stop";
-	if (runs) {
-		cmd_fmt_local(tz, a.at, when, sizeof(when));
-		if (a.decision.rule != STATE_RULE_NONE)
-			snprintf(buf, len, "%s %s (%s)", verb, when, a.decision.reason);
-		else
-			snprintf(buf, len, "%s %s", verb, when);
-		return;
-	}
-	cmd_fmt_local(tz, a.scheduled_at, when, sizeof(when));
-	snprintf(buf, len, "nothing will run (next: %s %s, %s)", verb, when, a.decision.reason);
 }
 
 /* ---- reply notes ---- */

@@ -2,7 +2,8 @@
 # the stop warning. The pure parts (roles, parsing, extend computation,
 # custom ids) are their own small library so that the unit test links them
 # without the Discord client, AWS or the daemon.
-add_library(envbot_commands_pure STATIC ${CMAKE_SOURCE_DIR}/commands/cmdutil.c)
+add_library(envbot_commands_pure STATIC ${CMAKE_SOURCE_DIR}/commands/cmdutil.c
+  ${CMAKE_SOURCE_DIR}/commands/nextwords.c)
 target_include_directories(envbot_commands_pure PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(envbot_commands_pure PUBLIC envbot_sched envbot_state envbot_plan envbot_config
   envbot_util PkgConfig::CJSON m)

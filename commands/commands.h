@@ -123,12 +123,12 @@ int cmd_snooze_parse(const char *custom_id, char *env, size_t envlen, time_t *st
  * warned + hours), capped like /env extend: max_extend after the scheduled
  * (cron) stop unless admin. */
 struct cmd_snooze_plan {
-	ymd_t date;       /* the local date whose stop moves (the extend's key) */
-	time_t scheduled; /* that date's scheduled stop the warning belongs to */
-	time_t effective; /* the stop as it stands: the extend, else scheduled */
-	time_t target;    /* warned + hours */
-	time_t new_stop;  /* the stop after the click (== effective if !change) */
-	bool change;      /* false: already up until target or later */
+	ymd_t date;                     /* the local date whose stop moves (the extend's key) */
+	time_t scheduled;               /* that date's scheduled stop the warning belongs to */
+	time_t effective;               /* the stop as it stands: the extend, else scheduled */
+	time_t target;                  /* warned + hours */
+	time_t new_stop;                /* the stop after the click (== effective if !change) */
+	bool change;                    /* false: already up until target or later */
 	const struct state_extend *ext; /* the extend behind effective, or NULL;
 					   borrowed from st until it changes */
 };

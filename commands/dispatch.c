@@ -146,8 +146,7 @@ void cmd_noop(struct cmd_ctx *c, const char *why)
 	bot_save_state_soon(c->bot);
 	log_safe(c->action, la, sizeof(la));
 	log_safe(why, lw, sizeof(lw));
-	log_info(MOD, "msg=\"no change\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, la,
-		 lw);
+	log_info(MOD, "msg=\"no change\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, la, lw);
 	snprintf(text, sizeof(text), "\xE2\x84\xB9\xEF\xB8\x8F %s", why);
 	if (c->ix->type == IX_COMMAND && c->ix->acked)
 		ix_edit(c->bot->rest, c->ix, message(text, true), NULL, NULL);

@@ -49,7 +49,8 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 	(void)arg;
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
-		cmd_text_add(&t, "\xE2\x9D\x84 Frozen by %s: no automatic action until /unfreeze.\n",
+		cmd_text_add(&t,
+			     "\xE2\x9D\x84 Frozen by %s: no automatic action until /unfreeze.\n",
 			     who);
 	}
 	/* One line per environment, however many: cmd_answer sends a long

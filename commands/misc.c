@@ -10,8 +10,8 @@
 #include "../bot/plan.h"
 #include "cmd_internal.h"
 
-#define MOD        "cmd"
-#define TAGS_SHOW  10
+#define MOD       "cmd"
+#define TAGS_SHOW 10
 
 /* ---- /tags ---- */
 

@@ -442,9 +442,9 @@ static void test_snooze(const struct cfg *cfg, struct tz *tz)
 				     sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "max_extend") != NULL);
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, w22, 1, w22 - 900, cap, true, &sp, err,
-				     sizeof(err)),
-		  0);
+	CHECK_INT(
+		cmd_snooze_compute(qa, tz, st, w22, 1, w22 - 900, cap, true, &sp, err, sizeof(err)),
+		0);
 	CHECK(sp.change && sp.new_stop == stop18 + 5 * H);
 	/* After the (extended) stop has happened, the buttons do nothing. */
 	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 2, w22 + 60, cap, false, &sp, err,
@@ -545,8 +545,9 @@ static void test_reply_messages(void)
 
 	/* Absurdly long: ten messages, and the last says what is missing. */
 	for (int i = 0; i < 3000; i++)
-		cmd_text_add(&t, "- line %04d of a very long reply, padded to about a hundred "
-				 "characters..........\n",
+		cmd_text_add(&t,
+			     "- line %04d of a very long reply, padded to about a hundred "
+			     "characters..........\n",
 			     i);
 	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) == CMD_REPLY_MESSAGES);
