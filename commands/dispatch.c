@@ -513,7 +513,7 @@ static void on_snooze(struct cmd_ctx *c)
 			snprintf(by, sizeof(by), " (extended by %s)", who);
 		}
 		snprintf(why, sizeof(why),
-			 "**%s** is already up until %s%s: +%dh from the warned stop (%s) means "
+			 "%s is already up until %s%s: +%dh from the warned stop (%s) means "
 			 "until %s, so nothing changed.",
 			 c->env->name, until, by, hours, was, target);
 		cmd_noop(c, why);
