@@ -571,7 +571,8 @@ def wf_ids_by_env(W):
 @scenario
 def kill9(c, binary, logdir):
     """kill -9 at random points (daemon start/resume, stack poll, stack
-    delete, state write) and restart, CHAOS_KILL_ROUNDS times (CI 20, full
+    delete, state write, after the end while Discord refuses the final
+    edit) and restart, CHAOS_KILL_ROUNDS times (CI 20, full
     100). After every restart: acknowledged overrides are in the state
     file, acknowledged workflows end green (the restarted daemon finishes
     the same embed), every finished workflow's message shows its outcome
@@ -590,7 +591,7 @@ def kill9(c, binary, logdir):
     try:
         W.start_daemon()
         for k in range(1, rounds + 1):
-            point = rnd.choice(["start", "poll", "delete", "state"])
+            point = rnd.choice(["start", "poll", "delete", "state", "final"])
             points[point] = points.get(point, 0) + 1
             env = rnd.choice(envs)
             before = c.failed
@@ -604,7 +605,8 @@ def kill9(c, binary, logdir):
             ops0 = len(W.aws.requests("CreateStack")) + len(W.aws.requests("DeleteStack"))
             if point == "state":
                 W.holiday(L.future_day(k))
-            sent_at[W.slash(action, env)] = time.time()
+            iid = W.slash(action, env)
+            sent_at[iid] = time.time()
             sent_by_env[env] = sent_by_env.get(env, 0) + 1 + (point == "delete")
             if point == "state":
                 time.sleep(rnd.uniform(0, 0.02))
@@ -614,8 +616,20 @@ def kill9(c, binary, logdir):
                         len(W.aws.requests("CreateStack")) + \
                         len(W.aws.requests("DeleteStack")) == ops0:
                     time.sleep(0.02)
+                if point == "final":
+                    # The window the state's outbox closes, held open: the
+                    # workflow ends (audit log on disk) while Discord
+                    # refuses every edit; the kill lands after the end.
+                    W.dc.call("/fail", {"method": "PATCH", "path": "/messages/",
+                                        "status": 500, "count": 1000000})
+                    end = time.monotonic() + 15
+                    while time.monotonic() < end and \
+                            not audited(W, env, action, sent_at[iid]):
+                        time.sleep(0.05)
                 time.sleep(rnd.uniform(0, 0.6 if point == "poll" else 0.3))
             W.d.kill9()
+            if point == "final":
+                W.dc.call("/fail", {"clear": True})
             if point == "start":
                 # Again while it starts up and resumes what was in flight.
                 W.start_daemon(wait_ready=False)
