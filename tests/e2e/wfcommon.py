@@ -107,6 +107,14 @@ def sanitizer_reports(text, where=""):
     return [where + ln.strip()[:300] for ln in text.splitlines() if SANITIZER_MARK.search(ln)]
 
 
+def judged_rc(rc, err):
+    """rc, or (when err, the process's stderr, holds a sanitizer report) a
+    status no test expects. For runs whose exit status cannot show an
+    abort: the faketime wrapper reports a child killed by a signal as exit
+    1, which is also what a failed workflow exits with."""
+    return f"{rc} with a sanitizer report" if sanitizer_reports(err) else rc
+
+
 def sanitizer_reports_in(paths):
     """Findings in every log file of paths, each line prefixed with its file."""
     found = []
@@ -305,8 +313,7 @@ class Result:
 
     def __init__(self, rc, out, err, secs):
         self.out, self.err, self.secs = out, err, secs
-        self.sanitizer = sanitizer_reports(err)
-        self.rc = f"{rc} with a sanitizer report" if self.sanitizer else rc
+        self.rc = judged_rc(rc, err)
 
     def __repr__(self):
         return f"rc={self.rc} ({self.secs:.1f}s)\n--- stdout\n{self.out}--- stderr\n{self.err}"
