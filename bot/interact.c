@@ -319,15 +319,17 @@ static enum bot_rc pending_fail(struct ix_pending *p, enum bot_rc rc)
 	return rc;
 }
 
-static enum bot_rc callback(struct rest *rest, struct ix *ix, enum rest_callback_type type,
-			    cJSON *data)
+/* The interaction's one response; done (may be NULL) once it has landed or
+ * failed, after the edits that waited for it have been sent on their way. */
+static enum bot_rc callback_then(struct rest *rest, struct ix *ix, enum rest_callback_type type,
+				 cJSON *data, rest_done_fn done, void *arg)
 {
 	if (ix->acked) {
 		/* Discord allows one response per interaction. */
 		cJSON_Delete(data);
 		return BOT_EBUSY;
 	}
-	struct ix_pending *p = pending_new(rest, ix, NULL, NULL, false);
+	struct ix_pending *p = pending_new(rest, ix, done, arg, false);
 	if (!p) {
 		cJSON_Delete(data);
 		return BOT_ENOMEM;
@@ -344,6 +346,12 @@ static enum bot_rc callback(struct rest *rest, struct ix *ix, enum rest_callback
 		log_warn(MOD, "msg=\"interaction acknowledged late\" id=%s age_ms=%llu", ix->id,
 			 (unsigned long long)age);
 	return BOT_OK;
+}
+
+static enum bot_rc callback(struct rest *rest, struct ix *ix, enum rest_callback_type type,
+			    cJSON *data)
+{
+	return callback_then(rest, ix, type, data, NULL, NULL);
 }
 
 enum bot_rc ix_defer(struct rest *rest, struct ix *ix, bool ephemeral)
@@ -364,9 +372,15 @@ enum bot_rc ix_defer(struct rest *rest, struct ix *ix, bool ephemeral)
 
 enum bot_rc ix_reply(struct rest *rest, struct ix *ix, cJSON *msg)
 {
+	return ix_reply_then(rest, ix, msg, NULL, NULL);
+}
+
+enum bot_rc ix_reply_then(struct rest *rest, struct ix *ix, cJSON *msg, rest_done_fn done,
+			  void *arg)
+{
 	const cJSON *flags = cJSON_GetObjectItemCaseSensitive(msg, "flags");
 	bool eph = cJSON_IsNumber(flags) && (flags->valueint & REST_FLAG_EPHEMERAL);
-	enum bot_rc rc = callback(rest, ix, REST_CB_MESSAGE, msg);
+	enum bot_rc rc = callback_then(rest, ix, REST_CB_MESSAGE, msg, done, arg);
 	if (rc == BOT_OK)
 		ix->ephemeral = eph;
 	return rc;

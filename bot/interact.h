@@ -95,6 +95,12 @@ bool ix_has_role(const struct ix *ix, char *const *roles, size_t n_roles);
 enum bot_rc ix_defer(struct rest *rest, struct ix *ix, bool ephemeral);
 /* Reply now (type 4). msg from rest_msg_new(); set ephemeral via flags. */
 enum bot_rc ix_reply(struct rest *rest, struct ix *ix, cJSON *msg);
+/* ix_reply, and done (may be NULL) once Discord has answered the callback:
+ * BOT_OK means the message exists, so follow-ups may be sent from done (a
+ * follow-up sent before that would be refused). ix is alive while done
+ * runs. done is not called when this returns an error. */
+enum bot_rc ix_reply_then(struct rest *rest, struct ix *ix, cJSON *msg, rest_done_fn done,
+			  void *arg);
 /* Edits the original response (if the ACK is still in flight, the edit is
  * sent once it has landed, so Discord never sees them out of order):
  * PATCH @original while the interaction token

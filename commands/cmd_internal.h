@@ -58,11 +58,11 @@ void cmd_refuse(struct cmd_ctx *c, const char *why);
  * replaced by the text when confirmed through a button. */
 void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply);
 /* Sends text, however long, as the answer to a command interaction that
- * has not been answered yet or was deferred (cmd_reply_messages: one plain
- * message when it fits, else embeds over the response and follow-ups, sent
- * one after the other so that Discord shows them in order). A reply of
- * several messages is deferred first when it was not: follow-ups need the
- * response to exist. ix is borrowed (the replies in flight hold it). */
+ * has not been answered yet or was deferred (cmd_reply_messages: the first
+ * message is the response or the deferred response's edit, the rest are
+ * follow-ups, each sent once the one before it has landed, so that Discord
+ * takes them and shows them in order). ix is borrowed (the replies in
+ * flight hold it). */
 void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool ephemeral);
 /* An ephemeral "nothing to do" answer (the state already is what was
  * asked): audited as "no change: why" like a refusal, and changes nothing. */

@@ -591,10 +591,18 @@ static cJSON *string_of(const char *s, size_t n, const char *tail)
 	return str;
 }
 
-/* Cuts text[0..len) into at most max pages of at most CMD_PAGE_CHARS
- * characters, at line ends (a longer line is cut at a character). Returns
- * the number of pages; *more is the number of lines (whole or the rest of
- * one) that did not fit, 0 when everything did. */
+/* The most characters page i may hold: the first is a message's content,
+ * the others embed descriptions; the last one keeps room for the note. */
+static size_t page_cap(size_t i, size_t max)
+{
+	size_t cap = i == 0 ? REST_CONTENT_MAX : CMD_PAGE_CHARS;
+	return i + 1 == max ? cap - PAGE_NOTE_ROOM : cap;
+}
+
+/* Cuts text[0..len) into at most max pages (page_cap), at line ends (a
+ * longer line is cut between characters). Returns the number of pages;
+ * *more is the number of lines (whole, or the rest of one) that did not
+ * fit, 0 when everything did. */
 static size_t paginate(const char *text, size_t len, struct span *pages, size_t max, size_t *more)
 {
 	size_t np = 0, pos = 0, pb = 0, pe = 0, pcp = 0;
@@ -604,24 +612,21 @@ static size_t paginate(const char *text, size_t len, struct span *pages, size_t 
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t le = nl ? (size_t)(nl - text) : len;
 		size_t lcp = cp_count(text + pos, le - pos);
-		size_t cap = np + 1 == max ? CMD_PAGE_CHARS - PAGE_NOTE_ROOM : CMD_PAGE_CHARS;
-		if (open && pcp + 1 + lcp > cap) {
+		if (open && pcp + 1 + lcp > page_cap(np, max)) {
 			pages[np++] = (struct span){ pb, pe };
 			open = false;
 			if (np == max)
 				goto cut;
-			cap = np + 1 == max ? CMD_PAGE_CHARS - PAGE_NOTE_ROOM : CMD_PAGE_CHARS;
 		}
 		if (!open) {
-			while (lcp > cap) {
+			while (lcp > page_cap(np, max)) {
+				size_t cap = page_cap(np, max);
 				size_t b = cp_bytes(text + pos, le - pos, cap);
 				pages[np++] = (struct span){ pos, pos + b };
 				pos += b;
 				lcp -= cap;
 				if (np == max)
 					goto cut;
-				cap = np + 1 == max ? CMD_PAGE_CHARS - PAGE_NOTE_ROOM
-						    : CMD_PAGE_CHARS;
 			}
 			open = true;
 			pb = pos;
@@ -644,26 +649,18 @@ cut:
 
 cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages)
 {
-	cJSON *msgs = cJSON_CreateArray(), *m = NULL, *embeds = NULL;
+	cJSON *msgs = cJSON_CreateArray(), *m = NULL, *embeds = NULL, *str = NULL;
 	struct span *pages = NULL;
 	size_t len = text ? strlen(text) : 0, more = 0;
 	if (!msgs)
 		return NULL;
+	if (!text)
+		text = "";
 	while (len > 0 && text[len - 1] == '\n')
 		len--;
 	if (max_messages == 0)
 		max_messages = 1;
-	if (cp_count(text ? text : "", len) <= REST_CONTENT_MAX) {
-		cJSON *str = string_of(text ? text : "", len, NULL);
-		if (!str || !(m = body_new(flags))) {
-			cJSON_Delete(str);
-			goto fail;
-		}
-		cJSON_AddItemToObject(m, "content", str);
-		cJSON_AddItemToArray(msgs, m);
-		return msgs;
-	}
-	size_t max_pages = max_messages * CMD_PAGES_PER_MSG;
+	size_t max_pages = 1 + (max_messages - 1) * CMD_PAGES_PER_MSG;
 	pages = calloc(max_pages, sizeof(*pages));
 	if (!pages)
 		goto fail;
@@ -673,27 +670,37 @@ cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages)
 		snprintf(note, sizeof(note),
 			 "\n\xE2\x80\xA6 and %zu more line%s not shown (too long for Discord)",
 			 more, more == 1 ? "" : "s");
+	if (np == 0)
+		pages[np++] = (struct span){ 0, 0 }; /* an empty text: one empty message */
 	for (size_t i = 0; i < np; i++) {
-		if (i % CMD_PAGES_PER_MSG == 0) {
+		str = string_of(text + pages[i].b, pages[i].e - pages[i].b,
+				i + 1 == np ? note : NULL);
+		if (!str)
+			goto fail;
+		if (i == 0 || (i - 1) % CMD_PAGES_PER_MSG == 0) {
 			if (!(m = body_new(flags)))
 				goto fail;
 			cJSON_AddItemToArray(msgs, m);
-			if (!(embeds = cJSON_AddArrayToObject(m, "embeds")))
-				goto fail;
 		}
-		cJSON *e = cJSON_CreateObject(), *d = NULL;
+		if (i == 0) {
+			cJSON_AddItemToObject(m, "content", str);
+			str = NULL;
+			continue;
+		}
+		if ((i - 1) % CMD_PAGES_PER_MSG == 0 &&
+		    !(embeds = cJSON_AddArrayToObject(m, "embeds")))
+			goto fail;
+		cJSON *e = cJSON_CreateObject();
 		if (!e)
 			goto fail;
 		cJSON_AddItemToArray(embeds, e);
-		d = string_of(text + pages[i].b, pages[i].e - pages[i].b,
-			      i + 1 == np ? note : NULL);
-		if (!d)
-			goto fail;
-		cJSON_AddItemToObject(e, "description", d);
+		cJSON_AddItemToObject(e, "description", str);
+		str = NULL;
 	}
 	free(pages);
 	return msgs;
 fail:
+	cJSON_Delete(str);
 	free(pages);
 	cJSON_Delete(msgs);
 	return NULL;

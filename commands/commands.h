@@ -142,16 +142,17 @@ int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const str
 /* ---- replies of any length ---- */
 
 /* Discord caps a message's content at 2000 characters. A longer reply
- * becomes embeds (descriptions of up to CMD_PAGE_CHARS characters, cut at
- * line ends, two per message so that a message stays under the 6000 total)
- * spread over up to max_messages messages; past that the last one says
- * "... and N more lines not shown". */
+ * keeps its beginning as the content of the first message (cut at a line
+ * end) and goes on in embeds (descriptions of up to CMD_PAGE_CHARS
+ * characters, cut at line ends, CMD_PAGES_PER_MSG per message so that a
+ * message stays under Discord's 6000 in total) over up to max_messages
+ * messages; past that the last one says "... and N more lines not shown". */
 #define CMD_PAGE_CHARS     2900
 #define CMD_PAGES_PER_MSG  2
-#define CMD_REPLY_MESSAGES 10 /* 58,000 characters: more is not a chat reply */
+#define CMD_REPLY_MESSAGES 10 /* some 54,000 characters: more is no chat reply */
 
-/* The message bodies of text, in order: one {content} when it fits a
- * message, else {embeds:[{description}...]} bodies; every body gets
+/* The message bodies of text, in order: {content} first, then
+ * {embeds:[{description}...]} bodies when it does not fit; every body gets
  * "flags": flags when flags is non-zero. Trailing newlines are dropped.
  * Returns a new array the caller frees, NULL on ENOMEM. */
 cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages);

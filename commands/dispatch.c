@@ -109,31 +109,26 @@ void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool eph
 	int flags = ephemeral ? REST_FLAG_EPHEMERAL : 0;
 	cJSON *msgs = cmd_reply_messages(text, flags, CMD_REPLY_MESSAGES);
 	cJSON *first = msgs ? cJSON_DetachItemFromArray(msgs, 0) : NULL;
+	struct long_reply *lr = NULL;
+	enum bot_rc rc;
 	if (!first) {
 		/* Out of memory: one clamped message is better than none. */
 		cJSON_Delete(msgs);
 		first = rest_msg_new(text, flags);
 		msgs = NULL;
 	}
-	if (!msgs || cJSON_GetArraySize(msgs) == 0) {
+	if (msgs && cJSON_GetArraySize(msgs) > 0 && (lr = calloc(1, sizeof(*lr))))
+		*lr = (struct long_reply){ .rest = rest, .ix = ix, .rest_msgs = msgs };
+	else
 		cJSON_Delete(msgs);
-		if (ix->acked)
-			ix_edit(rest, ix, first, NULL, NULL);
-		else
-			ix_reply(rest, ix, first);
-		return;
-	}
-	struct long_reply *lr = calloc(1, sizeof(*lr));
-	if (!lr || (!ix->acked && ix_defer(rest, ix, ephemeral) != BOT_OK)) {
-		free(lr);
-		cJSON_Delete(msgs);
-		cJSON_Delete(first);
-		return;
-	}
-	*lr = (struct long_reply){ .rest = rest, .ix = ix, .rest_msgs = msgs };
-	/* The edit waits for the deferral to land; the follow-ups for it. */
-	if (ix_edit(rest, ix, first, long_reply_next, lr) != BOT_OK) {
-		cJSON_Delete(msgs);
+	/* The first message answers (or edits the deferred answer); the
+	 * follow-ups start once it has landed. */
+	if (ix->acked)
+		rc = ix_edit(rest, ix, first, lr ? long_reply_next : NULL, lr);
+	else
+		rc = ix_reply_then(rest, ix, first, lr ? long_reply_next : NULL, lr);
+	if (rc != BOT_OK && lr) {
+		cJSON_Delete(lr->rest_msgs);
 		free(lr);
 	}
 }

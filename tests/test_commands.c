@@ -477,32 +477,57 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
-/* Discord's rules for one body; the joined descriptions appended to all. */
-static void check_body(const cJSON *m, int flags, char **all, size_t *all_len)
+/* Discord's rules for one body: the first has content only, the others
+ * embeds only. Its text (content, or the descriptions joined by newlines)
+ * is appended to *all after a newline. */
+static void check_body(const cJSON *m, bool first, int flags, char **all, size_t *all_len)
 {
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "flags");
 	CHECK(flags ? cJSON_IsNumber(f) && f->valueint == flags : f == NULL);
-	CHECK(cJSON_GetObjectItemCaseSensitive(m, "content") == NULL);
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
 	const cJSON *embeds = cJSON_GetObjectItemCaseSensitive(m, "embeds"), *e;
-	CHECK(cJSON_IsArray(embeds) && cJSON_GetArraySize(embeds) >= 1 &&
-	      cJSON_GetArraySize(embeds) <= 10);
-	size_t total = 0;
-	cJSON_ArrayForEach(e, embeds)
-	{
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "description");
-		CHECK(cJSON_IsString(d) && d->valuestring[0]);
-		if (!cJSON_IsString(d))
-			continue;
-		size_t n = utf8_chars(d->valuestring), bl = strlen(d->valuestring);
-		CHECK(n <= 4096);
-		total += n;
+	const char *parts[10];
+	size_t np = 0, total = 0;
+	if (first) {
+		CHECK(cJSON_IsString(content) && embeds == NULL);
+		if (!cJSON_IsString(content))
+			return;
+		CHECK(utf8_chars(content->valuestring) <= 2000);
+		parts[np++] = content->valuestring;
+	} else {
+		CHECK(content == NULL);
+		CHECK(cJSON_IsArray(embeds) && cJSON_GetArraySize(embeds) >= 1 &&
+		      cJSON_GetArraySize(embeds) <= 10);
+		cJSON_ArrayForEach(e, embeds)
+		{
+			const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "description");
+			CHECK(cJSON_IsString(d) && d->valuestring[0]);
+			if (!cJSON_IsString(d) || np == 10)
+				continue;
+			CHECK(utf8_chars(d->valuestring) <= 4096);
+			total += utf8_chars(d->valuestring);
+			parts[np++] = d->valuestring;
+		}
+		CHECK(total <= 6000);
+	}
+	for (size_t k = 0; k < np; k++) {
+		size_t bl = strlen(parts[k]);
 		*all = realloc(*all, *all_len + bl + 2);
 		if (*all_len)
 			(*all)[(*all_len)++] = '\n';
-		memcpy(*all + *all_len, d->valuestring, bl + 1);
+		memcpy(*all + *all_len, parts[k], bl + 1);
 		*all_len += bl;
 	}
-	CHECK(total <= 6000);
+}
+
+/* The bodies of a reply, checked; their text joined into a new string. */
+static char *check_bodies(const cJSON *m, int flags)
+{
+	char *all = NULL;
+	size_t all_len = 0, i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, m) check_body(it, i++ == 0, flags, &all, &all_len);
+	return all;
 }
 
 static void test_reply_messages(void)
@@ -533,12 +558,9 @@ static void test_reply_messages(void)
 	CHECK(t.len > 6000 && !t.failed);
 	m = cmd_reply_messages(cmd_text_str(&t), 64, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) >= 2 && cJSON_GetArraySize(m) <= CMD_REPLY_MESSAGES);
-	char *all = NULL;
-	size_t all_len = 0;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, m) check_body(it, 64, &all, &all_len);
+	char *all = check_bodies(m, 64);
 	/* Cut only at line ends: the pages joined by newlines are the text. */
-	CHECK(all && all_len == t.len - 1 && strncmp(all, t.s, all_len) == 0);
+	CHECK(all && strlen(all) == t.len - 1 && strncmp(all, t.s, t.len - 1) == 0);
 	free(all);
 	cJSON_Delete(m);
 	cmd_text_free(&t);
@@ -551,9 +573,7 @@ static void test_reply_messages(void)
 			     i);
 	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) == CMD_REPLY_MESSAGES);
-	all = NULL;
-	all_len = 0;
-	cJSON_ArrayForEach(it, m) check_body(it, 0, &all, &all_len);
+	all = check_bodies(m, 0);
 	const char *note = all ? strstr(all, "\xE2\x80\xA6 and ") : NULL;
 	CHECK(note != NULL);
 	if (note) {
@@ -572,20 +592,23 @@ static void test_reply_messages(void)
 	for (int i = 0; i < 7000; i++)
 		cmd_text_add(&t, "\xC3\xA9");
 	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
-	CHECK(m && cJSON_GetArraySize(m) == 2);
+	CHECK(m && cJSON_GetArraySize(m) == 2); /* 2000 + 2900 + 2100 */
+	all = check_bodies(m, 0);
 	size_t chars = 0;
-	cJSON_ArrayForEach(it, m)
-	{
-		const cJSON *e;
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(it, "embeds"))
-		{
-			const char *d = cJSON_GetStringValue(
-				cJSON_GetObjectItemCaseSensitive(e, "description"));
-			CHECK(d && strlen(d) % 2 == 0 && utf8_chars(d) <= CMD_PAGE_CHARS);
-			chars += d ? utf8_chars(d) : 0;
-		}
+	for (const char *p = all ? all : ""; *p; p += 2) {
+		if (*p == '\n')
+			p--; /* the joins between pages */
+		else
+			chars += strncmp(p, "\xC3\xA9", 2) == 0;
 	}
 	CHECK_INT(chars, 7000);
+	free(all);
+	cJSON_Delete(m);
+	cmd_text_free(&t);
+
+	/* Empty: one empty message, not none. */
+	m = cmd_reply_messages("", 0, CMD_REPLY_MESSAGES);
+	CHECK(m && cJSON_GetArraySize(m) == 1);
 	cJSON_Delete(m);
 	cmd_text_free(&t);
 }

@@ -7,8 +7,8 @@ environment scheduled every minute.
 
 usage: test_cmd_long_replies.py ENVBOT_BINARY
 Asserts that every environment name reaches the fake Discord in /env list
-and /cost (over the deferred response's edit and its follow-ups, in
-order, all ephemeral), that every holiday reaches it in /holiday list, and
+and /cost (the response's content, then embeds in follow-ups, in order, all
+ephemeral), that every holiday reaches it in /holiday list, and
 that a reply too long for ten messages (/schedule show of the minutely
 environment: ~10,000 lines) says visibly how many lines it left out."""
 
@@ -171,9 +171,16 @@ def check_reply(h, iid, what):
 
 def s_env_list(h):
     rec, bodies, text = check_reply(h, h.send("env", "list"), "/env list")
-    # Over 2000 characters: one plain message would have cut it short.
+    # Over 2000 characters: one plain message would have cut it short. The
+    # answer starts at once (type 4, its content the first lines) and goes
+    # on in follow-ups.
     check(len(text) > 2000, "/env list of %d environments is only %d characters" % (
         N_ENVS, len(text)))
+    check(rec["responses"][0]["type"] == 4 and len(bodies) >= 2 and rec.get("followups"),
+          "/env list: response %r, %d message(s)" % (rec["responses"][0]["type"],
+                                                    len(bodies)))
+    check("**%s**" % env_name(0) in (bodies[0].get("content") or ""),
+          "/env list: the first message does not begin the list")
     pos = -1
     for i in range(N_ENVS):
         name = env_name(i)
@@ -196,7 +203,7 @@ def s_env_list(h):
 
 def s_cost(h):
     _, bodies, text = check_reply(h, h.send("cost"), "/cost")
-    # ~10,000 characters: the deferred response's edit and follow-ups.
+    # ~10,000 characters: the response and its follow-ups.
     check(len(bodies) >= 2, "/cost of %d environments in %d message(s)" % (N_ENVS,
                                                                          len(bodies)))
     for i in range(N_ENVS):
