@@ -592,10 +592,13 @@ static cJSON *string_of(const char *s, size_t n, const char *tail)
 }
 
 /* The most characters page i may hold: the first is a message's content,
- * the others embed descriptions; the last one keeps room for the note. */
+ * the others embed descriptions; the last one keeps room for the note. The
+ * content keeps some room too: the REST layer defuses mention syntax
+ * ("@everyone" in a name) with a zero-width space after clamping, which
+ * must not push a full page over Discord's limit. */
 static size_t page_cap(size_t i, size_t max)
 {
-	size_t cap = i == 0 ? REST_CONTENT_MAX : CMD_PAGE_CHARS;
+	size_t cap = i == 0 ? REST_CONTENT_MAX - 100 : CMD_PAGE_CHARS;
 	return i + 1 == max ? cap - PAGE_NOTE_ROOM : cap;
 }
 
@@ -660,6 +663,14 @@ cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages)
 		len--;
 	if (max_messages == 0)
 		max_messages = 1;
+	if (cp_count(text, len) <= REST_CONTENT_MAX) {
+		/* One message, as any short reply. */
+		if (!(str = string_of(text, len, NULL)) || !(m = body_new(flags)))
+			goto fail;
+		cJSON_AddItemToArray(msgs, m);
+		cJSON_AddItemToObject(m, "content", str);
+		return msgs;
+	}
 	size_t max_pages = 1 + (max_messages - 1) * CMD_PAGES_PER_MSG;
 	pages = calloc(max_pages, sizeof(*pages));
 	if (!pages)
@@ -670,8 +681,6 @@ cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages)
 		snprintf(note, sizeof(note),
 			 "\n\xE2\x80\xA6 and %zu more line%s not shown (too long for Discord)",
 			 more, more == 1 ? "" : "s");
-	if (np == 0)
-		pages[np++] = (struct span){ 0, 0 }; /* an empty text: one empty message */
 	for (size_t i = 0; i < np; i++) {
 		str = string_of(text + pages[i].b, pages[i].e - pages[i].b,
 				i + 1 == np ? note : NULL);

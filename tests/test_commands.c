@@ -592,7 +592,7 @@ static void test_reply_messages(void)
 	for (int i = 0; i < 7000; i++)
 		cmd_text_add(&t, "\xC3\xA9");
 	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
-	CHECK(m && cJSON_GetArraySize(m) == 2); /* 2000 + 2900 + 2100 */
+	CHECK(m && cJSON_GetArraySize(m) == 2); /* 1900 + 2900 + 2200 */
 	all = check_bodies(m, 0);
 	size_t chars = 0;
 	for (const char *p = all ? all : ""; *p; p += 2) {
