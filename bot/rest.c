@@ -1385,6 +1385,10 @@ int rest_message_clamp(cJSON *msg)
 	int changes = 0;
 	if (!cJSON_IsObject(msg))
 		return 0;
+	/* Defused first: each defused '@' adds a character, so clamping after
+	 * could leave a string over Discord's limit (400: the message lost). */
+	changes += defuse_tree(cJSON_GetObjectItemCaseSensitive(msg, "content"));
+	changes += defuse_tree(cJSON_GetObjectItemCaseSensitive(msg, "embeds"));
 	changes += clamp_string(cJSON_GetObjectItemCaseSensitive(msg, "content"), REST_CONTENT_MAX);
 	cJSON *embeds = cJSON_GetObjectItemCaseSensitive(msg, "embeds");
 	if (cJSON_IsArray(embeds)) {
@@ -1396,8 +1400,6 @@ int rest_message_clamp(cJSON *msg)
 		cJSON *e;
 		cJSON_ArrayForEach(e, embeds) changes += clamp_embed(e, &budget);
 	}
-	changes += defuse_tree(cJSON_GetObjectItemCaseSensitive(msg, "content"));
-	changes += defuse_tree(cJSON_GetObjectItemCaseSensitive(msg, "embeds"));
 	/* The bot can never be made to ping @everyone, roles or users. */
 	cJSON *am = cJSON_CreateObject();
 	if (am && cJSON_AddArrayToObject(am, "parse")) {

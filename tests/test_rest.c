@@ -217,6 +217,29 @@ static void test_embeds(void)
 	CHECK_STR(str(e0, "title"), "by @" ZW "everyone");
 	CHECK_STR(str(e0, "url"), "https://x.test/@everyone");
 	cJSON_Delete(msg);
+
+	/* defusing never pushes a string past its limit: a full-length content
+	 * and field value, each ending in mentions, stay within 2000 / 1024 */
+	char *full = repeat("c", 1990);
+	char text[2100];
+	snprintf(text, sizeof(text), "%s @everyone", full);
+	msg = rest_msg_new(text, 0);
+	em = cJSON_AddArrayToObject(msg, "embeds");
+	e0 = cJSON_CreateObject();
+	cJSON_AddItemToArray(em, e0);
+	cJSON *fs = cJSON_AddArrayToObject(e0, "fields");
+	cJSON *f1 = cJSON_CreateObject();
+	cJSON_AddStringToObject(f1, "name", "who");
+	snprintf(text, sizeof(text), "%.1014s @here <@1>", full);
+	cJSON_AddStringToObject(f1, "value", text); /* 1014 + 11 = 1025 after defusing */
+	cJSON_AddItemToArray(fs, f1);
+	CHECK(rest_message_clamp(msg) > 0);
+	CHECK(cps(str(msg, "content")) <= 2000);
+	CHECK(strstr(str(msg, "content"), "@everyone") == NULL);
+	CHECK(cps(str(f1, "value")) <= 1024);
+	CHECK(strstr(str(f1, "value"), "@here") == NULL);
+	cJSON_Delete(msg);
+	free(full);
 	CHECK_INT(rest_message_clamp(NULL), 0);
 
 	free(t);
