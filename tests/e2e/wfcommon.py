@@ -107,12 +107,21 @@ def sanitizer_reports(text, where=""):
     return [where + ln.strip()[:300] for ln in text.splitlines() if SANITIZER_MARK.search(ln)]
 
 
+# Every report judged_rc has seen; Checks.done() fails on any, so that a
+# check any failure satisfies (`r.rc != 0`) cannot pass on an abort either.
+SEEN_REPORTS = []
+
+
 def judged_rc(rc, err):
     """rc, or (when err, the process's stderr, holds a sanitizer report) a
     status no test expects. For runs whose exit status cannot show an
     abort: the faketime wrapper reports a child killed by a signal as exit
     1, which is also what a failed workflow exits with."""
-    return f"{rc} with a sanitizer report" if sanitizer_reports(err) else rc
+    found = sanitizer_reports(err)
+    if not found:
+        return rc
+    SEEN_REPORTS.extend(found[:4])
+    return f"{rc} with a sanitizer report"
 
 
 def sanitizer_reports_in(paths):
@@ -347,6 +356,10 @@ class Checks:
         return cond
 
     def done(self):
+        if SEEN_REPORTS:
+            self.ok(False, "no sanitizer report on the stderr of any envbot run",
+                    SEEN_REPORTS[:8])
+            del SEEN_REPORTS[:]
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         return 1 if self.failed else 0
 
