@@ -15,6 +15,7 @@
 
 #define MOD             "daemon"
 #define EXPIRE_EVERY_MS (10u * 60u * 1000u)
+#define UPTIME_KEEP_S   ((time_t)62 * 86400) /* this month and the last */
 
 enum bot_rc bot_save_state(struct bot *bot)
 {
@@ -86,11 +87,17 @@ static void expire_tick(void *arg)
 {
 	struct bot *bot = arg;
 	bot->expire_timer = NULL;
-	size_t n = state_expire(bot->state, time(NULL), bot->cfg->catch_up, today_for, bot);
-	if (n > 0) {
+	time_t now = time(NULL);
+	size_t n = state_expire(bot->state, now, bot->cfg->catch_up, today_for, bot);
+	if (n > 0)
 		log_info(MOD, "msg=\"overrides expired\" count=%zu", n);
+	/* /cost reads this month's uptime: older intervals only grow the file
+	 * (two a day per environment, forever). */
+	size_t old = state_uptime_prune(bot->state, now - UPTIME_KEEP_S);
+	if (old > 0)
+		log_debug(MOD, "msg=\"old uptime intervals dropped\" count=%zu", old);
+	if (n > 0 || old > 0)
 		bot_save_state(bot);
-	}
 	bot->expire_timer = loop_timer_add(bot->loop, EXPIRE_EVERY_MS, expire_tick, bot);
 }
 

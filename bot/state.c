@@ -910,17 +910,21 @@ int64_t state_uptime_seconds(const struct state *st, const char *env, time_t fro
 	return sum;
 }
 
-void state_uptime_prune(struct state *st, time_t before)
+size_t state_uptime_prune(struct state *st, time_t before)
 {
+	size_t dropped = 0;
 	for (size_t i = 0; i < st->n_envs; i++) {
 		struct env_state *e = &st->envs[i];
 		size_t k = 0;
 		for (size_t j = 0; j < e->n_iv; j++) {
-			if (e->iv[j].to >= before)
+			/* the newest is kept: it is the last transition on record */
+			if (e->iv[j].to >= before || j + 1 == e->n_iv)
 				e->iv[k++] = e->iv[j];
 		}
+		dropped += e->n_iv - k;
 		e->n_iv = k;
 	}
+	return dropped;
 }
 
 void state_last_transitions(const struct state *st, const char *env, time_t *last_up,

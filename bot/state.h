@@ -306,8 +306,8 @@ bool state_is_up(const struct state *st, const char *env, time_t *since);
 int64_t state_uptime_seconds(const struct state *st, const char *env, time_t from, time_t to,
 			     time_t now);
 /* Drops intervals that ended before `before` (call with the start of the
- * previous month). */
-void state_uptime_prune(struct state *st, time_t before);
+ * previous month), but for each environment's newest. Returns how many. */
+size_t state_uptime_prune(struct state *st, time_t before);
 
 /* The latest recorded start (up) and stop (down) of env from the uptime
  * record, 0 when none: catch-up uses them to see that someone already did by

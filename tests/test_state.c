@@ -723,9 +723,19 @@ static void test_uptime(void)
 	CHECK(state_is_up(st, "dev", NULL));
 	CHECK(!state_is_up(st, "qa", NULL));
 	CHECK_INT(state_uptime_seconds(st, "qa", 0, dec1, dec1), 0);
-	state_uptime_prune(st, dec1 + 3 * 3600); /* the closed interval ended before */
+	state_down(st, "dev", dec1 + 10 * 3600);
+	state_up(st, "qa", dec1);
+	state_down(st, "qa", dec1 + 3600);
+	/* dev's first interval ended before: dropped; qa's only one ended
+	 * before too, but it is qa's newest (its last transitions): kept */
+	CHECK_INT(state_uptime_prune(st, dec1 + 3 * 3600), 1);
 	CHECK_INT(state_uptime_seconds(st, "dev", dec1, dec1 + 31 * 86400, dec1 + 10 * 3600),
 		  1 * 3600);
+	CHECK_INT(state_uptime_seconds(st, "qa", dec1, dec1 + 31 * 86400, dec1 + 10 * 3600), 3600);
+	time_t up, down;
+	state_last_transitions(st, "dev", &up, &down);
+	CHECK(up == dec1 + 9 * 3600 && down == dec1 + 10 * 3600);
+	CHECK_INT(state_uptime_prune(st, dec1 + 3 * 3600), 0);
 	CHECK_INT(state_up(st, "", T0), BOT_EINVAL);
 	state_destroy(st);
 }
