@@ -36,7 +36,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from wfcommon import IMAGE_PARAMS, Checks, FakeAws, run_envbot, tmpdir, write_config  # noqa: E402
+from wfcommon import (IMAGE_PARAMS, Checks, FakeAws, judged_rc, run_envbot, tmpdir,  # noqa: E402
+                      write_config)
 
 FAKE = os.path.join(HERE, "..", "fakes", "fake_aws.py")
 STACK = "ChatAppMasterStack"
@@ -227,6 +228,8 @@ def run_faketime(binary, cfg, env, speed, *args, timeout=120):
     t0 = time.monotonic()
     p = subprocess.run(["faketime", "-f", f"+0 x{speed}", binary, "--log-level", "debug", "-c",
                         cfg, *args], capture_output=True, text=True, env=e, timeout=timeout)
+    # The wrapper turns envbot's sanitizer abort into exit 1: stderr decides.
+    p.returncode = judged_rc(p.returncode, p.stderr)
     return p, time.monotonic() - t0
 
 
@@ -326,6 +329,8 @@ def s_timeout(fake, binary, cfg, c):
     # and the AWS timeouts (30 s -> 100 ms real) scale the same way.
     p = subprocess.run([faketime, "-f", "+0 x300", binary, "-c", cfg, "start", "dev"],
                        capture_output=True, text=True, env=e, timeout=120)
+    # The wrapper turns envbot's sanitizer abort into exit 1: stderr decides.
+    p.returncode = judged_rc(p.returncode, p.stderr)
     secs = time.monotonic() - t0
     c.ok(p.returncode == 1, "timeout: exit 1", p.stdout + p.stderr[-2000:])
     c.ok("timed out after 60 minutes" in p.stdout, "timeout: says it timed out", p.stdout[-1500:])
