@@ -219,7 +219,11 @@ void wf_next(struct wf *wf, const char *outcome)
 	enter(wf, find_state(wf->table, "Fail"));
 }
 
-#define WF_THROTTLE_ATTEMPTS 12
+/* Tries of a state that met throttling, a 5xx or a network error: about
+ * two minutes at the usual 10 s interval (each try is itself up to 3 HTTP
+ * attempts with backoff in aws.c). Timeouts keep the state's own count: a
+ * black-holed endpoint costs 90 s a try. */
+#define WF_TRANSIENT_ATTEMPTS 12
 
 static bool transient(enum bot_rc rc)
 {
@@ -231,13 +235,15 @@ void wf_error(struct wf *wf, enum bot_rc rc, const char *msg)
 	const struct wf_state *s = wf->state;
 	wf->last_rc = rc;
 	snprintf(wf->last_error, sizeof(wf->last_error), "%s", msg);
-	/* Throttling means "slow down", not "broken": many workflows throttled
-	 * together (200 environments stopping at 18:00) get more attempts, and
-	 * every retry is spread over 0.5-1.5 x the interval so they do not
-	 * come back in one synchronised wave and get throttled again. */
+	/* Throttling means "slow down", and a 5xx or a refused connection
+	 * "not now", not "broken": many workflows throttled together (200
+	 * environments stopping at 18:00), or an AWS blip of a minute, get more
+	 * attempts, and every retry is spread over 0.5-1.5 x the interval so
+	 * they do not come back in one synchronised wave. */
 	unsigned attempts = s->retry.attempts;
-	if (rc == BOT_ETHROTTLED && attempts > 0 && attempts < WF_THROTTLE_ATTEMPTS)
-		attempts = WF_THROTTLE_ATTEMPTS;
+	bool blip = rc == BOT_ETHROTTLED || rc == BOT_ESERVER || rc == BOT_ENET;
+	if (blip && attempts > 0 && attempts < WF_TRANSIENT_ATTEMPTS)
+		attempts = WF_TRANSIENT_ATTEMPTS;
 	if (transient(rc) && wf->attempt < attempts) {
 		wf->attempt++;
 		uint64_t delay =

@@ -16,7 +16,8 @@ fault-injecting fake AWS (tests/fakes/fake_aws.py) for what moto cannot do:
              started in batches and waited for
   auth       unknown access key: exit 3
   outage     5 x 503 on a poll (more than one call's attempts): the state's
-             retry gets through; 1000 x 503: exit 1 with the real error
+             retry gets through; 12 x 503 on "Check stack" (more than 3 of
+             its tries): ridden out; 5000 x 503: exit 1 with the real error
              (under libfaketime at 20x: the 10 s retry interval is real)
   noimage    no ECR repository / no tagged image: exit 1, nothing created
   timeout    a stack stuck in CREATE_IN_PROGRESS: the 60-minute timeout,
@@ -250,6 +251,19 @@ def s_outage(fake, binary, cfg, c):
     c.ok(p.returncode == 0, "outage: recovered, exit 0", p.stdout + p.stderr[-3000:])
     c.ok("retrying state" in p.stderr, "outage: the state was retried", p.stderr[-3000:])
     c.ok(len(fake.requests("CreateStack")) == 1, "outage: one CreateStack")
+
+    # A minute-long 5xx blip at a step that is not a poll ("Check stack":
+    # 12 x 503 = four tries of 3 HTTP attempts each): ridden out (it used
+    # to end red after 3 tries), one CreateStack.
+    fake.ctl("reset")
+    seed_images(fake)
+    fake.ctl("behavior", {"stack": STACK, "create_seconds": 2.0})
+    fake.ctl("faults", {"rules": [{"match": "DescribeStacks", "count": 12, "status": 503}]})
+    p, secs = run_faketime(binary, cfg, fake.env(), 20, "start", "dev")
+    c.ok(p.returncode == 0, "blip: ridden out, exit 0", p.stdout + p.stderr[-3000:])
+    c.ok(p.stderr.count("retrying state") >= 4, "blip: Check stack tried at least 4 times",
+         p.stderr[-3000:])
+    c.ok(len(fake.requests("CreateStack")) == 1, "blip: one CreateStack")
 
     fake.ctl("reset")
     seed_images(fake)
