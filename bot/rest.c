@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include <openssl/sha.h>
 
 #include "cli.h"
 #include "log.h"
@@ -1453,8 +1456,31 @@ enum bot_rc rest_create_message(struct rest *rest, const char *channel_id, cJSON
 		return BOT_EINVAL;
 	}
 	rest_message_clamp(msg);
+	/* One nonce for every retry of this post (the body is built once). */
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "nonce"))) {
+		unsigned char r[12];
+		char nonce[REST_NONCE_SIZE];
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			for (size_t i = 0; i < sizeof(r); i++)
+				r[i] = (unsigned char)rand();
+		}
+		for (size_t i = 0; i < sizeof(r); i++)
+			snprintf(nonce + 2 * i, 3, "%02x", r[i]);
+		cJSON_DeleteItemFromObjectCaseSensitive(msg, "nonce");
+		cJSON_AddStringToObject(msg, "nonce", nonce);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "enforce_nonce");
+	cJSON_AddBoolToObject(msg, "enforce_nonce", 1);
 	snprintf(path, sizeof(path), "/channels/%s/messages", channel_id);
 	return rest_request(rest, "POST", path, msg, 0, done, arg);
+}
+
+void rest_nonce_for(const char *key, char out[REST_NONCE_SIZE])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)key, strlen(key), md);
+	for (size_t i = 0; i < 12; i++) /* 24 hex characters */
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 enum bot_rc rest_edit_message(struct rest *rest, const char *channel_id, const char *message_id,

@@ -75,8 +75,18 @@ bool rest_auth_failed(const struct rest *rest);
  * ephemeral. Returns a new object the caller owns, NULL on ENOMEM. */
 cJSON *rest_msg_new(const char *content, int flags);
 
+/* Posts msg (taken) to a channel. The post is made idempotent with
+ * Discord's nonce + enforce_nonce: a retry after a lost answer (timeout,
+ * 5xx from the edge) returns the message the first try created instead of
+ * posting it twice. msg's own "nonce" is kept (rest_nonce_for), else a
+ * random one is set. */
 enum bot_rc rest_create_message(struct rest *rest, const char *channel_id, cJSON *msg,
 				rest_done_fn done, void *arg);
+/* A nonce (at most 25 characters, Discord's limit) derived from key, for a
+ * post that must stay one message across restarts: the same key gives the
+ * same nonce. out must hold REST_NONCE_SIZE bytes. */
+#define REST_NONCE_SIZE 26
+void rest_nonce_for(const char *key, char out[REST_NONCE_SIZE]);
 /* Edits a channel message: the way to update an interaction's message after
  * its 15-minute token has expired. */
 enum bot_rc rest_edit_message(struct rest *rest, const char *channel_id, const char *message_id,

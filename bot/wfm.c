@@ -303,6 +303,14 @@ static void out_send(struct wfm_out *o)
 	 * most): the channel route edits the message; with no id learnt (the
 	 * create never answered) the picture is posted afresh. */
 	o->posting = !f->message_id[0];
+	if (o->posting) {
+		/* the same nonce at every start: a post that reached Discord
+		 * before a crash is not posted twice */
+		char nonce[REST_NONCE_SIZE];
+		rest_nonce_for(o->id, nonce);
+		cJSON_DeleteItemFromObjectCaseSensitive(msg, "nonce");
+		cJSON_AddStringToObject(msg, "nonce", nonce);
+	}
 	enum bot_rc rc =
 		o->posting ? rest_create_message(wfm->d.rest, ch, msg, out_sent, o)
 			   : rest_edit_message(wfm->d.rest, ch, f->message_id, msg, out_sent, o);

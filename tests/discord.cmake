@@ -36,3 +36,8 @@ add_test(NAME e2e_discordjs
   COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/e2e/discordjs_e2e.py
           ${CMAKE_SOURCE_DIR}/tests/discordjs)
 set_tests_properties(e2e_discordjs PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+# A channel post whose answer is lost (502 after the message was made) is
+# retried with the same nonce + enforce_nonce: one message, not two.
+add_test(NAME e2e_post_once COMMAND /usr/bin/python3
+         ${CMAKE_SOURCE_DIR}/tests/e2e/test_post_once.py $<TARGET_FILE:envbot>)
+set_tests_properties(e2e_post_once PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)

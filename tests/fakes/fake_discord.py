@@ -56,8 +56,11 @@ Control API (HTTP, JSON bodies, all under /_control):
   POST /_control/replay_extra  {"n": 5}: the next RESUME replays n events the
         client already had (Discord delivers at least once).
   POST /_control/fail          {"method": "POST", "path": "regex", "status":
-        429|500|502|..., "count": N, "retry_after": 0.5, "global": false}:
-        answer the next N matching REST requests with that status.
+        429|500|502|..., "count": N, "retry_after": 0.5, "global": false,
+        "after": false}: answer the next N matching REST requests with that
+        status; with "after", carry each out first (the answer is lost).
+        Channel posts honour nonce + enforce_nonce as Discord does (a repeat
+        within 5 minutes returns the first message; counter nonce_replays).
         {"clear": true} forgets every failure still pending.
   POST /_control/ratelimit     {"path": "regex", "method": "POST", "limit": N,
         "window": S}: bucket size for matching routes.
@@ -207,6 +210,7 @@ class Fake:
         self.all_conns = []
         self.interactions = {}
         self.messages = {}
+        self.nonces = {}  # (channel, nonce) -> (message id, time)
         self.requests = []
         self.failures = []
         self.limits = []  # (method, regex, limit, window)
@@ -554,6 +558,11 @@ class Fake:
                 f["count"] -= 1
                 self.count("injected")
                 st = int(f.get("status", 500))
+                if f.get("after"):
+                    # the request is carried out, its answer lost (an edge
+                    # 5xx or a timeout after Discord did the work)
+                    await self.handle(method, path, body)
+                    return st, {"message": "%d: injected after" % st, "code": 0}, None
                 if st == 429:
                     ra = float(f.get("retry_after", 0.5))
                     glob = bool(f.get("global", False))
@@ -773,7 +782,21 @@ class Fake:
                 return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
             if not body.get("content") and not body.get("embeds"):
                 return 400, {"message": "Cannot send an empty message", "code": 50006}
+            nonce = body.get("nonce")
+            if nonce is not None and not (isinstance(nonce, int) or
+                                          (isinstance(nonce, str) and len(nonce) <= 25)):
+                return 400, {"message": "Invalid Form Body: nonce", "code": 50035}
+            if nonce is not None and body.get("enforce_nonce"):
+                # Discord: the same nonce from the same author within a few
+                # minutes returns the message it created, no new one
+                seen = self.nonces.get((channel, nonce))
+                if seen and t - seen[1] < 300 and seen[0] in self.messages:
+                    self.count("nonce_replays")
+                    old = self.messages[seen[0]]
+                    return 200, {k: v for k, v in old.items() if k not in ("t", "edits")}
             mid = self.ids.next()
+            if nonce is not None:
+                self.nonces[(channel, nonce)] = (mid, t)
             msg = {"id": mid, "channel_id": channel, "content": body.get("content", ""),
                    "embeds": body.get("embeds", []), "t": t, "edits": [],
                    "allowed_mentions": body.get("allowed_mentions")}
@@ -917,7 +940,8 @@ class Fake:
                               "status": int(body.get("status", 500)),
                               "count": int(body.get("count", 1)),
                               "retry_after": float(body.get("retry_after", 0.5)),
-                              "global": bool(body.get("global", False))})
+                              "global": bool(body.get("global", False)),
+                              "after": bool(body.get("after", False))})
         return {"ok": True}
 
     async def c_ratelimit(self, request, body):
@@ -942,6 +966,7 @@ class Fake:
     async def c_reset(self, request, body):
         self.interactions.clear()
         self.messages.clear()
+        self.nonces.clear()
         self.requests.clear()
         self.counters.clear()
         return {"ok": True}
