@@ -62,21 +62,27 @@ static void log_safe(const char *in, char *out, size_t len)
 			*p = ' ';
 }
 
-void cmd_refuse(struct cmd_ctx *c, const char *why)
+/* An ephemeral answer that changes nothing but the audit: a refusal or a
+ * no-op. An audit line needs no acknowledgement: saved with the next batch. */
+static void answer_aside(struct cmd_ctx *c, const char *kind, const char *icon, const char *why)
 {
 	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX], la[STATE_TEXT_MAX], lw[512];
-	snprintf(outcome, sizeof(outcome), "refused: %s", why);
+	snprintf(outcome, sizeof(outcome), "%s: %s", kind, why);
 	cmd_audit(c, outcome);
-	/* An audit line needs no acknowledgement: saved with the next batch. */
 	bot_save_state_soon(c->bot);
 	log_safe(c->action, la, sizeof(la));
 	log_safe(why, lw, sizeof(lw));
-	log_info(MOD, "msg=\"refused\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, la, lw);
-	snprintf(text, sizeof(text), "\xE2\x9C\x98 %s", why);
+	log_info(MOD, "msg=\"%s\" user=%s action=\"%s\" why=\"%s\"", kind, c->ix->user_id, la, lw);
+	snprintf(text, sizeof(text), "%s %s", icon, why);
 	if (c->ix->type == IX_COMMAND && c->ix->acked)
 		ix_edit(c->bot->rest, c->ix, message(text, true), NULL, NULL);
 	else
 		ix_reply(c->bot->rest, c->ix, message(text, true));
+}
+
+void cmd_refuse(struct cmd_ctx *c, const char *why)
+{
+	answer_aside(c, "refused", "\xE2\x9C\x98", why);
 }
 
 /* A reply of several messages on its way: the rest go out as follow-ups,
@@ -135,18 +141,7 @@ void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool eph
 
 void cmd_noop(struct cmd_ctx *c, const char *why)
 {
-	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX], la[STATE_TEXT_MAX], lw[512];
-	snprintf(outcome, sizeof(outcome), "no change: %s", why);
-	cmd_audit(c, outcome);
-	bot_save_state_soon(c->bot);
-	log_safe(c->action, la, sizeof(la));
-	log_safe(why, lw, sizeof(lw));
-	log_info(MOD, "msg=\"no change\" user=%s action=\"%s\" why=\"%s\"", c->ix->user_id, la, lw);
-	snprintf(text, sizeof(text), "\xE2\x84\xB9\xEF\xB8\x8F %s", why);
-	if (c->ix->type == IX_COMMAND && c->ix->acked)
-		ix_edit(c->bot->rest, c->ix, message(text, true), NULL, NULL);
-	else
-		ix_reply(c->bot->rest, c->ix, message(text, true));
+	answer_aside(c, "no change", "\xE2\x84\xB9\xEF\xB8\x8F", why);
 }
 
 void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply)
