@@ -10,11 +10,12 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "../bot/log.h"
+#include "../bot/core/log.h"
 #include "aws_core.h"
+#include "envbot_version.h"
 #include "sigv4.h"
 
-#define USER_AGENT         "envbot/0.1.0"
+#define USER_AGENT         "envbot/" ENVBOT_VERSION
 #define QUOTA_MAX          500
 #define RETRY_COST         5
 #define RETRY_COST_TIMEOUT 10

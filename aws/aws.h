@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bot/loop.h"
-#include "../bot/rc.h"
+#include "../bot/core/loop.h"
+#include "../bot/core/rc.h"
 #include "../config/config.h"
 
 struct aws;

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../bot/log.h"
+#include "../bot/core/log.h"
 #include "aws_core.h"
 
 extern char **environ;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bot/rc.h"
+#include "../bot/core/rc.h"
 
 struct sigv4_header {
 	const char *name;  /* any case; lower-cased for signing */

@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../bot/bot.h"
+#include "../bot/daemon/bot.h"
 #include "commands.h"
 
 /* One handler invocation. The ix is owned: a handler that keeps it (a

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../bot/plan.h"
+#include "../bot/sched/plan.h"
 #include "commands.h"
 
 /* ix_has_role's rule, kept here so that this file links without the

@@ -14,11 +14,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../bot/cron.h"
-#include "../bot/interact.h"
-#include "../bot/rc.h"
-#include "../bot/state.h"
-#include "../bot/when.h"
+#include "../bot/core/rc.h"
+#include "../bot/discord/interact.h"
+#include "../bot/state/state.h"
+#include "../bot/time/cron.h"
+#include "../bot/time/when.h"
 #include "../config/config.h"
 
 struct bot;

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../bot/log.h"
-#include "../bot/plan.h"
-#include "../bot/sched.h"
-#include "../bot/wfm.h"
+#include "../bot/core/log.h"
+#include "../bot/sched/plan.h"
+#include "../bot/sched/sched.h"
+#include "../bot/wf/wfm.h"
 #include "cmd_internal.h"
 
 #define MOD "cmd"

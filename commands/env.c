@@ -10,9 +10,9 @@
 #include "../aws/ec2.h"
 #include "../aws/ecr.h"
 
-#include "../bot/log.h"
-#include "../bot/plan.h"
-#include "../bot/wfm.h"
+#include "../bot/core/log.h"
+#include "../bot/sched/plan.h"
+#include "../bot/wf/wfm.h"
 #include "cmd_internal.h"
 
 #define MOD "cmd"

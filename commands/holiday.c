@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../bot/plan.h"
+#include "../bot/sched/plan.h"
 #include "cmd_internal.h"
 
 static bool in_config(const struct cfg *cfg, ymd_t d)

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "../aws/ecr.h"
-#include "../bot/log.h"
-#include "../bot/plan.h"
+#include "../bot/core/log.h"
+#include "../bot/sched/plan.h"
 #include "cmd_internal.h"
 
 #define MOD       "cmd"

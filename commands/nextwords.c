@@ -5,7 +5,7 @@
  * scheduler (the fuzz harness of interactions links cmdutil.c alone). */
 #include <stdio.h>
 
-#include "../bot/sched.h"
+#include "../bot/sched/sched.h"
 #include "commands.h"
 
 void cmd_next_words(const struct sched *s, const struct cfg_env *env, const struct tz *tz,

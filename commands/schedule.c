@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../bot/plan.h"
-#include "../bot/sched.h"
+#include "../bot/sched/plan.h"
+#include "../bot/sched/sched.h"
 #include "cmd_internal.h"
 
 #define SHOW_DAYS 7

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../bot/log.h"
+#include "../bot/core/log.h"
 
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 /* Enough for any real config; a runaway list of errors helps nobody. */

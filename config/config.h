@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../bot/cron.h"
-#include "../bot/rc.h"
-#include "../bot/when.h"
+#include "../bot/core/rc.h"
+#include "../bot/time/cron.h"
+#include "../bot/time/when.h"
 
 enum env_kind { ENV_STACK = 0, ENV_EC2 = 1 };
 

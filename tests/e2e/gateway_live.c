@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../bot/gw.h"
-#include "../../bot/log.h"
-#include "../../bot/loop.h"
-#include "../check.h"
+#include "../../bot/core/log.h"
+#include "../../bot/core/loop.h"
+#include "../../bot/discord/gw.h"
+#include "../unit/check.h"
 
 #define TOKEN "gateway-live-token-123456"
 

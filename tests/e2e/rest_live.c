@@ -11,11 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../bot/interact.h"
-#include "../../bot/log.h"
-#include "../../bot/loop.h"
-#include "../../bot/rest.h"
-#include "../check.h"
+#include "../../bot/core/log.h"
+#include "../../bot/core/loop.h"
+#include "../../bot/discord/interact.h"
+#include "../../bot/discord/rest.h"
+#include "../unit/check.h"
 
 #define TOKEN "rest-live-token-123456"
 #define APP   "100000000000000001"

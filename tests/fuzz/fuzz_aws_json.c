@@ -4,7 +4,7 @@
  * timestamps they carry. */
 #include "../../aws/aws_internal.h"
 #include "../../aws/ecr.h"
-#include "../../bot/log.h"
+#include "../../bot/core/log.h"
 #include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

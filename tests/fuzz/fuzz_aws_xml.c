@@ -8,7 +8,7 @@
 #include "../../aws/cfn.h"
 #include "../../aws/ec2.h"
 #include "../../aws/sts.h"
-#include "../../bot/log.h"
+#include "../../bot/core/log.h"
 #include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

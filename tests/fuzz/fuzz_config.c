@@ -1,7 +1,7 @@
 /* Fuzzes the config loader (libconfig parsing plus envbot's validation)
  * through cfg_load_string: any text gives a config or an error message,
  * never a crash or a leak. */
-#include "../../bot/log.h"
+#include "../../bot/core/log.h"
 #include "../../config/config.h"
 #include "fuzz.h"
 

@@ -4,8 +4,8 @@
  * next run must be after the start and match the expression's fields. */
 #include <time.h>
 
-#include "../../bot/cron.h"
-#include "../../bot/log.h"
+#include "../../bot/core/log.h"
+#include "../../bot/time/cron.h"
 #include "fuzz.h"
 
 static struct tz *zones[2];

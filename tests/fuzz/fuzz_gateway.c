@@ -9,9 +9,9 @@
  * be scheduled, but it is never serviced).
  * Input: byte 0 picks the mode (0: plain frame, 1: the harness deflates the
  * rest as a zlib-stream message, 2: the rest is a raw compressed frame). */
-#include "../../bot/gw.c"
+#include "../../bot/discord/gw.c"
 
-#include "../../bot/interact.h"
+#include "../../bot/discord/interact.h"
 #include "fuzz.h"
 
 #define FRAME_MAX (1u << 20)

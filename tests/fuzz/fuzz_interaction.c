@@ -8,8 +8,8 @@
  * control characters. */
 #include <cjson/cJSON.h>
 
-#include "../../bot/interact.h"
-#include "../../bot/log.h"
+#include "../../bot/core/log.h"
+#include "../../bot/discord/interact.h"
 #include "../../commands/commands.h"
 #include "fuzz.h"
 

@@ -2,8 +2,8 @@
  * hand-edited file must give an error, never a crash). A document that
  * parses must dump to text that parses to the same dump (state_dump is
  * stable for equal states). */
-#include "../../bot/log.h"
-#include "../../bot/state.h"
+#include "../../bot/core/log.h"
+#include "../../bot/state/state.h"
 #include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

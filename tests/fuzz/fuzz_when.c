@@ -1,8 +1,8 @@
 /* Fuzzes the date, duration, HH:MM and day-expression parsers of bot/when.c
  * (they read user-typed option values). Whatever parses must also format
  * and parse back to the same value. */
-#include "../../bot/log.h"
-#include "../../bot/when.h"
+#include "../../bot/core/log.h"
+#include "../../bot/time/when.h"
 #include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -1,0 +1,33 @@
+/* The command line: main.c parses the global options and dispatches to one
+ * cli_<command>() per file (bot/cli_<command>.c). Each returns the process
+ * exit status of CONTRACT.md: 0 ok, 1 action failed, 2 usage/config, 3 auth. */
+#ifndef ENVBOT_CLI_H
+#define ENVBOT_CLI_H
+
+#include "../../config/config.h"
+#include "envbot_version.h"
+
+struct cli {
+	const char *config_path; /* -c, else $ENVBOT_CONFIG, else ./envbot.cfg */
+	const char *prog;
+};
+
+/* Loads cli->config_path; on failure prints the errors to stderr and returns
+ * 2 with *out NULL. Caller frees *out with cfg_destroy. */
+int cli_load_config(const struct cli *cli, struct cfg **out);
+
+/* argv[0] is the command name; argv[1..] its arguments. */
+int cli_run(const struct cli *cli, int argc, char **argv);
+int cli_check_config(const struct cli *cli, int argc, char **argv);
+int cli_plan(const struct cli *cli, int argc, char **argv);
+int cli_status(const struct cli *cli, int argc, char **argv);
+int cli_start(const struct cli *cli, int argc, char **argv);
+int cli_stop(const struct cli *cli, int argc, char **argv);
+int cli_tags(const struct cli *cli, int argc, char **argv);
+int cli_register_commands(const struct cli *cli, int argc, char **argv);
+int cli_doctor(const struct cli *cli, int argc, char **argv);
+
+/* For commands that later issues build: says so on stderr, returns 2. */
+int cli_not_built(const char *command);
+
+#endif

@@ -1,0 +1,174 @@
+/* `envbot start ENV` / `envbot stop ENV`: run one workflow from the shell
+ * with the same tables as the daemon, progress as lines on stdout;
+ * `--notify` also posts the progress embed to the configured channel. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../aws/aws.h"
+#include "../core/log.h"
+#include "../discord/rest.h"
+#include "../wf/embed.h"
+#include "../wf/wfm.h"
+#include "cli.h"
+
+#define MAX_SEEN_STEPS WF_MAX_STEPS
+
+struct cli_wf {
+	struct loop *loop;
+	char seen[MAX_SEEN_STEPS][256]; /* last line printed per step */
+	bool finished;
+	enum wf_status status;
+	enum bot_rc rc;
+};
+
+/* Prints a line for each step whose mark or detail changed since last time. */
+static void print_progress(void *arg, const struct wf *wf)
+{
+	struct cli_wf *c = arg;
+	const struct wf_step *steps;
+	size_t n = wf_steps(wf, &steps);
+	char el[32], line[256];
+	for (size_t i = 0; i < n && i < MAX_SEEN_STEPS; i++) {
+		/* A step that just began says nothing until it has a detail. */
+		if (steps[i].mark == WF_PENDING ||
+		    (steps[i].mark == WF_ACTIVE && !steps[i].detail[0]))
+			continue;
+		snprintf(line, sizeof(line), "%s %s%s%s", embed_mark(steps[i].mark), steps[i].label,
+			 steps[i].detail[0] ? " — " : "", steps[i].detail);
+		if (strcmp(line, c->seen[i]) == 0)
+			continue;
+		snprintf(c->seen[i], sizeof(c->seen[i]), "%s", line);
+		embed_duration(wf_elapsed_ms(wf), el, sizeof(el));
+		printf("[%7s] %s\n", el, line);
+	}
+	fflush(stdout);
+}
+
+static void on_finished(void *arg, const struct wf *wf)
+{
+	struct cli_wf *c = arg;
+	c->finished = true;
+	c->status = wf_status(wf);
+	c->rc = wf_error_rc(wf);
+	printf("%s %s %s: %s\n", c->status == WF_SUCCEEDED ? "✅" : "❌", wf_env(wf)->name,
+	       wf_action_name(wf_action(wf)), wf_summary(wf));
+	for (size_t i = 0; i < wf_n_details(wf); i++)
+		printf("    %s\n", wf_detail(wf, i));
+	fflush(stdout);
+}
+
+/* The loop stops once the workflow ended and its last message went out. */
+static void check_done(void *arg)
+{
+	struct cli_wf *c = arg;
+	if (c->finished && loop_http_count(c->loop) == 0) {
+		loop_stop(c->loop);
+		return;
+	}
+	loop_timer_add(c->loop, 50, check_done, c);
+}
+
+static int run_workflow(const struct cli *cli, int argc, char **argv, enum wf_action action)
+{
+	static const struct option opts[] = { { "notify", no_argument, NULL, 'n' },
+					      { 0, 0, 0, 0 } };
+	bool notify = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != 'n') {
+			fprintf(stderr, "usage: envbot %s ENV [--notify]\n", argv[0]);
+			return 2;
+		}
+		notify = true;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: envbot %s ENV [--notify]\n", argv[0]);
+		return 2;
+	}
+	const char *name = argv[optind];
+	struct cfg *cfg = NULL;
+	int status = cli_load_config(cli, &cfg);
+	if (status != 0)
+		return status;
+
+	struct loop *loop = NULL;
+	struct aws *aws = NULL;
+	struct rest *rest = NULL;
+	struct wfm *wfm = NULL;
+	char *token = NULL;
+	char err[512];
+	struct cli_wf c = { 0 };
+	status = 2;
+
+	const struct cfg_env *env = cfg_find_env(cfg, name);
+	if (!env) {
+		fprintf(stderr, "envbot: no environment named '%s' in %s\n", name, cfg->path);
+		goto out;
+	}
+	status = 1;
+	loop = loop_create();
+	if (!loop)
+		goto out;
+	c.loop = loop;
+	aws = aws_create(loop, cfg, err, sizeof(err));
+	if (!aws) {
+		fprintf(stderr, "envbot: %s\n", err);
+		status = 2;
+		goto out;
+	}
+	if (notify) {
+		if (cfg_discord_token(cfg, &token, err, sizeof(err)) != BOT_OK) {
+			fprintf(stderr, "envbot: --notify: %s\n", err);
+			status = 2;
+			goto out;
+		}
+		struct rest_options ro = { .api_base = cfg->api_base,
+					   .token = token,
+					   .application_id = cfg->application_id };
+		rest = rest_create(loop, &ro);
+		if (!rest)
+			goto out;
+	}
+	struct wfm_deps deps = { .loop = loop,
+				 .aws = aws,
+				 .rest = rest,
+				 .cfg = cfg,
+				 .on_finished = on_finished,
+				 .on_changed = print_progress,
+				 .arg = &c };
+	wfm = wfm_create(&deps);
+	if (!wfm)
+		goto out;
+	char trigger[128];
+	const char *user = getenv("USER");
+	snprintf(trigger, sizeof(trigger), "envbot %s (shell%s%s)", argv[0], user ? ", " : "",
+		 user ? user : "");
+	struct wfm_request req = { .env = env, .action = action, .trigger = trigger };
+	if (wfm_start(wfm, &req, NULL) != BOT_OK)
+		goto out;
+	loop_timer_add(loop, 50, check_done, &c);
+	loop_run(loop);
+	if (rest && rest_auth_failed(rest))
+		fprintf(stderr, "envbot: --notify: Discord refused the token (401)\n");
+	status = c.status == WF_SUCCEEDED ? 0 : (c.rc == BOT_EAUTH ? 3 : 1);
+out:
+	wfm_destroy(wfm);
+	rest_destroy(rest);
+	aws_destroy(aws);
+	loop_destroy(loop);
+	free(token);
+	cfg_destroy(cfg);
+	return status;
+}
+
+int cli_start(const struct cli *cli, int argc, char **argv)
+{
+	return run_workflow(cli, argc, argv, WF_START);
+}
+
+int cli_stop(const struct cli *cli, int argc, char **argv)
+{
+	return run_workflow(cli, argc, argv, WF_STOP);
+}
