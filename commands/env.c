@@ -29,7 +29,7 @@ static void env_state(const struct cmd_ctx *c, const struct cfg_env *env, const 
 	if (wf) {
 		const char *link = wfm_link(c->bot->wfm, env->name);
 		snprintf(buf, len, "%s in progress (%s)%s%s",
-			 wf_action(wf) == WF_START ? "start" : "stop", wf_state_name(wf),
+			 wf_action(wf) == ACTION_START ? "start" : "stop", wf_state_name(wf),
 			 link[0] ? " " : "", link);
 		return;
 	}
@@ -303,10 +303,10 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 
 /* ---- start / stop ---- */
 
-static void run_workflow(struct cmd_ctx *c, enum wf_action action)
+static void run_workflow(struct cmd_ctx *c, enum action action)
 {
 	char text[512], trigger[160], who[STATE_WHO_MAX * 2];
-	const char *verb = action == WF_START ? "start" : "stop";
+	const char *verb = action == ACTION_START ? "start" : "stop";
 	if (!c->bot->wfm) {
 		cmd_refuse(c, "workflows are not available in this process");
 		return;
@@ -315,7 +315,7 @@ static void run_workflow(struct cmd_ctx *c, enum wf_action action)
 	if (running) {
 		const char *link = wfm_link(c->bot->wfm, c->env->name);
 		snprintf(text, sizeof(text), "%s already has a %s running%s%s", c->env->name,
-			 wf_action_name(wf_action(running)), link[0] ? ": " : "", link);
+			 action_name(wf_action(running)), link[0] ? ": " : "", link);
 		cmd_refuse(c, text);
 		return;
 	}
@@ -373,13 +373,13 @@ static void run_workflow(struct cmd_ctx *c, enum wf_action action)
 static void run_start(struct cmd_ctx *c, const char *arg)
 {
 	(void)arg;
-	run_workflow(c, WF_START);
+	run_workflow(c, ACTION_START);
 }
 
 static void run_stop(struct cmd_ctx *c, const char *arg)
 {
 	(void)arg;
-	run_workflow(c, WF_STOP);
+	run_workflow(c, ACTION_STOP);
 }
 
 /* ---- extend ---- */

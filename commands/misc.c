@@ -113,10 +113,10 @@ static double scheduled_hours(const struct plan_schedule *ps, time_t from, time_
 	for (size_t i = 0; i < n; i++) {
 		if (ev[i].skipped)
 			continue;
-		if (ev[i].action == PLAN_START && !up) {
+		if (ev[i].action == ACTION_START && !up) {
 			up = true;
 			since = ev[i].at;
-		} else if (ev[i].action == PLAN_STOP && up) {
+		} else if (ev[i].action == ACTION_STOP && up) {
 			up = false;
 			secs += (double)(ev[i].at - since);
 		}
@@ -151,7 +151,7 @@ static const char *cost_held(void *ud, const struct plan_event *ev)
 	const struct cost_filter *f = ud;
 	struct state_decision d;
 	state_decide(f->c->bot->state, f->env->name,
-		     ev->action == PLAN_START ? STATE_START : STATE_STOP, ev->at, ev->date,
+		     ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at, ev->date,
 		     f->c->bot->cfg->holidays, f->c->bot->cfg->n_holidays, f->tz, &d);
 	return d.run ? NULL : "held by an override";
 }

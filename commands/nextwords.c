@@ -18,7 +18,7 @@ void cmd_next_words(const struct sched *s, const struct cfg_env *env, const stru
 		snprintf(buf, len, "none scheduled");
 		return;
 	}
-	const char *verb = a.action == WF_START ? "start" : "stop";
+	const char *verb = a.action == ACTION_START ? "start" : "stop";
 	if (runs) {
 		cmd_fmt_local(tz, a.at, when, sizeof(when));
 		if (a.decision.rule != STATE_RULE_NONE)

@@ -27,7 +27,7 @@ static int show_one(void *arg, const struct sched_action *a)
 	if ((a->decision.run ? a->at : a->scheduled_at) <= x->now)
 		return 0;
 	cmd_fmt_local(x->tz, a->scheduled_at, when, sizeof(when));
-	const char *verb = a->action == WF_START ? "start" : "stop";
+	const char *verb = a->action == ACTION_START ? "start" : "stop";
 	if (!a->decision.run)
 		cmd_text_add(x->t, "- ~~%s %s~~: %s\n", when, verb, a->decision.reason);
 	else if (a->decision.rule != STATE_RULE_NONE)

@@ -39,7 +39,7 @@ static const char *override_filter(void *ud, const struct plan_event *ev)
 {
 	struct plan_overrides *o = ud;
 	struct state_decision d;
-	state_decide(o->st, o->env, ev->action == PLAN_START ? STATE_START : STATE_STOP, ev->at,
+	state_decide(o->st, o->env, ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at,
 		     ev->date, NULL, 0, o->tz, &d);
 	if (d.run)
 		return NULL;
@@ -160,11 +160,6 @@ static void fmt_money(int64_t cents, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%lld.%02lld", cents < 0 ? "-" : "", llabs(cents) / 100,
 		 llabs(cents) % 100);
-}
-
-static const char *action_name(enum plan_action a)
-{
-	return a == PLAN_START ? "start" : "stop";
 }
 
 static void print_text(const struct plan_opts *o, const struct cfg *cfg, struct env_plan *ep,

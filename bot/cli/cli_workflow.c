@@ -53,7 +53,7 @@ static void on_finished(void *arg, const struct wf *wf)
 	c->status = wf_status(wf);
 	c->rc = wf_error_rc(wf);
 	printf("%s %s %s: %s\n", c->status == WF_SUCCEEDED ? "✅" : "❌", wf_env(wf)->name,
-	       wf_action_name(wf_action(wf)), wf_summary(wf));
+	       action_name(wf_action(wf)), wf_summary(wf));
 	for (size_t i = 0; i < wf_n_details(wf); i++)
 		printf("    %s\n", wf_detail(wf, i));
 	fflush(stdout);
@@ -70,7 +70,7 @@ static void check_done(void *arg)
 	loop_timer_add(c->loop, 50, check_done, c);
 }
 
-static int run_workflow(const struct cli *cli, int argc, char **argv, enum wf_action action)
+static int run_workflow(const struct cli *cli, int argc, char **argv, enum action action)
 {
 	static const struct option opts[] = { { "notify", no_argument, NULL, 'n' },
 					      { 0, 0, 0, 0 } };
@@ -165,10 +165,10 @@ out:
 
 int cli_start(const struct cli *cli, int argc, char **argv)
 {
-	return run_workflow(cli, argc, argv, WF_START);
+	return run_workflow(cli, argc, argv, ACTION_START);
 }
 
 int cli_stop(const struct cli *cli, int argc, char **argv)
 {
-	return run_workflow(cli, argc, argv, WF_STOP);
+	return run_workflow(cli, argc, argv, ACTION_STOP);
 }

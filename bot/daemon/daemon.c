@@ -53,12 +53,12 @@ static void on_wf_finished(void *arg, const struct wf *wf)
 	time_t now = time(NULL);
 	const char *env = wf_env(wf)->name;
 	bool ok = wf_status(wf) == WF_SUCCEEDED;
-	if (ok && wf_action(wf) == WF_START)
+	if (ok && wf_action(wf) == ACTION_START)
 		state_up(bot->state, env, now);
-	else if (ok && wf_action(wf) == WF_STOP)
+	else if (ok && wf_action(wf) == ACTION_STOP)
 		state_down(bot->state, env, now);
 	char action[STATE_TEXT_MAX], outcome[STATE_TEXT_MAX];
-	snprintf(action, sizeof(action), "workflow %s (%s)", wf_action_name(wf_action(wf)),
+	snprintf(action, sizeof(action), "workflow %s (%s)", action_name(wf_action(wf)),
 		 wf_trigger(wf));
 	snprintf(outcome, sizeof(outcome), "%s: %s", ok ? "ok" : "failed", wf_summary(wf));
 	state_audit(bot->state, now, "", "envbot", action, env, outcome);

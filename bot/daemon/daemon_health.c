@@ -78,7 +78,7 @@ static void refresh(struct daemon_health *seen, struct health_status *st)
 		struct sched_action a;
 		if (sched_next(bot->sched, bot->cfg->envs[i].name, now, &a) && a.decision.run)
 			metrics_set(m, METRIC_NEXT_ACTION, bot->cfg->envs[i].name,
-				    wf_action_name(a.action), (double)a.at);
+				    action_name(a.action), (double)a.at);
 	}
 }
 
@@ -122,6 +122,6 @@ void daemon_health_stop(struct bot *bot)
 
 void daemon_count_workflow(struct bot *bot, const struct wf *wf)
 {
-	metrics_inc(bot->metrics, METRIC_WORKFLOWS, wf_action_name(wf_action(wf)),
+	metrics_inc(bot->metrics, METRIC_WORKFLOWS, action_name(wf_action(wf)),
 		    wf_status(wf) == WF_SUCCEEDED ? "success" : "failed");
 }

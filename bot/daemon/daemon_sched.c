@@ -27,18 +27,18 @@ static void local_hhmm(const struct bot *bot, const struct cfg_env *env, time_t 
 	tz_destroy(tz);
 }
 
-static void on_fire(void *arg, const struct cfg_env *env, enum wf_action action,
-		    enum sched_kind kind, time_t scheduled_at, const struct state_decision *d)
+static void on_fire(void *arg, const struct cfg_env *env, enum action action, enum sched_kind kind,
+		    time_t scheduled_at, const struct state_decision *d)
 {
 	struct bot *bot = arg;
 	char when[64], note[512], trigger[160];
 	local_hhmm(bot, env, scheduled_at, when, sizeof(when));
-	snprintf(trigger, sizeof(trigger), "%s %s (%s)", sched_kind_name(kind),
-		 wf_action_name(action), when);
+	snprintf(trigger, sizeof(trigger), "%s %s (%s)", sched_kind_name(kind), action_name(action),
+		 when);
 	note[0] = '\0';
 	if (kind == SCHED_CATCH_UP)
 		snprintf(note, sizeof(note), "catch-up: envbot was down at the scheduled %s (%s)",
-			 wf_action_name(action), when);
+			 action_name(action), when);
 	else if (d && d->rule == STATE_RULE_EXTEND)
 		snprintf(note, sizeof(note), "%s", d->reason);
 	struct wfm_request req = { .env = env,
@@ -54,21 +54,21 @@ static void on_fire(void *arg, const struct cfg_env *env, enum wf_action action,
 		log_warn(MOD,
 			 "msg=\"scheduled action not started: a workflow is running\" env=%s "
 			 "action=%s running=%s",
-			 env->name, wf_action_name(action), running ? wf_id(running) : "?");
+			 env->name, action_name(action), running ? wf_id(running) : "?");
 	else if (rc != BOT_OK && rc != BOT_EBUSY)
 		log_error(MOD, "msg=\"scheduled action not started\" env=%s rc=\"%s\"", env->name,
 			  bot_strerror(rc));
 }
 
-static void on_held(void *arg, const struct cfg_env *env, enum wf_action action,
-		    time_t scheduled_at, const struct state_decision *d)
+static void on_held(void *arg, const struct cfg_env *env, enum action action, time_t scheduled_at,
+		    const struct state_decision *d)
 {
 	struct bot *bot = arg;
 	char what[STATE_TEXT_MAX], when[64];
 	local_hhmm(bot, env, scheduled_at, when, sizeof(when));
-	snprintf(what, sizeof(what), "scheduled %s (%s)", wf_action_name(action), when);
+	snprintf(what, sizeof(what), "scheduled %s (%s)", action_name(action), when);
 	log_info(MOD, "msg=\"scheduled action held\" env=%s action=%s reason=\"%s\"", env->name,
-		 wf_action_name(action), d->reason);
+		 action_name(action), d->reason);
 	state_audit(bot->state, time(NULL), "", "schedule", what, env->name, d->reason);
 	bot_save_state_soon(bot);
 }

@@ -30,7 +30,7 @@ static bool is_holiday(const struct plan_schedule *s, ymd_t d)
 }
 
 /* Fills ev for an action at `at` and decides whether it happens. */
-static void make_event(const struct plan_schedule *s, enum plan_action a, time_t at,
+static void make_event(const struct plan_schedule *s, enum action a, time_t at,
 		       struct plan_event *ev)
 {
 	ev->at = at;
@@ -39,7 +39,7 @@ static void make_event(const struct plan_schedule *s, enum plan_action a, time_t
 	ev->skipped = NULL;
 	/* Holidays cancel starts only: an environment someone started by
 	 * hand on a holiday still goes down in the evening. */
-	if (a == PLAN_START && is_holiday(s, ev->date))
+	if (a == ACTION_START && is_holiday(s, ev->date))
 		ev->skipped = "holiday";
 	else if (s->filter)
 		ev->skipped = s->filter(s->filter_ud, ev);
@@ -65,15 +65,15 @@ static bool iter_next(struct plan_iter *it, time_t before, struct plan_event *ev
 {
 	const struct cron *c[2] = { it->s->start, it->s->stop };
 	int k;
-	if (it->has[PLAN_START] && (!it->has[PLAN_STOP] || it->next[0] <= it->next[1]))
-		k = PLAN_START;
-	else if (it->has[PLAN_STOP])
-		k = PLAN_STOP;
+	if (it->has[ACTION_START] && (!it->has[ACTION_STOP] || it->next[0] <= it->next[1]))
+		k = ACTION_START;
+	else if (it->has[ACTION_STOP])
+		k = ACTION_STOP;
 	else
 		return false;
 	if (it->next[k] >= before)
 		return false;
-	make_event(it->s, (enum plan_action)k, it->next[k], ev);
+	make_event(it->s, (enum action)k, it->next[k], ev);
 	it->has[k] = cron_next(c[k], it->s->tz, it->next[k], &it->next[k]) == 0;
 	return true;
 }
@@ -94,9 +94,9 @@ size_t plan_events(const struct plan_schedule *s, time_t from, time_t to, struct
 }
 
 /* The last action of kind a before t that happened; false if none. */
-static bool last_done(const struct plan_schedule *s, enum plan_action a, time_t t, time_t *out)
+static bool last_done(const struct plan_schedule *s, enum action a, time_t t, time_t *out)
 {
-	const struct cron *c = a == PLAN_START ? s->start : s->stop;
+	const struct cron *c = a == ACTION_START ? s->start : s->stop;
 	struct plan_event ev;
 	time_t at = t - 1;
 	if (!c)
@@ -110,7 +110,7 @@ static bool last_done(const struct plan_schedule *s, enum plan_action a, time_t 
 			return true;
 		}
 		/* A whole holiday is skipped at once. */
-		if (a == PLAN_START && is_holiday(s, ev.date))
+		if (a == ACTION_START && is_holiday(s, ev.date))
 			at = plan_local_midnight(s->tz, ev.date) - 1;
 		else
 			at--;
@@ -121,8 +121,8 @@ static bool last_done(const struct plan_schedule *s, enum plan_action a, time_t 
 bool plan_up_at(const struct plan_schedule *s, time_t t)
 {
 	time_t start, stop;
-	bool has_start = last_done(s, PLAN_START, t, &start);
-	bool has_stop = last_done(s, PLAN_STOP, t, &stop);
+	bool has_start = last_done(s, ACTION_START, t, &start);
+	bool has_stop = last_done(s, ACTION_STOP, t, &stop);
 	if (has_start && has_stop)
 		return start > stop; /* equal: the stop came second */
 	if (has_start)
@@ -154,10 +154,10 @@ void plan_month(const struct plan_schedule *s, int year, int month, double hourl
 	while (iter_next(&it, m1, &ev)) {
 		if (ev.skipped)
 			continue;
-		if (ev.action == PLAN_START && !up) {
+		if (ev.action == ACTION_START && !up) {
 			up = true;
 			since = ev.at;
-		} else if (ev.action == PLAN_STOP && up) {
+		} else if (ev.action == ACTION_STOP && up) {
 			up = false;
 			secs_up += ev.at - since;
 		}

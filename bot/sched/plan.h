@@ -10,14 +10,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../core/action.h"
 #include "../time/cron.h"
 #include "../time/when.h"
 
-enum plan_action { PLAN_START = 0, PLAN_STOP = 1 };
-
 struct plan_event {
 	time_t at; /* UTC */
-	enum plan_action action;
+	enum action action;
 	ymd_t date; /* local date of `at` in the schedule's zone */
 	/* NULL when the action happens; else why it does not ("holiday", or
 	 * the filter's reason). Static or owned by the filter's user. */

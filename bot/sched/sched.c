@@ -96,15 +96,10 @@ const char *sched_kind_name(enum sched_kind k)
 	return "?";
 }
 
-/* Not wf_action_name(): the scheduler does not link the workflow library. */
-static const char *act_name(enum wf_action a)
+/* Not action_name(): the scheduler does not link the workflow library. */
+static const struct cron *cron_of(const struct cfg_env *e, enum action a)
 {
-	return a == WF_START ? "start" : "stop";
-}
-
-static const struct cron *cron_of(const struct cfg_env *e, enum wf_action a)
-{
-	if (a == WF_START)
+	if (a == ACTION_START)
 		return e->schedule.start_expr ? &e->schedule.start : NULL;
 	return e->schedule.stop_expr ? &e->schedule.stop : NULL;
 }
@@ -118,13 +113,13 @@ static const struct sched_env *env_by_name(const struct sched *s, const char *na
 }
 
 /* The decision for the action of kind a scheduled at `at`. */
-static void decide(const struct sched *s, const struct sched_env *se, enum wf_action a, time_t at,
+static void decide(const struct sched *s, const struct sched_env *se, enum action a, time_t at,
 		   struct sched_action *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->action = a;
 	out->scheduled_at = at;
-	state_decide(s->d.st, se->env->name, a == WF_START ? STATE_START : STATE_STOP, at,
+	state_decide(s->d.st, se->env->name, a == ACTION_START ? ACTION_START : ACTION_STOP, at,
 		     plan_local_date(se->tz, at), s->d.cfg->holidays, s->d.cfg->n_holidays, se->tz,
 		     &out->decision);
 	out->at = out->decision.at;
@@ -142,8 +137,8 @@ static size_t scheduled_in(const struct sched_env *se, time_t from, time_t to,
 			   struct plan_event *buf, size_t nbuf, struct plan_event **out)
 {
 	struct plan_schedule ps = {
-		.start = cron_of(se->env, WF_START),
-		.stop = cron_of(se->env, WF_STOP),
+		.start = cron_of(se->env, ACTION_START),
+		.stop = cron_of(se->env, ACTION_STOP),
 		.tz = se->tz,
 	};
 	*out = buf;
@@ -176,13 +171,13 @@ static size_t scheduled_in(const struct sched_env *se, time_t from, time_t to,
 static bool extend_target(const struct sched *s, const struct sched_env *se,
 			  const struct state_extend *x, struct sched_action *out)
 {
-	const struct cron *c = cron_of(se->env, WF_STOP);
+	const struct cron *c = cron_of(se->env, ACTION_STOP);
 	time_t t0 = plan_local_midnight(se->tz, x->date);
 	time_t t1 = plan_local_midnight(se->tz, when_add_days(x->date, 1));
 	time_t hi = x->stop_at < t1 ? x->stop_at : t1, p;
 	if (!c || hi <= t0 || cron_prev(c, se->tz, hi - 1, &p) != 0 || p < t0)
 		return false;
-	decide(s, se, WF_STOP, p, out);
+	decide(s, se, ACTION_STOP, p, out);
 	return true;
 }
 
@@ -228,7 +223,7 @@ static int ev_cmp(const void *pa, const void *pb)
 	if (ta != tb)
 		return ta < tb ? -1 : 1;
 	if (a->a.action != b->a.action)
-		return a->a.action == WF_START ? -1 : 1;
+		return a->a.action == ACTION_START ? -1 : 1;
 	return a->a.scheduled_at < b->a.scheduled_at ? -1 : a->a.scheduled_at > b->a.scheduled_at;
 }
 
@@ -370,7 +365,7 @@ static void tick_window(struct sched *s, const struct sched_env *se, time_t last
 	struct sched_action a;
 	size_t n = scheduled_in(se, last + 1, now + 1, buf, 16, &evs);
 	for (size_t i = 0; i < n; i++) {
-		decide(s, se, (enum wf_action)evs[i].action, evs[i].at, &a);
+		decide(s, se, (enum action)evs[i].action, evs[i].at, &a);
 		if (!a.decision.run)
 			evlist_add(out, EV_HELD, SCHED_SCHEDULED, &a);
 		else if (!is_extended(&a))
@@ -411,7 +406,7 @@ static void tick_window(struct sched *s, const struct sched_env *se, time_t last
 			i++;
 			continue;
 		}
-		decide(s, se, WF_STOP, p->scheduled_at, &a);
+		decide(s, se, ACTION_STOP, p->scheduled_at, &a);
 		if (a.decision.run && is_extended(&a) && a.at > now) {
 			p->due = a.at; /* still ahead (maybe moved again) */
 			i++;
@@ -443,13 +438,13 @@ static void warnings(const struct sched *s, const struct sched_env *se, time_t l
 	time_t w = (time_t)s->d.cfg->warn_before;
 	struct plan_event buf[16], *evs;
 	struct sched_action a;
-	if (w <= 0 || !cron_of(se->env, WF_STOP))
+	if (w <= 0 || !cron_of(se->env, ACTION_STOP))
 		return;
 	size_t n = scheduled_in(se, lo + w + 1, now + w + 1, buf, 16, &evs);
 	for (size_t i = 0; i < n; i++) {
-		if (evs[i].action != PLAN_STOP || evs[i].at <= now)
+		if (evs[i].action != ACTION_STOP || evs[i].at <= now)
 			continue;
-		decide(s, se, WF_STOP, evs[i].at, &a);
+		decide(s, se, ACTION_STOP, evs[i].at, &a);
 		if (a.decision.run && !is_extended(&a))
 			evlist_add(out, EV_WARN, SCHED_SCHEDULED, &a);
 	}
@@ -483,7 +478,7 @@ static void catch_up(struct sched *s, const struct sched_env *se, time_t lo, tim
 			i++;
 			continue;
 		}
-		decide(s, se, WF_STOP, s->pp[i].scheduled_at, &a);
+		decide(s, se, ACTION_STOP, s->pp[i].scheduled_at, &a);
 		if (a.decision.run && is_extended(&a) && a.at > now) {
 			i++;
 			continue;
@@ -497,7 +492,7 @@ static void catch_up(struct sched *s, const struct sched_env *se, time_t lo, tim
 
 	size_t n = scheduled_in(se, lo + 1, now + 1, buf, 16, &evs);
 	for (size_t i = 0; i < n; i++) {
-		decide(s, se, (enum wf_action)evs[i].action, evs[i].at, &a);
+		decide(s, se, (enum action)evs[i].action, evs[i].at, &a);
 		if (!a.decision.run)
 			continue;
 		if (a.at > now) {
@@ -527,16 +522,16 @@ static void catch_up(struct sched *s, const struct sched_env *se, time_t lo, tim
 
 	time_t up, down;
 	state_last_transitions(s->d.st, name, &up, &down);
-	time_t done = best.action == WF_START ? up : down;
+	time_t done = best.action == ACTION_START ? up : down;
 	if (done != 0 && done >= best.at) {
 		log_info("sched",
 			 "msg=\"missed action already done by hand; not caught up\" env=%s "
 			 "action=%s scheduled=%lld done=%lld",
-			 name, act_name(best.action), (long long)best.at, (long long)done);
+			 name, action_name(best.action), (long long)best.at, (long long)done);
 		return;
 	}
 	log_info("sched", "msg=\"catching up a missed action\" env=%s action=%s scheduled=%lld",
-		 name, act_name(best.action), (long long)best.at);
+		 name, action_name(best.action), (long long)best.at);
 	evlist_add(out, EV_FIRE, SCHED_CATCH_UP, &best);
 }
 
@@ -546,7 +541,7 @@ static void catch_up(struct sched *s, const struct sched_env *se, time_t lo, tim
 static bool last_action(const struct sched *s, const struct sched_env *se, time_t now,
 			struct sched_action *out)
 {
-	const struct cron *c[2] = { cron_of(se->env, WF_START), cron_of(se->env, WF_STOP) };
+	const struct cron *c[2] = { cron_of(se->env, ACTION_START), cron_of(se->env, ACTION_STOP) };
 	time_t prev[2];
 	bool has[2];
 	struct sched_action a;
@@ -571,9 +566,9 @@ static bool last_action(const struct sched *s, const struct sched_env *se, time_
 		int k = !has[0] ? 1 : !has[1] ? 0 : prev[1] >= prev[0] ? 1 : 0;
 		if (have && prev[k] < out->at)
 			break; /* everything further back took effect earlier */
-		decide(s, se, (enum wf_action)k, prev[k], &a);
+		decide(s, se, (enum action)k, prev[k], &a);
 		if (a.decision.run && a.at <= now) {
-			if (!have || a.at > out->at || (a.at == out->at && k == WF_STOP))
+			if (!have || a.at > out->at || (a.at == out->at && k == ACTION_STOP))
 				*out = a;
 			have = true;
 			break;
@@ -619,7 +614,7 @@ static bool dispatch(const struct sched *s, const struct sched_env *se, struct e
 	qsort(l->v, l->n, sizeof(*l->v), ev_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ev *e = &l->v[i];
-		const char *what = act_name(e->a.action);
+		const char *what = action_name(e->a.action);
 		switch (e->type) {
 		case EV_FIRE:
 			if (e->kind != SCHED_ENFORCE) {
@@ -792,7 +787,7 @@ bool sched_next(const struct sched *s, const char *env, time_t now, struct sched
 		}
 	}
 
-	const struct cron *c[2] = { cron_of(se->env, WF_START), cron_of(se->env, WF_STOP) };
+	const struct cron *c[2] = { cron_of(se->env, ACTION_START), cron_of(se->env, ACTION_STOP) };
 	time_t next[2], horizon = now + (time_t)SCHED_HORIZON * 86400;
 	bool has[2];
 	for (int k = 0; k < 2; k++)
@@ -801,7 +796,7 @@ bool sched_next(const struct sched *s, const char *env, time_t now, struct sched
 		int k = !has[1] ? 0 : !has[0] ? 1 : next[0] <= next[1] ? 0 : 1;
 		if (next[k] > horizon || (have && next[k] >= out->at))
 			break;
-		decide(s, se, (enum wf_action)k, next[k], &a);
+		decide(s, se, (enum action)k, next[k], &a);
 		if (a.decision.run) {
 			if (!have || a.at < out->at)
 				*out = a;
@@ -865,7 +860,7 @@ static int action_cmp(const void *pa, const void *pb)
 	if (a->at != b->at)
 		return a->at < b->at ? -1 : 1;
 	if (a->action != b->action)
-		return a->action == WF_START ? -1 : 1;
+		return a->action == ACTION_START ? -1 : 1;
 	return a->scheduled_at < b->scheduled_at ? -1 : a->scheduled_at > b->scheduled_at;
 }
 
@@ -885,7 +880,7 @@ size_t sched_upcoming(const struct sched *s, const char *env, time_t from, int d
 
 	size_t n = scheduled_in(se, from, to, buf, 32, &evs);
 	for (size_t i = 0; i < n; i++) {
-		decide(s, se, (enum wf_action)evs[i].action, evs[i].at, &a);
+		decide(s, se, (enum action)evs[i].action, evs[i].at, &a);
 		if (!upcoming_add(&u, &a))
 			break;
 	}

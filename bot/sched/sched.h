@@ -82,7 +82,7 @@ typedef int64_t (*sched_clock_fn)(void *arg);
 
 /* One scheduled occurrence and what the overrides make of it. */
 struct sched_action {
-	enum wf_action action;
+	enum action action;
 	time_t scheduled_at; /* the cron instant (UTC) */
 	time_t at;           /* when it runs: scheduled_at, or the extended stop */
 	struct state_decision decision;
@@ -100,14 +100,14 @@ struct sched_deps {
 
 	/* Run action on env now. kind says why; for SCHED_ENFORCE scheduled_at
 	 * is the action that set the desired state. */
-	void (*fire)(void *arg, const struct cfg_env *env, enum wf_action action,
-		     enum sched_kind kind, time_t scheduled_at, const struct state_decision *d);
+	void (*fire)(void *arg, const struct cfg_env *env, enum action action, enum sched_kind kind,
+		     time_t scheduled_at, const struct state_decision *d);
 	/* warn_before ahead of a stop that will run at stop_at. */
 	void (*warn)(void *arg, const struct cfg_env *env, time_t stop_at);
 	/* A scheduled action came and did not run (frozen, paused, skipped,
 	 * holiday): for the audit log. */
-	void (*held)(void *arg, const struct cfg_env *env, enum wf_action action,
-		     time_t scheduled_at, const struct state_decision *d);
+	void (*held)(void *arg, const struct cfg_env *env, enum action action, time_t scheduled_at,
+		     const struct state_decision *d);
 	/* Persist the state (see "Persistence" above). */
 	void (*save)(void *arg);
 	void *arg;

@@ -129,11 +129,6 @@ static bool env_name_ok(const char *env, char *err, size_t errlen)
 	return true;
 }
 
-const char *state_action_name(enum state_action a)
-{
-	return a == STATE_STOP ? "stop" : "start";
-}
-
 /* ------------------------------------------------------------ create/destroy */
 
 struct state *state_create(void)
@@ -635,7 +630,7 @@ enum bot_rc state_wf_put(struct state *st, const struct state_wf *wf, char *err,
 	memset(&w, 0, sizeof(w));
 	if (!env_name_ok(wf->env, err, errlen))
 		return BOT_EINVAL;
-	if (wf->kind != STATE_START && wf->kind != STATE_STOP) {
+	if (wf->kind != ACTION_START && wf->kind != ACTION_STOP) {
 		set_err(err, errlen, "invalid workflow kind");
 		return BOT_EINVAL;
 	}
@@ -1037,7 +1032,7 @@ static ymd_t local_date(time_t t, const struct tz *tz)
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
-void state_decide(const struct state *st, const char *env, enum state_action action, time_t at,
+void state_decide(const struct state *st, const char *env, enum action action, time_t at,
 		  ymd_t date, const ymd_t *cfg_holidays, size_t n_cfg_holidays, const struct tz *tz,
 		  struct state_decision *out)
 {
@@ -1073,7 +1068,7 @@ void state_decide(const struct state *st, const char *env, enum state_action act
 	}
 
 	/* 3. skip and holidays: only starts; the environment stays down. */
-	if (action == STATE_START) {
+	if (action == ACTION_START) {
 		const struct state_skip *s = state_skip_find(st, env, date);
 		if (s) {
 			out->run = false;
@@ -1104,7 +1099,7 @@ void state_decide(const struct state *st, const char *env, enum state_action act
 	}
 
 	/* 4. extend: a stop moves later, never earlier. */
-	if (action == STATE_STOP) {
+	if (action == ACTION_STOP) {
 		const struct state_extend *x = state_extend_for(st, env, date);
 		if (x && x->stop_at > at) {
 			fmt_time(x->stop_at, tz, local_date(x->stop_at, tz) != date, t1,
@@ -1209,7 +1204,7 @@ static cJSON *encode(const struct state *st)
 		cJSON *o = cJSON_CreateObject();
 		ok = o && cJSON_AddItemToArray(ws, o) &&
 		     cJSON_AddStringToObject(o, "env", w->env) &&
-		     cJSON_AddStringToObject(o, "kind", state_action_name(w->kind)) &&
+		     cJSON_AddStringToObject(o, "kind", action_name(w->kind)) &&
 		     cJSON_AddStringToObject(o, "id", w->id) &&
 		     cJSON_AddStringToObject(o, "trigger", w->trigger) &&
 		     cJSON_AddNumberToObject(o, "started", (double)w->started) &&
@@ -1433,7 +1428,7 @@ static void decode_wf(struct dec *d, struct state *st, const cJSON *o)
 		dec_fail(d, "workflows: \"kind\" is not start or stop");
 		return;
 	}
-	w.kind = strcmp(kind->valuestring, "stop") == 0 ? STATE_STOP : STATE_START;
+	w.kind = strcmp(kind->valuestring, "stop") == 0 ? ACTION_STOP : ACTION_START;
 	if (dec_str(d, o, where, "env", w.env, sizeof(w.env), true) < 0 ||
 	    dec_str(d, o, where, "id", w.id, sizeof(w.id), true) < 0 ||
 	    dec_str(d, o, where, "trigger", w.trigger, sizeof(w.trigger), false) < 0 ||

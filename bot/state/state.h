@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "../core/action.h"
 #include "../core/rc.h"
 #include "../time/cron.h"
 #include "../time/when.h"
@@ -67,8 +68,6 @@
 #define STATE_AUDIT_DEFAULT  1000
 #define STATE_AUDIT_HARD_MAX 100000
 
-enum state_action { STATE_START = 0, STATE_STOP = 1 };
-
 /* "/env extend": that date's scheduled stop happens at stop_at instead. */
 struct state_extend {
 	ymd_t date;     /* the local date (schedule's zone) whose stop moves */
@@ -120,7 +119,7 @@ struct state_audit {
  * id, finish the progress embed in place. At most one per environment. */
 struct state_wf {
 	char env[STATE_NAME_MAX];
-	enum state_action kind;
+	enum action kind;
 	char id[STATE_WFID_MAX];
 	char trigger[STATE_TEXT_MAX]; /* "schedule", "/env start by alice" */
 	time_t started;
@@ -372,10 +371,8 @@ struct state_decision {
 
 /* Pure: reads st only. tz (may be NULL = UTC) is the schedule's zone, used to
  * write times in the reason. cfg_holidays may be NULL when n is 0. */
-void state_decide(const struct state *st, const char *env, enum state_action action, time_t at,
+void state_decide(const struct state *st, const char *env, enum action action, time_t at,
 		  ymd_t date, const ymd_t *cfg_holidays, size_t n_cfg_holidays, const struct tz *tz,
 		  struct state_decision *out);
-
-const char *state_action_name(enum state_action a); /* "start", "stop" */
 
 #endif

@@ -50,7 +50,7 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 {
 	const struct cfg_env *env = wf_env(wf);
 	enum wf_status st = wf_status(wf);
-	bool start = wf_action(wf) == WF_START;
+	bool start = wf_action(wf) == ACTION_START;
 	char title[256], buf[4096], dur[32];
 
 	if (st == WF_RUNNING)
@@ -60,7 +60,7 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 		snprintf(title, sizeof(title), "%s is %s", env->name, start ? "up" : "down");
 	else
 		snprintf(title, sizeof(title), "%s %s failed", env->name,
-			 wf_action_name(wf_action(wf)));
+			 action_name(wf_action(wf)));
 
 	/* The steps, one per line. */
 	size_t off = 0;

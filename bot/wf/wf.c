@@ -11,11 +11,11 @@
 #include "../core/log.h"
 #include "wf_internal.h"
 
-static const struct wf_table *table_for(enum env_kind kind, enum wf_action action)
+static const struct wf_table *table_for(enum env_kind kind, enum action action)
 {
 	if (kind == ENV_STACK)
-		return action == WF_START ? &wf_stack_start : &wf_stack_stop;
-	return action == WF_START ? &wf_ec2_start : &wf_ec2_stop;
+		return action == ACTION_START ? &wf_stack_start : &wf_stack_stop;
+	return action == ACTION_START ? &wf_ec2_start : &wf_ec2_stop;
 }
 
 static const struct wf_state *find_state(const struct wf_table *t, const char *name)
@@ -28,7 +28,7 @@ static const struct wf_state *find_state(const struct wf_table *t, const char *n
 
 /* A fresh id: time + random, short enough for ClientRequestToken (≤128,
  * [a-zA-Z0-9-]) and readable in logs. */
-static void new_id(char *buf, size_t len, const char *env, enum wf_action a)
+static void new_id(char *buf, size_t len, const char *env, enum action a)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -43,7 +43,7 @@ static void new_id(char *buf, size_t len, const char *env, enum wf_action a)
 				: '-';
 	}
 	clean[j] = '\0';
-	snprintf(buf, len, "envbot-%s-%s-%lld-%04x", clean, wf_action_name(a), (long long)ts.tv_sec,
+	snprintf(buf, len, "envbot-%s-%s-%lld-%04x", clean, action_name(a), (long long)ts.tv_sec,
 		 r & 0xffffu);
 }
 
@@ -141,7 +141,7 @@ static void finish(struct wf *wf, enum wf_status status)
 		wf_set_summary(wf, "%s", wf->state->text);
 	log_info("wf", "msg=\"workflow %s\" id=%s env=%s action=%s state=%s summary=\"%s\"",
 		 status == WF_SUCCEEDED ? "succeeded" : "failed", wf->id, wf->env->name,
-		 wf_action_name(wf->action), wf->state->name, wf->summary);
+		 action_name(wf->action), wf->state->name, wf->summary);
 	if (wf->obs.finished)
 		wf->obs.finished(wf->obs.arg, wf);
 }
@@ -295,7 +295,7 @@ void wf_begin(struct wf *wf)
 	wf->started_ms = loop_now_ms();
 	wf->deadline = loop_timer_add(wf->loop, timeout_ms(), on_deadline, wf);
 	log_info("wf", "msg=\"workflow started\" id=%s env=%s action=%s trigger=\"%s\" state=%s",
-		 wf->id, wf->env->name, wf_action_name(wf->action), wf->trigger, wf->state->name);
+		 wf->id, wf->env->name, action_name(wf->action), wf->trigger, wf->state->name);
 	enter(wf, wf->state);
 }
 
@@ -335,11 +335,6 @@ void wf_skip_step(struct wf *wf, int step)
 		wf->steps[step].mark = WF_SKIPPED;
 }
 
-const char *wf_action_name(enum wf_action a)
-{
-	return a == WF_START ? "start" : "stop";
-}
-
 const char *wf_id(const struct wf *wf)
 {
 	return wf->id;
@@ -348,7 +343,7 @@ const struct cfg_env *wf_env(const struct wf *wf)
 {
 	return wf->env;
 }
-enum wf_action wf_action(const struct wf *wf)
+enum action wf_action(const struct wf *wf)
 {
 	return wf->action;
 }

@@ -16,9 +16,9 @@
 
 #include "../../aws/aws.h"
 #include "../../config/config.h"
+#include "../core/action.h"
 #include "../core/loop.h"
 
-enum wf_action { WF_START = 0, WF_STOP = 1 };
 enum wf_status { WF_RUNNING = 0, WF_SUCCEEDED = 1, WF_FAILED = 2 };
 enum wf_mark { WF_PENDING = 0, WF_ACTIVE, WF_DONE, WF_SKIPPED, WF_ERROR };
 
@@ -50,7 +50,7 @@ struct wf_observer {
 
 struct wf_params {
 	const struct cfg_env *env; /* borrowed; must outlive the workflow */
-	enum wf_action action;
+	enum action action;
 	const char *trigger; /* "schedule", "catch-up", "/env start by alice"; copied */
 	const char *id;      /* workflow id, the idempotency token; NULL = new */
 	/* Resume after a crash (all NULL for a fresh run): the state to restart
@@ -76,8 +76,7 @@ void wf_begin(struct wf *wf);
 /* Read-only views (borrowed, valid until the next loop callback). */
 const char *wf_id(const struct wf *wf);
 const struct cfg_env *wf_env(const struct wf *wf);
-enum wf_action wf_action(const struct wf *wf);
-const char *wf_action_name(enum wf_action a); /* "start" / "stop" */
+enum action wf_action(const struct wf *wf);
 enum wf_status wf_status(const struct wf *wf);
 const char *wf_trigger(const struct wf *wf);
 const char *wf_state_name(const struct wf *wf); /* current state of the table */

@@ -22,13 +22,13 @@ static const char *const stop_steps[] = { "Find instances", "Stop instances", "W
 
 static const char *target_state(const struct wf *wf)
 {
-	return wf->action == WF_START ? "running" : "stopped";
+	return wf->action == ACTION_START ? "running" : "stopped";
 }
 
 /* The stable state an instance must be in for our call to apply to it. */
 static const char *source_state(const struct wf *wf)
 {
-	return wf->action == WF_START ? "stopped" : "running";
+	return wf->action == ACTION_START ? "stopped" : "running";
 }
 
 static void on_described(void *arg, const struct aws_err *err, const struct ec2_instances *list)
@@ -144,13 +144,13 @@ static void on_changed(void *arg, const struct aws_err *err, const struct ec2_ch
 	if (err->rc != BOT_OK) {
 		char msg[700];
 		snprintf(msg, sizeof(msg), "%s failed: %s%s%s",
-			 wf->action == WF_START ? "StartInstances" : "StopInstances", err->code,
+			 wf->action == ACTION_START ? "StartInstances" : "StopInstances", err->code,
 			 err->code[0] ? ": " : "", err->message);
 		wf_error(wf, err->rc, msg);
 		return;
 	}
 	wf_detail_step(wf, "%zu instance(s) %s", ch->n,
-		       wf->action == WF_START ? "starting" : "stopping");
+		       wf->action == ACTION_START ? "starting" : "stopping");
 	wf_next(wf, "*");
 }
 
@@ -167,7 +167,7 @@ static void t_change(struct wf *wf)
 		if (!wf->instances[i].in_asg &&
 		    strcmp(wf->instances[i].state, source_state(wf)) == 0)
 			ids[n++] = wf->instances[i].id;
-	enum bot_rc rc = wf->action == WF_START
+	enum bot_rc rc = wf->action == ACTION_START
 				 ? ec2_start_instances(wf->aws, ids, n, on_changed, wf)
 				 : ec2_stop_instances(wf->aws, ids, n, on_changed, wf);
 	free(ids); /* the ids are copied by the call */

@@ -62,7 +62,7 @@ struct wf {
 	struct aws *aws;
 	const struct cfg_env *env;
 	const struct wf_table *table;
-	enum wf_action action;
+	enum action action;
 	struct wf_observer obs;
 	char id[64];
 	char trigger[160];

@@ -57,7 +57,7 @@ static void on_described(void *arg, const struct aws_err *err, const struct cfn_
 	struct wf *wf = arg;
 	if (err->rc == BOT_ENOTFOUND) {
 		snprintf(wf->stack_status, sizeof(wf->stack_status), "absent");
-		if (wf->action == WF_START)
+		if (wf->action == ACTION_START)
 			wf_skip_step(wf, S_LEFTOVER); /* nothing to remove */
 		wf_detail_step(wf, "%s: not present", wf->env->stack_name);
 		wf_next(wf, "missing");
@@ -72,27 +72,27 @@ static void on_described(void *arg, const struct aws_err *err, const struct cfn_
 	}
 	remember(wf, st);
 	const char *cls = classify(st->status);
-	if (wf->action == WF_START && strcmp(cls, "leftover") != 0)
+	if (wf->action == ACTION_START && strcmp(cls, "leftover") != 0)
 		wf_skip_step(wf, S_LEFTOVER);
 	wf_detail_step(wf, "%s: %s", st->name, st->status);
 	if (strcmp(cls, "up") == 0) {
-		wf->noop = wf->action == WF_START;
+		wf->noop = wf->action == ACTION_START;
 		/* Outputs of a stack about to be deleted would only mislead. */
-		if (wf->action == WF_START) {
+		if (wf->action == ACTION_START) {
 			for (size_t i = 0; i < st->n_outputs; i++)
 				wf_add_detail(wf, "%s: %s", st->outputs[i].key,
 					      st->outputs[i].value);
 			wf_set_summary(wf, "already up (%s)", st->status);
 		}
 	} else if (strcmp(cls, "missing") == 0) {
-		wf->noop = wf->action == WF_STOP;
+		wf->noop = wf->action == ACTION_STOP;
 	} else if (strcmp(cls, "busy") == 0) {
 		wf_set_summary(wf, "another operation is in progress: stack %s is %s", st->name,
 			       st->status);
 	} else if (strcmp(cls, "broken") == 0) {
 		wf_set_summary(wf, "stack %s is %s%s%s; it needs a hand before envbot can %s it",
 			       st->name, st->status, st->status_reason[0] ? ": " : "",
-			       st->status_reason, wf_action_name(wf->action));
+			       st->status_reason, action_name(wf->action));
 	}
 	wf_next(wf, cls);
 }
@@ -162,7 +162,7 @@ static void on_polled(void *arg, const struct aws_err *err, const struct cfn_sta
 		wf_next(wf, "in_progress");
 	} else if (strcmp(st->status, "CREATE_COMPLETE") == 0 ||
 		   strcmp(st->status, "UPDATE_COMPLETE") == 0) {
-		if (wf->action == WF_START) {
+		if (wf->action == ACTION_START) {
 			for (size_t i = 0; i < st->n_outputs; i++)
 				wf_add_detail(wf, "%s: %s", st->outputs[i].key,
 					      st->outputs[i].value);

@@ -154,7 +154,8 @@ static void record(struct wfm_item *it)
 	    strcmp(wf_stack_id(it->wf), it->saved_stack) == 0 &&
 	    strcmp(it->message_id, it->saved_message) == 0)
 		return;
-	struct state_wf rec = { .kind = wf_action(it->wf) == WF_START ? STATE_START : STATE_STOP,
+	struct state_wf rec = { .kind = wf_action(it->wf) == ACTION_START ? ACTION_START
+									  : ACTION_STOP,
 				.started = time(NULL) };
 	const struct state_wf *old = state_wf_find(wfm->d.state, it->env->name);
 	if (old && strcmp(old->id, wf_id(it->wf)) == 0)
@@ -701,7 +702,8 @@ size_t wfm_resume_all(struct wfm *wfm)
 		char trigger[STATE_TEXT_MAX + 32];
 		snprintf(trigger, sizeof(trigger), "%s", r->trigger);
 		struct wf_params p = { .env = env,
-				       .action = r->kind == STATE_START ? WF_START : WF_STOP,
+				       .action =
+					       r->kind == ACTION_START ? ACTION_START : ACTION_STOP,
 				       .trigger = trigger,
 				       .id = r->id,
 				       .resume_state = r->step,

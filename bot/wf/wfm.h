@@ -48,7 +48,7 @@ void wfm_destroy(struct wfm *wfm);
 
 struct wfm_request {
 	const struct cfg_env *env;
-	enum wf_action action;
+	enum action action;
 	const char *trigger; /* "schedule", "catch-up", "/env start by alice" */
 	/* A slash command whose response was deferred: the embed is its
 	 * original response. Ownership passes to the manager on BOT_OK. */

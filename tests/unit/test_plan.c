@@ -97,7 +97,7 @@ static void test_week(void)
 	CHECK_INT(n, 10); /* Mon 21 .. Fri 25, start and stop each */
 	for (size_t i = 0; i < n && i < 10; i++) {
 		int day = 21 + (int)i / 2;
-		CHECK_INT(ev[i].action, i % 2 ? PLAN_STOP : PLAN_START);
+		CHECK_INT(ev[i].action, i % 2 ? ACTION_STOP : ACTION_START);
 		CHECK_INT(ev[i].at, utc(2026, 12, day, i % 2 ? 9 : 0, 0));
 		CHECK_INT(ev[i].date, 20261200 + day);
 		if (day == 25 && i % 2 == 0)
@@ -205,7 +205,7 @@ static const char *skip_stop_dec1(void *ud, const struct plan_event *ev)
 {
 	int *calls = ud;
 	(*calls)++;
-	return ev->action == PLAN_STOP && ev->date == 20261201 ? "extended" : NULL;
+	return ev->action == ACTION_STOP && ev->date == 20261201 ? "extended" : NULL;
 }
 
 static void test_filter(void)

@@ -13,11 +13,6 @@
 
 /* ------------------------------------------------------------ the harness */
 
-static const char *act_name(enum wf_action a)
-{
-	return a == WF_START ? "start" : "stop";
-}
-
 static int64_t fake_ms;
 static int64_t fake_clock(void *arg)
 {
@@ -28,7 +23,7 @@ static int64_t fake_clock(void *arg)
 struct rec {
 	char type; /* 'F' fire, 'H' held, 'W' warn */
 	char env[32];
-	enum wf_action action;
+	enum action action;
 	enum sched_kind kind;
 	time_t scheduled_at; /* stop_at for a warning */
 	enum state_rule rule;
@@ -42,7 +37,7 @@ static int saves;
 static int64_t max_save_gap, last_save_ms;
 static struct state *cur_st;
 
-static void rec_add(char type, const struct cfg_env *env, enum wf_action a, enum sched_kind k,
+static void rec_add(char type, const struct cfg_env *env, enum action a, enum sched_kind k,
 		    time_t at, const struct state_decision *d)
 {
 	if (nrec >= MAX_RECS)
@@ -57,8 +52,8 @@ static void rec_add(char type, const struct cfg_env *env, enum wf_action a, enum
 	r->when_ms = fake_ms;
 }
 
-static void on_fire(void *arg, const struct cfg_env *env, enum wf_action action,
-		    enum sched_kind kind, time_t scheduled_at, const struct state_decision *d)
+static void on_fire(void *arg, const struct cfg_env *env, enum action action, enum sched_kind kind,
+		    time_t scheduled_at, const struct state_decision *d)
 {
 	(void)arg;
 	rec_add('F', env, action, kind, scheduled_at, d);
@@ -67,11 +62,11 @@ static void on_fire(void *arg, const struct cfg_env *env, enum wf_action action,
 static void on_warn(void *arg, const struct cfg_env *env, time_t stop_at)
 {
 	(void)arg;
-	rec_add('W', env, WF_STOP, SCHED_SCHEDULED, stop_at, NULL);
+	rec_add('W', env, ACTION_STOP, SCHED_SCHEDULED, stop_at, NULL);
 }
 
-static void on_held(void *arg, const struct cfg_env *env, enum wf_action action,
-		    time_t scheduled_at, const struct state_decision *d)
+static void on_held(void *arg, const struct cfg_env *env, enum action action, time_t scheduled_at,
+		    const struct state_decision *d)
 {
 	(void)arg;
 	rec_add('H', env, action, SCHED_SCHEDULED, scheduled_at, d);
@@ -159,7 +154,7 @@ static size_t run_until(struct sched *s, time_t end)
 
 /* The i-th record is (type, action, kind, instant) and came within a second
  * of `due` (the instant it should have happened at). */
-static void expect(size_t i, char type, const char *env, enum wf_action a, enum sched_kind k,
+static void expect(size_t i, char type, const char *env, enum action a, enum sched_kind k,
 		   time_t at, time_t due, int line)
 {
 	if (i >= nrec) {
@@ -179,9 +174,9 @@ static void expect(size_t i, char type, const char *env, enum wf_action a, enum 
 			"line %d: record %zu is %c %s %s %s at=%lld when=%lld; expected %c %s %s "
 			"%s "
 			"at=%lld due=%lld\n",
-			line, i, r->type, r->env, act_name(r->action), sched_kind_name(r->kind),
-			(long long)r->scheduled_at, (long long)r->when_ms, type, env, act_name(a),
-			sched_kind_name(k), (long long)at, (long long)due);
+			line, i, r->type, r->env, action_name(r->action), sched_kind_name(r->kind),
+			(long long)r->scheduled_at, (long long)r->when_ms, type, env,
+			action_name(a), sched_kind_name(k), (long long)at, (long long)due);
 	}
 }
 #define EXPECT(i, type, env, a, k, at, due) expect(i, type, env, a, k, at, due, __LINE__)
@@ -190,7 +185,7 @@ static void dump_recs(void)
 {
 	for (size_t i = 0; i < nrec; i++)
 		fprintf(stderr, "  %zu: %c %s %s %s at=%lld when=%lld rule=%d\n", i, recs[i].type,
-			recs[i].env, act_name(recs[i].action), sched_kind_name(recs[i].kind),
+			recs[i].env, action_name(recs[i].action), sched_kind_name(recs[i].kind),
 			(long long)recs[i].scheduled_at, (long long)recs[i].when_ms,
 			(int)recs[i].rule);
 }
@@ -220,10 +215,12 @@ static void test_week(void)
 	size_t i = 0;
 	for (int d = 0; d < 5; d++) {
 		ymd_t day = 20261123 + d;
-		EXPECT(i++, 'F', "dev", WF_START, SCHED_SCHEDULED, kst(day, 9, 0), kst(day, 9, 0));
-		EXPECT(i++, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(day, 18, 0),
+		EXPECT(i++, 'F', "dev", ACTION_START, SCHED_SCHEDULED, kst(day, 9, 0),
+		       kst(day, 9, 0));
+		EXPECT(i++, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(day, 18, 0),
 		       kst(day, 17, 45));
-		EXPECT(i++, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(day, 18, 0), kst(day, 18, 0));
+		EXPECT(i++, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(day, 18, 0),
+		       kst(day, 18, 0));
 	}
 	/* Saved after each of the 15 events, otherwise every 10 minutes. */
 	CHECK(saves >= 15 + 7 * 144 - 20 && saves <= 15 + 7 * 144 + 20);
@@ -232,10 +229,10 @@ static void test_week(void)
 	/* The queries agree with what happened. */
 	struct sched_action a;
 	CHECK(sched_next(s, "dev", kst(20261123, 12, 0), &a));
-	CHECK(a.action == WF_STOP && a.at == kst(20261123, 18, 0) && a.decision.run);
+	CHECK(a.action == ACTION_STOP && a.at == kst(20261123, 18, 0) && a.decision.run);
 	CHECK_STR(a.decision.reason, "scheduled");
 	CHECK(sched_next(s, "dev", kst(20261127, 19, 0), &a)); /* Friday night */
-	CHECK(a.action == WF_START && a.at == kst(20261130, 9, 0));
+	CHECK(a.action == ACTION_START && a.at == kst(20261130, 9, 0));
 	CHECK(!sched_next(s, "nope", kst(20261127, 19, 0), &a) && a.scheduled_at == 0);
 	state_destroy(st);
 	sched_destroy(s);
@@ -269,27 +266,31 @@ static void test_holidays(void)
 
 	struct sched_action a;
 	CHECK(sched_next(s, "dev", kst(20261124, 20, 0), &a)); /* Wed: the stop still runs */
-	CHECK(a.action == WF_STOP && a.at == kst(20261125, 18, 0));
+	CHECK(a.action == ACTION_STOP && a.at == kst(20261125, 18, 0));
 
 	run_until(s, kst(20261127, 0, 0));
 	if (nrec != 6)
 		dump_recs();
 	CHECK_INT(nrec, 6);
-	EXPECT(0, 'H', "dev", WF_START, SCHED_SCHEDULED, kst(20261125, 9, 0), kst(20261125, 9, 0));
+	EXPECT(0, 'H', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261125, 9, 0),
+	       kst(20261125, 9, 0));
 	CHECK(recs[0].rule == STATE_RULE_HOLIDAY);
-	EXPECT(1, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261125, 18, 0),
+	EXPECT(1, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261125, 18, 0),
 	       kst(20261125, 17, 45));
-	EXPECT(2, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261125, 18, 0), kst(20261125, 18, 0));
-	EXPECT(3, 'H', "dev", WF_START, SCHED_SCHEDULED, kst(20261126, 9, 0), kst(20261126, 9, 0));
+	EXPECT(2, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261125, 18, 0),
+	       kst(20261125, 18, 0));
+	EXPECT(3, 'H', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261126, 9, 0),
+	       kst(20261126, 9, 0));
 	CHECK(recs[3].rule == STATE_RULE_HOLIDAY);
-	EXPECT(5, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261126, 18, 0), kst(20261126, 18, 0));
+	EXPECT(5, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261126, 18, 0),
+	       kst(20261126, 18, 0));
 
 	/* /schedule show lists the skipped starts with their reason. */
 	struct collect c = { .n = 0 };
 	CHECK_INT(sched_upcoming(s, "dev", kst(20261125, 0, 0), 2, collect_cb, &c), 4);
 	CHECK(c.n == 4 && !c.v[0].decision.run && c.v[0].decision.rule == STATE_RULE_HOLIDAY);
 	CHECK(strstr(c.v[2].decision.reason, "Chuseok") != NULL);
-	CHECK(c.v[1].decision.run && c.v[1].action == WF_STOP);
+	CHECK(c.v[1].decision.run && c.v[1].action == ACTION_STOP);
 	state_destroy(st);
 	sched_destroy(s);
 	cfg_destroy(cfg);
@@ -313,7 +314,8 @@ static void test_overrides(void)
 	/* The extended stop and its warning are ticks of their own. */
 	struct sched_action a;
 	CHECK(sched_next(s, "dev", kst(20261124, 12, 0), &a));
-	CHECK(a.action == WF_STOP && a.at == tue_stop && a.scheduled_at == kst(20261124, 18, 0));
+	CHECK(a.action == ACTION_STOP && a.at == tue_stop &&
+	      a.scheduled_at == kst(20261124, 18, 0));
 	CHECK(a.decision.rule == STATE_RULE_EXTEND && strstr(a.decision.reason, "20:30") != NULL);
 
 	run_until(s, kst(20261125, 17, 50));
@@ -331,37 +333,41 @@ static void test_overrides(void)
 	if (nrec != 15)
 		dump_recs();
 	CHECK_INT(nrec, 15);
-	EXPECT(i, 'H', "dev", WF_START, SCHED_SCHEDULED, kst(20261123, 9, 0), kst(20261123, 9, 0));
+	EXPECT(i, 'H', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261123, 9, 0),
+	       kst(20261123, 9, 0));
 	CHECK(recs[i++].rule == STATE_RULE_SKIP);
-	EXPECT(i++, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
+	EXPECT(i++, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
 	       kst(20261123, 17, 45));
-	EXPECT(i++, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
+	EXPECT(i++, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
 	       kst(20261123, 18, 0));
 	/* Tue: no warning at 17:45 and no stop at 18:00. */
-	EXPECT(i++, 'F', "dev", WF_START, SCHED_SCHEDULED, kst(20261124, 9, 0),
+	EXPECT(i++, 'F', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261124, 9, 0),
 	       kst(20261124, 9, 0));
-	EXPECT(i++, 'W', "dev", WF_STOP, SCHED_SCHEDULED, tue_stop, tue_stop - 15 * 60);
-	EXPECT(i++, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261124, 18, 0), tue_stop);
+	EXPECT(i++, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, tue_stop, tue_stop - 15 * 60);
+	EXPECT(i++, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261124, 18, 0), tue_stop);
 	/* Wed: the old warning, then a new one 15 minutes before 19:00. */
-	EXPECT(i++, 'F', "dev", WF_START, SCHED_SCHEDULED, kst(20261125, 9, 0),
+	EXPECT(i++, 'F', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261125, 9, 0),
 	       kst(20261125, 9, 0));
-	EXPECT(i++, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261125, 18, 0),
+	EXPECT(i++, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261125, 18, 0),
 	       kst(20261125, 17, 45));
-	EXPECT(i++, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261125, 19, 0),
+	EXPECT(i++, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261125, 19, 0),
 	       kst(20261125, 18, 45));
-	EXPECT(i++, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261125, 18, 0),
+	EXPECT(i++, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261125, 18, 0),
 	       kst(20261125, 19, 0));
 	/* Thu: paused until noon holds the start only. */
-	EXPECT(i, 'H', "dev", WF_START, SCHED_SCHEDULED, kst(20261126, 9, 0), kst(20261126, 9, 0));
+	EXPECT(i, 'H', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261126, 9, 0),
+	       kst(20261126, 9, 0));
 	CHECK(recs[i++].rule == STATE_RULE_PAUSE);
-	EXPECT(i++, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261126, 18, 0),
+	EXPECT(i++, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261126, 18, 0),
 	       kst(20261126, 17, 45));
-	EXPECT(i++, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261126, 18, 0),
+	EXPECT(i++, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261126, 18, 0),
 	       kst(20261126, 18, 0));
 	/* Fri: frozen, no warning either. */
-	EXPECT(i, 'H', "dev", WF_START, SCHED_SCHEDULED, kst(20261127, 9, 0), kst(20261127, 9, 0));
+	EXPECT(i, 'H', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261127, 9, 0),
+	       kst(20261127, 9, 0));
 	CHECK(recs[i++].rule == STATE_RULE_FREEZE);
-	EXPECT(i, 'H', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261127, 18, 0), kst(20261127, 18, 0));
+	EXPECT(i, 'H', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261127, 18, 0),
+	       kst(20261127, 18, 0));
 	CHECK(recs[i++].rule == STATE_RULE_FREEZE);
 
 	/* Frozen: nothing will run; the reason says why. */
@@ -400,10 +406,14 @@ static void test_extend_cleared(void)
 	if (nrec != 4)
 		dump_recs();
 	CHECK_INT(nrec, 4);
-	EXPECT(0, 'F', "dev", WF_START, SCHED_CATCH_UP, kst(20261123, 9, 0), kst(20261123, 10, 0));
-	EXPECT(1, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0), kst(20261123, 19, 1));
-	EXPECT(2, 'F', "dev", WF_START, SCHED_SCHEDULED, kst(20261124, 9, 0), kst(20261124, 9, 0));
-	EXPECT(3, 'H', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261124, 18, 0), kst(20261124, 21, 0));
+	EXPECT(0, 'F', "dev", ACTION_START, SCHED_CATCH_UP, kst(20261123, 9, 0),
+	       kst(20261123, 10, 0));
+	EXPECT(1, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
+	       kst(20261123, 19, 1));
+	EXPECT(2, 'F', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261124, 9, 0),
+	       kst(20261124, 9, 0));
+	EXPECT(3, 'H', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261124, 18, 0),
+	       kst(20261124, 21, 0));
 	CHECK(nrec > 3 && recs[3].rule == STATE_RULE_FREEZE);
 	state_destroy(st);
 	sched_destroy(s);
@@ -471,7 +481,7 @@ static void test_catch_up(void)
 	CHECK_INT(start_at(ENV_DEV, kst(20261123, 8, 0), kst(20261123, 10, 0) + 30, NULL, &s, &st,
 			   &cfg),
 		  1);
-	EXPECT(0, 'F', "dev", WF_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 0) + 30);
+	EXPECT(0, 'F', "dev", ACTION_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 0) + 30);
 	CHECK_INT(state_last_tick(st), kst(20261123, 10, 0) + 30);
 	CHECK_INT(saves, 1);
 	run_until(s, kst(20261123, 12, 0));
@@ -482,8 +492,9 @@ static void test_catch_up(void)
 	CHECK_INT(start_at(ENV_DEV "," ENV_QA, kst(20261123, 8, 50), kst(20261123, 10, 0), NULL, &s,
 			   &st, &cfg),
 		  2);
-	EXPECT(0, 'F', "dev", WF_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 0));
-	EXPECT(1, 'F', "qa", WF_STOP, SCHED_CATCH_UP, kst(20261123, 9, 30), kst(20261123, 10, 0));
+	EXPECT(0, 'F', "dev", ACTION_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 0));
+	EXPECT(1, 'F', "qa", ACTION_STOP, SCHED_CATCH_UP, kst(20261123, 9, 30),
+	       kst(20261123, 10, 0));
 	finish(s, st, cfg);
 
 	/* last_tick shows the 09:00 tick ran: nothing is missed. */
@@ -498,7 +509,7 @@ static void test_catch_up(void)
 	finish(s, st, cfg);
 	/* First run ever (no last tick): within catch_up it is missed. */
 	CHECK_INT(start_at(ENV_DEV, 0, kst(20261123, 10, 59), NULL, &s, &st, &cfg), 1);
-	EXPECT(0, 'F', "dev", WF_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 59));
+	EXPECT(0, 'F', "dev", ACTION_START, SCHED_CATCH_UP, mon9, kst(20261123, 10, 59));
 	finish(s, st, cfg);
 
 	/* Someone started it by hand after 09:00: not again. Before: yes. */
@@ -521,7 +532,8 @@ static void test_catch_up(void)
 	CHECK_INT(start_at(ENV_DEV, kst(20261123, 17, 0), kst(20261123, 19, 30), setup_extend, &s,
 			   &st, &cfg),
 		  1);
-	EXPECT(0, 'F', "dev", WF_STOP, SCHED_CATCH_UP, kst(20261123, 18, 0), kst(20261123, 19, 30));
+	EXPECT(0, 'F', "dev", ACTION_STOP, SCHED_CATCH_UP, kst(20261123, 18, 0),
+	       kst(20261123, 19, 30));
 	finish(s, st, cfg);
 	/* Restarted while the extended stop is still ahead: it runs at 19:00,
 	 * after its warning (missed at 18:45? no: restarted at 18:30). */
@@ -530,16 +542,17 @@ static void test_catch_up(void)
 		  0);
 	run_until(s, kst(20261123, 20, 0));
 	CHECK_INT(nrec, 2);
-	EXPECT(0, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 19, 0),
+	EXPECT(0, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 19, 0),
 	       kst(20261123, 18, 45));
-	EXPECT(1, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0), kst(20261123, 19, 0));
+	EXPECT(1, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
+	       kst(20261123, 19, 0));
 	finish(s, st, cfg);
 
 	/* A warning missed while down, for a stop still ahead, goes out. */
 	CHECK_INT(start_at(ENV_DEV, kst(20261123, 17, 40), kst(20261123, 17, 50), NULL, &s, &st,
 			   &cfg),
 		  1);
-	EXPECT(0, 'W', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
+	EXPECT(0, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
 	       kst(20261123, 17, 50));
 	finish(s, st, cfg);
 }
@@ -562,7 +575,8 @@ static void test_clock_jumps(void)
 	/* Forward 7 minutes (less than catch_up): 09:00 runs as scheduled. */
 	tick_at(s, kst(20261123, 9, 5));
 	CHECK_INT(nrec, 1);
-	EXPECT(0, 'F', "dev", WF_START, SCHED_SCHEDULED, kst(20261123, 9, 0), kst(20261123, 9, 5));
+	EXPECT(0, 'F', "dev", ACTION_START, SCHED_SCHEDULED, kst(20261123, 9, 0),
+	       kst(20261123, 9, 5));
 	/* Back 6 minutes: nothing runs twice; last_tick does not go back. */
 	tick_at(s, kst(20261123, 8, 59));
 	tick_at(s, kst(20261123, 9, 0));
@@ -575,19 +589,22 @@ static void test_clock_jumps(void)
 	 * 18:00 is older than catch_up), as a catch-up. */
 	tick_at(s, kst(20261124, 10, 0));
 	CHECK_INT(nrec, 2);
-	EXPECT(1, 'F', "dev", WF_START, SCHED_CATCH_UP, kst(20261124, 9, 0), kst(20261124, 10, 0));
+	EXPECT(1, 'F', "dev", ACTION_START, SCHED_CATCH_UP, kst(20261124, 9, 0),
+	       kst(20261124, 10, 0));
 	/* Forward 3 hours from 16:30 (more than catch_up): the 18:00 stop is
 	 * within the last 2 hours, so it runs, once, as a catch-up. */
 	tick_at(s, kst(20261124, 16, 30));
 	tick_at(s, kst(20261124, 19, 30));
 	CHECK_INT(nrec, 3);
-	EXPECT(2, 'F', "dev", WF_STOP, SCHED_CATCH_UP, kst(20261124, 18, 0), kst(20261124, 19, 30));
+	EXPECT(2, 'F', "dev", ACTION_STOP, SCHED_CATCH_UP, kst(20261124, 18, 0),
+	       kst(20261124, 19, 30));
 	/* Far back (a day): the schedule restarts from the new now. */
 	tick_at(s, kst(20261123, 17, 59));
 	CHECK_INT(state_last_tick(st), kst(20261123, 17, 59));
 	run_until(s, kst(20261123, 18, 0));
 	CHECK_INT(nrec, 4);
-	EXPECT(3, 'F', "dev", WF_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0), kst(20261123, 18, 0));
+	EXPECT(3, 'F', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 18, 0),
+	       kst(20261123, 18, 0));
 	finish(s, st, cfg);
 }
 
@@ -602,8 +619,10 @@ static void test_gap_in_order(void)
 		  0);
 	tick_at(s, kst(20261123, 9, 40));
 	CHECK_INT(nrec, 2);
-	EXPECT(0, 'F', "qa", WF_START, SCHED_SCHEDULED, kst(20261123, 9, 0), kst(20261123, 9, 40));
-	EXPECT(1, 'F', "qa", WF_STOP, SCHED_SCHEDULED, kst(20261123, 9, 30), kst(20261123, 9, 40));
+	EXPECT(0, 'F', "qa", ACTION_START, SCHED_SCHEDULED, kst(20261123, 9, 0),
+	       kst(20261123, 9, 40));
+	EXPECT(1, 'F', "qa", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 9, 30),
+	       kst(20261123, 9, 40));
 	tick_at(s, kst(20261123, 9, 41));
 	CHECK_INT(nrec, 2);
 	finish(s, st, cfg);
@@ -636,7 +655,7 @@ static void test_enforce(void)
 		 &cfg);
 	/* Every minute: the desired state, set by the 09:00 start. */
 	CHECK_INT(nrec, 1);
-	EXPECT(0, 'F', "pinned", WF_START, SCHED_ENFORCE, kst(20261123, 9, 0),
+	EXPECT(0, 'F', "pinned", ACTION_START, SCHED_ENFORCE, kst(20261123, 9, 0),
 	       kst(20261123, 11, 59));
 	run_until(s, kst(20261123, 12, 10));
 	CHECK_INT(count_kind(SCHED_ENFORCE, "pinned"), 12);
@@ -678,11 +697,11 @@ static void test_enforce(void)
 	for (; i < nrec; i++) {
 		if (strcmp(recs[i].env, "pinned") != 0 || recs[i].type != 'F')
 			continue;
-		if (recs[i].kind == SCHED_ENFORCE && recs[i].action == WF_START) {
+		if (recs[i].kind == SCHED_ENFORCE && recs[i].action == ACTION_START) {
 			enf_start++;
 			CHECK(recs[i].when_ms < (int64_t)kst(20261123, 19, 0) * 1000);
 		}
-		if (recs[i].kind == SCHED_ENFORCE && recs[i].action == WF_STOP) {
+		if (recs[i].kind == SCHED_ENFORCE && recs[i].action == ACTION_STOP) {
 			enf_stop++;
 			CHECK(recs[i].when_ms > (int64_t)kst(20261123, 19, 0) * 1000);
 		}
@@ -719,13 +738,13 @@ static void test_dst(void)
 	if (nrec != 4)
 		dump_recs();
 	CHECK_INT(nrec, 4);
-	EXPECT(0, 'F', "ny", WF_STOP, SCHED_SCHEDULED, at_off(20260307, 1, 30, 0, -5),
+	EXPECT(0, 'F', "ny", ACTION_STOP, SCHED_SCHEDULED, at_off(20260307, 1, 30, 0, -5),
 	       at_off(20260307, 1, 30, 0, -5));
-	EXPECT(1, 'F', "ny", WF_START, SCHED_SCHEDULED, at_off(20260307, 2, 30, 0, -5),
+	EXPECT(1, 'F', "ny", ACTION_START, SCHED_SCHEDULED, at_off(20260307, 2, 30, 0, -5),
 	       at_off(20260307, 2, 30, 0, -5));
-	EXPECT(2, 'F', "ny", WF_STOP, SCHED_SCHEDULED, at_off(20260308, 1, 30, 0, -5),
+	EXPECT(2, 'F', "ny", ACTION_STOP, SCHED_SCHEDULED, at_off(20260308, 1, 30, 0, -5),
 	       at_off(20260308, 1, 30, 0, -5));
-	EXPECT(3, 'F', "ny", WF_START, SCHED_SCHEDULED, at_off(20260308, 3, 0, 0, -4),
+	EXPECT(3, 'F', "ny", ACTION_START, SCHED_SCHEDULED, at_off(20260308, 3, 0, 0, -4),
 	       at_off(20260308, 3, 0, 0, -4));
 	finish(s, st, cfg);
 
@@ -735,13 +754,13 @@ static void test_dst(void)
 	if (nrec != 4)
 		dump_recs();
 	CHECK_INT(nrec, 4);
-	EXPECT(0, 'F', "ny", WF_STOP, SCHED_SCHEDULED, at_off(20261031, 1, 30, 0, -4),
+	EXPECT(0, 'F', "ny", ACTION_STOP, SCHED_SCHEDULED, at_off(20261031, 1, 30, 0, -4),
 	       at_off(20261031, 1, 30, 0, -4));
-	EXPECT(1, 'F', "ny", WF_START, SCHED_SCHEDULED, at_off(20261031, 2, 30, 0, -4),
+	EXPECT(1, 'F', "ny", ACTION_START, SCHED_SCHEDULED, at_off(20261031, 2, 30, 0, -4),
 	       at_off(20261031, 2, 30, 0, -4));
-	EXPECT(2, 'F', "ny", WF_STOP, SCHED_SCHEDULED, at_off(20261101, 1, 30, 0, -4),
+	EXPECT(2, 'F', "ny", ACTION_STOP, SCHED_SCHEDULED, at_off(20261101, 1, 30, 0, -4),
 	       at_off(20261101, 1, 30, 0, -4));
-	EXPECT(3, 'F', "ny", WF_START, SCHED_SCHEDULED, at_off(20261101, 2, 30, 0, -5),
+	EXPECT(3, 'F', "ny", ACTION_START, SCHED_SCHEDULED, at_off(20261101, 2, 30, 0, -5),
 	       at_off(20261101, 2, 30, 0, -5));
 	finish(s, st, cfg);
 }
@@ -756,7 +775,7 @@ static int64_t live_clock(void *arg)
 	(void)arg;
 	return live_base_ms + (int64_t)(loop_now_ms() - live_mono0);
 }
-static void live_fire(void *arg, const struct cfg_env *env, enum wf_action action,
+static void live_fire(void *arg, const struct cfg_env *env, enum action action,
 		      enum sched_kind kind, time_t scheduled_at, const struct state_decision *d)
 {
 	(void)arg;
@@ -770,7 +789,7 @@ static void live_timeout(void *arg)
 	loop_stop(live_loop);
 }
 
-static void live_case(time_t due, void (*setup)(struct state *st), enum wf_action want,
+static void live_case(time_t due, void (*setup)(struct state *st), enum action want,
 		      time_t want_sched)
 {
 	struct cfg *cfg = make_cfg("", ENV_DEV);
@@ -813,8 +832,8 @@ static void setup_extend_odd(struct state *st)
 
 static void test_live_timer(void)
 {
-	live_case(kst(20261123, 9, 0), NULL, WF_START, kst(20261123, 9, 0));
-	live_case(kst(20261124, 20, 30) + 30, setup_extend_odd, WF_STOP, kst(20261124, 18, 0));
+	live_case(kst(20261123, 9, 0), NULL, ACTION_START, kst(20261123, 9, 0));
+	live_case(kst(20261124, 20, 30) + 30, setup_extend_odd, ACTION_STOP, kst(20261124, 18, 0));
 }
 
 /* /schedule show with every kind of override, and a reload. */
@@ -831,12 +850,13 @@ static void test_queries(void)
 	/* Mon start skipped; Mon stop; Tue start; Tue stop at 20:00; Wed
 	 * holiday; Wed stop; Thu and Fri run. */
 	CHECK(!c.v[0].decision.run && c.v[0].decision.rule == STATE_RULE_SKIP);
-	CHECK(c.v[1].decision.run && c.v[1].action == WF_STOP);
-	CHECK(c.v[3].action == WF_STOP && c.v[3].at == kst(20261124, 20, 0) &&
+	CHECK(c.v[1].decision.run && c.v[1].action == ACTION_STOP);
+	CHECK(c.v[3].action == ACTION_STOP && c.v[3].at == kst(20261124, 20, 0) &&
 	      c.v[3].scheduled_at == kst(20261124, 18, 0) &&
 	      c.v[3].decision.rule == STATE_RULE_EXTEND);
 	CHECK(!c.v[4].decision.run && c.v[4].decision.rule == STATE_RULE_HOLIDAY);
-	CHECK(c.v[8].decision.run && c.v[8].action == WF_START && c.v[8].at == kst(20261127, 9, 0));
+	CHECK(c.v[8].decision.run && c.v[8].action == ACTION_START &&
+	      c.v[8].at == kst(20261127, 9, 0));
 	CHECK(c.v[9].decision.run && c.v[9].at == kst(20261127, 18, 0));
 	/* A pause until Friday outranks the skip. */
 	state_pause_set(st, "dev", 20261127, 0, "carol", 1, NULL, 0);
@@ -861,12 +881,12 @@ static void test_queries(void)
 	CHECK(a.at == kst(20261124, 20, 0) && a.scheduled_at == kst(20261124, 18, 0));
 	/* Wednesday is a holiday: after Tuesday's stop comes Wednesday's. */
 	CHECK(sched_next(s, "dev", kst(20261124, 21, 0), &a));
-	CHECK(a.action == WF_STOP && a.at == kst(20261125, 18, 0));
+	CHECK(a.action == ACTION_STOP && a.at == kst(20261125, 18, 0));
 	/* Paused until Friday: the next action that runs is Friday's start,
 	 * and while frozen none (the reason says so). */
 	state_pause_set(st, "dev", 20261127, 0, "carol", 1, NULL, 0);
 	CHECK(sched_next(s, "dev", kst(20261124, 21, 0), &a));
-	CHECK(a.action == WF_START && a.at == kst(20261127, 9, 0));
+	CHECK(a.action == ACTION_START && a.at == kst(20261127, 9, 0));
 
 	/* A reload to another zone applies at once. */
 	struct cfg *cfg2 = NULL;
@@ -885,7 +905,7 @@ static void test_queries(void)
 	state_pause_clear(st, "dev");
 	/* Thu 10:00 UTC is 19:00 KST: in Seoul the next would be Friday's start. */
 	CHECK(sched_next(s, "dev", at_off(20261126, 10, 0, 0, 0), &a));
-	CHECK(a.action == WF_STOP && a.at == at_off(20261126, 18, 0, 0, 0));
+	CHECK(a.action == ACTION_STOP && a.at == at_off(20261126, 18, 0, 0, 0));
 	sched_destroy(s);
 	state_destroy(st);
 	cfg_destroy(cfg);

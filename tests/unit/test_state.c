@@ -112,7 +112,7 @@ static struct state *full_state(int v)
 	struct state_wf w;
 	memset(&w, 0, sizeof(w));
 	snprintf(w.env, sizeof(w.env), "dev");
-	w.kind = STATE_START;
+	w.kind = ACTION_START;
 	snprintf(w.id, sizeof(w.id), "wf-%d", v);
 	snprintf(w.trigger, sizeof(w.trigger), "/env start by alice");
 	w.started = T0 + 20;
@@ -126,7 +126,7 @@ static struct state *full_state(int v)
 	snprintf(w.image_tag, sizeof(w.image_tag), "v1.2.%d", v);
 	CHECK_INT(state_wf_put(st, &w, err, sizeof(err)), BOT_OK);
 	snprintf(w.env, sizeof(w.env), "qa");
-	w.kind = STATE_STOP;
+	w.kind = ACTION_STOP;
 	w.stack_id[0] = w.token[0] = w.message_id[0] = '\0';
 	snprintf(w.trigger, sizeof(w.trigger), "schedule");
 	CHECK_INT(state_wf_put(st, &w, err, sizeof(err)), BOT_OK);
@@ -193,7 +193,7 @@ static void test_roundtrip(void)
 	CHECK_STR(a ? a->user_id : NULL, "600000000000000006");
 	CHECK_INT(state_wf_count(ld), 2);
 	const struct state_wf *w = state_wf_find(ld, "dev");
-	CHECK(w && w->kind == STATE_START && w->started == T0 + 20);
+	CHECK(w && w->kind == ACTION_START && w->started == T0 + 20);
 	CHECK_STR(w ? w->stack_id : NULL,
 		  "arn:aws:cloudformation:ap-northeast-2:123456789012:stack/ChatAppMasterStack/"
 		  "0b5e2c30-7d3f-11ee-9f3a-0a1b2c3d4e5f");
@@ -204,7 +204,7 @@ static void test_roundtrip(void)
 	CHECK_STR(w ? w->image_tag : NULL, "v1.2.1");
 	CHECK_STR(w ? w->trigger : NULL, "/env start by alice");
 	w = state_wf_find(ld, "qa");
-	CHECK(w && w->kind == STATE_STOP);
+	CHECK(w && w->kind == ACTION_STOP);
 	CHECK_STR(w ? w->trigger : NULL, "schedule");
 	CHECK_INT(state_last_tick(ld), T0 + 41);
 	time_t since = 0;
@@ -887,100 +887,101 @@ static void test_decide(void)
 	ymd_t day = 20261123;
 	ymd_t cfg_holidays[] = { 20261225 };
 
-	state_decide(st, "dev", STATE_START, start, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.at == start && dec.rule == STATE_RULE_NONE);
 	CHECK_STR(dec.reason, "scheduled");
 
 	/* extend: the stop moves later, the start is unaffected. */
 	state_extend_set(st, "dev", day, T0 + 13 * 3600, "alice", T0, err, sizeof(err));
-	state_decide(st, "dev", STATE_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.at == T0 + 13 * 3600 && dec.rule == STATE_RULE_EXTEND);
 	CHECK_STR(dec.reason, "extended to 22:00 KST by alice");
-	state_decide(st, "dev", STATE_START, start, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.at == start && dec.rule == STATE_RULE_NONE);
 	/* Another date's stop is not moved. */
-	state_decide(st, "dev", STATE_STOP, stop + 86400, 20261124, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "dev", ACTION_STOP, stop + 86400, 20261124, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.at == stop + 86400 && dec.rule == STATE_RULE_NONE);
 	/* Past midnight: the date is shown. */
 	state_extend_set(st, "dev", day, T0 + 16 * 3600, "alice", T0, err, sizeof(err));
-	state_decide(st, "dev", STATE_STOP, stop, day, NULL, 0, seoul, &dec);
+	state_decide(st, "dev", ACTION_STOP, stop, day, NULL, 0, seoul, &dec);
 	CHECK_STR(dec.reason, "extended to 2026-11-24 01:00 KST by alice");
 	/* Without a zone, UTC (same date there, so no date shown). */
-	state_decide(st, "dev", STATE_STOP, stop, day, NULL, 0, NULL, &dec);
+	state_decide(st, "dev", ACTION_STOP, stop, day, NULL, 0, NULL, &dec);
 	CHECK_STR(dec.reason, "extended to 16:00 UTC by alice");
 	/* An extend earlier than the schedule is ignored: never stop sooner. */
 	state_extend_set(st, "dev", day, stop - 3600, "alice", T0, err, sizeof(err));
-	state_decide(st, "dev", STATE_STOP, stop, day, NULL, 0, seoul, &dec);
+	state_decide(st, "dev", ACTION_STOP, stop, day, NULL, 0, seoul, &dec);
 	CHECK(dec.run && dec.at == stop && dec.rule == STATE_RULE_NONE);
 	state_extend_set(st, "dev", day, T0 + 13 * 3600, "alice", T0, err, sizeof(err));
 
 	/* skip beats extend for starts; stops still run (extended). */
 	state_skip_add(st, "dev", day, "alice", T0, err, sizeof(err));
-	state_decide(st, "dev", STATE_START, start, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_SKIP);
 	CHECK_STR(dec.reason, "skipped: /env skip by alice");
-	state_decide(st, "dev", STATE_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.rule == STATE_RULE_EXTEND);
 	/* Another environment is not skipped. */
-	state_decide(st, "qa", STATE_START, start, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "qa", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run);
 
 	/* Holidays: the config's and the chat's; starts only. */
 	time_t xmas = T0 + 32 * 86400;
-	state_decide(st, "qa", STATE_START, xmas, 20261225, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "qa", ACTION_START, xmas, 20261225, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_HOLIDAY);
 	CHECK_STR(dec.reason, "skipped: holiday 2026-12-25");
-	state_decide(st, "qa", STATE_STOP, xmas + 9 * 3600, 20261225, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "qa", ACTION_STOP, xmas + 9 * 3600, 20261225, cfg_holidays, 1, seoul,
+		     &dec);
 	CHECK(dec.run && dec.rule == STATE_RULE_NONE);
 	state_holiday_add(st, 20261224, "Christmas Eve", "carol", T0, err, sizeof(err));
-	state_decide(st, "qa", STATE_START, xmas - 86400, 20261224, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "qa", ACTION_START, xmas - 86400, 20261224, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_HOLIDAY);
 	CHECK_STR(dec.reason, "skipped: holiday 2026-12-24 (Christmas Eve, added by carol)");
 	state_holiday_add(st, 20261231, "", "carol", T0, err, sizeof(err));
-	state_decide(st, "qa", STATE_START, xmas + 6 * 86400, 20261231, NULL, 0, seoul, &dec);
+	state_decide(st, "qa", ACTION_START, xmas + 6 * 86400, 20261231, NULL, 0, seoul, &dec);
 	CHECK_STR(dec.reason, "skipped: holiday 2026-12-31 (added by carol)");
 	/* A skip on a holiday: the skip is named (same rank, the more specific). */
 	state_skip_add(st, "qa", 20261224, "dave", T0, err, sizeof(err));
-	state_decide(st, "qa", STATE_START, xmas - 86400, 20261224, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "qa", ACTION_START, xmas - 86400, 20261224, cfg_holidays, 1, seoul, &dec);
 	CHECK_STR(dec.reason, "skipped: /env skip by dave");
 
 	/* pause beats skip and extend, and holds stops too. */
 	state_pause_set(st, "dev", 20261125, 0, "erin", T0, err, sizeof(err));
-	state_decide(st, "dev", STATE_START, start, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_PAUSE);
 	CHECK_STR(dec.reason, "held: paused by erin until 2026-11-25");
-	state_decide(st, "dev", STATE_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_PAUSE);
 	/* until is exclusive: the actions of 11-25 run. */
-	state_decide(st, "dev", STATE_START, start + 2 * 86400, 20261125, NULL, 0, seoul, &dec);
+	state_decide(st, "dev", ACTION_START, start + 2 * 86400, 20261125, NULL, 0, seoul, &dec);
 	CHECK(dec.run);
-	state_decide(st, "dev", STATE_START, start + 86400, 20261124, NULL, 0, seoul, &dec);
+	state_decide(st, "dev", ACTION_START, start + 86400, 20261124, NULL, 0, seoul, &dec);
 	CHECK(!dec.run);
 	/* A pause until an instant. */
 	state_pause_set(st, "qa", 0, T0 + 5 * 3600, "erin", T0, err, sizeof(err));
-	state_decide(st, "qa", STATE_START, T0 + 5 * 3600 - 1, day, NULL, 0, seoul, &dec);
+	state_decide(st, "qa", ACTION_START, T0 + 5 * 3600 - 1, day, NULL, 0, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_PAUSE);
 	CHECK_STR(dec.reason, "held: paused by erin until 2026-11-23 14:00 KST");
-	state_decide(st, "qa", STATE_STOP, T0 + 5 * 3600, day, NULL, 0, seoul, &dec);
+	state_decide(st, "qa", ACTION_STOP, T0 + 5 * 3600, day, NULL, 0, seoul, &dec);
 	CHECK(dec.run);
 
 	/* freeze beats everything, everywhere. */
 	state_freeze(st, "bob", T0 + 3600);
 	const char *envs[] = { "dev", "qa", "never-seen" };
 	for (size_t i = 0; i < 3; i++) {
-		for (int a = STATE_START; a <= STATE_STOP; a++) {
-			state_decide(st, envs[i], (enum state_action)a, start, day, cfg_holidays, 1,
+		for (int a = ACTION_START; a <= ACTION_STOP; a++) {
+			state_decide(st, envs[i], (enum action)a, start, day, cfg_holidays, 1,
 				     seoul, &dec);
 			CHECK(!dec.run && dec.rule == STATE_RULE_FREEZE);
 			CHECK_STR(dec.reason, "held: frozen by bob since 2026-11-23 10:00 KST");
 		}
 	}
 	state_unfreeze(st);
-	state_decide(st, "never-seen", STATE_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
+	state_decide(st, "never-seen", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.rule == STATE_RULE_NONE);
 
-	CHECK_STR(state_action_name(STATE_START), "start");
-	CHECK_STR(state_action_name(STATE_STOP), "stop");
+	CHECK_STR(action_name(ACTION_START), "start");
+	CHECK_STR(action_name(ACTION_STOP), "stop");
 	tz_destroy(seoul);
 	state_destroy(st);
 }
