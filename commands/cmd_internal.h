@@ -8,13 +8,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "../bot/daemon/bot.h"
 #include "commands.h"
 
 /* One handler invocation. The ix is owned: a handler that keeps it (a
  * workflow, an AWS call) sets c->ix to NULL; the dispatcher frees the rest. */
 struct cmd_ctx {
-	struct bot *bot;
+	const struct cmd_deps *deps;
 	struct ix *ix;
 	const struct cfg_env *env;   /* the "name" option resolved; NULL if none */
 	enum cmd_level level;        /* the member's level */
@@ -49,7 +48,7 @@ extern const struct cmd_desc cmd_schedule_table[];
 extern const struct cmd_desc cmd_holiday_table[];
 extern const struct cmd_desc cmd_misc_table[];
 
-/* ---- helpers (dispatch.c) ---- */
+/* ---- helpers (reply.c) ---- */
 
 /* Ephemeral "✘ why" to the caller, audited as "refused: why" and saved.
  * Nothing else changes. */

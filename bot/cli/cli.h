@@ -12,6 +12,8 @@ struct cli {
 	const char *prog;
 };
 
+/* cli_config.c: what the commands share. */
+
 /* Loads cli->config_path; on failure prints the errors to stderr and returns
  * 2 with *out NULL. Caller frees *out with cfg_destroy. */
 int cli_load_config(const struct cli *cli, struct cfg **out);
