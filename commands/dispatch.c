@@ -2,18 +2,14 @@
  * it is, who may use it (checked before anything happens), the confirm
  * button of protected environments, autocomplete of environment names, and
  * the buttons (confirm, cancel, stop-warning snooze). Refusals are
- * ephemeral, say why, change nothing and are audited. */
+ * ephemeral, say why, change nothing and are audited (reply.c, which the
+ * families answer through too). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "../bot/core/log.h"
-#include "../bot/sched/plan.h"
 #include "../bot/sched/sched.h"
 #include "cmd_internal.h"
-
-#define MOD "cmd"
 
 static const struct cmd_desc *const families[] = {
 	cmd_env_table, cmd_schedule_table, cmd_holiday_table, cmd_misc_table, NULL,
