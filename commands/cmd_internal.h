@@ -71,9 +71,6 @@ void cmd_audit(struct cmd_ctx *c, const char *outcome);
 /* After a change to the state: audits "ok", saves, and answers publicly with
  * text + note; if saving failed, says so instead of claiming it is done. */
 void cmd_commit(struct cmd_ctx *c, const char *text, const char *note);
-/* The schedule's zone of env (the top-level one by default). Caller frees
- * with tz_destroy; NULL if the zone cannot be opened. */
-struct tz *cmd_env_tz(const struct cfg *cfg, const struct cfg_env *env);
 /* The member's display name, escaped for echoing. */
 void cmd_who(const struct cmd_ctx *c, char *buf, size_t len);
 /* The scheduler that answers "what happens next": the daemon's, or when it

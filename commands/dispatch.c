@@ -314,17 +314,13 @@ static void on_snooze(struct cmd_ctx *c)
 		cmd_refuse(c, why);
 		return;
 	}
-	struct tz *tz = cmd_env_tz(c->deps->cfg, c->env);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	char was[64], until[64], target[64], note[512], text[REST_CONTENT_MAX];
 	if (cmd_snooze_compute(c->env, tz, c->deps->state, stop_at, hours, c->now,
 			       c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &sp, err,
 			       sizeof(err)) != 0) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	cmd_fmt_local(tz, stop_at, was, sizeof(was));
 	if (!sp.change) {
@@ -340,12 +336,12 @@ static void on_snooze(struct cmd_ctx *c)
 			 "until %s, so nothing changed.",
 			 c->env->name, until, by, hours, was, target);
 		cmd_noop(c, why);
-		goto out;
+		return;
 	}
 	if (state_extend_set(c->deps->state, c->env->name, sp.date, sp.new_stop, c->ix->user_name,
 			     c->now, err, sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	cmd_who(c, who, sizeof(who));
 	cmd_audit(c, "ok");
@@ -363,8 +359,6 @@ static void on_snooze(struct cmd_ctx *c)
 	if (msg)
 		cJSON_AddItemToObject(msg, "components", snooze_buttons(c->env->name, stop_at));
 	ix_component_update(c->deps->rest, c->ix, msg);
-out:
-	tz_destroy(tz);
 }
 
 static void on_component(struct cmd_ctx *c)
@@ -433,11 +427,8 @@ enum bot_rc cmd_post_stop_warning(const struct cmd_deps *deps, const struct cfg_
 				  time_t stop_at)
 {
 	char text[512], when[64];
-	struct tz *tz = cmd_env_tz(deps->cfg, env);
-	if (!tz)
-		return BOT_ECONFIG;
+	const struct tz *tz = cfg_env_tz(deps->cfg, env);
 	cmd_fmt_local(tz, stop_at, when, sizeof(when));
-	tz_destroy(tz);
 	long mins = (long)((stop_at - time(NULL) + 59) / 60);
 	snprintf(text, sizeof(text),
 		 "\xE2\x8F\xB0 **%s** stops at %s (in %ld min). Need it longer? %s can snooze "

@@ -57,17 +57,11 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 	 * list as embeds over several messages. */
 	for (size_t i = 0; i < c->deps->cfg->n_envs; i++) {
 		const struct cfg_env *e = &c->deps->cfg->envs[i];
-		struct tz *tz = cmd_env_tz(c->deps->cfg, e);
-		if (!tz) {
-			cmd_text_add(&t, "**%s** (%s): the schedule's time zone cannot be read\n",
-				     e->name, cfg_kind_name(e->kind));
-			continue;
-		}
+		const struct tz *tz = cfg_env_tz(c->deps->cfg, e);
 		env_state(c, e, tz, st, sizeof(st));
 		cmd_next_action(c, e, tz, next, sizeof(next));
 		cmd_text_add(&t, "**%s** (%s%s): %s; next: %s\n", e->name, cfg_kind_name(e->kind),
 			     e->protected_env ? ", protected" : "", st, next);
-		tz_destroy(tz);
 	}
 	if (c->deps->cfg->n_envs == 0)
 		cmd_text_add(&t, "No environment is configured.");
@@ -230,11 +224,7 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	char st[256], next[320], words[160], words2[160], up[16];
 	struct cmd_text t = { 0 };
 	(void)arg;
-	struct tz *tz = cmd_env_tz(c->deps->cfg, e);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, e);
 	env_state(c, e, tz, st, sizeof(st));
 	cmd_next_action(c, e, tz, next, sizeof(next));
 	ymd_t today = plan_local_date(tz, c->now);
@@ -266,7 +256,6 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	else
 		cmd_text_add(&t, "Overrides: none\n");
 	cmd_text_free(&ov);
-	tz_destroy(tz);
 
 	struct status_req *r = c->deps->aws ? calloc(1, sizeof(*r)) : NULL;
 	if (!r || !t.s) {
@@ -407,19 +396,14 @@ static int extend_plan(struct cmd_ctx *c, const char *text, const struct tz *tz,
 static int prepare_extend(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
 {
 	struct extend_plan p;
-	struct tz *tz = cmd_env_tz(c->deps->cfg, c->env);
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	int r = -1;
-	if (!tz) {
-		snprintf(err, errlen, "the schedule's time zone cannot be read");
-		return -1;
-	}
 	if (extend_plan(c, ix_option(c->ix, "duration"), tz, &p, err, errlen) == 0) {
 		/* The instant, not the duration: a confirm pressed twice
 		 * extends once. */
 		snprintf(arg, len, "@%lld", (long long)p.new_stop);
 		r = 0;
 	}
-	tz_destroy(tz);
 	return r;
 }
 
@@ -427,16 +411,12 @@ static void run_extend(struct cmd_ctx *c, const char *arg)
 {
 	struct extend_plan p;
 	char err[512], was[64], now_s[64], who[STATE_WHO_MAX * 2], text[768], note[512];
-	struct tz *tz = cmd_env_tz(c->deps->cfg, c->env);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	if (extend_plan(c, arg, tz, &p, err, sizeof(err)) != 0 ||
 	    state_extend_set(c->deps->state, c->env->name, p.date, p.new_stop, c->ix->user_name,
 			     c->now, err, sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	cmd_fmt_local(tz, p.scheduled, was, sizeof(was));
 	cmd_fmt_local(tz, p.new_stop, now_s, sizeof(now_s));
@@ -448,8 +428,6 @@ static void run_extend(struct cmd_ctx *c, const char *arg)
 		 "Tomorrow's schedule is unchanged.",
 		 c->env->name, was, now_s, who);
 	cmd_commit(c, text, note);
-out:
-	tz_destroy(tz);
 }
 
 /* ---- skip ---- */
@@ -499,17 +477,12 @@ static int prepare_skip(struct cmd_ctx *c, char *arg, size_t len, char *err, siz
 {
 	ymd_t date;
 	time_t at;
-	struct tz *tz = cmd_env_tz(c->deps->cfg, c->env);
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	int r = -1;
-	if (!tz) {
-		snprintf(err, errlen, "the schedule's time zone cannot be read");
-		return -1;
-	}
 	if (skip_plan(c, ix_option(c->ix, "date"), tz, &date, &at, err, errlen) == 0) {
 		when_format_date(date, arg, len);
 		r = 0;
 	}
-	tz_destroy(tz);
 	return r;
 }
 
@@ -518,16 +491,12 @@ static void run_skip(struct cmd_ctx *c, const char *arg)
 	ymd_t date;
 	time_t at;
 	char err[512], ds[16], when[64], who[STATE_WHO_MAX * 2], text[768], note[512];
-	struct tz *tz = cmd_env_tz(c->deps->cfg, c->env);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	if (skip_plan(c, arg, tz, &date, &at, err, sizeof(err)) != 0 ||
 	    state_skip_add(c->deps->state, c->env->name, date, c->ix->user_name, c->now, err,
 			   sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	when_format_date(date, ds, sizeof(ds));
 	cmd_fmt_local(tz, at, when, sizeof(when));
@@ -539,8 +508,6 @@ static void run_skip(struct cmd_ctx *c, const char *arg)
 		 "happen. Scheduled stops still run.",
 		 c->env->name, ds, who, when);
 	cmd_commit(c, text, note);
-out:
-	tz_destroy(tz);
 }
 
 const struct cmd_desc cmd_env_table[] = {

@@ -19,15 +19,7 @@ static bool in_config(const struct cfg *cfg, ymd_t d)
 
 static ymd_t today_default(const struct cmd_ctx *c)
 {
-	struct tz *tz = cmd_env_tz(c->deps->cfg, NULL);
-	ymd_t today;
-	if (tz) {
-		today = plan_local_date(tz, c->now);
-		tz_destroy(tz);
-	} else {
-		today = when_civil_from_days((int64_t)c->now / 86400);
-	}
-	return today;
+	return plan_local_date(cfg_env_tz(c->deps->cfg, NULL), c->now);
 }
 
 static int prepare_add(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)

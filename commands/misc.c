@@ -156,7 +156,7 @@ static const char *cost_held(void *ud, const struct plan_event *ev)
 	return d.run ? NULL : "held by an override";
 }
 
-static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, struct tz *tz,
+static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, const struct tz *tz,
 		    struct cost_row *r, char *month, size_t mlen)
 {
 	static const char *const names[] = { "January",   "February", "March",    "April",
@@ -204,11 +204,7 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 		struct cost_row r;
 		if (c->env && c->env != e)
 			continue;
-		struct tz *tz = cmd_env_tz(c->deps->cfg, e);
-		if (!tz)
-			continue;
-		cost_of(c, e, tz, &r, month, sizeof(month));
-		tz_destroy(tz);
+		cost_of(c, e, cfg_env_tz(c->deps->cfg, e), &r, month, sizeof(month));
 		if (rows == 0)
 			cmd_text_add(&t,
 				     "Cost for %s so far (hours measured from the actual starts "

@@ -155,12 +155,6 @@ void cmd_commit(struct cmd_ctx *c, const char *text, const char *note)
 	cmd_answer(c, out, true);
 }
 
-struct tz *cmd_env_tz(const struct cfg *cfg, const struct cfg_env *env)
-{
-	const char *name = env && env->schedule.timezone ? env->schedule.timezone : cfg->timezone;
-	return tz_open(name ? name : "UTC");
-}
-
 const struct sched *cmd_sched(struct cmd_ctx *c)
 {
 	if (c->deps->sched)

@@ -56,7 +56,7 @@ static const char *override_filter(void *ud, const struct plan_event *ev)
 struct env_plan {
 	const struct cfg_env *env;
 	struct plan_overrides ov;
-	struct tz *tz;
+	const struct tz *tz; /* borrowed from the config */
 	struct plan_schedule sched;
 	struct plan_event *events;
 	size_t n_events, n_total;
@@ -349,13 +349,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	}
 	if (o.from == 0) {
 		/* Today in the default zone: one date for every environment. */
-		struct tz *def = tz_open(cfg->timezone);
-		if (!def) {
-			fprintf(stderr, "envbot plan: unknown time zone \"%s\"\n", cfg->timezone);
-			goto out;
-		}
-		o.from = plan_local_date(def, time(NULL));
-		tz_destroy(def);
+		o.from = plan_local_date(cfg_env_tz(cfg, NULL), time(NULL));
 	}
 	year = o.from / 10000;
 	month = o.from / 100 % 100;
@@ -391,12 +385,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 			continue;
 		p->env = e;
 		n++;
-		p->tz = tz_open(e->schedule.timezone ? e->schedule.timezone : cfg->timezone);
-		if (!p->tz) {
-			fprintf(stderr, "envbot plan: %s: unknown time zone\n", e->name);
-			rc = 2;
-			goto out;
-		}
+		p->tz = cfg_env_tz(cfg, e);
 		p->sched = (struct plan_schedule){
 			.start = e->schedule.start_expr ? &e->schedule.start : NULL,
 			.stop = e->schedule.stop_expr ? &e->schedule.stop : NULL,
@@ -431,7 +420,6 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	}
 out:
 	for (size_t i = 0; ep && i < n; i++) {
-		tz_destroy(ep[i].tz);
 		free(ep[i].events);
 		for (size_t j = 0; j < ep[i].ov.n_reasons; j++)
 			free(ep[i].ov.reasons[j]);

@@ -92,16 +92,8 @@ static ymd_t today_for(void *ctx, const char *env_name, time_t t)
 {
 	struct daemon *d = ctx;
 	const struct cfg_env *env = cfg_find_env(d->cfg, env_name);
-	const char *zone =
-		env && env->schedule.timezone ? env->schedule.timezone : d->cfg->timezone;
-	struct tz *tz = tz_open(zone);
 	struct tm tm;
-	if (tz) {
-		tz_local(tz, t, &tm);
-		tz_destroy(tz);
-	} else {
-		gmtime_r(&t, &tm);
-	}
+	tz_local(cfg_env_tz(d->cfg, env), t, &tm);
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 

@@ -16,15 +16,9 @@
 static void local_hhmm(const struct cmd_deps *deps, const struct cfg_env *env, time_t t, char *buf,
 		       size_t len)
 {
-	const char *zone = env->schedule.timezone ? env->schedule.timezone : deps->cfg->timezone;
-	struct tz *tz = tz_open(zone);
 	struct tm tm;
-	if (tz)
-		tz_local(tz, t, &tm);
-	else
-		gmtime_r(&t, &tm);
+	tz_local(cfg_env_tz(deps->cfg, env), t, &tm);
 	strftime(buf, len, "%a %H:%M %Z", &tm);
-	tz_destroy(tz);
 }
 
 static void on_fire(void *arg, const struct cfg_env *env, enum action action, enum sched_kind kind,
