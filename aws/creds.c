@@ -79,9 +79,9 @@ static struct cred_provider *imds_provider(void);
 
 static char *label_of(const char *fmt, const char *a)
 {
-	struct abuf b = { 0 };
-	abuf_addf(&b, fmt, a);
-	return abuf_take(&b);
+	struct buf b = { 0 };
+	buf_addf(&b, fmt, a);
+	return buf_take(&b);
 }
 
 /* A provider for profile, or NULL: *err set on a broken profile, empty when
@@ -228,9 +228,9 @@ static struct cred_provider *ecs_provider(char *err, size_t errlen)
 {
 	const char *rel = creds_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 	const char *full = creds_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	struct abuf b = { 0 };
+	struct buf b = { 0 };
 	if (rel)
-		abuf_addf(&b, "http://169.254.170.2%s%s", rel[0] == '/' ? "" : "/", rel);
+		buf_addf(&b, "http://169.254.170.2%s%s", rel[0] == '/' ? "" : "/", rel);
 	else if (full) {
 		if (!ecs_url_ok(full)) {
 			snprintf(
@@ -239,16 +239,16 @@ static struct cred_provider *ecs_provider(char *err, size_t errlen)
 				"ECS/EKS agent address");
 			return NULL;
 		}
-		abuf_adds(&b, full);
+		buf_adds(&b, full);
 	} else {
 		return NULL;
 	}
 	struct cred_provider *p = provider_new(CK_ECS, "ecs");
 	if (!p) {
-		abuf_free(&b);
+		buf_free(&b);
 		return NULL;
 	}
-	p->url = abuf_take(&b);
+	p->url = buf_take(&b);
 	const char *tok = creds_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	const char *tokf = creds_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	p->auth_token = tok ? strdup(tok) : NULL;

@@ -63,13 +63,13 @@ static char *read_small_file(const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return NULL;
-	struct abuf b = { 0 };
+	struct buf b = { 0 };
 	char buf[4096];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && b.len < CRED_BODY_MAX)
-		abuf_add(&b, buf, n);
+		buf_add(&b, buf, n);
 	fclose(f);
-	char *s = abuf_take(&b);
+	char *s = buf_take(&b);
 	if (s) {
 		size_t l = strlen(s);
 		while (l && (s[l - 1] == '\n' || s[l - 1] == '\r' || s[l - 1] == ' '))
@@ -135,7 +135,7 @@ static void sts_cred_resp(struct aws_op *op, const struct aws_err *err, const ch
 static void sts_cred_call(struct fetch *f, const char *web_token)
 {
 	struct aws *aws = f->aws;
-	struct abuf form = { 0 };
+	struct buf form = { 0 };
 	char session[64];
 	char *body = NULL;
 	struct sts_cred_op *s = calloc(1, sizeof(*s));
@@ -149,7 +149,7 @@ static void sts_cred_call(struct fetch *f, const char *web_token)
 	if (web_token)
 		aws_form_add(&form, "WebIdentityToken", web_token);
 	if (f->p->duration)
-		abuf_addf(&form, "&DurationSeconds=%ld", f->p->duration);
+		buf_addf(&form, "&DurationSeconds=%ld", f->p->duration);
 	aws_form_add(&form, "ExternalId", f->p->external_id);
 	s->f = f;
 	s->op.internal = true;
@@ -162,7 +162,7 @@ static void sts_cred_call(struct fetch *f, const char *web_token)
 	enum bot_rc rc = aws_op_query_body(&form, AWS_STS,
 					   web_token ? "AssumeRoleWithWebIdentity" : "AssumeRole",
 					   form.p ? form.p : "", &body);
-	abuf_free(&form);
+	buf_free(&form);
 	if (rc == BOT_OK)
 		rc = aws_op_send(&s->op, body);
 	if (rc != BOT_OK) {
@@ -197,7 +197,7 @@ static size_t http_body(char *data, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	if (f->resp.len + n > CRED_BODY_MAX)
 		return 0;
-	abuf_add(&f->resp, data, n);
+	buf_add(&f->resp, data, n);
 	return f->resp.oom ? 0 : n;
 }
 
@@ -207,7 +207,7 @@ static int http_start(struct fetch *f, const char *method, const char *url, cons
 	f->easy = curl_easy_init();
 	if (!f->easy)
 		return -1;
-	abuf_free(&f->resp);
+	buf_free(&f->resp);
 	curl_slist_free_all(f->hdrs);
 	f->hdrs = NULL;
 	if (header1)
@@ -331,7 +331,7 @@ static void process_readable(void *arg, int fd, short revents)
 				f->eof = true;
 				break;
 			}
-			abuf_add(&f->resp, buf, (size_t)n);
+			buf_add(&f->resp, buf, (size_t)n);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -507,7 +507,7 @@ void creds_fetch_free(struct fetch *f)
 		curl_easy_cleanup(f->easy);
 	}
 	curl_slist_free_all(f->hdrs);
-	abuf_free(&f->resp);
+	buf_free(&f->resp);
 	if (f->timer)
 		loop_timer_cancel(aws->loop, f->timer);
 	if (f->fd >= 0) {

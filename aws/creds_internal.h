@@ -47,7 +47,7 @@ struct fetch {
 
 	CURL *easy; /* ECS / IMDS */
 	struct curl_slist *hdrs;
-	struct abuf resp;
+	struct buf resp;
 	int step;
 	char imds_token[128];
 	char imds_role[128];

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/buf.h"
 #include "../core/log.h"
 #include "state.h"
 #include "state_internal.h"
@@ -22,31 +23,18 @@
 /* ------------------------------------------------------------------- files */
 
 /* Reads a whole file into a new NUL-terminated string (caller frees).
- * Returns 0, or -1 with errno set (EFBIG when over STATE_FILE_MAX). */
+ * Returns 0, or -1 with errno set (EFBIG when the text and its NUL would
+ * not stay below STATE_FILE_MAX). */
 static int read_file(const char *path, char **out, size_t *outlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	struct buf b = { 0 };
+	char chunk[8192];
 	int rc = -1, saved = 0;
 	for (;;) {
-		if (len + 1 >= cap) {
-			if (cap >= STATE_FILE_MAX) {
-				saved = EFBIG;
-				goto out;
-			}
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *nb = realloc(buf, ncap);
-			if (!nb) {
-				saved = ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
+		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -55,15 +43,27 @@ static int read_file(const char *path, char **out, size_t *outlen)
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		if (b.len + (size_t)n + 1 >= STATE_FILE_MAX) {
+			saved = EFBIG;
+			goto out;
+		}
+		buf_add(&b, chunk, (size_t)n);
+		if (b.oom) {
+			saved = ENOMEM;
+			goto out;
+		}
 	}
-	buf[len] = '\0';
-	*out = buf;
+	size_t len = b.len;
+	char *text = buf_take(&b);
+	if (!text) {
+		saved = ENOMEM;
+		goto out;
+	}
+	*out = text;
 	*outlen = len;
-	buf = NULL;
 	rc = 0;
 out:
-	free(buf);
+	buf_free(&b);
 	close(fd);
 	if (rc < 0)
 		errno = saved;
