@@ -77,12 +77,6 @@ static void usage(FILE *out, const char *prog)
 		"3 authentication refused\n");
 }
 
-int cli_not_built(const char *command)
-{
-	fprintf(stderr, "envbot: '%s' is not built yet in this version\n", command);
-	return 2;
-}
-
 int cli_load_config(const struct cli *cli, struct cfg **out)
 {
 	char err[8192];

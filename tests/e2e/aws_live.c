@@ -1,5 +1,5 @@
 /* The AWS client against the fault-injecting fake (tests/fakes/fake_aws.py,
- * base URL in argv[1]; started by tests/e2e/test_aws_fake.py): real
+ * base URL in argv[1]; started by tests/e2e/aws_with_fake.py): real
  * transfers on the event loop, SigV4 checked by the fake, pagination,
  * batches, the standard retry mode under throttling / 5xx / resets, hostile
  * bodies, dozens of calls in flight, cancellation, and every source of the
