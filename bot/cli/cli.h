@@ -29,7 +29,4 @@ int cli_tags(const struct cli *cli, int argc, char **argv);
 int cli_register_commands(const struct cli *cli, int argc, char **argv);
 int cli_doctor(const struct cli *cli, int argc, char **argv);
 
-/* For commands that later issues build: says so on stderr, returns 2. */
-int cli_not_built(const char *command);
-
 #endif

@@ -7,12 +7,6 @@
 #include "../core/log.h"
 #include "cli.h"
 
-int cli_not_built(const char *command)
-{
-	fprintf(stderr, "envbot: '%s' is not built yet in this version\n", command);
-	return 2;
-}
-
 int cli_load_config(const struct cli *cli, struct cfg **out)
 {
 	char err[8192];
