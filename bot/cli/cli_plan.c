@@ -1,7 +1,7 @@
 /* `envbot plan [--days N] [--env NAME] [--from YYYY-MM-DD] [--json]`: the
  * coming scheduled actions of each environment (local time with the zone's
  * abbreviation, and UTC) and the month's cost table. Offline: only the config
- * and the system tz database are read. The numbers come from bot/plan.c. */
+ * and the system tz database are read. The numbers come from bot/sched/plan.c. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>

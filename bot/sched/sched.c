@@ -2,7 +2,7 @@
  * tick are decided by state_decide() and handed to the daemon's callbacks;
  * extended stops are remembered until their new instant; the first tick (and
  * a forward clock jump) replays only the most recent missed action. Listing
- * reuses plan_events() (bot/plan.c), so /schedule show, `envbot plan` and the
+ * reuses plan_events() (plan.c), so /schedule show, `envbot plan` and the
  * ticks all walk the same merged start/stop sequence. */
 #include "sched.h"
 
