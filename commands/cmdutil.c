@@ -489,53 +489,20 @@ void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len)
 void cmd_text_add(struct cmd_text *t, const char *fmt, ...)
 {
 	va_list ap;
-	if (t->failed)
-		return;
+	t->b.max = CMD_TEXT_MAX;
 	va_start(ap, fmt);
-	int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+	buf_vaddf(&t->b, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		t->failed = true;
-		return;
-	}
-	if (t->s && t->len + (size_t)n < t->cap) {
-		t->len += (size_t)n;
-		return;
-	}
-	size_t want = t->len + (size_t)n + 1;
-	if (want > CMD_TEXT_MAX) {
-		t->failed = true;
-		return;
-	}
-	size_t ncap = t->cap ? t->cap : 1024;
-	while (ncap < want)
-		ncap *= 2;
-	if (ncap > CMD_TEXT_MAX)
-		ncap = CMD_TEXT_MAX;
-	char *ns = realloc(t->s, ncap);
-	if (!ns) {
-		t->failed = true;
-		return;
-	}
-	if (!t->s)
-		ns[0] = '\0';
-	t->s = ns;
-	t->cap = ncap;
-	va_start(ap, fmt);
-	vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-	va_end(ap);
-	t->len += (size_t)n;
 }
 
 const char *cmd_text_str(const struct cmd_text *t)
 {
-	return t->s ? t->s : "";
+	return t->b.p ? t->b.p : "";
 }
 
 void cmd_text_free(struct cmd_text *t)
 {
-	free(t->s);
-	*t = (struct cmd_text){ 0 };
+	buf_free(&t->b);
 }
 
 /* Code points in s[0..n) (Discord counts characters, not bytes). */

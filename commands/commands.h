@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../bot/core/buf.h"
 #include "../bot/core/rc.h"
 #include "../bot/discord/interact.h"
 #include "../bot/discord/rest.h"
@@ -178,12 +179,10 @@ int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const str
 cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages);
 
 /* A growing text for replies built line by line. Stops growing (and sets
- * failed) at CMD_TEXT_MAX bytes or on ENOMEM; what was added stays. */
+ * b.full) at CMD_TEXT_MAX bytes, or on ENOMEM (b.oom); what was added stays. */
 #define CMD_TEXT_MAX (1024u * 1024u)
 struct cmd_text {
-	char *s; /* NUL-terminated once anything was added; owned */
-	size_t len, cap;
-	bool failed;
+	struct buf b; /* b.p owned; stops growing at CMD_TEXT_MAX (b.full) */
 };
 void cmd_text_add(struct cmd_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The text so far ("" when empty); borrowed from t. */

@@ -258,7 +258,7 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	cmd_text_free(&ov);
 
 	struct status_req *r = c->deps->aws ? calloc(1, sizeof(*r)) : NULL;
-	if (!r || !t.s) {
+	if (!r || !t.b.p) {
 		free(r);
 		cmd_answer(c, cmd_text_str(&t), false);
 		cmd_text_free(&t);
@@ -266,7 +266,7 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	}
 	r->rest = c->deps->rest;
 	r->aws = c->deps->aws;
-	r->text = t.s; /* ownership moves to r */
+	r->text = t.b.p; /* ownership moves to r */
 	t = (struct cmd_text){ 0 };
 	if (e->image_repository)
 		snprintf(r->repo, sizeof(r->repo), "%s", e->image_repository);

@@ -10,8 +10,12 @@
 
 void buf_add(struct buf *b, const void *data, size_t n)
 {
-	if (b->oom)
+	if (b->oom || b->full)
 		return;
+	if (b->max && b->len + n + 1 > b->max) {
+		b->full = true;
+		return;
+	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 64;
 		while (cap < b->len + n + 1) {
@@ -42,27 +46,36 @@ void buf_adds(struct buf *b, const char *s)
 
 void buf_addf(struct buf *b, const char *fmt, ...)
 {
-	char small[256];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	buf_vaddf(b, fmt, ap);
 	va_end(ap);
+}
+
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	char small[256];
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	if (n < 0) {
+		va_end(again);
 		b->oom = true;
 		return;
 	}
 	if ((size_t)n < sizeof(small)) {
+		va_end(again);
 		buf_add(b, small, (size_t)n);
 		return;
 	}
 	char *big = malloc((size_t)n + 1);
 	if (!big) {
+		va_end(again);
 		b->oom = true;
 		return;
 	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	vsnprintf(big, (size_t)n + 1, fmt, again);
+	va_end(again);
 	buf_add(b, big, (size_t)n);
 	free(big);
 }

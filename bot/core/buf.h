@@ -5,6 +5,7 @@
 #ifndef ENVBOT_BUF_H
 #define ENVBOT_BUF_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -13,7 +14,13 @@
 struct buf {
 	char *p;
 	size_t len, cap;
+	/* 0: no limit. Else the content stays below max bytes (with its NUL):
+	 * an append that would pass it is dropped and sets full, and so is
+	 * every later one; what was added before stays. For text shown to
+	 * people, where the first megabyte is better than nothing. */
+	size_t max;
 	bool oom;
+	bool full;
 };
 
 /* Appends data[0..n) (copied). */
@@ -21,6 +28,7 @@ void buf_add(struct buf *b, const void *data, size_t n);
 /* Appends the string s (copied). */
 void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Returns the content as a new string the caller frees ("" if empty), or NULL
  * after an allocation failure; b is reset either way. */
 char *buf_take(struct buf *b);

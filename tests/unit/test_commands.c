@@ -555,12 +555,12 @@ static void test_reply_messages(void)
 			     "**env-%02d** (ec2): up since Mon 2026-11-23 09:00 KST; next: stop "
 			     "Mon 2026-11-23 18:00 KST (extended to 20:00 KST by somebody)\n",
 			     i);
-	CHECK(t.len > 6000 && !t.failed);
+	CHECK(t.b.len > 6000 && !t.b.full && !t.b.oom);
 	m = cmd_reply_messages(cmd_text_str(&t), 64, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) >= 2 && cJSON_GetArraySize(m) <= CMD_REPLY_MESSAGES);
 	char *all = check_bodies(m, 64);
 	/* Cut only at line ends: the pages joined by newlines are the text. */
-	CHECK(all && strlen(all) == t.len - 1 && strncmp(all, t.s, t.len - 1) == 0);
+	CHECK(all && strlen(all) == t.b.len - 1 && strncmp(all, t.b.p, t.b.len - 1) == 0);
 	free(all);
 	cJSON_Delete(m);
 	cmd_text_free(&t);
