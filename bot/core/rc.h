@@ -5,6 +5,8 @@
 #ifndef ENVBOT_RC_H
 #define ENVBOT_RC_H
 
+#include "exitcode.h"
+
 enum bot_rc {
 	BOT_OK = 0,
 	/* local */
@@ -31,6 +33,6 @@ enum bot_rc {
 const char *bot_strerror(enum bot_rc rc);
 
 /* Process exit status of CONTRACT.md for a result. */
-int bot_exit_status(enum bot_rc rc);
+enum bot_exit bot_exit_status(enum bot_rc rc);
 
 #endif
