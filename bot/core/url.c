@@ -54,6 +54,21 @@ bool url_host_is_loopback(const char *host)
 	return false;
 }
 
+bool url_parts(const char *url, char *scheme, size_t scheme_len, char *host, size_t host_len)
+{
+	char *s, *h;
+	if (!url || !url_split(url, &s, &h))
+		return false;
+	bool ok = strlen(s) < scheme_len && strlen(h) < host_len;
+	if (ok) {
+		memcpy(scheme, s, strlen(s) + 1);
+		memcpy(host, h, strlen(h) + 1);
+	}
+	curl_free(s);
+	curl_free(h);
+	return ok;
+}
+
 bool url_is_loopback(const char *url)
 {
 	char *scheme, *host;

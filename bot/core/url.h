@@ -7,6 +7,7 @@
 #define ENVBOT_URL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Which families of schemes a caller accepts (bits, OR them). */
 enum url_schemes {
@@ -22,6 +23,12 @@ bool url_allowed(const char *url, unsigned schemes);
 /* True when url (may be NULL) parses and its host is loopback, whatever the
  * scheme (used to relax TLS checks for local test endpoints). */
 bool url_is_loopback(const char *url);
+
+/* Copies url's lowercased scheme and its host (IPv6 in brackets, as curl
+ * gives it) into the caller's buffers and returns true; false when url (may
+ * be NULL) does not parse, names no host, or a part does not fit. For rules
+ * that name particular hosts (the ECS credential agents). */
+bool url_parts(const char *url, char *scheme, size_t scheme_len, char *host, size_t host_len);
 
 /* True when host (no scheme, no port; IPv6 with or without brackets) is
  * "localhost", an address in 127.0.0.0/8 or ::1. For hosts split by another

@@ -122,6 +122,25 @@ static void test_host(void)
 	CHECK(!url_host_is_loopback(NULL));
 }
 
+static void test_parts(void)
+{
+	char scheme[8], host[64];
+	CHECK(url_parts("HTTP://169.254.170.2:80/creds", scheme, sizeof(scheme), host,
+			sizeof(host)));
+	CHECK_STR(scheme, "http");
+	CHECK_STR(host, "169.254.170.2");
+	CHECK(url_parts("http://169.254.170.2:@evil.example/", scheme, sizeof(scheme), host,
+			sizeof(host)));
+	CHECK_STR(host, "evil.example");
+	CHECK(url_parts("http://[fd00:ec2::23]/", scheme, sizeof(scheme), host, sizeof(host)));
+	CHECK_STR(host, "[fd00:ec2::23]");
+	CHECK(!url_parts("http://averyveryverylonghostname.example/", scheme, sizeof(scheme), host,
+			 8));
+	CHECK(!url_parts("https://x/", scheme, 5, host, sizeof(host))); /* "https" needs 6 */
+	CHECK(!url_parts("nope", scheme, sizeof(scheme), host, sizeof(host)));
+	CHECK(!url_parts(NULL, scheme, sizeof(scheme), host, sizeof(host)));
+}
+
 static void test_backoff(void)
 {
 	static const uint32_t t[] = { 100, 1000, 5000 };
@@ -183,6 +202,7 @@ int main(void)
 	test_tls_anywhere();
 	test_malformed();
 	test_host();
+	test_parts();
 	test_backoff();
 	test_rand();
 	return check_done();
