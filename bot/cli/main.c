@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/exitcode.h"
 #include "../core/log.h"
 #include "cli.h"
 
@@ -80,7 +81,7 @@ static void usage(FILE *out, const char *prog)
 int cli_not_built(const char *command)
 {
 	fprintf(stderr, "envbot: '%s' is not built yet in this version\n", command);
-	return 2;
+	return EXIT_USAGE;
 }
 
 int cli_load_config(const struct cli *cli, struct cfg **out)
@@ -91,14 +92,14 @@ int cli_load_config(const struct cli *cli, struct cfg **out)
 		fprintf(stderr, "%s", err);
 		if (err[0] && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if ((*out)->log_level) {
 		enum log_level lvl;
 		if (log_parse_level((*out)->log_level, &lvl) == 0)
 			log_set_level(lvl);
 	}
-	return 0;
+	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -124,9 +125,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': cli.config_path = optarg; break;
 		case 'L': log_level = optarg; break;
-		case 'h': usage(stdout, cli.prog); return 0;
-		case 'V': printf("envbot %s\n", ENVBOT_VERSION); return 0;
-		default: usage(stderr, cli.prog); return 2;
+		case 'h': usage(stdout, cli.prog); return EXIT_OK;
+		case 'V': printf("envbot %s\n", ENVBOT_VERSION); return EXIT_OK;
+		default: usage(stderr, cli.prog); return EXIT_USAGE;
 		}
 	}
 	if (log_level) {
@@ -136,13 +137,13 @@ int main(int argc, char **argv)
 				"envbot: --log-level: '%s' is not one of error, warn, "
 				"info, debug\n",
 				log_level);
-			return 2;
+			return EXIT_USAGE;
 		}
 		log_set_level(lvl);
 	}
 	if (optind >= argc) {
 		usage(stderr, cli.prog);
-		return 2;
+		return EXIT_USAGE;
 	}
 	const char *name = argv[optind];
 	for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
@@ -153,16 +154,16 @@ int main(int argc, char **argv)
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 				printf("usage: envbot [-c FILE] %s\n  %s\n", cmd->usage,
 				       cmd->summary);
-				return 0;
+				return EXIT_OK;
 			}
 			if (strcmp(argv[i], "--version") == 0) {
 				printf("envbot %s\n", ENVBOT_VERSION);
-				return 0;
+				return EXIT_OK;
 			}
 		}
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			fprintf(stderr, "envbot: libcurl failed to initialise\n");
-			return 1;
+			return EXIT_FAILED;
 		}
 		/* Re-base getopt for the command's own option parsing. */
 		int sub_argc = argc - optind;
@@ -174,5 +175,5 @@ int main(int argc, char **argv)
 		return status;
 	}
 	fprintf(stderr, "envbot: unknown command '%s' (see envbot --help)\n", name);
-	return 2;
+	return EXIT_USAGE;
 }
