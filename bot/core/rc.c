@@ -25,7 +25,7 @@ const char *bot_strerror(enum bot_rc rc)
 	return "unknown error";
 }
 
-enum bot_exit bot_exit_status(enum bot_rc rc)
+int bot_exit_status(enum bot_rc rc)
 {
 	switch (rc) {
 	case BOT_OK: return EXIT_OK;

@@ -32,7 +32,8 @@ enum bot_rc {
 /* Returns a static string; never NULL. */
 const char *bot_strerror(enum bot_rc rc);
 
-/* Process exit status of CONTRACT.md for a result. */
-enum bot_exit bot_exit_status(enum bot_rc rc);
+/* Process exit status of CONTRACT.md for a result: an enum bot_exit value
+ * (int, as main() and bot_stop() take it). */
+int bot_exit_status(enum bot_rc rc);
 
 #endif

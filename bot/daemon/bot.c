@@ -60,7 +60,7 @@ static void on_dispatch(void *arg, const char *type, const cJSON *d)
 static void on_fatal(void *arg, int code, const char *why)
 {
 	struct bot *bot = arg;
-	enum bot_exit status = EXIT_FAILED;
+	int status = EXIT_FAILED;
 	switch (code) {
 	case GW_CODE_INVALID_INTENTS:
 	case GW_CODE_DISALLOWED_INTENTS: status = EXIT_USAGE; break;

@@ -367,7 +367,7 @@ static void close_with(struct gw *gw, enum gw_close_code code, enum gw_close_act
 	if (!gw->wsi || gw->closing)
 		return;
 	gw->closing = true;
-	gw->close_code = code;
+	gw->close_code = (int)code;
 	gw->local_action = action;
 	gw->have_local_action = true;
 	if (gw->established) {
