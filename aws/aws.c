@@ -67,17 +67,17 @@ static int split_endpoint(const char *url, char **host_out, char **path_out)
 	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
 		goto out;
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
-	struct abuf b = { 0 };
-	abuf_adds(&b, host);
+	struct buf b = { 0 };
+	buf_adds(&b, host);
 	if (port && !((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
 		      (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
-		abuf_addf(&b, ":%s", port);
-	*host_out = abuf_take(&b);
-	struct abuf p = { 0 };
-	abuf_adds(&p, path);
+		buf_addf(&b, ":%s", port);
+	*host_out = buf_take(&b);
+	struct buf p = { 0 };
+	buf_adds(&p, path);
 	if (!p.len || p.p[p.len - 1] != '/')
-		abuf_add(&p, "/", 1);
-	*path_out = abuf_take(&p);
+		buf_add(&p, "/", 1);
+	*path_out = buf_take(&p);
 	rc = (*host_out && *path_out) ? 0 : -1;
 out:
 	curl_free(host);
@@ -244,7 +244,7 @@ static void op_quiesce(struct aws_op *op)
 		loop_timer_cancel(op->aws->loop, op->timer);
 		op->timer = NULL;
 	}
-	abuf_free(&op->resp);
+	buf_free(&op->resp);
 	op->waiting_creds = false;
 }
 
@@ -320,18 +320,18 @@ enum bot_rc aws_op_send(struct aws_op *op, char *body)
 	return schedule_attempt(op, 0);
 }
 
-enum bot_rc aws_op_query_body(struct abuf *b, enum aws_service svc, const char *action,
+enum bot_rc aws_op_query_body(struct buf *b, enum aws_service svc, const char *action,
 			      const char *form, char **out)
 {
-	struct abuf q = { 0 };
-	abuf_addf(&q, "Action=%s&Version=%s", action, svc_info[svc].version);
+	struct buf q = { 0 };
+	buf_addf(&q, "Action=%s&Version=%s", action, svc_info[svc].version);
 	if (form && *form) {
-		abuf_add(&q, "&", 1);
-		abuf_adds(&q, form);
+		buf_add(&q, "&", 1);
+		buf_adds(&q, form);
 	}
 	if (b && b->oom)
 		q.oom = true;
-	*out = abuf_take(&q);
+	*out = buf_take(&q);
 	return *out ? BOT_OK : BOT_ENOMEM;
 }
 
@@ -343,7 +343,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 		op->too_big = true;
 		return 0; /* aborts the transfer */
 	}
-	abuf_add(&op->resp, data, n);
+	buf_add(&op->resp, data, n);
 	return op->resp.oom ? 0 : n;
 }
 
@@ -385,9 +385,9 @@ static void on_done(void *arg, CURL *easy, CURLcode result);
 /* Appends "name: value" to *list; false on allocation failure. */
 static bool add_header(struct curl_slist **list, const char *name, const char *value)
 {
-	struct abuf b = { 0 };
-	abuf_addf(&b, "%s: %s", name, value);
-	char *s = abuf_take(&b);
+	struct buf b = { 0 };
+	buf_addf(&b, "%s: %s", name, value);
+	char *s = buf_take(&b);
 	struct curl_slist *l = s ? curl_slist_append(*list, s) : NULL;
 	free(s);
 	if (l)
@@ -480,7 +480,7 @@ static enum bot_rc send_attempt(struct aws_op *op, const struct aws_creds *creds
 		rc = BOT_ECANCELLED;
 		goto out;
 	}
-	abuf_free(&op->resp);
+	buf_free(&op->resp);
 	op->too_big = false;
 	op->request_id[0] = op->errtype[0] = op->curl_err[0] = '\0';
 	CURL *e = op->easy;
@@ -616,7 +616,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 			    svc_info[op->svc].name, aws->tuning.max_body);
 		err.http_status = (int)status;
 		err.attempts = op->attempt;
-		abuf_free(&op->resp);
+		buf_free(&op->resp);
 		op->on_resp(op, &err, NULL, 0);
 		return;
 	}
@@ -627,7 +627,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		aws_err_set(&err, BOT_ENET, "", "%s: %s", svc_info[op->svc].name,
 			    op->curl_err[0] ? op->curl_err : curl_easy_strerror(result));
 		err.attempts = op->attempt;
-		abuf_free(&op->resp);
+		buf_free(&op->resp);
 		op->on_resp(op, &err, NULL, 0);
 		return;
 	}
@@ -636,10 +636,10 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		unsigned refund = op->retry_cost ? op->retry_cost : 1;
 		aws->quota = aws->quota + refund > aws->tuning.retry_quota ? aws->tuning.retry_quota
 									   : aws->quota + refund;
-		struct abuf resp = op->resp; /* op may be freed or reused by on_resp */
+		struct buf resp = op->resp; /* op may be freed or reused by on_resp */
 		memset(&op->resp, 0, sizeof(op->resp));
 		op->on_resp(op, &err, resp.p ? resp.p : "", resp.len);
-		abuf_free(&resp);
+		buf_free(&resp);
 		return;
 	}
 
@@ -649,7 +649,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 	aws_classify((int)status, err.code, &cls);
 	if (cls.throttle)
 		aws->metrics.throttles[op->svc]++;
-	abuf_free(&op->resp);
+	buf_free(&op->resp);
 	/* Expired temporary credentials: refresh once and try again; the
 	 * attempt does not count against the retry budget. */
 	if (cls.rc == BOT_EAUTH && !op->refreshed && !op->creds && !op->unsigned_req &&
@@ -716,10 +716,10 @@ enum bot_rc aws_call_query(struct aws *aws, enum aws_service svc, const char *ac
 
 enum bot_rc aws_op_set_target(struct aws_op *op, const char *operation)
 {
-	struct abuf b = { 0 };
-	abuf_addf(&b, "%s.%s", svc_info[op->svc].target, operation);
+	struct buf b = { 0 };
+	buf_addf(&b, "%s.%s", svc_info[op->svc].target, operation);
 	free(op->target);
-	op->target = abuf_take(&b);
+	op->target = buf_take(&b);
 	return op->target ? BOT_OK : BOT_ENOMEM;
 }
 

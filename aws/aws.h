@@ -120,8 +120,8 @@ const char *aws_endpoint(const struct aws *aws, enum aws_service svc);
 const char *aws_credentials_source(const struct aws *aws);
 
 /* Generic calls, for services or actions without a typed wrapper (doctor's
- * permission probes, later issues). body is the response body (not
- * NUL-terminated, len bytes), NULL on error. */
+ * permission probes). body is the response body (not NUL-terminated, len
+ * bytes), NULL on error. */
 typedef void (*aws_raw_fn)(void *arg, const struct aws_err *err, const char *body, size_t len);
 /* Query/ec2 protocol: form is the url-encoded parameters after Action and
  * Version (may be "" or NULL), e.g. "StackName=x". */

@@ -47,7 +47,7 @@ struct aws_op {
 	bool too_big;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	struct abuf resp;
+	struct buf resp;
 	struct loop_timer *timer;
 	char request_id[80];
 	char errtype[64];
@@ -98,7 +98,7 @@ enum bot_rc aws_op_send(struct aws_op *op, char *body);
 enum bot_rc aws_op_set_target(struct aws_op *op, const char *operation);
 /* "Action=A&Version=V&form" as a new string in *out. b (may be NULL) is the
  * form buffer whose oom flag is carried over. */
-enum bot_rc aws_op_query_body(struct abuf *b, enum aws_service svc, const char *action,
+enum bot_rc aws_op_query_body(struct buf *b, enum aws_service svc, const char *action,
 			      const char *form, char **out);
 /* Unlinks op and counts the call; the caller then runs the user callback
  * and frees op. */

@@ -1,5 +1,5 @@
 /* Internal to aws/: the pieces the module's files share and its unit tests
- * reach directly (buffers, encoders, the pure decoders and policies). Not for
+ * reach directly (encoders, the pure decoders and policies). Not for
  * other modules: they use aws.h and the per-service headers. */
 #ifndef ENVBOT_AWS_INTERNAL_H
 #define ENVBOT_AWS_INTERNAL_H
@@ -8,31 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../bot/core/buf.h"
 #include "aws.h"
-
-/* Growable byte buffer. After any allocation failure oom is set and further
- * appends are ignored; the content is always NUL-terminated when p != NULL. */
-struct abuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-void abuf_add(struct abuf *b, const void *data, size_t n);
-void abuf_adds(struct abuf *b, const char *s);
-void abuf_addf(struct abuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Returns the content as a new string the caller frees ("" if empty), or NULL
- * after an allocation failure; b is reset either way. */
-char *abuf_take(struct abuf *b);
-void abuf_free(struct abuf *b);
 
 /* Appends s[0..n) percent-encoded: every byte outside A-Za-z0-9-_.~ (and '/'
  * when keep_slash) becomes %XX, upper-case hex. */
-void aws_uri_encode(struct abuf *b, const char *s, size_t n, bool keep_slash);
+void aws_uri_encode(struct buf *b, const char *s, size_t n, bool keep_slash);
 /* Appends "key=value" to a form body, '&'-separated, value encoded with
  * aws_uri_encode (space is %20, never '+'). NULL value: nothing appended. */
-void aws_form_add(struct abuf *b, const char *key, const char *value);
+void aws_form_add(struct buf *b, const char *key, const char *value);
 /* Same with a printf-formatted key, e.g. "Parameters.member.%zu.ParameterKey". */
-void aws_form_addk(struct abuf *b, const char *value, const char *keyfmt, ...)
+void aws_form_addk(struct buf *b, const char *value, const char *keyfmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Arena for decoded results: everything is freed at once by arena_free. */
@@ -139,15 +125,15 @@ int64_t aws_parse_iso8601(const char *s);
 
 /* ---- request encoders (pure; tests compare them with botocore's) ---- */
 /* Each appends the form parameters after Action/Version. */
-void cfn_encode_create(struct abuf *b, const struct cfn_create_req *req);
+void cfn_encode_create(struct buf *b, const struct cfn_create_req *req);
 struct ec2_filter {
 	const char *name; /* e.g. "tag:Project", "instance-state-name" */
 	const char *const *values;
 	size_t n_values;
 };
-void ec2_encode_describe(struct abuf *b, const struct ec2_filter *filters, size_t n,
-			 int max_results, const char *next_token);
-void ec2_encode_ids(struct abuf *b, const char *const *ids, size_t n);
+void ec2_encode_describe(struct buf *b, const struct ec2_filter *filters, size_t n, int max_results,
+			 const char *next_token);
+void ec2_encode_ids(struct buf *b, const char *const *ids, size_t n);
 /* DescribeImages JSON; returns a new string the caller frees, NULL on OOM. */
 char *ecr_encode_describe(const char *repo, const char *next_token, int max_results);
 

@@ -46,11 +46,11 @@ static struct cfn_op *cfn_new(struct aws *aws, void *arg, aws_op_resp_fn on_resp
 }
 
 /* Builds the query body from form and sends it; on failure aborts c. */
-static enum bot_rc cfn_send(struct cfn_op *c, const char *action, struct abuf *form)
+static enum bot_rc cfn_send(struct cfn_op *c, const char *action, struct buf *form)
 {
 	char *body = NULL;
 	enum bot_rc rc = aws_op_query_body(form, AWS_CFN, action, form->p ? form->p : "", &body);
-	abuf_free(form);
+	buf_free(form);
 	if (rc == BOT_OK)
 		rc = aws_op_send(&c->op, body);
 	return rc;
@@ -98,7 +98,7 @@ enum bot_rc cfn_describe_stack(struct aws *aws, const char *name_or_id, cfn_stac
 	if (!c)
 		return BOT_ENOMEM;
 	c->cb.stack = cb;
-	struct abuf form = { 0 };
+	struct buf form = { 0 };
 	aws_form_add(&form, "StackName", name_or_id);
 	enum bot_rc rc = cfn_send(c, "DescribeStacks", &form);
 	if (rc != BOT_OK)
@@ -131,7 +131,7 @@ enum bot_rc cfn_create_stack(struct aws *aws, const struct cfn_create_req *req, 
 	if (!c)
 		return BOT_ENOMEM;
 	c->cb.id = cb;
-	struct abuf form = { 0 };
+	struct buf form = { 0 };
 	cfn_encode_create(&form, req);
 	enum bot_rc rc = cfn_send(c, "CreateStack", &form);
 	if (rc != BOT_OK)
@@ -160,7 +160,7 @@ enum bot_rc cfn_delete_stack(struct aws *aws, const char *name_or_id, const char
 	if (!c)
 		return BOT_ENOMEM;
 	c->cb.done = cb;
-	struct abuf form = { 0 };
+	struct buf form = { 0 };
 	aws_form_add(&form, "StackName", name_or_id);
 	aws_form_add(&form, "RoleARN", role_arn);
 	aws_form_add(&form, "ClientRequestToken", client_token);
@@ -172,7 +172,7 @@ enum bot_rc cfn_delete_stack(struct aws *aws, const char *name_or_id, const char
 
 static enum bot_rc events_page(struct cfn_op *c, const char *next)
 {
-	struct abuf form = { 0 };
+	struct buf form = { 0 };
 	aws_form_add(&form, "StackName", c->stack_id);
 	aws_form_add(&form, "NextToken", next);
 	return cfn_send(c, "DescribeStackEvents", &form);

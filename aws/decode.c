@@ -421,10 +421,10 @@ void cfn_analyze_failure(const struct cfn_event *events, size_t n, struct arena 
 	if (!f && out->n_delete_failed)
 		f = &out->delete_failed[0];
 	if (f) {
-		struct abuf b = { 0 };
-		abuf_addf(&b, "%s (%s): %s", f->logical_id, f->resource_type,
-			  *f->reason ? f->reason : f->status);
-		char *s = abuf_take(&b);
+		struct buf b = { 0 };
+		buf_addf(&b, "%s (%s): %s", f->logical_id, f->resource_type,
+			 *f->reason ? f->reason : f->status);
+		char *s = buf_take(&b);
 		out->summary = s ? arena_strdup(a, s) : NULL;
 		free(s);
 	}

@@ -41,11 +41,11 @@ static void ec2_free(struct aws_op *op)
 	free(e);
 }
 
-static enum bot_rc ec2_send(struct ec2_op *e, const char *action, struct abuf *form)
+static enum bot_rc ec2_send(struct ec2_op *e, const char *action, struct buf *form)
 {
 	char *body = NULL;
 	enum bot_rc rc = aws_op_query_body(form, AWS_EC2, action, form->p ? form->p : "", &body);
-	abuf_free(form);
+	buf_free(form);
 	if (rc == BOT_OK)
 		rc = aws_op_send(&e->op, body);
 	return rc;
@@ -61,14 +61,14 @@ static void set_failure(struct aws_err *err, enum bot_rc rc, const char *why)
 
 static enum bot_rc describe_page(struct ec2_op *e, const char *next)
 {
-	struct abuf form = { 0 }, name = { 0 };
+	struct buf form = { 0 }, name = { 0 };
 	const char *values[1] = { e->value };
-	abuf_addf(&name, "tag:%s", e->key);
+	buf_addf(&name, "tag:%s", e->key);
 	struct ec2_filter f = { .name = name.p ? name.p : "", .values = values, .n_values = 1 };
 	ec2_encode_describe(&form, &f, 1, EC2_PAGE, next);
 	if (name.oom)
 		form.oom = true;
-	abuf_free(&name);
+	buf_free(&name);
 	return ec2_send(e, "DescribeInstances", &form);
 }
 
@@ -128,7 +128,7 @@ enum bot_rc ec2_describe_by_tag(struct aws *aws, const char *key, const char *va
 
 static enum bot_rc next_batch(struct ec2_op *e)
 {
-	struct abuf form = { 0 };
+	struct buf form = { 0 };
 	size_t n = e->n_ids - e->sent < EC2_BATCH ? e->n_ids - e->sent : EC2_BATCH;
 	ec2_encode_ids(&form, (const char *const *)e->ids + e->sent, n);
 	e->sent += n;

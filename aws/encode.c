@@ -9,7 +9,7 @@
 #include "../bot/core/backoff.h"
 #include "aws_internal.h"
 
-void cfn_encode_create(struct abuf *b, const struct cfn_create_req *req)
+void cfn_encode_create(struct buf *b, const struct cfn_create_req *req)
 {
 	aws_form_add(b, "StackName", req->stack_name);
 	aws_form_add(b, "TemplateURL", req->template_url);
@@ -20,7 +20,7 @@ void cfn_encode_create(struct abuf *b, const struct cfn_create_req *req)
 			      i + 1);
 	}
 	if (req->timeout_minutes > 0)
-		abuf_addf(b, "%sTimeoutInMinutes=%d", b->len ? "&" : "", req->timeout_minutes);
+		buf_addf(b, "%sTimeoutInMinutes=%d", b->len ? "&" : "", req->timeout_minutes);
 	for (size_t i = 0; i < req->n_capabilities; i++)
 		aws_form_addk(b, req->capabilities[i], "Capabilities.member.%zu", i + 1);
 	aws_form_add(b, "RoleARN", req->role_arn);
@@ -32,8 +32,8 @@ void cfn_encode_create(struct abuf *b, const struct cfn_create_req *req)
 	aws_form_add(b, "ClientRequestToken", req->client_token);
 }
 
-void ec2_encode_describe(struct abuf *b, const struct ec2_filter *filters, size_t n,
-			 int max_results, const char *next_token)
+void ec2_encode_describe(struct buf *b, const struct ec2_filter *filters, size_t n, int max_results,
+			 const char *next_token)
 {
 	for (size_t i = 0; i < n; i++) {
 		aws_form_addk(b, filters[i].name, "Filter.%zu.Name", i + 1);
@@ -42,11 +42,11 @@ void ec2_encode_describe(struct abuf *b, const struct ec2_filter *filters, size_
 				      j + 1);
 	}
 	if (max_results > 0)
-		abuf_addf(b, "%sMaxResults=%d", b->len ? "&" : "", max_results);
+		buf_addf(b, "%sMaxResults=%d", b->len ? "&" : "", max_results);
 	aws_form_add(b, "NextToken", next_token);
 }
 
-void ec2_encode_ids(struct abuf *b, const char *const *ids, size_t n)
+void ec2_encode_ids(struct buf *b, const char *const *ids, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		aws_form_addk(b, ids[i], "InstanceId.%zu", i + 1);
@@ -57,10 +57,10 @@ void ec2_encode_ids(struct abuf *b, const char *const *ids, size_t n)
  * compared with botocore's byte for byte. New string or NULL. */
 static char *json_spaced(const char *s)
 {
-	struct abuf b = { 0 };
+	struct buf b = { 0 };
 	bool in_str = false, esc = false;
 	for (; *s; s++) {
-		abuf_add(&b, s, 1);
+		buf_add(&b, s, 1);
 		if (in_str) {
 			if (esc)
 				esc = false;
@@ -71,10 +71,10 @@ static char *json_spaced(const char *s)
 		} else if (*s == '"') {
 			in_str = true;
 		} else if (*s == ',' || *s == ':') {
-			abuf_add(&b, " ", 1);
+			buf_add(&b, " ", 1);
 		}
 	}
-	return abuf_take(&b);
+	return buf_take(&b);
 }
 
 char *ecr_encode_describe(const char *repo, const char *next_token, int max_results)

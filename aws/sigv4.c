@@ -60,15 +60,15 @@ static int hexval(int c)
 
 /* Percent-decodes s[0..n) into b ('+' is kept: it is not a space in a URI
  * query, only in form bodies). */
-static void pct_decode(struct abuf *b, const char *s, size_t n)
+static void pct_decode(struct buf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
 			char c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			abuf_add(b, &c, 1);
+			buf_add(b, &c, 1);
 			i += 2;
 		} else { /* includes a dangling "%x": kept as is */
-			abuf_add(b, &s[i], 1);
+			buf_add(b, &s[i], 1);
 		}
 	}
 }
@@ -76,7 +76,7 @@ static void pct_decode(struct abuf *b, const char *s, size_t n)
 /* Removes dot segments and collapses repeated slashes (RFC 3986 5.2.4 as the
  * AWS suites apply it); keeps a trailing slash. Result always starts with
  * '/'. */
-static void normalize_path(struct abuf *out, const char *path)
+static void normalize_path(struct buf *out, const char *path)
 {
 	const char *segs[256];
 	size_t lens[256];
@@ -111,11 +111,11 @@ static void normalize_path(struct abuf *out, const char *path)
 		}
 		trailing = (*p == '/');
 	}
-	abuf_add(out, "/", 1);
+	buf_add(out, "/", 1);
 	for (size_t i = 0; i < n; i++) {
-		abuf_add(out, segs[i], lens[i]);
+		buf_add(out, segs[i], lens[i]);
 		if (i + 1 < n || trailing)
-			abuf_add(out, "/", 1);
+			buf_add(out, "/", 1);
 	}
 }
 
@@ -133,7 +133,7 @@ static int qparam_cmp(const void *a, const void *b)
 
 /* Canonical query string: each key and value decoded then encoded with the
  * unreserved set only, sorted by key then value. */
-static int canonical_query(struct abuf *out, const char *query)
+static int canonical_query(struct buf *out, const char *query)
 {
 	struct qparam params[SIGV4_MAX_QUERY];
 	size_t n = 0;
@@ -148,16 +148,16 @@ static int canonical_query(struct abuf *out, const char *query)
 				goto out;
 			const char *eq = memchr(p, '=', len);
 			size_t klen = eq ? (size_t)(eq - p) : len;
-			struct abuf raw = { 0 }, enc = { 0 };
+			struct buf raw = { 0 }, enc = { 0 };
 			pct_decode(&raw, p, klen);
 			aws_uri_encode(&enc, raw.p ? raw.p : "", raw.len, false);
-			params[n].key = abuf_take(&enc);
+			params[n].key = buf_take(&enc);
 			raw.len = 0;
 			if (eq)
 				pct_decode(&raw, eq + 1, len - klen - 1);
 			aws_uri_encode(&enc, raw.p ? raw.p : "", raw.len, false);
-			params[n].value = abuf_take(&enc);
-			abuf_free(&raw);
+			params[n].value = buf_take(&enc);
+			buf_free(&raw);
 			n++;
 			if (!params[n - 1].key || !params[n - 1].value)
 				goto out;
@@ -169,10 +169,10 @@ static int canonical_query(struct abuf *out, const char *query)
 	qsort(params, n, sizeof(params[0]), qparam_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			abuf_add(out, "&", 1);
-		abuf_adds(out, params[i].key);
-		abuf_add(out, "=", 1);
-		abuf_adds(out, params[i].value);
+			buf_add(out, "&", 1);
+		buf_adds(out, params[i].key);
+		buf_add(out, "=", 1);
+		buf_adds(out, params[i].value);
 	}
 	rc = 0;
 out:
@@ -199,7 +199,7 @@ static int hdr_cmp(const void *a, const void *b)
 }
 
 /* Appends value trimmed, with every run of whitespace folded to one space. */
-static void add_header_value(struct abuf *b, const char *v)
+static void add_header_value(struct buf *b, const char *v)
 {
 	bool pending_space = false, started = false;
 	for (; *v; v++) {
@@ -208,10 +208,10 @@ static void add_header_value(struct abuf *b, const char *v)
 			continue;
 		}
 		if (pending_space)
-			abuf_add(b, " ", 1);
+			buf_add(b, " ", 1);
 		pending_space = false;
 		started = true;
-		abuf_add(b, v, 1);
+		buf_add(b, v, 1);
 	}
 }
 
@@ -248,7 +248,7 @@ enum bot_rc sigv4_sign(const struct sigv4_req *req, struct sigv4_out *out)
 	enum bot_rc rc = BOT_EINVAL;
 	struct hdr hdrs[SIGV4_MAX_HEADERS];
 	size_t nh = 0;
-	struct abuf creq = { 0 }, sts = { 0 }, auth = { 0 }, signed_names = { 0 }, path = { 0 };
+	struct buf creq = { 0 }, sts = { 0 }, auth = { 0 }, signed_names = { 0 }, path = { 0 };
 	char hash[65], scope_date[9];
 	unsigned char k1[32], k2[32], k3[32], k4[32], sig[32];
 	char sighex[65];
@@ -281,45 +281,45 @@ enum bot_rc sigv4_sign(const struct sigv4_req *req, struct sigv4_out *out)
 	qsort(hdrs, nh, sizeof(hdrs[0]), hdr_cmp);
 
 	/* Canonical request */
-	abuf_adds(&creq, req->method);
-	abuf_add(&creq, "\n", 1);
+	buf_adds(&creq, req->method);
+	buf_add(&creq, "\n", 1);
 	normalize_path(&path, req->path);
 	aws_uri_encode(&creq, path.p ? path.p : "/", path.len, true);
-	abuf_add(&creq, "\n", 1);
+	buf_add(&creq, "\n", 1);
 	if (canonical_query(&creq, req->query) != 0) {
 		rc = BOT_EINVAL;
 		goto out;
 	}
-	abuf_add(&creq, "\n", 1);
+	buf_add(&creq, "\n", 1);
 	for (size_t i = 0; i < nh; i++) {
 		bool dup = i > 0 && strcmp(hdrs[i].name, hdrs[i - 1].name) == 0;
 		if (dup) {
-			abuf_add(&creq, ",", 1);
+			buf_add(&creq, ",", 1);
 		} else {
 			if (i > 0)
-				abuf_add(&creq, "\n", 1);
-			abuf_adds(&creq, hdrs[i].name);
-			abuf_add(&creq, ":", 1);
+				buf_add(&creq, "\n", 1);
+			buf_adds(&creq, hdrs[i].name);
+			buf_add(&creq, ":", 1);
 			if (signed_names.len)
-				abuf_add(&signed_names, ";", 1);
-			abuf_adds(&signed_names, hdrs[i].name);
+				buf_add(&signed_names, ";", 1);
+			buf_adds(&signed_names, hdrs[i].name);
 		}
 		add_header_value(&creq, hdrs[i].value);
 	}
-	abuf_add(&creq, "\n\n", 2);
-	abuf_add(&creq, signed_names.p ? signed_names.p : "", signed_names.len);
-	abuf_add(&creq, "\n", 1);
+	buf_add(&creq, "\n\n", 2);
+	buf_add(&creq, signed_names.p ? signed_names.p : "", signed_names.len);
+	buf_add(&creq, "\n", 1);
 	if (sha256_hex(req->body ? req->body : "", req->body_len, hash) != 0)
 		goto out;
-	abuf_adds(&creq, hash);
+	buf_adds(&creq, hash);
 	if (creq.oom || signed_names.oom || path.oom)
 		goto out;
 
 	/* String to sign */
 	if (sha256_hex(creq.p, creq.len, hash) != 0)
 		goto out;
-	abuf_addf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", req->amz_date,
-		  scope_date, req->region, req->service, hash);
+	buf_addf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", req->amz_date, scope_date,
+		 req->region, req->service, hash);
 
 	/* Signing key and signature */
 	klen = strlen(req->secret_key) + 4;
@@ -334,17 +334,17 @@ enum bot_rc sigv4_sign(const struct sigv4_req *req, struct sigv4_out *out)
 	    hmac(k3, 32, "aws4_request", 12, k4) || hmac(k4, 32, sts.p, sts.len, sig))
 		goto out;
 	hex_encode(sig, 32, sighex);
-	abuf_addf(&auth,
-		  "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
-		  "Signature=%s",
-		  req->access_key, scope_date, req->region, req->service,
-		  signed_names.p ? signed_names.p : "", sighex);
+	buf_addf(&auth,
+		 "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
+		 "Signature=%s",
+		 req->access_key, scope_date, req->region, req->service,
+		 signed_names.p ? signed_names.p : "", sighex);
 	if (auth.oom)
 		goto out;
 
-	out->canonical_request = abuf_take(&creq);
-	out->string_to_sign = abuf_take(&sts);
-	out->authorization = abuf_take(&auth);
+	out->canonical_request = buf_take(&creq);
+	out->string_to_sign = buf_take(&sts);
+	out->authorization = buf_take(&auth);
 	rc = BOT_OK;
 out:
 	if (kinit) {
@@ -355,10 +355,10 @@ out:
 	OPENSSL_cleanse(k4, sizeof(k4));
 	for (size_t i = 0; i < nh; i++)
 		free(hdrs[i].name);
-	abuf_free(&creq);
-	abuf_free(&sts);
-	abuf_free(&auth);
-	abuf_free(&signed_names);
-	abuf_free(&path);
+	buf_free(&creq);
+	buf_free(&sts);
+	buf_free(&auth);
+	buf_free(&signed_names);
+	buf_free(&path);
 	return rc;
 }

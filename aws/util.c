@@ -1,5 +1,5 @@
-/* Small building blocks of the AWS module: byte buffers, the arena that holds
- * decoded results, growable arrays, percent-encoding and form bodies, and the
+/* Small building blocks of the AWS module: the arena that holds decoded
+ * results, growable arrays, percent-encoding and form bodies, and the
  * endpoint resolution rules. */
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -10,109 +10,33 @@
 #include "../bot/core/url.h"
 #include "aws_internal.h"
 
-void abuf_add(struct abuf *b, const void *data, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = true;
-				return;
-			}
-			cap *= 2;
-		}
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void abuf_adds(struct abuf *b, const char *s)
-{
-	abuf_add(b, s, strlen(s));
-}
-
-void abuf_addf(struct abuf *b, const char *fmt, ...)
-{
-	char small[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if ((size_t)n < sizeof(small)) {
-		abuf_add(b, small, (size_t)n);
-		return;
-	}
-	char *big = malloc((size_t)n + 1);
-	if (!big) {
-		b->oom = true;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	abuf_add(b, big, (size_t)n);
-	free(big);
-}
-
-char *abuf_take(struct abuf *b)
-{
-	char *p = NULL;
-	if (!b->oom)
-		p = b->p ? b->p : strdup("");
-	else
-		free(b->p);
-	memset(b, 0, sizeof(*b));
-	return p;
-}
-
-void abuf_free(struct abuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-void aws_uri_encode(struct abuf *b, const char *s, size_t n, bool keep_slash)
+void aws_uri_encode(struct buf *b, const char *s, size_t n, bool keep_slash)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		    c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-			abuf_add(b, &s[i], 1);
+			buf_add(b, &s[i], 1);
 		} else {
 			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-			abuf_add(b, e, 3);
+			buf_add(b, e, 3);
 		}
 	}
 }
 
-void aws_form_add(struct abuf *b, const char *key, const char *value)
+void aws_form_add(struct buf *b, const char *key, const char *value)
 {
 	if (!value)
 		return;
 	if (b->len)
-		abuf_add(b, "&", 1);
+		buf_add(b, "&", 1);
 	aws_uri_encode(b, key, strlen(key), false);
-	abuf_add(b, "=", 1);
+	buf_add(b, "=", 1);
 	aws_uri_encode(b, value, strlen(value), false);
 }
 
-void aws_form_addk(struct abuf *b, const char *value, const char *keyfmt, ...)
+void aws_form_addk(struct buf *b, const char *value, const char *keyfmt, ...)
 {
 	char key[256];
 	va_list ap;
@@ -287,10 +211,10 @@ char *aws_resolve_endpoint(enum aws_service svc, const char *region, const char 
 			return NULL;
 		}
 	}
-	struct abuf b = { 0 };
-	abuf_addf(&b, "https://%s.%s.%s", endpoint_table[svc].host_part, region,
-		  strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com");
-	char *s = abuf_take(&b);
+	struct buf b = { 0 };
+	buf_addf(&b, "https://%s.%s.%s", endpoint_table[svc].host_part, region,
+		 strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com");
+	char *s = buf_take(&b);
 	if (!s)
 		snprintf(err, errlen, "out of memory");
 	return s;

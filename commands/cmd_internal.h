@@ -8,13 +8,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "../bot/daemon/bot.h"
 #include "commands.h"
 
 /* One handler invocation. The ix is owned: a handler that keeps it (a
  * workflow, an AWS call) sets c->ix to NULL; the dispatcher frees the rest. */
 struct cmd_ctx {
-	struct bot *bot;
+	const struct cmd_deps *deps;
 	struct ix *ix;
 	const struct cfg_env *env;   /* the "name" option resolved; NULL if none */
 	enum cmd_level level;        /* the member's level */
@@ -49,7 +48,7 @@ extern const struct cmd_desc cmd_schedule_table[];
 extern const struct cmd_desc cmd_holiday_table[];
 extern const struct cmd_desc cmd_misc_table[];
 
-/* ---- helpers (dispatch.c) ---- */
+/* ---- helpers (reply.c) ---- */
 
 /* Ephemeral "✘ why" to the caller, audited as "refused: why" and saved.
  * Nothing else changes. */
@@ -72,9 +71,6 @@ void cmd_audit(struct cmd_ctx *c, const char *outcome);
 /* After a change to the state: audits "ok", saves, and answers publicly with
  * text + note; if saving failed, says so instead of claiming it is done. */
 void cmd_commit(struct cmd_ctx *c, const char *text, const char *note);
-/* The schedule's zone of env (the top-level one by default). Caller frees
- * with tz_destroy; NULL if the zone cannot be opened. */
-struct tz *cmd_env_tz(const struct cfg *cfg, const struct cfg_env *env);
 /* The member's display name, escaped for echoing. */
 void cmd_who(const struct cmd_ctx *c, char *buf, size_t len);
 /* The scheduler that answers "what happens next": the daemon's, or when it

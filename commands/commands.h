@@ -16,21 +16,41 @@
 
 #include "../bot/core/rc.h"
 #include "../bot/discord/interact.h"
+#include "../bot/discord/rest.h"
+#include "../bot/state/saver.h"
 #include "../bot/state/state.h"
 #include "../bot/time/cron.h"
 #include "../bot/time/when.h"
 #include "../config/config.h"
 
-struct bot;
+struct aws;
+struct sched;
+struct wfm;
 
-/* Handles one interaction of any type. Takes ownership of ix (freed now, or
- * later by a workflow or an AWS callback that answers it). */
-void cmd_dispatch(struct bot *bot, struct ix *ix);
+/* The handles the commands work with, filled (and kept current across
+ * SIGHUP) by the daemon; everything is borrowed. A handler uses them only
+ * while it runs: what answers later (AWS lookups, workflows) copies the
+ * handles it needs. */
+struct cmd_deps {
+	struct rest *rest;
+	const struct cfg *cfg; /* the current config */
+	struct state *state;   /* NULL until loaded: commands are refused */
+	struct saver *saver;   /* saves state (overrides before their reply) */
+	struct wfm *wfm;       /* NULL: no workflows */
+	struct sched *sched;   /* NULL: a stand-in answers "what next" */
+	struct aws *aws;       /* NULL: no AWS lookups */
+};
+
+/* Handles one interaction of any type. deps is borrowed for the call; takes
+ * ownership of ix (freed now, or later by a workflow or an AWS callback
+ * that answers it). */
+void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix);
 
 /* Posts the stop warning of env to cfg->channel_id: "dev stops at 18:00 KST"
  * with buttons [+1h] [+2h]; a click extends that stop for whoever clicks
- * (roles checked, max_extend applied). env and bot are borrowed. */
-enum bot_rc cmd_post_stop_warning(struct bot *bot, const struct cfg_env *env, time_t stop_at);
+ * (roles checked, max_extend applied). env and deps are borrowed. */
+enum bot_rc cmd_post_stop_warning(const struct cmd_deps *deps, const struct cfg_env *env,
+				  time_t stop_at);
 
 /* ---- pure parts (exposed for tests) ---- */
 
@@ -175,7 +195,6 @@ void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len);
 
 /* ---- the scheduler's answer, in words ---- */
 
-struct sched;
 /* env's next action as the scheduler will run it (sched_next: overrides,
  * holidays and extends applied), in words: "stop Mon 2026-11-23 18:00 KST
  * (extended to ... by bob)", "nothing will run (next: start Mon ..., held:

@@ -2,19 +2,14 @@
  * it is, who may use it (checked before anything happens), the confirm
  * button of protected environments, autocomplete of environment names, and
  * the buttons (confirm, cancel, stop-warning snooze). Refusals are
- * ephemeral, say why, change nothing and are audited. */
+ * ephemeral, say why, change nothing and are audited (reply.c, which the
+ * families answer through too). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "../bot/core/log.h"
-#include "../bot/sched/plan.h"
 #include "../bot/sched/sched.h"
-#include "../bot/wf/wfm.h"
 #include "cmd_internal.h"
-
-#define MOD "cmd"
 
 static const struct cmd_desc *const families[] = {
 	cmd_env_table, cmd_schedule_table, cmd_holiday_table, cmd_misc_table, NULL,
@@ -30,171 +25,9 @@ static const struct cmd_desc *find_desc(const char *command, const char *sub)
 	return NULL;
 }
 
-/* ---- helpers shared with the families ---- */
-
-void cmd_who(const struct cmd_ctx *c, char *buf, size_t len)
-{
-	cmd_escape(c->ix->user_name[0] ? c->ix->user_name : c->ix->user_id, buf, len);
-}
-
-void cmd_audit(struct cmd_ctx *c, const char *outcome)
-{
-	if (!c->bot->state)
-		return;
-	state_audit(c->bot->state, c->now, c->ix->user_id, c->ix->user_name, c->action,
-		    c->env ? c->env->name : "", outcome);
-}
-
 static cJSON *message(const char *text, bool ephemeral)
 {
 	return rest_msg_new(text, ephemeral ? REST_FLAG_EPHEMERAL : 0);
-}
-
-/* A copy of user-influenced text that cannot break a key="value" log line:
- * quotes become apostrophes, control characters spaces. */
-static void log_safe(const char *in, char *out, size_t len)
-{
-	snprintf(out, len, "%s", in);
-	for (char *p = out; *p; p++)
-		if (*p == '"' || *p == '\\')
-			*p = '\'';
-		else if ((unsigned char)*p < 0x20 || *p == 0x7F)
-			*p = ' ';
-}
-
-/* An ephemeral answer that changes nothing but the audit: a refusal or a
- * no-op. An audit line needs no acknowledgement: saved with the next batch. */
-static void answer_aside(struct cmd_ctx *c, const char *kind, const char *icon, const char *why)
-{
-	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX], la[STATE_TEXT_MAX], lw[512];
-	snprintf(outcome, sizeof(outcome), "%s: %s", kind, why);
-	cmd_audit(c, outcome);
-	bot_save_state_soon(c->bot);
-	log_safe(c->action, la, sizeof(la));
-	log_safe(why, lw, sizeof(lw));
-	log_info(MOD, "msg=\"%s\" user=%s action=\"%s\" why=\"%s\"", kind, c->ix->user_id, la, lw);
-	snprintf(text, sizeof(text), "%s %s", icon, why);
-	if (c->ix->type == IX_COMMAND && c->ix->acked)
-		ix_edit(c->bot->rest, c->ix, message(text, true), NULL, NULL);
-	else
-		ix_reply(c->bot->rest, c->ix, message(text, true));
-}
-
-void cmd_refuse(struct cmd_ctx *c, const char *why)
-{
-	answer_aside(c, "refused", "\xE2\x9C\x98", why);
-}
-
-/* A reply of several messages on its way: the rest go out as follow-ups,
- * each once the one before it has landed. */
-struct long_reply {
-	struct rest *rest;
-	struct ix *ix; /* kept alive by the reply in flight */
-	cJSON *rest_msgs;
-};
-
-static void long_reply_next(void *arg, const struct rest_response *res)
-{
-	struct long_reply *lr = arg;
-	cJSON *next = NULL;
-	if (res->rc == BOT_OK)
-		next = cJSON_DetachItemFromArray(lr->rest_msgs, 0);
-	else if (cJSON_GetArraySize(lr->rest_msgs) > 0)
-		log_warn(MOD, "msg=\"long reply cut short\" id=%s rc=\"%s\" left=%d", lr->ix->id,
-			 bot_strerror(res->rc), cJSON_GetArraySize(lr->rest_msgs));
-	/* ix_followup takes next whatever it returns, and calls this again
-	 * only when it returned BOT_OK. */
-	if (next && ix_followup(lr->rest, lr->ix, next, long_reply_next, lr) == BOT_OK)
-		return;
-	cJSON_Delete(lr->rest_msgs);
-	free(lr);
-}
-
-void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool ephemeral)
-{
-	int flags = ephemeral ? REST_FLAG_EPHEMERAL : 0;
-	cJSON *msgs = cmd_reply_messages(text, flags, CMD_REPLY_MESSAGES);
-	cJSON *first = msgs ? cJSON_DetachItemFromArray(msgs, 0) : NULL;
-	struct long_reply *lr = NULL;
-	enum bot_rc rc;
-	if (!first) {
-		/* Out of memory: one clamped message is better than none. */
-		cJSON_Delete(msgs);
-		first = rest_msg_new(text, flags);
-		msgs = NULL;
-	}
-	if (msgs && cJSON_GetArraySize(msgs) > 0 && (lr = calloc(1, sizeof(*lr))))
-		*lr = (struct long_reply){ .rest = rest, .ix = ix, .rest_msgs = msgs };
-	else
-		cJSON_Delete(msgs);
-	/* The first message answers (or edits the deferred answer); the
-	 * follow-ups start once it has landed. */
-	if (ix->acked)
-		rc = ix_edit(rest, ix, first, lr ? long_reply_next : NULL, lr);
-	else
-		rc = ix_reply_then(rest, ix, first, lr ? long_reply_next : NULL, lr);
-	if (rc != BOT_OK && lr) {
-		cJSON_Delete(lr->rest_msgs);
-		free(lr);
-	}
-}
-
-void cmd_noop(struct cmd_ctx *c, const char *why)
-{
-	answer_aside(c, "no change", "\xE2\x84\xB9\xEF\xB8\x8F", why);
-}
-
-void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply)
-{
-	if (c->ix->type == IX_COMPONENT) {
-		/* The (ephemeral) confirm prompt becomes the answer, its buttons
-		 * gone so that it cannot be pressed twice. */
-		cJSON *msg = rest_msg_new(text, 0);
-		if (msg)
-			cJSON_AddItemToObject(msg, "components", cJSON_CreateArray());
-		ix_component_update(c->bot->rest, c->ix, msg);
-		return;
-	}
-	cmd_reply_long(c->bot->rest, c->ix, text, !public_reply);
-}
-
-void cmd_commit(struct cmd_ctx *c, const char *text, const char *note)
-{
-	char out[REST_CONTENT_MAX];
-	cmd_audit(c, "ok");
-	if (bot_save_state(c->bot) != BOT_OK) {
-		snprintf(out, sizeof(out),
-			 "\xE2\x9A\xA0 %s But it could NOT be saved to the state file: it holds "
-			 "only until envbot restarts. Check the disk and the log.",
-			 text);
-		cmd_answer(c, out, true);
-		return;
-	}
-	snprintf(out, sizeof(out), "%s%s", text, note ? note : "");
-	cmd_answer(c, out, true);
-}
-
-struct tz *cmd_env_tz(const struct cfg *cfg, const struct cfg_env *env)
-{
-	const char *name = env && env->schedule.timezone ? env->schedule.timezone : cfg->timezone;
-	return tz_open(name ? name : "UTC");
-}
-
-const struct sched *cmd_sched(struct cmd_ctx *c)
-{
-	if (c->bot->sched)
-		return c->bot->sched;
-	if (!c->own_sched) {
-		struct sched_deps d = { .cfg = c->bot->cfg, .st = c->bot->state };
-		c->own_sched = sched_create(&d);
-	}
-	return c->own_sched;
-}
-
-void cmd_next_action(struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz, char *buf,
-		     size_t len)
-{
-	cmd_next_words(cmd_sched(c), env, tz, c->now, buf, len);
 }
 
 /* ---- autocomplete ---- */
@@ -204,15 +37,15 @@ static void autocomplete(struct cmd_ctx *c)
 	const struct ix_option *f = ix_focused(c->ix);
 	const char *names[25];
 	size_t n = 0;
-	if (f && strcmp(f->name, "name") == 0 && !cmd_check_place(c->bot->cfg, c->ix)) {
+	if (f && strcmp(f->name, "name") == 0 && !cmd_check_place(c->deps->cfg, c->ix)) {
 		size_t typed = strlen(f->value);
-		for (size_t i = 0; i < c->bot->cfg->n_envs && n < 25; i++) {
-			const char *name = c->bot->cfg->envs[i].name;
+		for (size_t i = 0; i < c->deps->cfg->n_envs && n < 25; i++) {
+			const char *name = c->deps->cfg->envs[i].name;
 			if (strncasecmp(name, f->value, typed) == 0)
 				names[n++] = name;
 		}
 	}
-	ix_autocomplete(c->bot->rest, c->ix, names, n);
+	ix_autocomplete(c->deps->rest, c->ix, names, n);
 }
 
 /* ---- slash commands ---- */
@@ -263,10 +96,10 @@ static bool resolve_env(struct cmd_ctx *c, const struct cmd_desc *d)
 		cmd_refuse(c, "name the environment");
 		return false;
 	}
-	c->env = cfg_find_env(c->bot->cfg, name);
+	c->env = cfg_find_env(c->deps->cfg, name);
 	if (!c->env) {
 		cmd_escape(name, shown, sizeof(shown));
-		list_env_names(c->bot->cfg, known, sizeof(known));
+		list_env_names(c->deps->cfg, known, sizeof(known));
 		snprintf(why, sizeof(why), "unknown environment \"%s\" (known: %s)", shown, known);
 		cmd_refuse(c, why);
 		return false;
@@ -360,12 +193,12 @@ static void ask_confirm(struct cmd_ctx *c, const struct cmd_desc *d, const char 
 		return;
 	}
 	cJSON_AddItemToObject(msg, "components", rows);
-	ix_reply(c->bot->rest, c->ix, msg);
+	ix_reply(c->deps->rest, c->ix, msg);
 }
 
 static void on_command(struct cmd_ctx *c)
 {
-	const char *place = cmd_check_place(c->bot->cfg, c->ix);
+	const char *place = cmd_check_place(c->deps->cfg, c->ix);
 	char why[256], arg[64] = "", err[512];
 	if (place) {
 		cmd_refuse(c, place);
@@ -426,7 +259,7 @@ static void on_confirm(struct cmd_ctx *c)
 	const struct cmd_desc *d = find_desc("env", cf.verb);
 	if (!d || !d->mutates)
 		d = find_desc("schedule", cf.verb);
-	c->env = cfg_find_env(c->bot->cfg, cf.env);
+	c->env = cfg_find_env(c->deps->cfg, cf.env);
 	if (!d || !d->mutates || !c->env) {
 		cmd_refuse(c, "this confirmation no longer matches the configuration");
 		return;
@@ -469,7 +302,7 @@ static void on_snooze(struct cmd_ctx *c)
 		return;
 	}
 	snprintf(c->action, sizeof(c->action), "stop-warning +%dh %s", hours, name);
-	c->env = cfg_find_env(c->bot->cfg, name);
+	c->env = cfg_find_env(c->deps->cfg, name);
 	if (!c->env) {
 		cmd_refuse(c, "this environment is no longer configured");
 		return;
@@ -481,17 +314,13 @@ static void on_snooze(struct cmd_ctx *c)
 		cmd_refuse(c, why);
 		return;
 	}
-	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	char was[64], until[64], target[64], note[512], text[REST_CONTENT_MAX];
-	if (cmd_snooze_compute(c->env, tz, c->bot->state, stop_at, hours, c->now,
-			       c->bot->cfg->max_extend, c->level >= CMD_ADMIN, &sp, err,
+	if (cmd_snooze_compute(c->env, tz, c->deps->state, stop_at, hours, c->now,
+			       c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &sp, err,
 			       sizeof(err)) != 0) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	cmd_fmt_local(tz, stop_at, was, sizeof(was));
 	if (!sp.change) {
@@ -507,19 +336,19 @@ static void on_snooze(struct cmd_ctx *c)
 			 "until %s, so nothing changed.",
 			 c->env->name, until, by, hours, was, target);
 		cmd_noop(c, why);
-		goto out;
+		return;
 	}
-	if (state_extend_set(c->bot->state, c->env->name, sp.date, sp.new_stop, c->ix->user_name,
+	if (state_extend_set(c->deps->state, c->env->name, sp.date, sp.new_stop, c->ix->user_name,
 			     c->now, err, sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	cmd_who(c, who, sizeof(who));
 	cmd_audit(c, "ok");
-	bool saved = bot_save_state(c->bot) == BOT_OK;
+	bool saved = saver_save_now(c->deps->saver) == BOT_OK;
 	cmd_fmt_local(tz, sp.new_stop, until, sizeof(until));
-	cmd_conflict_note(c->bot->state, c->env->name, "extend", sp.date, c->bot->cfg->holidays,
-			  c->bot->cfg->n_holidays, note, sizeof(note));
+	cmd_conflict_note(c->deps->state, c->env->name, "extend", sp.date, c->deps->cfg->holidays,
+			  c->deps->cfg->n_holidays, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xE2\x8F\xB0 **%s** was to stop at %s.\n%s Extended to %s by %s (+%dh).%s",
 		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", until, who, hours,
@@ -529,15 +358,13 @@ static void on_snooze(struct cmd_ctx *c)
 	cJSON *msg = rest_msg_new(text, 0);
 	if (msg)
 		cJSON_AddItemToObject(msg, "components", snooze_buttons(c->env->name, stop_at));
-	ix_component_update(c->bot->rest, c->ix, msg);
-out:
-	tz_destroy(tz);
+	ix_component_update(c->deps->rest, c->ix, msg);
 }
 
 static void on_component(struct cmd_ctx *c)
 {
 	const char *id = c->ix->custom_id ? c->ix->custom_id : "";
-	const char *place = cmd_check_place(c->bot->cfg, c->ix);
+	const char *place = cmd_check_place(c->deps->cfg, c->ix);
 	if (place) {
 		snprintf(c->action, sizeof(c->action), "button");
 		cmd_refuse(c, place);
@@ -555,22 +382,22 @@ static void on_component(struct cmd_ctx *c)
 	}
 }
 
-void cmd_dispatch(struct bot *bot, struct ix *ix)
+void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix)
 {
 	struct cmd_ctx c = {
-		.bot = bot,
+		.deps = deps,
 		.ix = ix,
 		.now = time(NULL),
 	};
 	if (!ix)
 		return;
-	c.level = cmd_member_level(bot->cfg, ix);
+	c.level = cmd_member_level(deps->cfg, ix);
 	switch (ix->type) {
 	case IX_AUTOCOMPLETE: autocomplete(&c); break;
 	case IX_COMMAND:
 		describe_action(&c);
-		if (!bot->state) {
-			ix_reply(bot->rest, ix,
+		if (!deps->state) {
+			ix_reply(deps->rest, ix,
 				 message("\xE2\x9C\x98 envbot's state is not loaded; try again "
 					 "later",
 					 true));
@@ -579,8 +406,8 @@ void cmd_dispatch(struct bot *bot, struct ix *ix)
 		on_command(&c);
 		break;
 	case IX_COMPONENT:
-		if (!bot->state) {
-			ix_reply(bot->rest, ix,
+		if (!deps->state) {
+			ix_reply(deps->rest, ix,
 				 message("\xE2\x9C\x98 envbot's state is not loaded; try again "
 					 "later",
 					 true));
@@ -596,14 +423,12 @@ void cmd_dispatch(struct bot *bot, struct ix *ix)
 
 /* ---- the stop warning ---- */
 
-enum bot_rc cmd_post_stop_warning(struct bot *bot, const struct cfg_env *env, time_t stop_at)
+enum bot_rc cmd_post_stop_warning(const struct cmd_deps *deps, const struct cfg_env *env,
+				  time_t stop_at)
 {
 	char text[512], when[64];
-	struct tz *tz = cmd_env_tz(bot->cfg, env);
-	if (!tz)
-		return BOT_ECONFIG;
+	const struct tz *tz = cfg_env_tz(deps->cfg, env);
 	cmd_fmt_local(tz, stop_at, when, sizeof(when));
-	tz_destroy(tz);
 	long mins = (long)((stop_at - time(NULL) + 59) / 60);
 	snprintf(text, sizeof(text),
 		 "\xE2\x8F\xB0 **%s** stops at %s (in %ld min). Need it longer? %s can snooze "
@@ -617,5 +442,5 @@ enum bot_rc cmd_post_stop_warning(struct bot *bot, const struct cfg_env *env, ti
 		return BOT_ENOMEM;
 	}
 	cJSON_AddItemToObject(msg, "components", rows);
-	return rest_create_message(bot->rest, bot->cfg->channel_id, msg, NULL, NULL);
+	return rest_create_message(deps->rest, deps->cfg->channel_id, msg, NULL, NULL);
 }

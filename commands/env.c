@@ -23,17 +23,17 @@
 static void env_state(const struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz,
 		      char *buf, size_t len)
 {
-	const struct wf *wf = c->bot->wfm ? wfm_running(c->bot->wfm, env->name) : NULL;
+	const struct wf *wf = c->deps->wfm ? wfm_running(c->deps->wfm, env->name) : NULL;
 	time_t since;
 	char when[64];
 	if (wf) {
-		const char *link = wfm_link(c->bot->wfm, env->name);
+		const char *link = wfm_link(c->deps->wfm, env->name);
 		snprintf(buf, len, "%s in progress (%s)%s%s",
 			 wf_action(wf) == ACTION_START ? "start" : "stop", wf_state_name(wf),
 			 link[0] ? " " : "", link);
 		return;
 	}
-	if (state_is_up(c->bot->state, env->name, &since)) {
+	if (state_is_up(c->deps->state, env->name, &since)) {
 		cmd_fmt_local(tz, since, when, sizeof(when));
 		snprintf(buf, len, "up since %s", when);
 		return;
@@ -45,7 +45,7 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 {
 	char st[256], next[320], who[STATE_WHO_MAX * 2];
 	struct cmd_text t = { 0 };
-	const struct state_freeze *fz = state_is_frozen(c->bot->state);
+	const struct state_freeze *fz = state_is_frozen(c->deps->state);
 	(void)arg;
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
@@ -55,21 +55,15 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 	}
 	/* One line per environment, however many: cmd_answer sends a long
 	 * list as embeds over several messages. */
-	for (size_t i = 0; i < c->bot->cfg->n_envs; i++) {
-		const struct cfg_env *e = &c->bot->cfg->envs[i];
-		struct tz *tz = cmd_env_tz(c->bot->cfg, e);
-		if (!tz) {
-			cmd_text_add(&t, "**%s** (%s): the schedule's time zone cannot be read\n",
-				     e->name, cfg_kind_name(e->kind));
-			continue;
-		}
+	for (size_t i = 0; i < c->deps->cfg->n_envs; i++) {
+		const struct cfg_env *e = &c->deps->cfg->envs[i];
+		const struct tz *tz = cfg_env_tz(c->deps->cfg, e);
 		env_state(c, e, tz, st, sizeof(st));
 		cmd_next_action(c, e, tz, next, sizeof(next));
 		cmd_text_add(&t, "**%s** (%s%s): %s; next: %s\n", e->name, cfg_kind_name(e->kind),
 			     e->protected_env ? ", protected" : "", st, next);
-		tz_destroy(tz);
 	}
-	if (c->bot->cfg->n_envs == 0)
+	if (c->deps->cfg->n_envs == 0)
 		cmd_text_add(&t, "No environment is configured.");
 	cmd_answer(c, cmd_text_str(&t), false);
 	cmd_text_free(&t);
@@ -79,7 +73,7 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 static bool overrides_text(const struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz,
 			   struct cmd_text *t)
 {
-	const struct state *st = c->bot->state;
+	const struct state *st = c->deps->state;
 	char when[64], ds[16], who[STATE_WHO_MAX * 2];
 	bool any = false;
 	const struct state_freeze *fz = state_is_frozen(st);
@@ -230,20 +224,16 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	char st[256], next[320], words[160], words2[160], up[16];
 	struct cmd_text t = { 0 };
 	(void)arg;
-	struct tz *tz = cmd_env_tz(c->bot->cfg, e);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, e);
 	env_state(c, e, tz, st, sizeof(st));
 	cmd_next_action(c, e, tz, next, sizeof(next));
 	ymd_t today = plan_local_date(tz, c->now);
-	int64_t secs = state_uptime_seconds(c->bot->state, e->name, plan_local_midnight(tz, today),
+	int64_t secs = state_uptime_seconds(c->deps->state, e->name, plan_local_midnight(tz, today),
 					    c->now + 1, c->now);
 	when_format_duration(secs - secs % 60, up, sizeof(up));
 	cmd_text_add(&t, "**%s** (%s%s, %s)\nState: %s\n", e->name, cfg_kind_name(e->kind),
 		     e->protected_env ? ", protected" : "", tz_name(tz), st);
-	const struct wf *wf = c->bot->wfm ? wfm_running(c->bot->wfm, e->name) : NULL;
+	const struct wf *wf = c->deps->wfm ? wfm_running(c->deps->wfm, e->name) : NULL;
 	if (wf && wf_image_tag(wf)[0])
 		cmd_text_add(&t, "Image tag: %s (%s)\n", wf_image_tag(wf), wf_image_rule(wf));
 	cmd_text_add(&t, "Uptime today: %s (measured)\nNext: %s\n", up, next);
@@ -266,17 +256,16 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	else
 		cmd_text_add(&t, "Overrides: none\n");
 	cmd_text_free(&ov);
-	tz_destroy(tz);
 
-	struct status_req *r = c->bot->aws ? calloc(1, sizeof(*r)) : NULL;
+	struct status_req *r = c->deps->aws ? calloc(1, sizeof(*r)) : NULL;
 	if (!r || !t.s) {
 		free(r);
 		cmd_answer(c, cmd_text_str(&t), false);
 		cmd_text_free(&t);
 		return;
 	}
-	r->rest = c->bot->rest;
-	r->aws = c->bot->aws;
+	r->rest = c->deps->rest;
+	r->aws = c->deps->aws;
 	r->text = t.s; /* ownership moves to r */
 	t = (struct cmd_text){ 0 };
 	if (e->image_repository)
@@ -284,7 +273,7 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	if (e->n_image_parameters)
 		snprintf(r->image_param, sizeof(r->image_param), "%s", e->image_parameters[0]);
 	/* AWS may take longer than Discord's 3 s: "thinking" first. */
-	if (ix_defer(c->bot->rest, c->ix, true) != BOT_OK) {
+	if (ix_defer(c->deps->rest, c->ix, true) != BOT_OK) {
 		free(r->text);
 		free(r);
 		return;
@@ -307,13 +296,13 @@ static void run_workflow(struct cmd_ctx *c, enum action action)
 {
 	char text[512], trigger[160], who[STATE_WHO_MAX * 2];
 	const char *verb = action == ACTION_START ? "start" : "stop";
-	if (!c->bot->wfm) {
+	if (!c->deps->wfm) {
 		cmd_refuse(c, "workflows are not available in this process");
 		return;
 	}
-	const struct wf *running = wfm_running(c->bot->wfm, c->env->name);
+	const struct wf *running = wfm_running(c->deps->wfm, c->env->name);
 	if (running) {
-		const char *link = wfm_link(c->bot->wfm, c->env->name);
+		const char *link = wfm_link(c->deps->wfm, c->env->name);
 		snprintf(text, sizeof(text), "%s already has a %s running%s%s", c->env->name,
 			 action_name(wf_action(running)), link[0] ? ": " : "", link);
 		cmd_refuse(c, text);
@@ -328,7 +317,7 @@ static void run_workflow(struct cmd_ctx *c, enum action action)
 	};
 	if (c->ix->type == IX_COMMAND) {
 		/* Public, deferred: the workflow's embed becomes the response. */
-		if (ix_defer(c->bot->rest, c->ix, false) != BOT_OK) {
+		if (ix_defer(c->deps->rest, c->ix, false) != BOT_OK) {
 			cmd_audit(c, "failed: could not answer Discord");
 			return;
 		}
@@ -342,19 +331,19 @@ static void run_workflow(struct cmd_ctx *c, enum action action)
 		cmd_answer(c, text, false);
 	}
 	const struct wf *busy = NULL;
-	enum bot_rc rc = wfm_start(c->bot->wfm, &req, &busy);
+	enum bot_rc rc = wfm_start(c->deps->wfm, &req, &busy);
 	if (rc == BOT_OK) {
 		/* The manager owns the ix now; it is still alive for the audit. */
 		cmd_audit(c, "ok: workflow started");
 		/* The workflow's own record is what must survive; the audit line
 		 * goes out with the next coalesced save. */
-		bot_save_state_soon(c->bot);
+		saver_save_soon(c->deps->saver);
 		if (req.ix)
 			c->ix = NULL;
 		return;
 	}
 	if (rc == BOT_EBUSY) {
-		const char *link = wfm_link(c->bot->wfm, c->env->name);
+		const char *link = wfm_link(c->deps->wfm, c->env->name);
 		snprintf(text, sizeof(text), "\xE2\x9C\x98 %s already has a workflow running%s%s",
 			 c->env->name, link[0] ? ": " : "", link);
 	} else {
@@ -362,11 +351,11 @@ static void run_workflow(struct cmd_ctx *c, enum action action)
 			 c->env->name, bot_strerror(rc));
 	}
 	cmd_audit(c, rc == BOT_EBUSY ? "refused: a workflow is running" : "failed");
-	bot_save_state_soon(c->bot);
+	saver_save_soon(c->deps->saver);
 	if (c->ix->type == IX_COMMAND)
-		ix_edit(c->bot->rest, c->ix, rest_msg_new(text, 0), NULL, NULL);
+		ix_edit(c->deps->rest, c->ix, rest_msg_new(text, 0), NULL, NULL);
 	else
-		ix_followup(c->bot->rest, c->ix, rest_msg_new(text, REST_FLAG_EPHEMERAL), NULL,
+		ix_followup(c->deps->rest, c->ix, rest_msg_new(text, REST_FLAG_EPHEMERAL), NULL,
 			    NULL);
 }
 
@@ -396,30 +385,25 @@ static int extend_plan(struct cmd_ctx *c, const char *text, const struct tz *tz,
 {
 	if (cmd_extend_parse(text, &p->arg, err, errlen) != 0)
 		return -1;
-	if (cmd_stop_today(c->env, tz, c->bot->state, c->now, &p->scheduled, &p->effective,
+	if (cmd_stop_today(c->env, tz, c->deps->state, c->now, &p->scheduled, &p->effective,
 			   &p->date, err, errlen) != 0)
 		return -1;
 	return cmd_extend_compute(&p->arg, tz, p->date, c->now, p->scheduled, p->effective,
-				  c->bot->cfg->max_extend, c->level >= CMD_ADMIN, &p->new_stop, err,
-				  errlen);
+				  c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &p->new_stop,
+				  err, errlen);
 }
 
 static int prepare_extend(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
 {
 	struct extend_plan p;
-	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	int r = -1;
-	if (!tz) {
-		snprintf(err, errlen, "the schedule's time zone cannot be read");
-		return -1;
-	}
 	if (extend_plan(c, ix_option(c->ix, "duration"), tz, &p, err, errlen) == 0) {
 		/* The instant, not the duration: a confirm pressed twice
 		 * extends once. */
 		snprintf(arg, len, "@%lld", (long long)p.new_stop);
 		r = 0;
 	}
-	tz_destroy(tz);
 	return r;
 }
 
@@ -427,29 +411,23 @@ static void run_extend(struct cmd_ctx *c, const char *arg)
 {
 	struct extend_plan p;
 	char err[512], was[64], now_s[64], who[STATE_WHO_MAX * 2], text[768], note[512];
-	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	if (extend_plan(c, arg, tz, &p, err, sizeof(err)) != 0 ||
-	    state_extend_set(c->bot->state, c->env->name, p.date, p.new_stop, c->ix->user_name,
+	    state_extend_set(c->deps->state, c->env->name, p.date, p.new_stop, c->ix->user_name,
 			     c->now, err, sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	cmd_fmt_local(tz, p.scheduled, was, sizeof(was));
 	cmd_fmt_local(tz, p.new_stop, now_s, sizeof(now_s));
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->bot->state, c->env->name, "extend", p.date, c->bot->cfg->holidays,
-			  c->bot->cfg->n_holidays, note, sizeof(note));
+	cmd_conflict_note(c->deps->state, c->env->name, "extend", p.date, c->deps->cfg->holidays,
+			  c->deps->cfg->n_holidays, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xE2\x9C\x85 **%s**: today's stop (scheduled %s) moved to %s by %s. "
 		 "Tomorrow's schedule is unchanged.",
 		 c->env->name, was, now_s, who);
 	cmd_commit(c, text, note);
-out:
-	tz_destroy(tz);
 }
 
 /* ---- skip ---- */
@@ -485,7 +463,7 @@ static int skip_plan(struct cmd_ctx *c, const char *text, const struct tz *tz, y
 			 c->env->name, ds);
 		return -1;
 	}
-	const struct state_skip *s = state_skip_find(c->bot->state, c->env->name, *date);
+	const struct state_skip *s = state_skip_find(c->deps->state, c->env->name, *date);
 	if (s) {
 		char who[STATE_WHO_MAX * 2];
 		cmd_escape(s->who, who, sizeof(who));
@@ -499,17 +477,12 @@ static int prepare_skip(struct cmd_ctx *c, char *arg, size_t len, char *err, siz
 {
 	ymd_t date;
 	time_t at;
-	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	int r = -1;
-	if (!tz) {
-		snprintf(err, errlen, "the schedule's time zone cannot be read");
-		return -1;
-	}
 	if (skip_plan(c, ix_option(c->ix, "date"), tz, &date, &at, err, errlen) == 0) {
 		when_format_date(date, arg, len);
 		r = 0;
 	}
-	tz_destroy(tz);
 	return r;
 }
 
@@ -518,29 +491,23 @@ static void run_skip(struct cmd_ctx *c, const char *arg)
 	ymd_t date;
 	time_t at;
 	char err[512], ds[16], when[64], who[STATE_WHO_MAX * 2], text[768], note[512];
-	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	if (skip_plan(c, arg, tz, &date, &at, err, sizeof(err)) != 0 ||
-	    state_skip_add(c->bot->state, c->env->name, date, c->ix->user_name, c->now, err,
+	    state_skip_add(c->deps->state, c->env->name, date, c->ix->user_name, c->now, err,
 			   sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	when_format_date(date, ds, sizeof(ds));
 	cmd_fmt_local(tz, at, when, sizeof(when));
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->bot->state, c->env->name, "skip", date, c->bot->cfg->holidays,
-			  c->bot->cfg->n_holidays, note, sizeof(note));
+	cmd_conflict_note(c->deps->state, c->env->name, "skip", date, c->deps->cfg->holidays,
+			  c->deps->cfg->n_holidays, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xE2\x9C\x85 **%s**: skip %s recorded by %s; the scheduled start (%s) will not "
 		 "happen. Scheduled stops still run.",
 		 c->env->name, ds, who, when);
 	cmd_commit(c, text, note);
-out:
-	tz_destroy(tz);
 }
 
 const struct cmd_desc cmd_env_table[] = {

@@ -19,15 +19,7 @@ static bool in_config(const struct cfg *cfg, ymd_t d)
 
 static ymd_t today_default(const struct cmd_ctx *c)
 {
-	struct tz *tz = cmd_env_tz(c->bot->cfg, NULL);
-	ymd_t today;
-	if (tz) {
-		today = plan_local_date(tz, c->now);
-		tz_destroy(tz);
-	} else {
-		today = when_civil_from_days((int64_t)c->now / 86400);
-	}
-	return today;
+	return plan_local_date(cfg_env_tz(c->deps->cfg, NULL), c->now);
 }
 
 static int prepare_add(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
@@ -37,11 +29,11 @@ static int prepare_add(struct cmd_ctx *c, char *arg, size_t len, char *err, size
 	if (cmd_parse_day(ix_option(c->ix, "date"), today_default(c), &d, err, errlen) != 0)
 		return -1;
 	when_format_date(d, ds, sizeof(ds));
-	if (in_config(c->bot->cfg, d)) {
+	if (in_config(c->deps->cfg, d)) {
 		snprintf(err, errlen, "%s is already a holiday (in the config file)", ds);
 		return -1;
 	}
-	if (state_holiday_find(c->bot->state, d)) {
+	if (state_holiday_find(c->deps->state, d)) {
 		snprintf(err, errlen, "%s is already a holiday", ds);
 		return -1;
 	}
@@ -59,16 +51,16 @@ static void run_add(struct cmd_ctx *c, const char *arg)
 		cmd_refuse(c, "not a date");
 		return;
 	}
-	if (state_holiday_add(c->bot->state, d, label ? label : "", c->ix->user_name, c->now, err,
+	if (state_holiday_add(c->deps->state, d, label ? label : "", c->ix->user_name, c->now, err,
 			      sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
 		return;
 	}
-	const struct state_holiday *h = state_holiday_find(c->bot->state, d);
+	const struct state_holiday *h = state_holiday_find(c->deps->state, d);
 	if (h && h->label[0])
 		cmd_escape(h->label, shown, sizeof(shown));
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->bot->state, NULL, "holiday", d, NULL, 0, note, sizeof(note));
+	cmd_conflict_note(c->deps->state, NULL, "holiday", d, NULL, 0, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xF0\x9F\x8F\x96 Holiday %s%s%s%s added by %s: scheduled starts that day are "
 		 "skipped for every environment (stops still run).",
@@ -90,12 +82,12 @@ static int prepare_remove(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 		return -1;
 	}
 	when_format_date(d, ds, sizeof(ds));
-	if (in_config(c->bot->cfg, d) && !state_holiday_find(c->bot->state, d)) {
+	if (in_config(c->deps->cfg, d) && !state_holiday_find(c->deps->state, d)) {
 		snprintf(err, errlen,
 			 "%s is a holiday of the config file: remove it from `holidays` there", ds);
 		return -1;
 	}
-	if (!state_holiday_find(c->bot->state, d)) {
+	if (!state_holiday_find(c->deps->state, d)) {
 		snprintf(err, errlen, "%s is not a holiday", ds);
 		return -1;
 	}
@@ -107,7 +99,7 @@ static void run_remove(struct cmd_ctx *c, const char *arg)
 {
 	ymd_t d;
 	char who[STATE_WHO_MAX * 2], text[512];
-	if (when_parse_date(arg, &d) != 0 || !state_holiday_remove(c->bot->state, d)) {
+	if (when_parse_date(arg, &d) != 0 || !state_holiday_remove(c->deps->state, d)) {
 		cmd_refuse(c, "not a holiday");
 		return;
 	}
@@ -130,9 +122,9 @@ static int by_date(const void *a, const void *b)
 
 static void run_list(struct cmd_ctx *c, const char *arg)
 {
-	const struct cfg *cfg = c->bot->cfg;
+	const struct cfg *cfg = c->deps->cfg;
 	char ds[16], label[STATE_TEXT_MAX * 2], who[STATE_WHO_MAX * 2];
-	size_t nc = cfg->n_holidays, ns = state_holiday_count(c->bot->state), n = 0;
+	size_t nc = cfg->n_holidays, ns = state_holiday_count(c->deps->state), n = 0;
 	struct cmd_text t = { 0 };
 	(void)arg;
 	struct listed *all = calloc(nc + ns + 1, sizeof(*all));
@@ -141,11 +133,11 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 		return;
 	}
 	for (size_t i = 0; i < ns; i++) {
-		const struct state_holiday *h = state_holiday_at(c->bot->state, i);
+		const struct state_holiday *h = state_holiday_at(c->deps->state, i);
 		all[n++] = (struct listed){ .date = h->date, .chat = h };
 	}
 	for (size_t i = 0; i < nc; i++)
-		if (!state_holiday_find(c->bot->state, cfg->holidays[i]))
+		if (!state_holiday_find(c->deps->state, cfg->holidays[i]))
 			all[n++] = (struct listed){ .date = cfg->holidays[i] };
 	qsort(all, n, sizeof(*all), by_date);
 	cmd_text_add(&t, "Holidays (scheduled starts are skipped):\n");

@@ -68,7 +68,7 @@ static void run_tags(struct cmd_ctx *c, const char *arg)
 		cmd_refuse(c, why);
 		return;
 	}
-	if (!c->bot->aws) {
+	if (!c->deps->aws) {
 		cmd_refuse(c, "AWS is not available in this process");
 		return;
 	}
@@ -77,18 +77,18 @@ static void run_tags(struct cmd_ctx *c, const char *arg)
 		cmd_refuse(c, "out of memory");
 		return;
 	}
-	r->rest = c->bot->rest;
+	r->rest = c->deps->rest;
 	snprintf(r->repo, sizeof(r->repo), "%s", c->env->image_repository);
 	/* ECR may take longer than Discord's 3 s: answer "thinking" first. */
-	if (ix_defer(c->bot->rest, c->ix, true) != BOT_OK) {
+	if (ix_defer(c->deps->rest, c->ix, true) != BOT_OK) {
 		free(r);
 		return;
 	}
 	r->ix = c->ix;
-	enum bot_rc rc = ecr_list_tags(c->bot->aws, r->repo, TAGS_SHOW, on_tags, r);
+	enum bot_rc rc = ecr_list_tags(c->deps->aws, r->repo, TAGS_SHOW, on_tags, r);
 	if (rc != BOT_OK) {
 		snprintf(why, sizeof(why), "\xE2\x9C\x98 could not ask ECR: %s", bot_strerror(rc));
-		ix_edit(c->bot->rest, c->ix, rest_msg_new(why, REST_FLAG_EPHEMERAL), NULL, NULL);
+		ix_edit(c->deps->rest, c->ix, rest_msg_new(why, REST_FLAG_EPHEMERAL), NULL, NULL);
 		free(r);
 		return;
 	}
@@ -150,13 +150,13 @@ static const char *cost_held(void *ud, const struct plan_event *ev)
 {
 	const struct cost_filter *f = ud;
 	struct state_decision d;
-	state_decide(f->c->bot->state, f->env->name,
+	state_decide(f->c->deps->state, f->env->name,
 		     ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at, ev->date,
-		     f->c->bot->cfg->holidays, f->c->bot->cfg->n_holidays, f->tz, &d);
+		     f->c->deps->cfg->holidays, f->c->deps->cfg->n_holidays, f->tz, &d);
 	return d.run ? NULL : "held by an override";
 }
 
-static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, struct tz *tz,
+static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, const struct tz *tz,
 		    struct cost_row *r, char *month, size_t mlen)
 {
 	static const char *const names[] = { "January",   "February", "March",    "April",
@@ -171,15 +171,15 @@ static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, struct tz 
 		.start = e->schedule.start_expr ? &e->schedule.start : NULL,
 		.stop = e->schedule.stop_expr ? &e->schedule.stop : NULL,
 		.tz = tz,
-		.holidays = c->bot->cfg->holidays,
-		.n_holidays = c->bot->cfg->n_holidays,
+		.holidays = c->deps->cfg->holidays,
+		.n_holidays = c->deps->cfg->n_holidays,
 		.filter = cost_held,
 	};
 	struct cost_filter cf = { .c = c, .env = e, .tz = tz };
 	ps.filter_ud = &cf;
 	snprintf(month, mlen, "%s %d", names[m - 1], y);
 	r->hours_up =
-		(double)state_uptime_seconds(c->bot->state, e->name, from, c->now + 1, c->now) /
+		(double)state_uptime_seconds(c->deps->state, e->name, from, c->now + 1, c->now) /
 		3600.0;
 	r->hours_so_far = (double)(c->now - from) / 3600.0;
 	r->month_hours = (double)(to - from) / 3600.0;
@@ -199,16 +199,12 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 	struct cost_row total = { 0 };
 	size_t rows = 0;
 	(void)arg;
-	for (size_t i = 0; i < c->bot->cfg->n_envs; i++) {
-		const struct cfg_env *e = &c->bot->cfg->envs[i];
+	for (size_t i = 0; i < c->deps->cfg->n_envs; i++) {
+		const struct cfg_env *e = &c->deps->cfg->envs[i];
 		struct cost_row r;
 		if (c->env && c->env != e)
 			continue;
-		struct tz *tz = cmd_env_tz(c->bot->cfg, e);
-		if (!tz)
-			continue;
-		cost_of(c, e, tz, &r, month, sizeof(month));
-		tz_destroy(tz);
+		cost_of(c, e, cfg_env_tz(c->deps->cfg, e), &r, month, sizeof(month));
 		if (rows == 0)
 			cmd_text_add(&t,
 				     "Cost for %s so far (hours measured from the actual starts "
@@ -252,7 +248,7 @@ static void run_freeze(struct cmd_ctx *c, const char *arg)
 {
 	char text[512], who[STATE_WHO_MAX * 2];
 	(void)arg;
-	const struct state_freeze *fz = state_is_frozen(c->bot->state);
+	const struct state_freeze *fz = state_is_frozen(c->deps->state);
 	if (fz) {
 		char why[256];
 		cmd_escape(fz->who, who, sizeof(who));
@@ -260,7 +256,7 @@ static void run_freeze(struct cmd_ctx *c, const char *arg)
 		cmd_refuse(c, why);
 		return;
 	}
-	state_freeze(c->bot->state, c->ix->user_name, c->now);
+	state_freeze(c->deps->state, c->ix->user_name, c->now);
 	cmd_who(c, who, sizeof(who));
 	snprintf(text, sizeof(text),
 		 "\xE2\x9D\x84 Frozen by %s: no automatic action anywhere (scheduled starts and "
@@ -274,7 +270,7 @@ static void run_unfreeze(struct cmd_ctx *c, const char *arg)
 {
 	char text[512], who[STATE_WHO_MAX * 2];
 	(void)arg;
-	if (!state_unfreeze(c->bot->state)) {
+	if (!state_unfreeze(c->deps->state)) {
 		cmd_refuse(c, "envbot is not frozen");
 		return;
 	}
@@ -301,12 +297,12 @@ static void run_audit(struct cmd_ctx *c, const char *arg)
 			return;
 		}
 	}
-	size_t n = state_audit_count(c->bot->state);
+	size_t n = state_audit_count(c->deps->state);
 	size_t want = n > (size_t)count ? (size_t)count : n;
 	/* Oldest first; a long answer goes out over several messages. */
 	cmd_text_add(&t, "Last %zu of %zu audit entries (UTC):\n", want, n);
 	for (size_t k = want; k-- > 0;) {
-		const struct state_audit *e = state_audit_at(c->bot->state, n - 1 - k);
+		const struct state_audit *e = state_audit_at(c->deps->state, n - 1 - k);
 		char when[32], user[STATE_WHO_MAX * 2], action[STATE_TEXT_MAX * 2],
 			outcome[STATE_TEXT_MAX * 2];
 		struct tm tm;

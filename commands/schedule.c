@@ -44,15 +44,14 @@ static int show_one(void *arg, const struct sched_action *a)
 static void run_show(struct cmd_ctx *c, const char *arg)
 {
 	const struct cfg_env *e = c->env;
-	const struct cfg *cfg = c->bot->cfg;
+	const struct cfg *cfg = c->deps->cfg;
 	char ds[16];
 	struct cmd_text t = { 0 };
 	(void)arg;
-	struct tz *tz = cmd_env_tz(cfg, e);
+	const struct tz *tz = cfg_env_tz(cfg, e);
 	const struct sched *s = cmd_sched(c);
-	if (!tz || !s) {
-		tz_destroy(tz);
-		cmd_refuse(c, tz ? "out of memory" : "the schedule's time zone cannot be read");
+	if (!s) {
+		cmd_refuse(c, "out of memory");
 		return;
 	}
 	time_t to = c->now + SHOW_DAYS * 86400;
@@ -64,7 +63,7 @@ static void run_show(struct cmd_ctx *c, const char *arg)
 	/* Holidays in the window, whichever list they come from. */
 	ymd_t first = plan_local_date(tz, c->now), last = plan_local_date(tz, to);
 	for (ymd_t d = first; d <= last; d = when_add_days(d, 1)) {
-		const struct state_holiday *h = state_holiday_find(c->bot->state, d);
+		const struct state_holiday *h = state_holiday_find(c->deps->state, d);
 		bool in_cfg = false;
 		for (size_t i = 0; i < cfg->n_holidays; i++)
 			in_cfg |= cfg->holidays[i] == d;
@@ -77,7 +76,6 @@ static void run_show(struct cmd_ctx *c, const char *arg)
 		cmd_text_add(&t, "Holiday %s%s%s%s\n", ds, label[0] ? " (" : "", label,
 			     label[0] ? ")" : "");
 	}
-	tz_destroy(tz);
 	cmd_answer(c, cmd_text_str(&t), false);
 	cmd_text_free(&t);
 }
@@ -86,14 +84,9 @@ static int prepare_pause(struct cmd_ctx *c, char *arg, size_t len, char *err, si
 {
 	ymd_t date;
 	time_t at;
-	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
-	if (!tz) {
-		snprintf(err, errlen, "the schedule's time zone cannot be read");
-		return -1;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	int r = cmd_parse_until(ix_option(c->ix, "until"), plan_local_date(tz, c->now), c->now,
 				&date, &at, err, errlen);
-	tz_destroy(tz);
 	if (r != 0)
 		return -1;
 	if (date)
@@ -108,46 +101,40 @@ static void run_pause(struct cmd_ctx *c, const char *arg)
 	ymd_t date = 0;
 	time_t at = 0;
 	char err[512], until[64], who[STATE_WHO_MAX * 2], text[768], note[512];
-	struct tz *tz = cmd_env_tz(c->bot->cfg, c->env);
-	if (!tz) {
-		cmd_refuse(c, "the schedule's time zone cannot be read");
-		return;
-	}
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	if (arg[0] == '@') {
 		at = (time_t)strtoll(arg + 1, NULL, 10);
 		if (at <= c->now) {
 			cmd_refuse(c, "that time has already passed");
-			goto out;
+			return;
 		}
 		cmd_fmt_local(tz, at, until, sizeof(until));
 	} else if (when_parse_date(arg, &date) != 0 || date <= plan_local_date(tz, c->now)) {
 		cmd_refuse(c, "a pause must last until a later day than today");
-		goto out;
+		return;
 	} else {
 		when_format_date(date, until, sizeof(until));
 	}
-	if (state_pause_set(c->bot->state, c->env->name, date, at, c->ix->user_name, c->now, err,
+	if (state_pause_set(c->deps->state, c->env->name, date, at, c->ix->user_name, c->now, err,
 			    sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
-		goto out;
+		return;
 	}
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->bot->state, c->env->name, "pause", 0, NULL, 0, note, sizeof(note));
+	cmd_conflict_note(c->deps->state, c->env->name, "pause", 0, NULL, 0, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xE2\x8F\xB8 **%s**: paused by %s until %s: no automatic start or stop%s. "
 		 "/schedule resume %s ends it sooner.",
 		 c->env->name, who, until, date ? " before that day" : " before then",
 		 c->env->name);
 	cmd_commit(c, text, note);
-out:
-	tz_destroy(tz);
 }
 
 static int prepare_resume(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
 {
 	(void)arg;
 	(void)len;
-	if (!state_pause_until(c->bot->state, c->env->name)) {
+	if (!state_pause_until(c->deps->state, c->env->name)) {
 		snprintf(err, errlen, "%s is not paused", c->env->name);
 		return -1;
 	}
@@ -158,14 +145,14 @@ static void run_resume(struct cmd_ctx *c, const char *arg)
 {
 	char text[512], who[STATE_WHO_MAX * 2], note[512];
 	(void)arg;
-	if (!state_pause_clear(c->bot->state, c->env->name)) {
+	if (!state_pause_clear(c->deps->state, c->env->name)) {
 		char why[128];
 		snprintf(why, sizeof(why), "%s is not paused", c->env->name);
 		cmd_refuse(c, why);
 		return;
 	}
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->bot->state, c->env->name, "resume", 0, NULL, 0, note, sizeof(note));
+	cmd_conflict_note(c->deps->state, c->env->name, "resume", 0, NULL, 0, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xE2\x96\xB6 **%s**: resumed by %s; scheduled actions run again from the next "
 		 "one.",

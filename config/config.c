@@ -984,6 +984,22 @@ static void load_root(struct loader *ld, const config_setting_t *root)
 
 /* ---- loading ------------------------------------------------------------------ */
 
+/* Opens every zone the schedules use once, for the life of the config (each
+ * name was checked by check_zone already; a failure here is a zone file that
+ * changed or cannot be parsed). */
+static void open_zones(struct loader *ld)
+{
+	struct cfg *cfg = ld->cfg;
+	if (!(cfg->tz = tz_open(cfg->timezone)))
+		add_error(ld, NULL, "timezone", "cannot read time zone \"%s\"", cfg->timezone);
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		struct cfg_schedule *s = &cfg->envs[i].schedule;
+		if (!(s->tz = tz_open(s->timezone)))
+			add_error(ld, NULL, "timezone", "cannot read time zone \"%s\"",
+				  s->timezone);
+	}
+}
+
 /* Reads a parsed config; cf must have been read successfully. */
 static enum bot_rc load_parsed(config_t *cf, const char *name, struct cfg **out, char *err,
 			       size_t errlen)
@@ -997,6 +1013,10 @@ static enum bot_rc load_parsed(config_t *cf, const char *name, struct cfg **out,
 	if (!(ld.cfg->path = strdup(name)))
 		goto out;
 	load_root(&ld, config_root_setting(cf));
+	if (ld.oom)
+		goto out;
+	if (ld.n_errs == 0 && ld.seq == 0)
+		open_zones(&ld);
 	if (ld.oom)
 		goto out;
 	if (ld.n_errs > 0 || ld.seq > 0) {
@@ -1116,6 +1136,7 @@ void cfg_destroy(struct cfg *cfg)
 		free(e->schedule.start_expr);
 		free(e->schedule.stop_expr);
 		free(e->schedule.timezone);
+		tz_destroy(e->schedule.tz);
 	}
 	free(cfg->envs);
 	free(cfg->path);
@@ -1132,9 +1153,15 @@ void cfg_destroy(struct cfg *cfg)
 	free(cfg->state_file);
 	free(cfg->health_listen);
 	free(cfg->timezone);
+	tz_destroy(cfg->tz);
 	free(cfg->log_level);
 	free(cfg->holidays);
 	free(cfg);
+}
+
+const struct tz *cfg_env_tz(const struct cfg *cfg, const struct cfg_env *env)
+{
+	return env && env->schedule.tz ? env->schedule.tz : cfg->tz;
 }
 
 const struct cfg_env *cfg_find_env(const struct cfg *cfg, const char *name)

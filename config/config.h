@@ -27,6 +27,7 @@ struct cfg_schedule {
 	struct cron start;
 	struct cron stop;
 	char *timezone; /* the schedule's zone; defaults to the top-level timezone */
+	struct tz *tz;  /* that zone, opened once when the config is loaded (owned) */
 };
 
 struct cfg_env {
@@ -82,6 +83,7 @@ struct cfg {
 	int audit_max;       /* audit entries kept, default 1000 */
 	char *health_listen; /* "127.0.0.1:9464" or NULL */
 	char *timezone;      /* default "UTC" */
+	struct tz *tz;       /* that zone, opened once at load (owned) */
 	char *log_level;     /* may be NULL */
 
 	ymd_t *holidays;
@@ -101,6 +103,12 @@ enum bot_rc cfg_load_string(const char *text, const char *name, struct cfg **out
 			    size_t errlen);
 /* Accepts NULL. */
 void cfg_destroy(struct cfg *cfg);
+
+/* The zone env's schedule runs in (the top-level one when env is NULL), opened
+ * once at load: borrowed from cfg, never NULL for a loaded config. Callers used
+ * to open the zone file again for every use (per environment on every /env
+ * list). */
+const struct tz *cfg_env_tz(const struct cfg *cfg, const struct cfg_env *env);
 
 /* Finds an environment by name; borrowed pointer, NULL if none. */
 const struct cfg_env *cfg_find_env(const struct cfg *cfg, const char *name);

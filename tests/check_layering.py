@@ -13,7 +13,11 @@ except inside aws/ (the signer and the credential provider may need each
 other). A cycle is printed as the path that closes it.
 
 usage: check_layering.py SOURCE_DIR [BUILD_DIR]
+       check_layering.py --self-test
 Without BUILD_DIR only the include graph is checked. Exit 0 clean, 1 cycle.
+--self-test proves the checker can fail: a made-up tree with a folder cycle,
+one with a file cycle inside a folder, one inside aws/ (tolerated) and a clean
+one, each judged as expected.
 """
 import os
 import re
@@ -199,7 +203,51 @@ def order(g):
     return out
 
 
+def self_test():
+    import tempfile
+
+    cases = {
+        # name: ({file: [includes]}, expected exit)
+        "clean": ({"bot/core/a.h": [], "bot/core/a.c": ["a.h"],
+                   "bot/wf/w.c": ["../core/a.h"]}, 0),
+        "folder cycle": ({"bot/core/a.c": ["../wf/w.h"], "bot/wf/w.h": [],
+                          "bot/wf/w.c": ["../core/a.h"], "bot/core/a.h": []}, 1),
+        "file cycle": ({"commands/d.c": ["e.h"], "commands/e.h": ["d.h"],
+                        "commands/d.h": ["e.h"]}, 1),
+        "aws tolerated": ({"aws/s.h": ["c.h"], "aws/c.h": ["s.h"]}, 0),
+    }
+    bad = 0
+    for name, (tree, want) in cases.items():
+        with tempfile.TemporaryDirectory() as root:
+            for f, incs in tree.items():
+                os.makedirs(os.path.join(root, os.path.dirname(f)), exist_ok=True)
+                with open(os.path.join(root, f), "w", encoding="utf-8") as fh:
+                    fh.write("".join(f'#include "{i}"\n' for i in incs))
+            got = 1 if check("includes", include_graph(root, sources(root))) else 0
+        print(f"{'ok  ' if got == want else 'FAIL'} self-test {name}: exit {got}, want {want}")
+        bad += got != want
+    # The call graph: two object files in two folders calling each other.
+    with tempfile.TemporaryDirectory() as root:
+        build = os.path.join(root, "build")
+        for folder, name, body in (("bot/a", "x", "int y(void); int x(void) { return y(); }"),
+                                   ("bot/b", "y", "int x(void); int y(void) { return x(); }")):
+            os.makedirs(os.path.join(root, folder))
+            src = os.path.join(root, folder, name + ".c")
+            with open(src, "w", encoding="utf-8") as fh:
+                fh.write(body + "\n")
+            objdir = os.path.join(build, folder, "CMakeFiles", "t.dir")
+            os.makedirs(objdir)
+            subprocess.run(["cc", "-c", src, "-o", os.path.join(objdir, name + ".c.o")],
+                           check=True)
+        got = 1 if check("calls", symbol_graph(root, build)) else 0
+    print(f"{'ok  ' if got == 1 else 'FAIL'} self-test call cycle: exit {got}, want 1")
+    bad += got != 1
+    return 1 if bad else 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     if len(sys.argv) not in (2, 3):
         print(__doc__)
         return 2

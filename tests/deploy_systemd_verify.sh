@@ -1,6 +1,6 @@
 #!/bin/sh
 # deploy/envbot.service: `systemd-analyze verify` must pass without a single
-# message, the hardening the issue asks for must be there, and the offline
+# message, the hardening (docs/OPERATIONS.md, 5a) must be there, and the offline
 # security audit must rate the exposure 1.5 or lower. verify insists that
 # ExecStart's binary exists, so a copy of the unit points at the built one.
 # Skips (77) without systemd-analyze (Debian package: systemd).

@@ -1,6 +1,6 @@
 #!/bin/sh
 # End-to-end test of `envbot plan` on the shipped example config: the
-# December 2026 figures of issue 2, the holiday skip in the listing, --json
+# December 2026 figures (dev stack, qa EC2, the holidays of the example), the holiday skip in the listing, --json
 # parseable with the same numbers, and exit 2 on bad arguments.
 # usage: plan_e2e.sh ENVBOT_BINARY SOURCE_DIR
 set -u

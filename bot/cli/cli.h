@@ -12,6 +12,8 @@ struct cli {
 	const char *prog;
 };
 
+/* cli_config.c: what the commands share. */
+
 /* Loads cli->config_path; on failure prints the errors to stderr and returns
  * 2 with *out NULL. Caller frees *out with cfg_destroy. */
 int cli_load_config(const struct cli *cli, struct cfg **out);
@@ -26,8 +28,5 @@ int cli_stop(const struct cli *cli, int argc, char **argv);
 int cli_tags(const struct cli *cli, int argc, char **argv);
 int cli_register_commands(const struct cli *cli, int argc, char **argv);
 int cli_doctor(const struct cli *cli, int argc, char **argv);
-
-/* For commands that later issues build: says so on stderr, returns 2. */
-int cli_not_built(const char *command);
 
 #endif

@@ -1,7 +1,7 @@
 /* `envbot plan [--days N] [--env NAME] [--from YYYY-MM-DD] [--json]`: the
  * coming scheduled actions of each environment (local time with the zone's
  * abbreviation, and UTC) and the month's cost table. Offline: only the config
- * and the system tz database are read. The numbers come from bot/plan.c. */
+ * and the system tz database are read. The numbers come from bot/sched/plan.c. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -57,7 +57,7 @@ static const char *override_filter(void *ud, const struct plan_event *ev)
 struct env_plan {
 	const struct cfg_env *env;
 	struct plan_overrides ov;
-	struct tz *tz;
+	const struct tz *tz; /* borrowed from the config */
 	struct plan_schedule sched;
 	struct plan_event *events;
 	size_t n_events, n_total;
@@ -350,13 +350,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	}
 	if (o.from == 0) {
 		/* Today in the default zone: one date for every environment. */
-		struct tz *def = tz_open(cfg->timezone);
-		if (!def) {
-			fprintf(stderr, "envbot plan: unknown time zone \"%s\"\n", cfg->timezone);
-			goto out;
-		}
-		o.from = plan_local_date(def, time(NULL));
-		tz_destroy(def);
+		o.from = plan_local_date(cfg_env_tz(cfg, NULL), time(NULL));
 	}
 	year = o.from / 10000;
 	month = o.from / 100 % 100;
@@ -392,12 +386,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 			continue;
 		p->env = e;
 		n++;
-		p->tz = tz_open(e->schedule.timezone ? e->schedule.timezone : cfg->timezone);
-		if (!p->tz) {
-			fprintf(stderr, "envbot plan: %s: unknown time zone\n", e->name);
-			rc = EXIT_USAGE;
-			goto out;
-		}
+		p->tz = cfg_env_tz(cfg, e);
 		p->sched = (struct plan_schedule){
 			.start = e->schedule.start_expr ? &e->schedule.start : NULL,
 			.stop = e->schedule.stop_expr ? &e->schedule.stop : NULL,
@@ -432,7 +421,6 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	}
 out:
 	for (size_t i = 0; ep && i < n; i++) {
-		tz_destroy(ep[i].tz);
 		free(ep[i].events);
 		for (size_t j = 0; j < ep[i].ov.n_reasons; j++)
 			free(ep[i].ov.reasons[j]);

@@ -1,5 +1,5 @@
 /* `envbot run`: the daemon. Loads the config and the token, then hands over
- * to struct bot (bot/bot.c), which owns everything that runs. */
+ * to struct bot (bot/daemon/bot.c), which owns everything that runs. */
 #include <stdio.h>
 #include <unistd.h>
 

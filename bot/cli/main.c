@@ -78,30 +78,6 @@ static void usage(FILE *out, const char *prog)
 		"3 authentication refused\n");
 }
 
-int cli_not_built(const char *command)
-{
-	fprintf(stderr, "envbot: '%s' is not built yet in this version\n", command);
-	return EXIT_USAGE;
-}
-
-int cli_load_config(const struct cli *cli, struct cfg **out)
-{
-	char err[8192];
-	*out = NULL;
-	if (cfg_load(cli->config_path, out, err, sizeof(err)) != BOT_OK) {
-		fprintf(stderr, "%s", err);
-		if (err[0] && err[strlen(err) - 1] != '\n')
-			fputc('\n', stderr);
-		return EXIT_USAGE;
-	}
-	if ((*out)->log_level) {
-		enum log_level lvl;
-		if (log_parse_level((*out)->log_level, &lvl) == 0)
-			log_set_level(lvl);
-	}
-	return EXIT_OK;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -9,7 +9,6 @@ const char *bot_strerror(enum bot_rc rc)
 	case BOT_EINVAL: return "invalid argument";
 	case BOT_EIO: return "I/O error";
 	case BOT_ECONFIG: return "configuration error";
-	case BOT_ENOTBUILT: return "not built yet";
 	case BOT_EPARSE: return "malformed payload";
 	case BOT_ETIMEDOUT: return "timed out";
 	case BOT_ENET: return "network error";
@@ -30,8 +29,7 @@ int bot_exit_status(enum bot_rc rc)
 	switch (rc) {
 	case BOT_OK: return EXIT_OK;
 	case BOT_ECONFIG:
-	case BOT_EINVAL:
-	case BOT_ENOTBUILT: return EXIT_USAGE;
+	case BOT_EINVAL: return EXIT_USAGE;
 	case BOT_EAUTH: return EXIT_AUTH;
 	default: return EXIT_FAILED;
 	}

@@ -14,7 +14,6 @@ enum bot_rc {
 	BOT_EINVAL = -2,    /* bad argument or malformed input */
 	BOT_EIO = -3,       /* file or socket I/O failed */
 	BOT_ECONFIG = -4,   /* configuration is invalid */
-	BOT_ENOTBUILT = -5, /* feature not built yet */
 	BOT_EPARSE = -6,    /* a payload could not be decoded */
 	BOT_ETIMEDOUT = -7, /* a local deadline passed */
 	BOT_ENET = -8,      /* connection refused, reset, DNS, TLS */

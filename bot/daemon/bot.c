@@ -1,7 +1,7 @@
 /* `envbot run`'s context: start-up (slash commands in sync, gateway URL,
  * gateway thread), signals through a signalfd on the loop, and the routing
- * of interactions to their handlers. Later issues plug the scheduler and the
- * workflows in here; keep this file the switchboard, not the logic. */
+ * of interactions to the daemon (daemon.c). Keep this file the switchboard,
+ * not the logic; it is the only writer of struct bot. */
 #include "bot.h"
 
 #include <errno.h>
@@ -13,14 +13,34 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../../commands/commands.h"
 #include "../../commands/definitions.h"
 #include "../core/backoff.h"
 #include "../core/exitcode.h"
 #include "../core/log.h"
+#include "../discord/gw.h"
+#include "../discord/interact.h"
 #include "daemon.h"
 
 #define MOD "bot"
+
+struct bot {
+	char *token; /* owned; registered as a log secret */
+	struct loop *loop;
+	struct rest *rest;
+	struct gw *gw;
+	struct daemon *daemon; /* owns the config */
+	int signal_fd;         /* -1 if none */
+	int exit_status;       /* what `run` returns once the loop stops */
+	bool stopping;
+	bool ready;                /* READY seen at least once */
+	unsigned gateway_attempts; /* GET /gateway/bot failures in a row */
+	struct loop_timer *retry_timer;
+	char gateway_url[512];
+	struct gw_start_limit start_limit;
+};
+
+/* Asks the loop to stop with this exit status (first call wins). */
+static void bot_stop(struct bot *bot, int exit_status);
 
 /* ---- interaction routing ---- */
 
@@ -36,7 +56,7 @@ static void on_interaction(struct bot *bot, const cJSON *d)
 	}
 	log_debug(MOD, "msg=\"interaction\" id=%s type=%d command=%s sub=%s user=%s", ix->id,
 		  ix->type, ix->command, ix->subcommand, ix->user_id);
-	cmd_dispatch(bot, ix);
+	daemon_dispatch(bot->daemon, ix);
 }
 
 static void on_dispatch(void *arg, const char *type, const cJSON *d)
@@ -133,6 +153,7 @@ static void on_gateway(void *arg, const struct rest_response *res)
 	};
 	struct gw_callbacks cb = { .on_dispatch = on_dispatch, .on_fatal = on_fatal, .arg = bot };
 	bot->gw = gw_create(bot->loop, &opt, &cb);
+	daemon_set_gateway(bot->daemon, bot->gw);
 	if (!bot->gw || gw_start(bot->gw) != BOT_OK) {
 		log_error(MOD, "msg=\"cannot start the gateway\"");
 		bot_stop(bot, EXIT_FAILED);
@@ -245,7 +266,7 @@ static void on_signal(void *arg, int fd, short revents)
 	(void)revents;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			daemon_reload(bot);
+			daemon_reload(bot->daemon);
 			continue;
 		}
 		log_info(MOD, "msg=\"stopping\" signal=%u", si.ssi_signo);
@@ -277,7 +298,6 @@ struct bot *bot_create(struct cfg *cfg, char *token)
 		free(token);
 		return NULL;
 	}
-	bot->cfg = cfg;
 	bot->token = token;
 	bot->signal_fd = -1;
 	bot->loop = loop_create();
@@ -288,6 +308,12 @@ struct bot *bot_create(struct cfg *cfg, char *token)
 	};
 	bot->rest = bot->loop ? rest_create(bot->loop, &ro) : NULL;
 	if (!bot->rest) {
+		cfg_destroy(cfg);
+		bot_destroy(bot);
+		return NULL;
+	}
+	bot->daemon = daemon_create(bot->loop, bot->rest, cfg); /* takes cfg */
+	if (!bot->daemon) {
 		bot_destroy(bot);
 		return NULL;
 	}
@@ -299,24 +325,23 @@ void bot_destroy(struct bot *bot)
 	if (!bot)
 		return;
 	gw_destroy(bot->gw);
+	bot->gw = NULL;
+	if (bot->daemon)
+		daemon_set_gateway(bot->daemon, NULL);
 	if (bot->loop)
 		loop_timer_cancel(bot->loop, bot->retry_timer);
 	/* REST first: it cancels queued requests, and their callbacks still
 	 * find the workflows and the state they belong to. */
 	rest_destroy(bot->rest);
-	daemon_stop(bot);
-	for (size_t i = 0; i < bot->n_retired; i++)
-		cfg_destroy(bot->retired[i]);
-	free(bot->retired);
+	daemon_destroy(bot->daemon);
 	loop_destroy(bot->loop);
 	if (bot->signal_fd >= 0)
 		close(bot->signal_fd);
-	cfg_destroy(bot->cfg);
 	free(bot->token);
 	free(bot);
 }
 
-void bot_stop(struct bot *bot, int exit_status)
+static void bot_stop(struct bot *bot, int exit_status)
 {
 	if (bot->stopping)
 		return;
@@ -341,10 +366,12 @@ int bot_run(struct bot *bot)
 	}
 	/* Workflows resume and the scheduler runs even while Discord is
 	 * unreachable: the gateway connects in the background. */
-	enum bot_rc rc = daemon_start(bot);
+	enum bot_rc rc = daemon_start(bot->daemon);
 	if (rc != BOT_OK)
 		return bot_exit_status(rc);
-	bot_sync_commands(bot->rest, bot->cfg, on_synced, bot);
+	/* application_id and guild_id need a restart: the start-up config is
+	 * the current one here. */
+	bot_sync_commands(bot->rest, daemon_cfg(bot->daemon), on_synced, bot);
 	if (loop_run(bot->loop) != 0 && !bot->stopping)
 		bot_stop(bot, 1);
 	if (!bot->stopping)

@@ -1,6 +1,8 @@
-/* The daemon proper: wires the state file, AWS, the workflow manager and the
- * scheduler into struct bot, and keeps the bookkeeping that spans them
- * (uptime for /cost, the audit of automatic actions, expiry of overrides). */
+/* The daemon proper: owns the config, the state and its saver, AWS, the
+ * workflow manager and the scheduler, fills the commands' handles (struct
+ * cmd_deps) and keeps them current across SIGHUP, and keeps the bookkeeping
+ * that spans the modules (uptime for /cost, the audit of automatic actions,
+ * expiry of overrides). The only writer of struct daemon. */
 #include "daemon.h"
 
 #include <stdio.h>
@@ -10,6 +12,8 @@
 
 #include "../../aws/aws.h"
 #include "../core/log.h"
+#include "../sched/sched.h"
+#include "../state/saver.h"
 #include "../state/state.h"
 #include "../wf/wfm.h"
 
@@ -17,110 +21,126 @@
 #define EXPIRE_EVERY_MS (10u * 60u * 1000u)
 #define UPTIME_KEEP_S   ((time_t)62 * 86400) /* this month and the last */
 
-enum bot_rc bot_save_state(struct bot *bot)
+struct daemon {
+	struct loop *loop;
+	struct cfg *cfg;      /* owned: the current config */
+	struct cmd_deps deps; /* the handles, cfg included; what the
+				 scheduler and the health listener read */
+	struct aws *aws;      /* owned (deps.aws borrows) */
+	struct state *state;  /* owned; NULL until loaded */
+	struct saver *saver;  /* owned */
+	struct wfm *wfm;      /* owned */
+	struct sched *sched;  /* owned; rebuilt by SIGHUP */
+	struct daemon_health *health;
+	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
+	/* Configs replaced by SIGHUP: running workflows and the AWS client
+	 * borrow from them, so they live until exit. */
+	struct cfg **retired;
+	size_t n_retired;
+};
+
+struct daemon *daemon_create(struct loop *loop, struct rest *rest, struct cfg *cfg)
 {
-	char err[256];
-	if (!bot->state)
-		return BOT_EIO;
-	if (state_save(bot->state, bot->cfg->state_file, err, sizeof(err)) != BOT_OK) {
-		log_error(MOD, "msg=\"state not saved\" path=%s reason=\"%s\"",
-			  bot->cfg->state_file, err);
-		return BOT_EIO;
+	struct daemon *d = calloc(1, sizeof(*d));
+	if (!d) {
+		cfg_destroy(cfg);
+		return NULL;
 	}
-	return BOT_OK;
+	d->loop = loop;
+	d->cfg = cfg;
+	d->deps.rest = rest;
+	d->deps.cfg = cfg;
+	return d;
 }
 
-static void save_due(void *arg)
+const struct cfg *daemon_cfg(const struct daemon *d)
 {
-	struct bot *bot = arg;
-	bot->save_timer = NULL;
-	bot_save_state(bot);
+	return d->cfg;
 }
 
-void bot_save_state_soon(struct bot *bot)
+void daemon_dispatch(struct daemon *d, struct ix *ix)
 {
-	if (!bot->state || bot->save_timer)
-		return;
-	bot->save_timer = loop_timer_add(bot->loop, 0, save_due, bot);
-	if (!bot->save_timer)
-		bot_save_state(bot);
+	cmd_dispatch(&d->deps, ix);
+}
+
+void daemon_set_gateway(struct daemon *d, struct gw *gw)
+{
+	daemon_health_set_gateway(d->health, gw);
 }
 
 /* Uptime and audit when a workflow ends, whoever started it. */
 static void on_wf_finished(void *arg, const struct wf *wf)
 {
-	struct bot *bot = arg;
+	struct daemon *d = arg;
 	time_t now = time(NULL);
 	const char *env = wf_env(wf)->name;
 	bool ok = wf_status(wf) == WF_SUCCEEDED;
 	if (ok && wf_action(wf) == ACTION_START)
-		state_up(bot->state, env, now);
+		state_up(d->state, env, now);
 	else if (ok && wf_action(wf) == ACTION_STOP)
-		state_down(bot->state, env, now);
+		state_down(d->state, env, now);
 	char action[STATE_TEXT_MAX], outcome[STATE_TEXT_MAX];
 	snprintf(action, sizeof(action), "workflow %s (%s)", action_name(wf_action(wf)),
 		 wf_trigger(wf));
 	snprintf(outcome, sizeof(outcome), "%s: %s", ok ? "ok" : "failed", wf_summary(wf));
-	state_audit(bot->state, now, "", "envbot", action, env, outcome);
-	bot_save_state_soon(bot);
-	daemon_count_workflow(bot, wf);
+	state_audit(d->state, now, "", "envbot", action, env, outcome);
+	saver_save_soon(d->saver);
+	daemon_count_workflow(d->health, wf);
 }
 
 static ymd_t today_for(void *ctx, const char *env_name, time_t t)
 {
-	struct bot *bot = ctx;
-	const struct cfg_env *env = cfg_find_env(bot->cfg, env_name);
-	const char *zone =
-		env && env->schedule.timezone ? env->schedule.timezone : bot->cfg->timezone;
-	struct tz *tz = tz_open(zone);
+	struct daemon *d = ctx;
+	const struct cfg_env *env = cfg_find_env(d->cfg, env_name);
 	struct tm tm;
-	if (tz) {
-		tz_local(tz, t, &tm);
-		tz_destroy(tz);
-	} else {
-		gmtime_r(&t, &tm);
-	}
+	tz_local(cfg_env_tz(d->cfg, env), t, &tm);
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
 static void expire_tick(void *arg)
 {
-	struct bot *bot = arg;
-	bot->expire_timer = NULL;
+	struct daemon *d = arg;
+	d->expire_timer = NULL;
 	time_t now = time(NULL);
-	size_t n = state_expire(bot->state, now, bot->cfg->catch_up, today_for, bot);
+	size_t n = state_expire(d->state, now, d->cfg->catch_up, today_for, d);
 	if (n > 0)
 		log_info(MOD, "msg=\"overrides expired\" count=%zu", n);
 	/* /cost reads this month's uptime: older intervals only grow the file
 	 * (two a day per environment, forever). */
-	size_t old = state_uptime_prune(bot->state, now - UPTIME_KEEP_S);
+	size_t old = state_uptime_prune(d->state, now - UPTIME_KEEP_S);
 	if (old > 0)
 		log_debug(MOD, "msg=\"old uptime intervals dropped\" count=%zu", old);
 	if (n > 0 || old > 0)
-		bot_save_state(bot);
-	bot->expire_timer = loop_timer_add(bot->loop, EXPIRE_EVERY_MS, expire_tick, bot);
+		saver_save_now(d->saver);
+	d->expire_timer = loop_timer_add(d->loop, EXPIRE_EVERY_MS, expire_tick, d);
 }
 
-static void warn_channel(struct bot *bot, const char *text)
+static void warn_channel(struct daemon *d, const char *text)
 {
-	if (bot->cfg->channel_id)
-		rest_create_message(bot->rest, bot->cfg->channel_id, rest_msg_new(text, 0), NULL,
+	if (d->cfg->channel_id)
+		rest_create_message(d->deps.rest, d->cfg->channel_id, rest_msg_new(text, 0), NULL,
 				    NULL);
 }
 
-static enum bot_rc load_state(struct bot *bot)
+static enum bot_rc load_state(struct daemon *d)
 {
 	char err[512];
 	struct state_load_info info;
-	enum bot_rc rc = state_load(bot->cfg->state_file, &bot->state, &info, err, sizeof(err));
+	enum bot_rc rc = state_load(d->cfg->state_file, &d->state, &info, err, sizeof(err));
 	if (rc != BOT_OK) {
 		log_error(MOD,
 			  "msg=\"state file refused; not starting (fix or move it)\" path=%s "
 			  "reason=\"%s\"",
-			  bot->cfg->state_file, err);
+			  d->cfg->state_file, err);
 		return rc;
 	}
-	state_set_audit_max(bot->state, bot->cfg->audit_max);
+	d->saver = saver_create(d->loop, d->state, d->cfg->state_file);
+	if (!d->saver)
+		return BOT_ENOMEM;
+	/* The commands see the state only with its saver. */
+	d->deps.state = d->state;
+	d->deps.saver = d->saver;
+	state_set_audit_max(d->state, d->cfg->audit_max);
 	if (info.recovered) {
 		char text[1024];
 		snprintf(text, sizeof(text),
@@ -128,77 +148,137 @@ static enum bot_rc load_state(struct bot *bot)
 			 "loaded; "
 			 "the damaged file is kept at `%s`. Check recent overrides.",
 			 info.reason, info.corrupt_path);
-		warn_channel(bot, text);
+		warn_channel(d, text);
 	}
 	/* Prove now that the state can be written, not at the first override. */
-	return bot_save_state(bot) == BOT_OK ? BOT_OK : BOT_EIO;
+	return saver_save_now(d->saver) == BOT_OK ? BOT_OK : BOT_EIO;
 }
 
-enum bot_rc daemon_start(struct bot *bot)
+enum bot_rc daemon_start(struct daemon *d)
 {
 	char err[512];
-	enum bot_rc rc = load_state(bot);
+	enum bot_rc rc = load_state(d);
 	if (rc != BOT_OK)
 		return rc;
-	rc = daemon_health_start(bot);
+	rc = daemon_health_create(d->loop, &d->deps, &d->health);
 	if (rc != BOT_OK)
 		return rc;
-	bot->aws = aws_create(bot->loop, bot->cfg, err, sizeof(err));
-	if (!bot->aws) {
+	d->aws = aws_create(d->loop, d->cfg, err, sizeof(err));
+	if (!d->aws) {
 		log_error(MOD, "msg=\"AWS client not created\" reason=\"%s\"", err);
 		return BOT_ECONFIG;
 	}
-	struct wfm_deps deps = { .loop = bot->loop,
-				 .aws = bot->aws,
-				 .rest = bot->rest,
-				 .state = bot->state,
-				 .state_path = bot->cfg->state_file,
-				 .cfg = bot->cfg,
-				 .on_finished = on_wf_finished,
-				 .arg = bot };
-	bot->wfm = wfm_create(&deps);
-	if (!bot->wfm)
+	d->deps.aws = d->aws;
+	struct wfm_deps wd = { .loop = d->loop,
+			       .aws = d->aws,
+			       .rest = d->deps.rest,
+			       .state = d->state,
+			       .saver = d->saver,
+			       .cfg = d->cfg,
+			       .on_finished = on_wf_finished,
+			       .arg = d };
+	d->wfm = wfm_create(&wd);
+	if (!d->wfm)
 		return BOT_ENOMEM;
-	size_t resumed = wfm_resume_all(bot->wfm);
+	d->deps.wfm = d->wfm;
+	size_t resumed = wfm_resume_all(d->wfm);
 	if (resumed)
 		log_info(MOD, "msg=\"workflows resumed\" count=%zu", resumed);
-	rc = daemon_sched_start(bot);
-	if (rc != BOT_OK)
-		return rc;
-	expire_tick(bot);
+	d->sched = daemon_sched_start(d->loop, &d->deps);
+	if (!d->sched)
+		return BOT_ENOMEM;
+	d->deps.sched = d->sched;
+	expire_tick(d);
 	return BOT_OK;
 }
 
-void daemon_stop(struct bot *bot)
+void daemon_destroy(struct daemon *d)
 {
-	if (bot->loop) {
-		loop_timer_cancel(bot->loop, bot->expire_timer);
-		loop_timer_cancel(bot->loop, bot->save_timer);
-	}
-	bot->expire_timer = NULL;
-	bot->save_timer = NULL;
-	daemon_sched_stop(bot);
-	daemon_health_stop(bot);
-	if (bot->state)
-		bot_save_state(bot);
-	wfm_destroy(bot->wfm);
-	bot->wfm = NULL;
-	aws_destroy(bot->aws);
-	bot->aws = NULL;
-	state_destroy(bot->state);
-	bot->state = NULL;
+	if (!d)
+		return;
+	loop_timer_cancel(d->loop, d->expire_timer);
+	sched_destroy(d->sched);
+	daemon_health_destroy(d->health);
+	if (d->saver)
+		saver_save_now(d->saver);
+	wfm_destroy(d->wfm);
+	aws_destroy(d->aws);
+	saver_destroy(d->saver);
+	state_destroy(d->state);
+	for (size_t i = 0; i < d->n_retired; i++)
+		cfg_destroy(d->retired[i]);
+	free(d->retired);
+	cfg_destroy(d->cfg);
+	free(d);
 }
 
-void daemon_reload(struct bot *bot)
+/* ---- SIGHUP ---- */
+
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Names, by value, each setting that changed but is read only at start-up:
+ * the AWS client (region, endpoint, profile), the REST client (api_base,
+ * application_id, the token), the slash commands' registration (guild_id),
+ * the health listener. */
+static void log_restart_only(const struct cfg *was, const struct cfg *now)
+{
+	const struct {
+		const char *name;
+		const char *was, *now;
+	} s[] = {
+		{ "aws.region", was->region, now->region },
+		{ "aws.endpoint_url", was->endpoint_url, now->endpoint_url },
+		{ "aws.profile", was->profile, now->profile },
+		{ "discord.api_base", was->api_base, now->api_base },
+		{ "discord.application_id", was->application_id, now->application_id },
+		{ "discord.guild_id", was->guild_id, now->guild_id },
+		{ "discord.token_file", was->token_file, now->token_file },
+		{ "health.listen", was->health_listen, now->health_listen },
+	};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		if (!same(s[i].was, s[i].now))
+			log_warn(MOD,
+				 "msg=\"SIGHUP: setting changed; it takes effect at the next "
+				 "restart\" setting=%s",
+				 s[i].name);
+}
+
+/* state_file moved: the state in memory is the truth, written to the new
+ * path at once (proving it writable, as at start-up); if it cannot be
+ * written there, saving stays on the old path. */
+static void move_state_file(struct daemon *d, const char *was, const char *now)
+{
+	if (!d->saver || same(was, now))
+		return;
+	if (saver_set_path(d->saver, now) != BOT_OK) {
+		log_error(MOD, "msg=\"SIGHUP: out of memory; state still saved to\" path=%s", was);
+		return;
+	}
+	if (saver_save_now(d->saver) != BOT_OK) {
+		log_error(MOD,
+			  "msg=\"SIGHUP: new state_file not writable; state still saved to the "
+			  "old one\" path=%s old=%s",
+			  now, was);
+		if (saver_set_path(d->saver, was) == BOT_OK)
+			saver_save_soon(d->saver);
+		return;
+	}
+	log_info(MOD, "msg=\"state file moved\" path=%s old=%s", now, was);
+}
+
+void daemon_reload(struct daemon *d)
 {
 	char err[8192];
 	struct cfg *fresh = NULL;
-	if (cfg_load(bot->cfg->path, &fresh, err, sizeof(err)) != BOT_OK) {
+	if (cfg_load(d->cfg->path, &fresh, err, sizeof(err)) != BOT_OK) {
 		/* One line per error, so each is a journald record of its own. */
 		log_error(MOD,
 			  "msg=\"SIGHUP: config has errors; still running on the previous "
 			  "one\" path=%s",
-			  bot->cfg->path);
+			  d->cfg->path);
 		for (char *line = err, *nl; line && *line; line = nl ? nl + 1 : NULL) {
 			nl = strchr(line, '\n');
 			if (nl)
@@ -207,24 +287,39 @@ void daemon_reload(struct bot *bot)
 		}
 		return;
 	}
-	struct cfg **r = realloc(bot->retired, (bot->n_retired + 1) * sizeof(*r));
+	struct cfg **r = realloc(d->retired, (d->n_retired + 1) * sizeof(*r));
 	if (!r) {
 		cfg_destroy(fresh);
 		log_error(MOD, "msg=\"SIGHUP: out of memory; config not reloaded\"");
 		return;
 	}
-	bot->retired = r;
-	if (strcmp(fresh->region, bot->cfg->region) != 0 ||
-	    (fresh->endpoint_url ? 1 : 0) != (bot->cfg->endpoint_url ? 1 : 0) ||
-	    strcmp(fresh->api_base, bot->cfg->api_base) != 0)
-		log_warn(MOD, "msg=\"SIGHUP: region, endpoints and api_base take effect at the "
-			      "next restart\"");
-	daemon_sched_stop(bot);
-	bot->retired[bot->n_retired++] = bot->cfg;
-	bot->cfg = fresh;
-	state_set_audit_max(bot->state, fresh->audit_max);
-	if (daemon_sched_start(bot) != BOT_OK)
-		log_error(MOD, "msg=\"SIGHUP: scheduler did not restart\"");
+	d->retired = r;
+	log_restart_only(d->cfg, fresh);
+	/* The scheduler is rebuilt on the new config: its zones, schedules and
+	 * warnings all come from it. */
+	sched_destroy(d->sched);
+	d->sched = NULL;
+	d->deps.sched = NULL;
+	struct cfg *was = d->cfg;
+	d->retired[d->n_retired++] = was;
+	d->cfg = fresh;
+	d->deps.cfg = fresh;
+	if (fresh->log_level) {
+		enum log_level lvl;
+		if (log_parse_level(fresh->log_level, &lvl) == 0)
+			log_set_level(lvl);
+	}
+	if (d->state)
+		state_set_audit_max(d->state, fresh->audit_max);
+	move_state_file(d, was->state_file, fresh->state_file);
+	if (d->wfm)
+		wfm_set_config(d->wfm, fresh);
+	if (d->state) {
+		d->sched = daemon_sched_start(d->loop, &d->deps);
+		d->deps.sched = d->sched;
+		if (!d->sched)
+			log_error(MOD, "msg=\"SIGHUP: scheduler did not restart\"");
+	}
 	log_info(MOD, "msg=\"config reloaded\" path=%s environments=%zu", fresh->path,
 		 fresh->n_envs);
 }

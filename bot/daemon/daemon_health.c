@@ -18,9 +18,13 @@
 
 #define MOD "health"
 
-/* Counters mirrored from the modules: what was already added. */
+/* The registry, the listener, and the counters mirrored from the modules:
+ * what was already added. */
 struct daemon_health {
-	struct bot *bot;
+	const struct cmd_deps *deps; /* the daemon's current handles */
+	struct gw *gw;               /* NULL until the gateway exists */
+	struct metrics *metrics;     /* owned */
+	struct health *health;       /* owned; NULL if health.listen is not set */
 	uint64_t reconnects, rl, rl_global;
 	uint64_t aws_requests[AWS_SERVICE_COUNT], aws_errors[AWS_SERVICE_COUNT];
 };
@@ -35,31 +39,31 @@ static void add_delta(struct metrics *m, enum metric_id id, const char *l1, cons
 
 static void refresh(struct daemon_health *seen, struct health_status *st)
 {
-	struct bot *bot = seen->bot;
-	struct metrics *m = bot->metrics;
+	const struct cmd_deps *deps = seen->deps;
+	struct metrics *m = seen->metrics;
 	struct gw_stats gs = { 0 };
-	if (bot->gw)
-		gw_get_stats(bot->gw, &gs);
+	if (seen->gw)
+		gw_get_stats(seen->gw, &gs);
 	st->gateway_connected = gs.connected;
 	st->heartbeat_ack_age_ms = -1;
 	st->heartbeat_interval_ms = 0;
-	st->scheduler_alive = bot->sched != NULL;
+	st->scheduler_alive = deps->sched != NULL;
 	metrics_set(m, METRIC_GATEWAY_CONNECTED, NULL, NULL, gs.connected ? 1 : 0);
 	if (gs.latency_ms >= 0)
 		metrics_set(m, METRIC_HEARTBEAT_LATENCY, NULL, NULL,
 			    (double)gs.latency_ms / 1000.0);
 	add_delta(m, METRIC_GATEWAY_RECONNECTS, NULL, NULL, gs.reconnects, &seen->reconnects);
-	metrics_set(m, METRIC_SCHEDULER_ALIVE, NULL, NULL, bot->sched ? 1 : 0);
+	metrics_set(m, METRIC_SCHEDULER_ALIVE, NULL, NULL, deps->sched ? 1 : 0);
 
 	struct rest_stats rs = { 0 };
-	rest_get_stats(bot->rest, &rs);
+	rest_get_stats(deps->rest, &rs);
 	add_delta(m, METRIC_DISCORD_429, "global", NULL, rs.ratelimited_global, &seen->rl_global);
 	add_delta(m, METRIC_DISCORD_429, "route", NULL, rs.ratelimited - rs.ratelimited_global,
 		  &seen->rl);
 
-	if (bot->aws) {
+	if (deps->aws) {
 		struct aws_metrics am;
-		aws_get_metrics(bot->aws, &am);
+		aws_get_metrics(deps->aws, &am);
 		for (int s = 0; s < AWS_SERVICE_COUNT; s++) {
 			const char *svc = aws_service_name((enum aws_service)s);
 			add_delta(m, METRIC_AWS_CALLS, svc, NULL, am.requests[s],
@@ -69,15 +73,15 @@ static void refresh(struct daemon_health *seen, struct health_status *st)
 		}
 	}
 	metrics_set(m, METRIC_WORKFLOWS_RUNNING, NULL, NULL,
-		    bot->wfm ? (double)wfm_count(bot->wfm) : 0);
+		    deps->wfm ? (double)wfm_count(deps->wfm) : 0);
 
 	/* Next scheduled action per environment (after overrides). */
 	metrics_clear(m, METRIC_NEXT_ACTION);
 	time_t now = time(NULL);
-	for (size_t i = 0; bot->sched && i < bot->cfg->n_envs; i++) {
+	for (size_t i = 0; deps->sched && i < deps->cfg->n_envs; i++) {
 		struct sched_action a;
-		if (sched_next(bot->sched, bot->cfg->envs[i].name, now, &a) && a.decision.run)
-			metrics_set(m, METRIC_NEXT_ACTION, bot->cfg->envs[i].name,
+		if (sched_next(deps->sched, deps->cfg->envs[i].name, now, &a) && a.decision.run)
+			metrics_set(m, METRIC_NEXT_ACTION, deps->cfg->envs[i].name,
 				    action_name(a.action), (double)a.at);
 	}
 }
@@ -87,41 +91,52 @@ static void provide(void *arg, struct health_status *st)
 	refresh(arg, st);
 }
 
-enum bot_rc daemon_health_start(struct bot *bot)
+enum bot_rc daemon_health_create(struct loop *loop, const struct cmd_deps *deps,
+				 struct daemon_health **out)
 {
-	bot->metrics = metrics_create();
-	bot->dhealth = calloc(1, sizeof(*bot->dhealth));
-	if (!bot->metrics || !bot->dhealth)
+	struct daemon_health *dh = calloc(1, sizeof(*dh));
+	*out = NULL;
+	if (!dh || !(dh->metrics = metrics_create())) {
+		free(dh);
 		return BOT_ENOMEM;
-	bot->dhealth->bot = bot;
-	if (!bot->cfg->health_listen)
+	}
+	dh->deps = deps;
+	*out = dh;
+	if (!deps->cfg->health_listen)
 		return BOT_OK;
 	char err[256];
-	struct health_opts opts = { .listen = bot->cfg->health_listen,
-				    .provider = { .status = provide, .arg = bot->dhealth },
-				    .metrics = bot->metrics };
-	if (health_create(bot->loop, &opts, &bot->health, err, sizeof(err)) != BOT_OK) {
+	struct health_opts opts = { .listen = deps->cfg->health_listen,
+				    .provider = { .status = provide, .arg = dh },
+				    .metrics = dh->metrics };
+	if (health_create(loop, &opts, &dh->health, err, sizeof(err)) != BOT_OK) {
 		log_error(MOD, "msg=\"health listener not started\" listen=%s reason=\"%s\"",
-			  bot->cfg->health_listen, err);
+			  deps->cfg->health_listen, err);
 		return BOT_ECONFIG;
 	}
-	log_info(MOD, "msg=\"health listener\" listen=%s port=%d", bot->cfg->health_listen,
-		 health_port(bot->health));
+	log_info(MOD, "msg=\"health listener\" listen=%s port=%d", deps->cfg->health_listen,
+		 health_port(dh->health));
 	return BOT_OK;
 }
 
-void daemon_health_stop(struct bot *bot)
+void daemon_health_destroy(struct daemon_health *dh)
 {
-	health_destroy(bot->health);
-	bot->health = NULL;
-	metrics_destroy(bot->metrics);
-	bot->metrics = NULL;
-	free(bot->dhealth);
-	bot->dhealth = NULL;
+	if (!dh)
+		return;
+	health_destroy(dh->health);
+	metrics_destroy(dh->metrics);
+	free(dh);
 }
 
-void daemon_count_workflow(struct bot *bot, const struct wf *wf)
+void daemon_health_set_gateway(struct daemon_health *dh, struct gw *gw)
 {
-	metrics_inc(bot->metrics, METRIC_WORKFLOWS, action_name(wf_action(wf)),
+	if (dh)
+		dh->gw = gw;
+}
+
+void daemon_count_workflow(struct daemon_health *dh, const struct wf *wf)
+{
+	if (!dh)
+		return;
+	metrics_inc(dh->metrics, METRIC_WORKFLOWS, action_name(wf_action(wf)),
 		    wf_status(wf) == WF_SUCCEEDED ? "success" : "failed");
 }

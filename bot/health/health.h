@@ -1,7 +1,7 @@
 /* The health listener: a loopback-only HTTP endpoint on the event loop with
  * GET /healthz (JSON: gateway connected, last heartbeat ACK age, scheduler
  * alive; 200 when healthy, 503 otherwise) and GET /metrics (Prometheus text,
- * from bot/metrics.h). Configured by `health.listen = "127.0.0.1:9464"`.
+ * from metrics.h). Configured by `health.listen = "127.0.0.1:9464"`.
  * It never listens on anything but a loopback address: it has no
  * authentication, and metrics name environments. */
 #ifndef ENVBOT_HEALTH_H

@@ -6,11 +6,12 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../core/buf.h"
 
 enum metric_type { MT_COUNTER, MT_GAUGE };
 
@@ -251,44 +252,6 @@ void metrics_clear(struct metrics *m, enum metric_id id)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* A growable output buffer; the first failed allocation sticks in oom so
- * the render code can append without checking every call. */
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	if (b->oom)
-		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap * 2 + (size_t)n + 1;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-}
-
 /* Prometheus sample values: integers without an exponent (counters read
  * naturally), others with 15 significant digits, and the spelled-out
  * special values of the format. */
@@ -308,61 +271,57 @@ static void value_format(char *s, size_t n, double v)
  * backslash and the double quote need escaping. */
 static void label_append(struct buf *b, const char *name, const char *value)
 {
-	buf_printf(b, "%s=\"", name);
+	buf_addf(b, "%s=\"", name);
 	for (const char *p = value; *p; p++) {
 		if (*p == '\\' || *p == '"')
-			buf_printf(b, "\\%c", *p);
+			buf_addf(b, "\\%c", *p);
 		else
-			buf_printf(b, "%c", *p);
+			buf_addf(b, "%c", *p);
 	}
-	buf_printf(b, "\"");
+	buf_addf(b, "\"");
 }
 
 enum bot_rc metrics_render(struct metrics *m, char **out, size_t *len)
 {
-	struct buf b = { .cap = 4096 };
+	struct buf b = { 0 };
 	*out = NULL;
 	*len = 0;
-	b.p = malloc(b.cap);
-	if (!b.p)
-		return BOT_ENOMEM;
-	b.p[0] = '\0';
 
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < METRIC_COUNT; i++) {
 		const struct metric_desc *d = &descs[i];
 		const struct metric *mt = &m->m[i];
 		int nl = desc_labels(d);
-		buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", d->name, d->help, d->name,
-			   d->type == MT_COUNTER ? "counter" : "gauge");
+		buf_addf(&b, "# HELP %s %s\n# TYPE %s %s\n", d->name, d->help, d->name,
+			 d->type == MT_COUNTER ? "counter" : "gauge");
 		/* A metric without labels always has its one sample (0 until
 		 * set), so dashboards see it from the first scrape. */
 		if (nl == 0 && mt->n == 0)
-			buf_printf(&b, "%s 0\n", d->name);
+			buf_addf(&b, "%s 0\n", d->name);
 		for (size_t j = 0; j < mt->n; j++) {
 			const struct series *s = &mt->series[j];
 			char v[64];
 			value_format(v, sizeof(v), s->value);
-			buf_printf(&b, "%s", d->name);
+			buf_addf(&b, "%s", d->name);
 			if (nl > 0) {
-				buf_printf(&b, "{");
+				buf_addf(&b, "{");
 				for (int k = 0; k < nl; k++) {
 					if (k)
-						buf_printf(&b, ",");
+						buf_addf(&b, ",");
 					label_append(&b, d->label[k], s->l[k]);
 				}
-				buf_printf(&b, "}");
+				buf_addf(&b, "}");
 			}
-			buf_printf(&b, " %s\n", v);
+			buf_addf(&b, " %s\n", v);
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
 
-	if (b.oom) {
-		free(b.p);
+	size_t n = b.len;
+	char *s = buf_take(&b);
+	if (!s)
 		return BOT_ENOMEM;
-	}
-	*out = b.p;
-	*len = b.len;
+	*out = s;
+	*len = n;
 	return BOT_OK;
 }

@@ -1,6 +1,6 @@
 /* Operational metrics: a small thread-safe registry of counters and gauges
  * with up to two labels, rendered in the Prometheus text exposition format
- * (version 0.0.4) for GET /metrics on the health listener (bot/health.h).
+ * (version 0.0.4) for GET /metrics on the health listener (health.h).
  * The set of metrics is fixed here, as data, so every module increments the
  * same names and a typo is a compile error instead of a new time series. */
 #ifndef ENVBOT_METRICS_H

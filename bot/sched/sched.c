@@ -2,7 +2,7 @@
  * tick are decided by state_decide() and handed to the daemon's callbacks;
  * extended stops are remembered until their new instant; the first tick (and
  * a forward clock jump) replays only the most recent missed action. Listing
- * reuses plan_events() (bot/plan.c), so /schedule show, `envbot plan` and the
+ * reuses plan_events() (plan.c), so /schedule show, `envbot plan` and the
  * ticks all walk the same merged start/stop sequence. */
 #include "sched.h"
 
@@ -24,7 +24,7 @@
 
 struct sched_env {
 	const struct cfg_env *env; /* borrowed from the config */
-	struct tz *tz;             /* owned */
+	const struct tz *tz;       /* borrowed from the config (opened once at load) */
 };
 
 /* A stop that an extend postponed, fired (or held) once its new instant
@@ -270,15 +270,8 @@ static void pp_remove_at(struct sched *s, size_t i)
 
 /* ------------------------------------------------------------------- create */
 
-static void envs_free(struct sched_env *envs, size_t n)
-{
-	for (size_t i = 0; envs && i < n; i++)
-		tz_destroy(envs[i].tz);
-	free(envs);
-}
-
-/* Opens every env's zone. Returns BOT_OK and a new array (caller frees with
- * envs_free), or BOT_ENOMEM / BOT_ECONFIG. */
+/* One entry per environment of cfg. Returns BOT_OK and a new array (caller
+ * frees), or BOT_ENOMEM. */
 static enum bot_rc envs_open(const struct cfg *cfg, struct sched_env **out)
 {
 	*out = NULL;
@@ -287,20 +280,9 @@ static enum bot_rc envs_open(const struct cfg *cfg, struct sched_env **out)
 	struct sched_env *v = calloc(cfg->n_envs, sizeof(*v));
 	if (!v)
 		return BOT_ENOMEM;
-	for (size_t i = 0; i < cfg->n_envs; i++) {
-		const struct cfg_env *e = &cfg->envs[i];
-		const char *zone = e->schedule.timezone ? e->schedule.timezone
-				   : cfg->timezone      ? cfg->timezone
-							: "UTC";
-		v[i].env = e;
-		v[i].tz = tz_open(zone);
-		if (!v[i].tz) {
-			log_error("sched", "msg=\"time zone not found\" env=%s zone=\"%s\"",
-				  e->name, zone);
-			envs_free(v, cfg->n_envs);
-			return BOT_ECONFIG;
-		}
-	}
+	for (size_t i = 0; i < cfg->n_envs; i++)
+		v[i] = (struct sched_env){ .env = &cfg->envs[i],
+					   .tz = cfg_env_tz(cfg, &cfg->envs[i]) };
 	*out = v;
 	return BOT_OK;
 }
@@ -329,7 +311,7 @@ void sched_destroy(struct sched *s)
 		return;
 	if (s->timer)
 		loop_timer_cancel(s->d.loop, s->timer);
-	envs_free(s->envs, s->n_envs);
+	free(s->envs);
 	free(s->pp);
 	free(s);
 }
@@ -340,7 +322,7 @@ enum bot_rc sched_set_config(struct sched *s, const struct cfg *cfg)
 	enum bot_rc rc = envs_open(cfg, &v);
 	if (rc != BOT_OK)
 		return rc;
-	envs_free(s->envs, s->n_envs);
+	free(s->envs);
 	s->envs = v;
 	s->n_envs = cfg->n_envs;
 	s->d.cfg = cfg;

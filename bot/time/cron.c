@@ -1,5 +1,5 @@
 /* The schedule engine: 5-field cron expressions (parse, describe in words)
- * and their fire times in an IANA zone (bot/tz.c). Fire times are found by
+ * and their fire times in an IANA zone (tz.c). Fire times are found by
  * walking matching local wall-clock minutes and resolving each to an instant
  * with tz_resolve(), whose gap/repeat rules are cron's (see cron.h); since
  * that resolution is monotonic, the first matching wall time that resolves

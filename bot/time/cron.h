@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "tz.h"
+
 struct cron {
 	uint64_t minutes; /* bit m for minute 0-59 */
 	uint32_t hours;   /* bit h for 0-23 */
@@ -30,28 +32,6 @@ int cron_parse(const char *expr, struct cron *out, char *err, size_t errlen);
 
 /* Describes a parsed expression in words into buf ("at 09:00 on Mon-Fri"). */
 void cron_describe(const char *expr, char *buf, size_t len);
-
-/* A time zone from the system tz database (/usr/share/zoneinfo). */
-struct tz;
-/* Returns a new zone, or NULL if name is not a zone on this system. Caller
- * frees with tz_destroy. Thread-safe. */
-struct tz *tz_open(const char *name);
-void tz_destroy(struct tz *tz);
-const char *tz_name(const struct tz *tz);
-/* Local broken-down time of t in tz (tm_gmtoff and tm_zone filled; tm_zone
- * points into tz and lives as long as it). */
-void tz_local(const struct tz *tz, time_t t, struct tm *out);
-
-/* Seconds east of UTC in effect at t. */
-int32_t tz_offset(const struct tz *tz, time_t t);
-/* The instant at which the local wall-clock time `wall` (seconds since
- * 1970-01-01 00:00 as if local time were UTC) happens, with cron's rules: a
- * repeated time resolves to its first occurrence, a time inside a gap to the
- * first instant after the gap. Monotonic (non-decreasing) in wall. */
-time_t tz_resolve(const struct tz *tz, int64_t wall);
-/* The latest wall-clock time the zone's clock has shown at or before `at`
- * (later than `at`'s own wall time just after a fall-back). */
-int64_t tz_last_wall(const struct tz *tz, time_t at);
 
 /* The first fire time strictly after `after` (UTC). Returns 0, or -1 if the
  * expression never fires (e.g. "0 0 31 2 *") within the search horizon. */

@@ -10,11 +10,13 @@
  * read-only after tz_open(), so any thread may use it without locking. */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cron.h"
+#include "tz.h"
 
 /* Bounds against corrupt or hostile files; real zones are far below these. */
 #define TZ_MAX_FILE  (256 * 1024)

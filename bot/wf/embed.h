@@ -1,6 +1,6 @@
 /* How a workflow looks to people: the progress embed (CONTRACT.md,
  * "Progress embeds") and the line printed on stdout by `envbot start/stop`.
- * Pure rendering; sending is progress.c's job. */
+ * Pure rendering; the workflow manager (wfm.c) sends it. */
 #ifndef ENVBOT_EMBED_H
 #define ENVBOT_EMBED_H
 

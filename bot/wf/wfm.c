@@ -63,7 +63,6 @@ struct wfm {
 	struct wfm_deps d;
 	struct wfm_item *items;
 	struct wfm_out *outbox;
-	struct loop_timer *save_timer;
 	char link[160];
 };
 
@@ -87,7 +86,6 @@ void wfm_destroy(struct wfm *wfm)
 {
 	if (!wfm)
 		return;
-	loop_timer_cancel(wfm->d.loop, wfm->save_timer);
 	while (wfm->outbox) {
 		struct wfm_out *o = wfm->outbox;
 		wfm->outbox = o->next;
@@ -120,27 +118,12 @@ static struct wfm_item *find_running(const struct wfm *wfm, const char *env)
 	return NULL;
 }
 
-/* ---- persistence: coalesced, one save per loop iteration at most ---- */
-
-static void save_now(void *arg)
-{
-	struct wfm *wfm = arg;
-	char err[256];
-	wfm->save_timer = NULL;
-	if (state_save(wfm->d.state, wfm->d.state_path, err, sizeof(err)) != BOT_OK)
-		log_error(MOD,
-			  "msg=\"state not saved: workflows in flight may not resume\" "
-			  "path=%s reason=\"%s\"",
-			  wfm->d.state_path, err);
-}
+/* ---- persistence: the daemon's saver, one save per loop iteration ---- */
 
 static void save_soon(struct wfm *wfm)
 {
-	if (!wfm->d.state || !wfm->d.state_path || wfm->save_timer)
-		return;
-	wfm->save_timer = loop_timer_add(wfm->d.loop, 0, save_now, wfm);
-	if (!wfm->save_timer)
-		save_now(wfm);
+	if (wfm->d.state)
+		saver_save_soon(wfm->d.saver);
 }
 
 /* Writes the item's resume record when it changed at a real step. */
@@ -628,11 +611,14 @@ enum bot_rc wfm_start(struct wfm *wfm, const struct wfm_request *req, const stru
 	 * returns: the interaction's ACK leaves right after it (run_posts in
 	 * loop.c), and an acknowledged workflow must survive a kill -9 there
 	 * (found by tests/chaos kill9). */
-	if (wfm->save_timer) {
-		loop_timer_cancel(wfm->d.loop, wfm->save_timer);
-		save_now(wfm);
-	}
+	if (wfm->d.state)
+		saver_flush(wfm->d.saver);
 	return BOT_OK;
+}
+
+void wfm_set_config(struct wfm *wfm, const struct cfg *cfg)
+{
+	wfm->d.cfg = cfg;
 }
 
 const struct wf *wfm_running(const struct wfm *wfm, const char *env)

@@ -16,6 +16,7 @@
 
 #include "../discord/interact.h"
 #include "../discord/rest.h"
+#include "../state/saver.h"
 #include "../state/state.h"
 #include "wf.h"
 
@@ -24,11 +25,11 @@ struct wfm;
 struct wfm_deps {
 	struct loop *loop;
 	struct aws *aws;
-	struct rest *rest;      /* NULL: no Discord (CLI) */
-	struct state *state;    /* NULL: nothing persisted (CLI) */
-	const char *state_path; /* where state is saved */
-	const struct cfg *cfg;  /* borrowed; channel_id, guild_id */
-	uint64_t poll_ms;       /* 0 = WF_POLL_MS */
+	struct rest *rest;     /* NULL: no Discord (CLI) */
+	struct state *state;   /* NULL: nothing persisted (CLI) */
+	struct saver *saver;   /* saves state; NULL: nothing persisted (CLI) */
+	const struct cfg *cfg; /* borrowed; channel_id, guild_id (wfm_set_config) */
+	uint64_t poll_ms;      /* 0 = WF_POLL_MS */
 	/* Called when a workflow ends, before it is freed (uptime, audit).
 	 * May be NULL. */
 	void (*on_finished)(void *arg, const struct wf *wf);
@@ -60,6 +61,12 @@ struct wfm_request {
 	 * enforce): the environment is already in the wanted state. */
 	bool quiet_if_noop;
 };
+
+/* SIGHUP: workflows started from now on default to cfg's channel, and
+ * links use its guild. cfg is borrowed until the next call or wfm_destroy;
+ * running workflows keep the environment of the config they started with,
+ * so the caller keeps that config alive too. */
+void wfm_set_config(struct wfm *wfm, const struct cfg *cfg);
 
 /* Starts a workflow. BOT_OK; BOT_EBUSY when env already has one (*running,
  * if not NULL, gets it: the caller points the user to it); BOT_ENOMEM.

@@ -1,5 +1,5 @@
 /* The AWS client against the fault-injecting fake (tests/fakes/fake_aws.py,
- * base URL in argv[1]; started by tests/e2e/test_aws_fake.py): real
+ * base URL in argv[1]; started by tests/e2e/aws_with_fake.py): real
  * transfers on the event loop, SigV4 checked by the fake, pagination,
  * batches, the standard retry mode under throttling / 5xx / resets, hostile
  * bodies, dozens of calls in flight, cancellation, and every source of the
@@ -25,14 +25,14 @@ static struct cfg cfg;
 
 static size_t sink(char *d, size_t s, size_t n, void *arg)
 {
-	abuf_add(arg, d, s * n);
+	buf_add(arg, d, s * n);
 	return s * n;
 }
 
 static char *ctl(const char *path, const char *json)
 {
 	char url[512];
-	struct abuf out = { 0 };
+	struct buf out = { 0 };
 	snprintf(url, sizeof(url), "%s/_fake/%s", base, path);
 	CURL *e = curl_easy_init();
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -44,7 +44,7 @@ static char *ctl(const char *path, const char *json)
 	curl_easy_cleanup(e);
 	if (rc != CURLE_OK)
 		fprintf(stderr, "control %s failed: %s\n", path, curl_easy_strerror(rc));
-	return abuf_take(&out);
+	return buf_take(&out);
 }
 
 static void ctlv(const char *path, const char *json)
@@ -323,16 +323,16 @@ static void test_cfn(void)
 	CHECK_STR(r.s1, "Queue (AWS::SQS::Queue): name taken");
 
 	/* a long history: the answer needs several pages of 10 events */
-	struct abuf seed = { 0 };
-	abuf_adds(&seed, "{\"name\":\"long\",\"status\":\"ROLLBACK_COMPLETE\",\"events\":[");
-	abuf_adds(&seed, "{\"logical_id\":\"First\",\"type\":\"AWS::EC2::VPC\",\"status\":"
-			 "\"CREATE_FAILED\",\"reason\":\"the root cause\"}");
+	struct buf seed = { 0 };
+	buf_adds(&seed, "{\"name\":\"long\",\"status\":\"ROLLBACK_COMPLETE\",\"events\":[");
+	buf_adds(&seed, "{\"logical_id\":\"First\",\"type\":\"AWS::EC2::VPC\",\"status\":"
+			"\"CREATE_FAILED\",\"reason\":\"the root cause\"}");
 	for (int i = 0; i < 34; i++)
-		abuf_addf(&seed, ",{\"logical_id\":\"R%d\",\"status\":\"%s\"}", i,
-			  i % 2 ? "CREATE_FAILED" : "DELETE_COMPLETE");
-	abuf_adds(&seed, "]}");
+		buf_addf(&seed, ",{\"logical_id\":\"R%d\",\"status\":\"%s\"}", i,
+			 i % 2 ? "CREATE_FAILED" : "DELETE_COMPLETE");
+	buf_adds(&seed, "]}");
 	char *out = ctl("stack", seed.p);
-	abuf_free(&seed);
+	buf_free(&seed);
 	cJSON *j = cJSON_Parse(out);
 	const cJSON *jid = cJSON_GetObjectItem(j, "id");
 	memset(&r, 0, sizeof(r));
@@ -397,16 +397,16 @@ static void test_ecr_ec2(void)
 	CHECK_STR(r.err.code, "RepositoryNotFoundException");
 
 	/* 120 tagged instances (3 in an ASG, 1 terminated), 8 untagged */
-	struct abuf b = { 0 };
-	abuf_adds(&b, "{\"instances\":[");
+	struct buf b = { 0 };
+	buf_adds(&b, "{\"instances\":[");
 	for (int i = 0; i < 128; i++)
-		abuf_addf(&b, "%s{\"id\":\"i-%017d\",\"state\":\"%s\",\"tags\":{%s%s}}",
-			  i ? "," : "", i, i == 5 ? "terminated" : "stopped",
-			  i < 121 ? "\"AutoStopStart\":\"Yes\"" : "\"Other\":\"x\"",
-			  i >= 10 && i < 13 ? ",\"aws:autoscaling:groupName\":\"asg-1\"" : "");
-	abuf_adds(&b, "]}");
+		buf_addf(&b, "%s{\"id\":\"i-%017d\",\"state\":\"%s\",\"tags\":{%s%s}}",
+			 i ? "," : "", i, i == 5 ? "terminated" : "stopped",
+			 i < 121 ? "\"AutoStopStart\":\"Yes\"" : "\"Other\":\"x\"",
+			 i >= 10 && i < 13 ? ",\"aws:autoscaling:groupName\":\"asg-1\"" : "");
+	buf_adds(&b, "]}");
 	ctlv("instances", b.p);
-	abuf_free(&b);
+	buf_free(&b);
 	memset(&r, 0, sizeof(r));
 	CHECK_INT(ec2_describe_by_tag(aws, "AutoStopStart", "Yes", on_instances, &r), BOT_OK);
 	run(1);

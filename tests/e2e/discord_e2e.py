@@ -3,7 +3,7 @@
 tests/fakes/fake_discord.py on loopback.
 
 usage: discord_e2e.py ENVBOT_BINARY SCENARIO
-Each scenario is registered as its own ctest (tests/discord.cmake). Exit 0 on
+Each scenario is registered as its own ctest (tests/CMakeLists.txt, "discord"). Exit 0 on
 success, 1 on failure (with the bot's and the fake's logs on stderr)."""
 
 import os

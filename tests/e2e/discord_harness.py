@@ -1,7 +1,7 @@
 """Shared driver pieces for envbot's Discord end-to-end tests: start the fake
 Discord (tests/fakes/fake_discord.py) on a free loopback port, write a config
 pointing at it, run the real `envbot` binary, talk to the fake's control API.
-Used by tests/e2e/discord_e2e.py; later issues' drivers may import it too."""
+Used by tests/e2e/discord_e2e.py and the other end-to-end drivers."""
 
 import json
 import os

@@ -339,7 +339,7 @@ def run_envbot(binary, cfg, *args, poll_ms=200, timeout=60, env=None):
 
 
 class Checks:
-    """Counts assertions and prints "N passed, N failed" like tests/check.h."""
+    """Counts assertions and prints "N passed, N failed" like tests/unit/check.h."""
 
     def __init__(self):
         self.passed = 0

@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 1 << 20)
 		return 0;
 	/* The transport hands the decoders the body and its length; a NUL
-	 * terminator is there too (abuf), so keep that contract. */
+	 * terminator is there too (struct buf), so keep that contract. */
 	char *body = fuzz_strdup(data, size);
 	decode_all(body, size);
 	free(body);

@@ -1,7 +1,7 @@
 /* Fuzzes the gateway's payload decoding: what on_message() (plain JSON
- * frames) and on_compressed() (zlib-stream frames) in bot/gw.c do with a
+ * frames) and on_compressed() (zlib-stream frames) in bot/discord/gw.c do with a
  * frame the server sent, including the dispatch hand-off to the loop thread
- * and ix_parse() of INTERACTION_CREATE there, as bot.c does.
+ * and ix_parse() of INTERACTION_CREATE there, as bot/daemon/bot.c does.
  * Those functions are static and run on the gateway thread; rather than
  * widening gw.h for a test, this file includes gw.c so that it can call
  * them on a gateway that was created but never connected (no wsi: every

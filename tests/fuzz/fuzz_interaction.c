@@ -1,5 +1,5 @@
 /* Fuzzes interaction decoding and the option parsing the commands do on
- * what users type: ix_parse() (bot/interact.c) of an INTERACTION_CREATE "d"
+ * what users type: ix_parse() (bot/discord/interact.c) of an INTERACTION_CREATE "d"
  * object, then every option value through cmd_extend_parse,
  * cmd_parse_day, cmd_parse_until and cmd_escape, and a component's
  * custom_id through cmd_confirm_parse / cmd_snooze_parse

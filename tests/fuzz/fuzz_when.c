@@ -1,4 +1,4 @@
-/* Fuzzes the date, duration, HH:MM and day-expression parsers of bot/when.c
+/* Fuzzes the date, duration, HH:MM and day-expression parsers of bot/time/when.c
  * (they read user-typed option values). Whatever parses must also format
  * and parse back to the same value. */
 #include "../../bot/core/log.h"

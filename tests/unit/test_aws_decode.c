@@ -22,14 +22,14 @@ static char *load(const char *name, size_t *len)
 		fprintf(stderr, "test data missing: %s\n", path);
 		exit(1);
 	}
-	struct abuf b = { 0 };
+	struct buf b = { 0 };
 	char buf[8192];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		abuf_add(&b, buf, n);
+		buf_add(&b, buf, n);
 	fclose(f);
 	*len = b.len;
-	return abuf_take(&b);
+	return buf_take(&b);
 }
 
 static void test_samples(void)
@@ -307,15 +307,14 @@ static void test_hostile(void)
 	CHECK(next == NULL);
 
 	/* a large page: 20000 images, tags chosen per image */
-	struct abuf big = { 0 };
-	abuf_adds(&big, "{\"imageDetails\":[");
+	struct buf big = { 0 };
+	buf_adds(&big, "{\"imageDetails\":[");
 	for (int i = 0; i < 20000; i++)
-		abuf_addf(
-			&big,
-			"%s{\"imageDigest\":\"sha256:%064d\",\"imageTags\":[\"latest\",\"g%07x\"],"
-			"\"imagePushedAt\":%d.5}",
-			i ? "," : "", i, 0xa000000 + i, 1700000000 + (i * 7919) % 20000);
-	abuf_adds(&big, "]}");
+		buf_addf(&big,
+			 "%s{\"imageDigest\":\"sha256:%064d\",\"imageTags\":[\"latest\",\"g%07x\"],"
+			 "\"imagePushedAt\":%d.5}",
+			 i ? "," : "", i, 0xa000000 + i, 1700000000 + (i * 7919) % 20000);
+	buf_adds(&big, "]}");
 	struct vec many = { .size = sizeof(struct ecr_image), .max = 100000 };
 	CHECK_INT(ecr_decode_images(big.p, big.len, &a, &many, &next, err, sizeof(err)), BOT_OK);
 	CHECK_INT(many.n, 20000);
@@ -338,7 +337,7 @@ static void test_hostile(void)
 	CHECK(strstr(err, "too many") != NULL);
 	vec_free(&few);
 	vec_free(&many);
-	abuf_free(&big);
+	buf_free(&big);
 
 	/* XML: wrong document, entity expansion, external entities, nesting */
 	struct cfn_stack st;
@@ -379,13 +378,13 @@ static void test_hostile(void)
 	r = sts_decode_identity(xxe, strlen(xxe), &a, &who, err, sizeof(err));
 	CHECK(r == BOT_EPARSE || (r == BOT_OK && strstr(who.account, "root:") == NULL));
 
-	struct abuf deep = { 0 };
+	struct buf deep = { 0 };
 	for (int i = 0; i < 5000; i++)
-		abuf_adds(&deep, "<a>");
+		buf_adds(&deep, "<a>");
 	for (int i = 0; i < 5000; i++)
-		abuf_adds(&deep, "</a>");
+		buf_adds(&deep, "</a>");
 	CHECK_INT(sts_decode_identity(deep.p, deep.len, &a, &who, err, sizeof(err)), BOT_EPARSE);
-	abuf_free(&deep);
+	buf_free(&deep);
 
 	char code[64], msg[512];
 	/* moto's shape: <ErrorResponse><Errors><Error> */
@@ -410,18 +409,18 @@ static void test_hostile(void)
 	CHECK_STR(msg, "line1 line2"); /* one line for logs and embeds */
 	aws_parse_error("\x01\x02", 2, NULL, code, sizeof(code), msg, sizeof(msg));
 	CHECK_STR(code, "");
-	struct abuf longmsg = { 0 };
-	abuf_adds(&longmsg, "{\"__type\":\"");
+	struct buf longmsg = { 0 };
+	buf_adds(&longmsg, "{\"__type\":\"");
 	for (int i = 0; i < 1000; i++)
-		abuf_adds(&longmsg, "C");
-	abuf_adds(&longmsg, "\",\"message\":\"");
+		buf_adds(&longmsg, "C");
+	buf_adds(&longmsg, "\",\"message\":\"");
 	for (int i = 0; i < 5000; i++)
-		abuf_adds(&longmsg, "m");
-	abuf_adds(&longmsg, "\"}");
+		buf_adds(&longmsg, "m");
+	buf_adds(&longmsg, "\"}");
 	aws_parse_error(longmsg.p, longmsg.len, NULL, code, sizeof(code), msg, sizeof(msg));
 	CHECK_INT(strlen(code), sizeof(code) - 1);
 	CHECK_INT(strlen(msg), sizeof(msg) - 1);
-	abuf_free(&longmsg);
+	buf_free(&longmsg);
 
 	/* credentials JSON */
 	struct aws_cred_fields c;

@@ -21,13 +21,13 @@ static char *slurp2(const char *dir, const char *name)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
-	struct abuf b = { 0 };
+	struct buf b = { 0 };
 	char buf[8192];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		abuf_add(&b, buf, n);
+		buf_add(&b, buf, n);
 	fclose(f);
-	return abuf_take(&b);
+	return buf_take(&b);
 }
 
 /* ---- capture ---- */
@@ -209,16 +209,16 @@ static void compare_case(const char *name, enum bot_rc started, bool space_plus)
 	if (!req || !authz || !cap.body)
 		goto out;
 	const char *gb = golden_body(req);
-	struct abuf want = { 0 };
+	struct buf want = { 0 };
 	for (const char *p = gb; *p; p++)
-		abuf_adds(&want, space_plus && *p == '+' ? "%20" : (char[2]){ *p, 0 });
+		buf_adds(&want, space_plus && *p == '+' ? "%20" : (char[2]){ *p, 0 });
 	if (strcmp(cap.body, want.p ? want.p : "") == 0) {
 		check_passed++;
 	} else {
 		check_failed++;
 		fprintf(stderr, "FAIL %s body\n got: %s\nwant: %s\n", name, cap.body, want.p);
 	}
-	abuf_free(&want);
+	buf_free(&want);
 	static const char *const names[] = { "Host", "Content-Type", "X-Amz-Date",
 					     "X-Amz-Security-Token", "X-Amz-Target" };
 	for (size_t i = 0; i < 5; i++) {
@@ -284,12 +284,12 @@ static void test_requests(void)
 	compare_case("cfn-create-stack", cfn_create_stack(awst, &cr, on_id, NULL), true);
 
 	/* the second page of DescribeStackEvents, through the generic call */
-	struct abuf f = { 0 };
+	struct buf f = { 0 };
 	aws_form_add(&f, "StackName", "my-stack");
 	aws_form_add(&f, "NextToken", "abc+/=");
 	compare_case("cfn-describe-stack-events",
 		     aws_call_query(aws, AWS_CFN, "DescribeStackEvents", f.p, on_raw, NULL), false);
-	abuf_free(&f);
+	buf_free(&f);
 
 	compare_case("ecr-describe-images", ecr_newest_tag(aws, "my-repo", on_newest, NULL), false);
 	char *json =
@@ -304,7 +304,7 @@ static void test_requests(void)
 	ec2_encode_describe(&f, filters, 2, 100, "eyJ2IjoiMiJ9");
 	compare_case("ec2-describe-instances",
 		     aws_call_query(aws, AWS_EC2, "DescribeInstances", f.p, on_raw, NULL), false);
-	abuf_free(&f);
+	buf_free(&f);
 
 	const char *ids2[] = { "i-0123456789abcdef0", "i-0fedcba9876543210" };
 	compare_case("ec2-start-instances", ec2_start_instances(awst, ids2, 2, on_changes, NULL),
@@ -318,7 +318,7 @@ static void test_requests(void)
 	aws_form_add(&f, "DurationSeconds", "3600");
 	compare_case("sts-assume-role",
 		     aws_call_query(aws, AWS_STS, "AssumeRole", f.p, on_raw, NULL), false);
-	abuf_free(&f);
+	buf_free(&f);
 
 	/* our own DescribeInstances by tag: one tag filter, pages of 1000 */
 	cb_count = 0;
@@ -369,10 +369,10 @@ static void test_requests(void)
 
 static void test_encoding(void)
 {
-	struct abuf b = { 0 };
+	struct buf b = { 0 };
 	aws_form_add(&b, "K", "a b+c*d~e_f.g-h/i%j\xc3\xa9");
 	CHECK_STR(b.p, "K=a%20b%2Bc%2Ad~e_f.g-h%2Fi%25j%C3%A9");
-	abuf_free(&b);
+	buf_free(&b);
 	/* every byte outside the unreserved set is encoded */
 	for (int c = 1; c < 256; c++) {
 		char s[2] = { (char)c, 0 };
@@ -384,13 +384,13 @@ static void test_encoding(void)
 			CHECK(b.len == 1 && b.p[0] == c);
 		else
 			CHECK(b.len == 3 && b.p[0] == '%');
-		abuf_free(&b);
+		buf_free(&b);
 	}
 	aws_form_add(&b, "A", NULL); /* absent value: nothing */
 	CHECK_INT(b.len, 0);
 	aws_form_addk(&b, "x", "Tags.member.%d.Key", 3);
 	CHECK_STR(b.p, "Tags.member.3.Key=x");
-	abuf_free(&b);
+	buf_free(&b);
 
 	struct cfn_kv p[] = { { "K", "v" } };
 	struct cfn_create_req r = { .stack_name = "s",
@@ -404,7 +404,7 @@ static void test_encoding(void)
 	CHECK_STR(b.p, "StackName=s&TemplateURL=https%3A%2F%2Ft&Parameters.member.1.ParameterKey=K&"
 		       "Parameters.member.1.ParameterValue=v&TimeoutInMinutes=30&OnFailure=DELETE&"
 		       "ClientRequestToken=tok-1");
-	abuf_free(&b);
+	buf_free(&b);
 
 	const char *ids[60];
 	char idbuf[60][24];
@@ -414,7 +414,7 @@ static void test_encoding(void)
 	}
 	ec2_encode_ids(&b, ids, 2);
 	CHECK_STR(b.p, "InstanceId.1=i-00000000000000000&InstanceId.2=i-00000000000000001");
-	abuf_free(&b);
+	buf_free(&b);
 
 	char *j = ecr_encode_describe("r\"x", NULL, 1000);
 	CHECK_STR(j, "{\"repositoryName\": \"r\\\"x\", \"filter\": {\"tagStatus\": \"TAGGED\"}, "

@@ -1,4 +1,4 @@
-/* Tests of the schedule engine (bot/cron.c, bot/tz.c): parsing and words,
+/* Tests of the schedule engine (bot/time/cron.c, bot/time/tz.c): parsing and words,
  * hand-computed fire times around the 2026/2027 DST changes, month ends and
  * leap days, and a property test against a brute-force evaluator that walks
  * every minute of a year, converting with glibc's own tz code (TZ=...), so

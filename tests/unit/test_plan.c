@@ -1,4 +1,4 @@
-/* Tests of bot/plan.c: the December 2026 figures of issue 2 (dev stack,
+/* Tests of bot/sched/plan.c: the hand-computed December 2026 figures (dev stack,
  * weekdays 09:00-18:00 Asia/Seoul, holiday on the 25th), a week's listing
  * with the holiday skip, totals that add up, months with DST, an environment
  * already up when the month begins, and the override hook. */

@@ -22,13 +22,13 @@ static char *slurp(const char *path)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
-	struct abuf b = { 0 };
+	struct buf b = { 0 };
 	char buf[8192];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		abuf_add(&b, buf, n);
+		buf_add(&b, buf, n);
 	fclose(f);
-	return abuf_take(&b);
+	return buf_take(&b);
 }
 
 static char *slurpf(const char *dir, const char *name)
@@ -121,12 +121,12 @@ static int raw_parse(const char *text, struct raw_req *r, const char *const *ski
 			l[len - 1] = '\0';
 		if ((l[0] == ' ' || l[0] == '\t') && r->nh) {
 			/* continuation: keep the raw folding for the signer */
-			struct abuf b = { 0 };
-			abuf_adds(&b, r->values[r->nh - 1]);
-			abuf_add(&b, "\n", 1);
-			abuf_adds(&b, l);
+			struct buf b = { 0 };
+			buf_adds(&b, r->values[r->nh - 1]);
+			buf_add(&b, "\n", 1);
+			buf_adds(&b, l);
 			free(r->values[r->nh - 1]);
-			r->values[r->nh - 1] = abuf_take(&b);
+			r->values[r->nh - 1] = buf_take(&b);
 		} else {
 			char *colon = strchr(l, ':');
 			if (colon) {

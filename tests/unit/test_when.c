@@ -1,4 +1,4 @@
-/* Unit tests of bot/when.c: dates (leap years, month ends, the day count
+/* Unit tests of bot/time/when.c: dates (leap years, month ends, the day count
  * against libc's timegm over centuries), durations, HH:MM and the day
  * expressions of /env skip. */
 #include <stdlib.h>

@@ -1,0 +1,508 @@
+/* The state's JSON document (cJSON): the encoder behind state_dump() and the
+ * strict decoder behind state_parse(). The format is in state.h. */
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+#include "state_internal.h"
+
+/* ---------------------------------------------------------------- encoding */
+
+static cJSON *add_date(cJSON *o, const char *key, ymd_t d)
+{
+	char buf[16];
+	when_format_date(d, buf, sizeof(buf));
+	return cJSON_AddStringToObject(o, key, buf);
+}
+
+/* Builds the document; NULL on allocation failure. Times are integer seconds
+ * since the epoch (exact in a double up to 2^53), dates "YYYY-MM-DD". */
+static cJSON *encode(const struct state *st)
+{
+	cJSON *root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	bool ok = cJSON_AddNumberToObject(root, "version", STATE_VERSION) != NULL;
+
+	/* Only once set, so that files from before the field are unchanged. */
+	if (st->last_tick > 0)
+		ok = ok && cJSON_AddNumberToObject(root, "last_tick", (double)st->last_tick);
+
+	if (st->frozen) {
+		cJSON *f = cJSON_AddObjectToObject(root, "freeze");
+		ok = ok && f && cJSON_AddStringToObject(f, "who", st->freeze.who) &&
+		     cJSON_AddNumberToObject(f, "since", (double)st->freeze.since);
+	}
+
+	cJSON *envs = cJSON_AddObjectToObject(root, "environments");
+	ok = ok && envs;
+	for (size_t i = 0; ok && i < st->n_envs; i++) {
+		const struct env_state *e = &st->envs[i];
+		cJSON *eo = cJSON_AddObjectToObject(envs, e->name);
+		cJSON *xs = eo ? cJSON_AddArrayToObject(eo, "extends") : NULL;
+		ok = xs != NULL;
+		for (size_t j = 0; ok && j < e->n_extends; j++) {
+			cJSON *x = cJSON_CreateObject();
+			ok = x && cJSON_AddItemToArray(xs, x) &&
+			     add_date(x, "date", e->extends[j].date) &&
+			     cJSON_AddNumberToObject(x, "stop_at", (double)e->extends[j].stop_at) &&
+			     cJSON_AddNumberToObject(x, "set_at", (double)e->extends[j].set_at) &&
+			     cJSON_AddStringToObject(x, "who", e->extends[j].who);
+		}
+		cJSON *ss = ok ? cJSON_AddArrayToObject(eo, "skips") : NULL;
+		ok = ss != NULL;
+		for (size_t j = 0; ok && j < e->n_skips; j++) {
+			cJSON *s = cJSON_CreateObject();
+			ok = s && cJSON_AddItemToArray(ss, s) &&
+			     add_date(s, "date", e->skips[j].date) &&
+			     cJSON_AddNumberToObject(s, "set_at", (double)e->skips[j].set_at) &&
+			     cJSON_AddStringToObject(s, "who", e->skips[j].who);
+		}
+		if (ok && e->paused) {
+			cJSON *p = cJSON_AddObjectToObject(eo, "pause");
+			ok = p != NULL;
+			if (ok && e->pause.until_date)
+				ok = add_date(p, "until_date", e->pause.until_date) != NULL;
+			if (ok && e->pause.until_at)
+				ok = cJSON_AddNumberToObject(p, "until_at",
+							     (double)e->pause.until_at) != NULL;
+			ok = ok && cJSON_AddNumberToObject(p, "since", (double)e->pause.since) &&
+			     cJSON_AddStringToObject(p, "who", e->pause.who);
+		}
+		cJSON *up = ok ? cJSON_AddObjectToObject(eo, "uptime") : NULL;
+		ok = up && cJSON_AddNumberToObject(up, "up_since", (double)e->up_since);
+		cJSON *ivs = ok ? cJSON_AddArrayToObject(up, "intervals") : NULL;
+		ok = ivs != NULL;
+		for (size_t j = 0; ok && j < e->n_iv; j++) {
+			double pair[2] = { (double)e->iv[j].from, (double)e->iv[j].to };
+			cJSON *a = cJSON_CreateDoubleArray(pair, 2);
+			ok = a && cJSON_AddItemToArray(ivs, a);
+		}
+	}
+
+	cJSON *hs = ok ? cJSON_AddArrayToObject(root, "holidays") : NULL;
+	ok = hs != NULL;
+	for (size_t i = 0; ok && i < st->n_holidays; i++) {
+		const struct state_holiday *h = &st->holidays[i];
+		cJSON *o = cJSON_CreateObject();
+		ok = o && cJSON_AddItemToArray(hs, o) && add_date(o, "date", h->date) &&
+		     cJSON_AddStringToObject(o, "label", h->label) &&
+		     cJSON_AddStringToObject(o, "who", h->who) &&
+		     cJSON_AddNumberToObject(o, "added_at", (double)h->added_at);
+	}
+
+	cJSON *ws = ok ? cJSON_AddArrayToObject(root, "workflows") : NULL;
+	ok = ws != NULL;
+	for (size_t i = 0; ok && i < st->n_wfs; i++) {
+		const struct state_wf *w = &st->wfs[i];
+		cJSON *o = cJSON_CreateObject();
+		ok = o && cJSON_AddItemToArray(ws, o) &&
+		     cJSON_AddStringToObject(o, "env", w->env) &&
+		     cJSON_AddStringToObject(o, "kind", action_name(w->kind)) &&
+		     cJSON_AddStringToObject(o, "id", w->id) &&
+		     cJSON_AddStringToObject(o, "trigger", w->trigger) &&
+		     cJSON_AddNumberToObject(o, "started", (double)w->started) &&
+		     cJSON_AddStringToObject(o, "stack_id", w->stack_id) &&
+		     cJSON_AddStringToObject(o, "token", w->token) &&
+		     cJSON_AddStringToObject(o, "channel_id", w->channel_id) &&
+		     cJSON_AddStringToObject(o, "message_id", w->message_id) &&
+		     cJSON_AddStringToObject(o, "step", w->step) &&
+		     cJSON_AddStringToObject(o, "image_tag", w->image_tag);
+	}
+
+	cJSON *as = ok ? cJSON_AddArrayToObject(root, "audit") : NULL;
+	ok = as != NULL;
+	for (size_t i = 0; ok && i < st->n_audit; i++) {
+		const struct state_audit *a = state_audit_at(st, i);
+		cJSON *o = cJSON_CreateObject();
+		ok = o && cJSON_AddItemToArray(as, o) &&
+		     cJSON_AddNumberToObject(o, "time", (double)a->time) &&
+		     cJSON_AddStringToObject(o, "user_id", a->user_id) &&
+		     cJSON_AddStringToObject(o, "user", a->user) &&
+		     cJSON_AddStringToObject(o, "action", a->action) &&
+		     cJSON_AddStringToObject(o, "env", a->env) &&
+		     cJSON_AddStringToObject(o, "outcome", a->outcome);
+	}
+
+	/* Only when something waits, so that files from before the outbox are
+	 * unchanged by a load and a save. */
+	cJSON *fs = ok && st->n_finals ? cJSON_AddArrayToObject(root, "outbox") : NULL;
+	ok = ok && (fs || !st->n_finals);
+	for (size_t i = 0; ok && i < st->n_finals; i++) {
+		const struct state_final *f = &st->finals[i];
+		cJSON *o = cJSON_CreateObject();
+		ok = o && cJSON_AddItemToArray(fs, o) &&
+		     cJSON_AddStringToObject(o, "env", f->env) &&
+		     cJSON_AddStringToObject(o, "id", f->id) &&
+		     cJSON_AddNumberToObject(o, "finished", (double)f->finished) &&
+		     cJSON_AddStringToObject(o, "channel_id", f->channel_id) &&
+		     cJSON_AddStringToObject(o, "message_id", f->message_id) &&
+		     cJSON_AddStringToObject(o, "message", f->message);
+	}
+
+	if (!ok) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+char *state_dump(const struct state *st)
+{
+	cJSON *root = encode(st);
+	if (!root)
+		return NULL;
+	char *s = cJSON_Print(root);
+	cJSON_Delete(root);
+	return s;
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+/* Decoding is strict: a field of the wrong type means the file is not what we
+ * wrote, which is what "corrupt" means; the first error is kept. */
+struct dec {
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static int dec_fail(struct dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int dec_fail(struct dec *d, const char *fmt, ...)
+{
+	if (!d->failed && d->err && d->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(d->err, d->errlen, fmt, ap);
+		va_end(ap);
+	}
+	d->failed = true;
+	return -1;
+}
+
+static int dec_time(struct dec *d, const cJSON *o, const char *where, const char *key, time_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	/* Integral, non-negative and below 2^53: what encode() writes. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 9007199254740992.0) ||
+	    (double)(int64_t)v->valuedouble != v->valuedouble)
+		return dec_fail(d, "%s: \"%s\" is not a time", where, key);
+	*out = (time_t)v->valuedouble;
+	return 0;
+}
+
+static int dec_date(struct dec *d, const cJSON *o, const char *where, const char *key, ymd_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsString(v) || when_parse_date(v->valuestring, out) < 0)
+		return dec_fail(d, "%s: \"%s\" is not a date", where, key);
+	return 0;
+}
+
+/* id: refuse what does not fit; otherwise truncate (human text). */
+static int dec_str(struct dec *d, const cJSON *o, const char *where, const char *key, char *dst,
+		   size_t size, bool id)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsString(v))
+		return dec_fail(d, "%s: \"%s\" is not a string", where, key);
+	if (id) {
+		if (state_copy_id(dst, size, v->valuestring) < 0)
+			return dec_fail(d, "%s: \"%s\" is too long", where, key);
+	} else {
+		state_copy_text(dst, size, v->valuestring);
+	}
+	return 0;
+}
+
+static const cJSON *dec_array(struct dec *d, const cJSON *o, const char *where, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsArray(v)) {
+		dec_fail(d, "%s: \"%s\" is not an array", where, key);
+		return NULL;
+	}
+	return v;
+}
+
+static void dec_rc(struct dec *d, enum bot_rc rc, const char *where, const char *why)
+{
+	if (rc != BOT_OK)
+		dec_fail(d, "%s: %s", where, why);
+}
+
+static void decode_env(struct dec *d, struct state *st, const cJSON *eo)
+{
+	char why[256] = "";
+	char where[STATE_NAME_MAX + 32];
+	const char *name = eo->string;
+	snprintf(where, sizeof(where), "environments.%s", name ? name : "?");
+	if (!cJSON_IsObject(eo) || !state_env_name_ok(name, why, sizeof(why))) {
+		dec_fail(d, "%s: not a valid environment %s", where, why);
+		return;
+	}
+	/* Created even when empty, so that a dump of the loaded state equals the
+	 * file it came from. */
+	if (!state_env_get(st, name, why, sizeof(why))) {
+		dec_fail(d, "%s: %s", where, why);
+		return;
+	}
+
+	const cJSON *xs = dec_array(d, eo, where, "extends"), *it;
+	cJSON_ArrayForEach(it, xs)
+	{
+		struct state_extend x;
+		memset(&x, 0, sizeof(x));
+		if (dec_date(d, it, where, "date", &x.date) < 0 ||
+		    dec_time(d, it, where, "stop_at", &x.stop_at) < 0 ||
+		    dec_time(d, it, where, "set_at", &x.set_at) < 0 ||
+		    dec_str(d, it, where, "who", x.who, sizeof(x.who), false) < 0)
+			return;
+		dec_rc(d, state_extend_put(st, name, &x, why, sizeof(why)), where, why);
+	}
+	const cJSON *ss = dec_array(d, eo, where, "skips");
+	cJSON_ArrayForEach(it, ss)
+	{
+		struct state_skip s;
+		memset(&s, 0, sizeof(s));
+		if (dec_date(d, it, where, "date", &s.date) < 0 ||
+		    dec_time(d, it, where, "set_at", &s.set_at) < 0 ||
+		    dec_str(d, it, where, "who", s.who, sizeof(s.who), false) < 0)
+			return;
+		dec_rc(d, state_skip_put(st, name, &s, why, sizeof(why)), where, why);
+	}
+	const cJSON *po = cJSON_GetObjectItemCaseSensitive(eo, "pause");
+	if (po) {
+		struct state_pause p;
+		memset(&p, 0, sizeof(p));
+		if (cJSON_HasObjectItem(po, "until_date") &&
+		    dec_date(d, po, where, "until_date", &p.until_date) < 0)
+			return;
+		if (cJSON_HasObjectItem(po, "until_at") &&
+		    dec_time(d, po, where, "until_at", &p.until_at) < 0)
+			return;
+		if (dec_time(d, po, where, "since", &p.since) < 0 ||
+		    dec_str(d, po, where, "who", p.who, sizeof(p.who), false) < 0)
+			return;
+		dec_rc(d, state_pause_put(st, name, &p, why, sizeof(why)), where, why);
+	}
+	const cJSON *up = cJSON_GetObjectItemCaseSensitive(eo, "uptime");
+	if (!cJSON_IsObject(up)) {
+		dec_fail(d, "%s: \"uptime\" is not an object", where);
+		return;
+	}
+	struct env_state *e = (struct env_state *)state_env_find(st, name);
+	if (dec_time(d, up, where, "up_since", &e->up_since) < 0)
+		return;
+	const cJSON *ivs = dec_array(d, up, where, "intervals");
+	cJSON_ArrayForEach(it, ivs)
+	{
+		const cJSON *a = cJSON_GetArrayItem(it, 0), *b = cJSON_GetArrayItem(it, 1);
+		if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsNumber(a) ||
+		    !cJSON_IsNumber(b) || !(a->valuedouble >= 0) ||
+		    !(b->valuedouble >= a->valuedouble) || b->valuedouble >= 9007199254740992.0) {
+			dec_fail(d, "%s: bad uptime interval", where);
+			return;
+		}
+		dec_rc(d, state_interval_append(e, (time_t)a->valuedouble, (time_t)b->valuedouble),
+		       where, "out of memory");
+	}
+}
+
+static void decode_wf(struct dec *d, struct state *st, const cJSON *o)
+{
+	struct state_wf w;
+	char why[256] = "";
+	memset(&w, 0, sizeof(w));
+	const char *where = "workflows";
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+	if (!cJSON_IsString(kind) ||
+	    (strcmp(kind->valuestring, "start") != 0 && strcmp(kind->valuestring, "stop") != 0)) {
+		dec_fail(d, "workflows: \"kind\" is not start or stop");
+		return;
+	}
+	w.kind = strcmp(kind->valuestring, "stop") == 0 ? ACTION_STOP : ACTION_START;
+	if (dec_str(d, o, where, "env", w.env, sizeof(w.env), true) < 0 ||
+	    dec_str(d, o, where, "id", w.id, sizeof(w.id), true) < 0 ||
+	    dec_str(d, o, where, "trigger", w.trigger, sizeof(w.trigger), false) < 0 ||
+	    dec_time(d, o, where, "started", &w.started) < 0 ||
+	    dec_str(d, o, where, "stack_id", w.stack_id, sizeof(w.stack_id), true) < 0 ||
+	    dec_str(d, o, where, "token", w.token, sizeof(w.token), true) < 0 ||
+	    dec_str(d, o, where, "channel_id", w.channel_id, sizeof(w.channel_id), true) < 0 ||
+	    dec_str(d, o, where, "message_id", w.message_id, sizeof(w.message_id), true) < 0 ||
+	    dec_str(d, o, where, "step", w.step, sizeof(w.step), true) < 0 ||
+	    dec_str(d, o, where, "image_tag", w.image_tag, sizeof(w.image_tag), true) < 0)
+		return;
+	dec_rc(d, state_wf_put(st, &w, why, sizeof(why)), where, why);
+}
+
+static void decode_final(struct dec *d, struct state *st, const cJSON *o)
+{
+	char why[256] = "";
+	const char *where = "outbox";
+	/* 16 KiB: on the heap, not on the loop thread's stack. */
+	struct state_final *f = calloc(1, sizeof(*f));
+	if (!f) {
+		dec_fail(d, "outbox: out of memory");
+		return;
+	}
+	if (dec_str(d, o, where, "env", f->env, sizeof(f->env), true) < 0 ||
+	    dec_str(d, o, where, "id", f->id, sizeof(f->id), true) < 0 ||
+	    dec_time(d, o, where, "finished", &f->finished) < 0 ||
+	    dec_str(d, o, where, "channel_id", f->channel_id, sizeof(f->channel_id), true) < 0 ||
+	    dec_str(d, o, where, "message_id", f->message_id, sizeof(f->message_id), true) < 0 ||
+	    dec_str(d, o, where, "message", f->message, sizeof(f->message), true) < 0)
+		goto out;
+	dec_rc(d, state_final_put(st, f, why, sizeof(why)), where, why);
+out:
+	free(f);
+}
+
+enum bot_rc state_parse(const char *json, struct state **out, char *err, size_t errlen)
+{
+	enum bot_rc rc = BOT_EPARSE;
+	struct dec d = { .err = err, .errlen = errlen };
+	struct state *st = NULL;
+	char why[256] = "";
+	const cJSON *it;
+	*out = NULL;
+
+	/* The whole text must be the document: trailing bytes mean damage. */
+	cJSON *root = cJSON_ParseWithOpts(json, NULL, true);
+	if (!root) {
+		state_set_err(err, errlen, "not JSON (truncated or damaged)");
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		state_set_err(err, errlen, "not a JSON object");
+		goto out;
+	}
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (!cJSON_IsNumber(ver) || !(ver->valuedouble >= 1)) {
+		state_set_err(err, errlen, "no valid \"version\"");
+		goto out;
+	}
+	if (ver->valuedouble > STATE_VERSION) {
+		/* Written by a newer envbot: refusing is the only safe answer; a
+		 * guess could drop what that version stored. */
+		state_set_err(
+			err, errlen,
+			"state format version %.0f is newer than this envbot understands (%d): "
+			"upgrade envbot or move the file aside",
+			ver->valuedouble, STATE_VERSION);
+		rc = BOT_EINVAL;
+		goto out;
+	}
+	if (ver->valuedouble != STATE_VERSION) {
+		state_set_err(err, errlen, "no valid \"version\"");
+		goto out;
+	}
+
+	rc = BOT_ENOMEM;
+	st = state_create();
+	if (!st)
+		goto out;
+	/* The file may hold more than the default: the caller applies the
+	 * configured audit_max after loading. */
+	st->audit_max = STATE_AUDIT_HARD_MAX;
+	rc = BOT_EPARSE;
+
+	/* Optional: absent in files written before the scheduler kept it. */
+	if (cJSON_HasObjectItem(root, "last_tick") &&
+	    dec_time(&d, root, "state", "last_tick", &st->last_tick) < 0)
+		goto out;
+
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, "freeze");
+	if (f) {
+		if (dec_time(&d, f, "freeze", "since", &st->freeze.since) < 0 ||
+		    dec_str(&d, f, "freeze", "who", st->freeze.who, sizeof(st->freeze.who), false) <
+			    0)
+			goto out;
+		st->frozen = true;
+	}
+
+	const cJSON *envs = cJSON_GetObjectItemCaseSensitive(root, "environments");
+	if (!cJSON_IsObject(envs)) {
+		dec_fail(&d, "\"environments\" is not an object");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, envs)
+	{
+		decode_env(&d, st, it);
+		if (d.failed)
+			goto out;
+	}
+
+	cJSON_ArrayForEach(it, dec_array(&d, root, "state", "holidays"))
+	{
+		struct state_holiday h;
+		memset(&h, 0, sizeof(h));
+		if (dec_date(&d, it, "holidays", "date", &h.date) < 0 ||
+		    dec_str(&d, it, "holidays", "label", h.label, sizeof(h.label), false) < 0 ||
+		    dec_str(&d, it, "holidays", "who", h.who, sizeof(h.who), false) < 0 ||
+		    dec_time(&d, it, "holidays", "added_at", &h.added_at) < 0)
+			goto out;
+		dec_rc(&d, state_holiday_put(st, &h, why, sizeof(why)), "holidays", why);
+		if (d.failed)
+			goto out;
+	}
+	if (d.failed)
+		goto out;
+
+	cJSON_ArrayForEach(it, dec_array(&d, root, "state", "workflows"))
+	{
+		decode_wf(&d, st, it);
+		if (d.failed)
+			goto out;
+	}
+	if (d.failed)
+		goto out;
+
+	cJSON_ArrayForEach(it, dec_array(&d, root, "state", "audit"))
+	{
+		struct state_audit a;
+		memset(&a, 0, sizeof(a));
+		if (dec_time(&d, it, "audit", "time", &a.time) < 0 ||
+		    dec_str(&d, it, "audit", "user_id", a.user_id, sizeof(a.user_id), false) < 0 ||
+		    dec_str(&d, it, "audit", "user", a.user, sizeof(a.user), false) < 0 ||
+		    dec_str(&d, it, "audit", "action", a.action, sizeof(a.action), false) < 0 ||
+		    dec_str(&d, it, "audit", "env", a.env, sizeof(a.env), false) < 0 ||
+		    dec_str(&d, it, "audit", "outcome", a.outcome, sizeof(a.outcome), false) < 0)
+			goto out;
+		if (state_audit_add(st, &a) != BOT_OK) {
+			rc = BOT_ENOMEM;
+			goto out;
+		}
+	}
+	if (d.failed)
+		goto out;
+
+	/* Optional: absent in files written before the outbox, and whenever
+	 * nothing waits. */
+	if (cJSON_HasObjectItem(root, "outbox")) {
+		cJSON_ArrayForEach(it, dec_array(&d, root, "state", "outbox"))
+		{
+			decode_final(&d, st, it);
+			if (d.failed)
+				goto out;
+		}
+		if (d.failed)
+			goto out;
+	}
+	/* Keep what the file held; the caller then applies the configured
+	 * bound with state_set_audit_max(). */
+	st->audit_max = st->n_audit > STATE_AUDIT_DEFAULT ? st->n_audit : STATE_AUDIT_DEFAULT;
+
+	*out = st;
+	st = NULL;
+	rc = BOT_OK;
+out:
+	cJSON_Delete(root);
+	state_destroy(st);
+	return rc;
+}
