@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "../bot/core/log.h"
+#include "../bot/core/rand.h"
 #include "aws_core.h"
 #include "envbot_version.h"
 #include "sigv4.h"
@@ -50,17 +50,6 @@ static int64_t default_clock(void *arg)
 int64_t aws_now(const struct aws *aws)
 {
 	return aws->clock_fn(aws->clock_arg);
-}
-
-/* xorshift64*: jitter needs spread, not secrecy. */
-double aws_rand01(struct aws *aws)
-{
-	uint64_t x = aws->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	aws->rng = x;
-	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
 /* Splits an endpoint URL into the Host header value (port only when not the
@@ -118,9 +107,6 @@ struct aws *aws_create(struct loop *loop, const struct cfg *cfg, char *err, size
 		.retry_quota = QUOTA_MAX,
 	};
 	aws->quota = QUOTA_MAX;
-	if (getrandom(&aws->rng, sizeof(aws->rng), 0) != (ssize_t)sizeof(aws->rng))
-		aws->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)aws;
-	aws->rng |= 1;
 
 	if (aws_creds_init(aws, err, errlen) != BOT_OK)
 		goto fail;
@@ -598,7 +584,7 @@ static bool maybe_retry(struct aws_op *op, bool timeout)
 		aws->metrics.retry_quota_exhausted++;
 		return false;
 	}
-	uint64_t delay = aws_backoff_ms(op->attempt, aws_rand01(aws), aws->tuning.backoff_scale);
+	uint64_t delay = aws_backoff_ms(op->attempt, rand_unit(), aws->tuning.backoff_scale);
 	if (schedule_attempt(op, delay) != BOT_OK)
 		return false;
 	aws->quota -= cost;

@@ -77,7 +77,6 @@ struct aws {
 	void *clock_arg;
 	struct aws_tuning tuning;
 	unsigned quota;
-	uint64_t rng;
 	struct aws_metrics metrics;
 	struct aws_op *ops;
 	bool destroying;
@@ -87,7 +86,6 @@ struct aws {
 };
 
 int64_t aws_now(const struct aws *aws);
-double aws_rand01(struct aws *aws);
 const char *aws_service_version(enum aws_service svc);
 
 /* Links op into aws (in flight). */

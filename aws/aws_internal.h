@@ -143,7 +143,5 @@ char *ecr_encode_describe(const char *repo, const char *next_token, int max_resu
  * or NULL with err set (not https and not loopback). */
 char *aws_resolve_endpoint(enum aws_service svc, const char *region, const char *cfg_url, char *err,
 			   size_t errlen);
-/* True for http(s) URLs whose host is 127.0.0.0/8, ::1 or localhost. */
-bool aws_url_is_loopback(const char *url);
 
 #endif

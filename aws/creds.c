@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../bot/core/log.h"
+#include "../bot/core/url.h"
 #include "aws_core.h"
 #include "creds_internal.h"
 
@@ -212,16 +213,26 @@ out:
 	return p;
 }
 
-/* Hosts the ECS full URI may name (the SDKs' rule): loopback, or the ECS and
- * EKS link-local agents, or any https URL. */
+/* Hosts the ECS full URI may name (the SDKs' rule): any https URL, or plain
+ * http to loopback or to the ECS and EKS link-local agents. The host is the
+ * one curl will connect to (url.h), so "http://169.254.170.2:@evil/" names
+ * evil, not the agent. */
 static bool ecs_url_ok(const char *url)
 {
-	if (strncmp(url, "https://", 8) == 0 || aws_url_is_loopback(url))
+	static const char *const agents[] = { "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]" };
+	char scheme[8], host[256];
+	if (!url_parts(url, scheme, sizeof(scheme), host, sizeof(host)))
+		return false;
+	if (strcmp(scheme, "https") == 0)
 		return true;
-	return strncmp(url, "http://169.254.170.2/", 21) == 0 ||
-	       strncmp(url, "http://169.254.170.2:", 21) == 0 ||
-	       strncmp(url, "http://169.254.170.23/", 22) == 0 ||
-	       strncmp(url, "http://[fd00:ec2::23]/", 22) == 0;
+	if (strcmp(scheme, "http") != 0)
+		return false;
+	if (url_host_is_loopback(host))
+		return true;
+	for (size_t i = 0; i < sizeof(agents) / sizeof(agents[0]); i++)
+		if (strcasecmp(host, agents[i]) == 0)
+			return true;
+	return false;
 }
 
 static struct cred_provider *ecs_provider(char *err, size_t errlen)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bot/core/backoff.h"
 #include "aws_internal.h"
 
 void cfn_encode_create(struct buf *b, const struct cfn_create_req *req)
@@ -191,17 +192,19 @@ void aws_classify(int status, const char *code, struct aws_class *out)
 		out->rc = BOT_ESERVER;
 }
 
+/* The standard retry mode's shape: 1, 2, 4, 8, 16 s, then 20 s, with full
+ * jitter (a draw in [0, delay)). */
+static const uint32_t retry_table_ms[] = { 1000, 2000, 4000, 8000, 16000, 20000 };
+static const struct backoff retry_backoff = {
+	.table_ms = retry_table_ms,
+	.count = BACKOFF_COUNT(retry_table_ms),
+	.full_jitter = true,
+};
+
 uint64_t aws_backoff_ms(int n, double r, double scale)
 {
-	double cap = 20.0, base = 1.0;
-	for (int i = 1; i < n && base < cap; i++)
-		base *= 2.0;
-	if (base > cap)
-		base = cap;
-	if (r < 0)
-		r = 0;
 	if (r >= 1)
 		r = 0.999999;
-	double ms = r * base * 1000.0 * scale;
+	double ms = (double)backoff_ms(&retry_backoff, n > 1 ? (unsigned)(n - 1) : 0, r) * scale;
 	return ms > 0 ? (uint64_t)ms : 0;
 }

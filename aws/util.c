@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bot/core/url.h"
 #include "aws_internal.h"
 
 void aws_uri_encode(struct buf *b, const char *s, size_t n, bool keep_slash)
@@ -151,20 +152,6 @@ void vec_free(struct vec *v)
 
 /* ---- endpoints ---- */
 
-/* One URL policy for the whole daemon: config's (cfg_url_is_loopback). */
-bool aws_url_is_loopback(const char *url)
-{
-	return cfg_url_is_loopback(url);
-}
-
-/* https:// to anywhere, http:// only to loopback (CONTRACT.md). */
-static bool url_allowed(const char *url)
-{
-	if (strncasecmp(url, "https://", 8) == 0 && url[8])
-		return true;
-	return strncasecmp(url, "http://", 7) == 0 && aws_url_is_loopback(url);
-}
-
 static const struct {
 	const char *env_id;    /* AWS_ENDPOINT_URL_<env_id> */
 	const char *host_part; /* regional host prefix */
@@ -199,7 +186,8 @@ char *aws_resolve_endpoint(enum aws_service svc, const char *region, const char 
 		from = "aws.endpoint_url";
 	}
 	if (url) {
-		if (!url_allowed(url)) {
+		/* https:// to anywhere, http:// only to loopback (CONTRACT.md). */
+		if (!url_allowed(url, URL_HTTP)) {
 			snprintf(err, errlen,
 				 "%s: \"%s\" must be https://, or http:// to a loopback host", from,
 				 url);

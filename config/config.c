@@ -6,9 +6,7 @@
  * typo must never silently disable a schedule. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
@@ -21,6 +19,7 @@
 #include <unistd.h>
 
 #include "../bot/core/log.h"
+#include "../bot/core/url.h"
 
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 /* Enough for any real config; a runaway list of errors helps nobody. */
@@ -502,7 +501,7 @@ static void check_endpoint(struct loader *ld, const config_setting_t *at, const 
 	bool https = strncasecmp(url, "https://", 8) == 0;
 	if (!http && !https)
 		add_error(ld, at, path, "\"%s\" must be an https:// URL", url);
-	else if (!cfg_url_allowed(url))
+	else if (!url_allowed(url, URL_HTTP))
 		add_error(ld, at, path,
 			  "\"%s\": plain http:// is allowed only for loopback hosts (127.0.0.0/8, "
 			  "::1, localhost); use https://",
@@ -1180,72 +1179,6 @@ const char *cfg_kind_name(enum env_kind kind)
 	case ENV_EC2: return "ec2";
 	}
 	return "?";
-}
-
-/* ---- URLs ----------------------------------------------------------------------
- * Parsed with libcurl's own URL parser, so the host we judge is exactly the
- * host curl would connect to ("http://127.0.0.1@evil.example/" is evil). */
-
-/* Returns the lowercased scheme and the host (brackets stripped) as new
- * strings the caller frees with curl_free, or false. */
-static bool url_split(const char *url, char **scheme, char **host)
-{
-	*scheme = *host = NULL;
-	CURLU *u = curl_url();
-	bool ok = u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
-		  curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
-		  curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK && **host;
-	curl_url_cleanup(u);
-	if (!ok) {
-		curl_free(*scheme);
-		curl_free(*host);
-		*scheme = *host = NULL;
-	}
-	return ok;
-}
-
-static bool host_is_loopback(char *host)
-{
-	size_t n = strlen(host);
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-		host[n - 1] = '\0';
-		host++;
-	}
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	struct in_addr a4;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	struct in6_addr a6;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return false;
-}
-
-bool cfg_url_is_loopback(const char *url)
-{
-	char *scheme, *host;
-	if (!url || !url_split(url, &scheme, &host))
-		return false;
-	bool lo = host_is_loopback(host);
-	curl_free(scheme);
-	curl_free(host);
-	return lo;
-}
-
-bool cfg_url_allowed(const char *url)
-{
-	char *scheme, *host;
-	if (!url || !url_split(url, &scheme, &host))
-		return false;
-	bool ok = false;
-	if (strcmp(scheme, "https") == 0 || strcmp(scheme, "wss") == 0)
-		ok = true;
-	else if (strcmp(scheme, "http") == 0 || strcmp(scheme, "ws") == 0)
-		ok = host_is_loopback(host);
-	curl_free(scheme);
-	curl_free(host);
-	return ok;
 }
 
 /* ---- the token -------------------------------------------------------------- */

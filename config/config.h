@@ -119,12 +119,6 @@ const struct cfg_env *cfg_find_env(const struct cfg *cfg, const char *name);
  * message in err when neither is set. */
 enum bot_rc cfg_discord_token(const struct cfg *cfg, char **out, char *err, size_t errlen);
 
-/* True when url is http:// or ws:// to a loopback host (127.0.0.0/8, ::1,
- * localhost), or https:// / wss:// to any host. */
-bool cfg_url_allowed(const char *url);
-/* True when url's host is loopback (used to relax TLS for test endpoints). */
-bool cfg_url_is_loopback(const char *url);
-
 /* Prints the one-screen summary of `envbot check-config`. */
 void cfg_print_summary(const struct cfg *cfg, FILE *out);
 

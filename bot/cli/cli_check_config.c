@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/exitcode.h"
 #include "cli.h"
 
 int cli_check_config(const struct cli *cli, int argc, char **argv)
 {
 	if (argc > 1) {
 		fprintf(stderr, "envbot check-config: unexpected argument '%s'\n", argv[1]);
-		return 2;
+		return EXIT_USAGE;
 	}
 	struct cfg *cfg = NULL;
 	int status = cli_load_config(cli, &cfg);
@@ -18,5 +19,5 @@ int cli_check_config(const struct cli *cli, int argc, char **argv)
 		return status;
 	cfg_print_summary(cfg, stdout);
 	cfg_destroy(cfg);
-	return 0;
+	return EXIT_OK;
 }

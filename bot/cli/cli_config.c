@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/exitcode.h"
 #include "../core/log.h"
 #include "cli.h"
 
@@ -15,12 +16,12 @@ int cli_load_config(const struct cli *cli, struct cfg **out)
 		fprintf(stderr, "%s", err);
 		if (err[0] && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if ((*out)->log_level) {
 		enum log_level lvl;
 		if (log_parse_level((*out)->log_level, &lvl) == 0)
 			log_set_level(lvl);
 	}
-	return 0;
+	return EXIT_OK;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../aws/aws.h"
+#include "../core/exitcode.h"
 #include "../core/log.h"
 #include "../discord/rest.h"
 #include "cli.h"
@@ -1044,11 +1045,11 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 	struct cfg *cfg = NULL;
 	char *token = NULL;
 	char err[8192];
-	int status = 2;
+	int status = EXIT_USAGE;
 	(void)argv;
 	if (argc > 1) {
 		fprintf(stderr, "usage: envbot [-c FILE] doctor\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	printf("envbot doctor: %s\n", cli->config_path);
 	if (cfg_load(cli->config_path, &cfg, err, sizeof(err)) != BOT_OK) {
@@ -1060,7 +1061,7 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 		printf("    fix: correct the settings named above (envbot check-config "
 		       "validates without any network)\n");
 		printf("nothing else checked: the config must load first\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (cfg->log_level) {
 		enum log_level lvl;
@@ -1073,7 +1074,7 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 	printf("\u2714 config: %zu environment%s (%zu stack, %zu ec2)\n", cfg->n_envs,
 	       cfg->n_envs == 1 ? "" : "s", n_stack, cfg->n_envs - n_stack);
 
-	status = 1;
+	status = EXIT_FAILED;
 	d.cfg = cfg;
 	d.loop = loop_create();
 	if (!d.loop || build_checks(&d) != 0) {
@@ -1127,7 +1128,7 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 		refused = refused || c->refused;
 	}
 	printf("%zu passed, %zu failed, %zu to check by hand\n", passed + 1, failed, info);
-	status = d.config_error ? 2 : refused ? 3 : failed ? 1 : 0;
+	status = d.config_error ? EXIT_USAGE : refused ? EXIT_AUTH : failed ? EXIT_FAILED : EXIT_OK;
 out:
 	fflush(stdout);
 	d.finished = true; /* rest_destroy calls the pending callbacks */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/exitcode.h"
 #include "../sched/plan.h"
 #include "../state/state.h"
 #include "cli.h"
@@ -77,7 +78,7 @@ static void usage(FILE *out)
 		     "  --json       machine-readable output\n");
 }
 
-/* Returns 0, 1 for --help, or 2 with a message on stderr. */
+/* Returns 0, 1 for --help, or EXIT_USAGE with a message on stderr. */
 static int parse_args(int argc, char **argv, struct plan_opts *o)
 {
 	*o = (struct plan_opts){ .days = 7 };
@@ -100,7 +101,7 @@ static int parse_args(int argc, char **argv, struct plan_opts *o)
 		    (strcmp(name, "--days") != 0 && strcmp(name, "--env") != 0 &&
 		     strcmp(name, "--from") != 0)) {
 			fprintf(stderr, "envbot plan: unknown argument \"%s\"\n", a);
-			return 2;
+			return EXIT_USAGE;
 		}
 		if (eq)
 			val = eq + 1;
@@ -108,7 +109,7 @@ static int parse_args(int argc, char **argv, struct plan_opts *o)
 			val = argv[++i];
 		else {
 			fprintf(stderr, "envbot plan: %s needs a value\n", name);
-			return 2;
+			return EXIT_USAGE;
 		}
 		if (strcmp(name, "--days") == 0) {
 			char *end;
@@ -117,7 +118,7 @@ static int parse_args(int argc, char **argv, struct plan_opts *o)
 				fprintf(stderr,
 					"envbot plan: --days: \"%s\" is not a number 1-%d\n", val,
 					PLAN_MAX_DAYS);
-				return 2;
+				return EXIT_USAGE;
 			}
 			o->days = (int)d;
 		} else if (strcmp(name, "--env") == 0) {
@@ -125,7 +126,7 @@ static int parse_args(int argc, char **argv, struct plan_opts *o)
 		} else if (when_parse_date(val, &o->from) != 0) {
 			fprintf(stderr, "envbot plan: --from: \"%s\" is not a date YYYY-MM-DD\n",
 				val);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	return 0;
@@ -242,12 +243,12 @@ static cJSON *cost_json(const struct plan_cost *pc)
 	return o;
 }
 
-/* Returns 0, or 1 when memory ran out. */
+/* Returns EXIT_OK, or EXIT_FAILED when memory ran out. */
 static int print_json(const struct plan_opts *o, const struct cfg *cfg, struct env_plan *ep,
 		      size_t n, int year, int month, const struct plan_cost *total)
 {
 	char buf[64];
-	int rc = 1;
+	int rc = EXIT_FAILED;
 	char *text = NULL;
 	cJSON *root = cJSON_CreateObject(), *envs, *hol;
 	if (!root)
@@ -311,7 +312,7 @@ static int print_json(const struct plan_opts *o, const struct cfg *cfg, struct e
 	if (!text)
 		goto out;
 	printf("%s\n", text);
-	rc = 0;
+	rc = EXIT_OK;
 out:
 	free(text);
 	cJSON_Delete(root);
@@ -332,7 +333,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 
 	if (rc == 1) {
 		usage(stdout);
-		return 0;
+		return EXIT_OK;
 	}
 	if (rc != 0) {
 		usage(stderr);
@@ -341,7 +342,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	rc = cli_load_config(cli, &cfg);
 	if (rc != 0)
 		return rc;
-	rc = 2;
+	rc = EXIT_USAGE;
 	if (o.env && !cfg_find_env(cfg, o.env)) {
 		fprintf(stderr, "envbot plan: no environment named \"%s\" in %s\n", o.env,
 			cfg->path);
@@ -353,7 +354,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	}
 	year = o.from / 10000;
 	month = o.from / 100 % 100;
-	rc = 1;
+	rc = EXIT_FAILED;
 	/* Overrides from the daemon's state file, when there is one; plan is
 	 * offline and never writes it. */
 	{
@@ -416,7 +417,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 		rc = print_json(&o, cfg, ep, n, year, month, &total);
 	else {
 		print_text(&o, cfg, ep, n, year, month, &total);
-		rc = 0;
+		rc = EXIT_OK;
 	}
 out:
 	for (size_t i = 0; ep && i < n; i++) {

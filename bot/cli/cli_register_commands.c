@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../core/exitcode.h"
 #include "../core/log.h"
 #include "../daemon/bot.h"
 #include "cli.h"
@@ -30,11 +31,11 @@ int cli_register_commands(const struct cli *cli, int argc, char **argv)
 	char err[512];
 	struct loop *loop = NULL;
 	struct rest *rest = NULL;
-	int status = 2;
+	int status = EXIT_USAGE;
 	(void)argv;
 	if (argc > 1) {
 		fprintf(stderr, "usage: envbot [-c FILE] register-commands\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	status = cli_load_config(cli, &cfg);
 	if (status != 0)
@@ -43,7 +44,7 @@ int cli_register_commands(const struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "envbot: %s\n", err);
 		goto out;
 	}
-	status = 1;
+	status = EXIT_FAILED;
 	loop = loop_create();
 	struct rest_options ro = {
 		.api_base = cfg->api_base,
@@ -65,10 +66,10 @@ int cli_register_commands(const struct cli *cli, int argc, char **argv)
 			printf("registered %d %s commands\n", r.n, where);
 		else
 			printf("%d %s commands already up to date\n", r.n, where);
-		status = 0;
+		status = EXIT_OK;
 	} else {
 		fprintf(stderr, "envbot: registering commands failed: %s\n", bot_strerror(r.rc));
-		status = bot_exit_status(r.rc) == 3 ? 3 : 1;
+		status = bot_exit_status(r.rc) == EXIT_AUTH ? EXIT_AUTH : EXIT_FAILED;
 	}
 out:
 	rest_destroy(rest);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "../core/exitcode.h"
 #include "../core/log.h"
 #include "../daemon/bot.h"
 #include "cli.h"
@@ -15,7 +16,7 @@ int cli_run(const struct cli *cli, int argc, char **argv)
 	(void)argv;
 	if (argc > 1) {
 		fprintf(stderr, "usage: envbot [-c FILE] run\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	int status = cli_load_config(cli, &cfg);
 	if (status != 0)
@@ -23,7 +24,7 @@ int cli_run(const struct cli *cli, int argc, char **argv)
 	if (cfg_discord_token(cfg, &token, err, sizeof(err)) != BOT_OK) {
 		fprintf(stderr, "envbot: %s\n", err);
 		cfg_destroy(cfg);
-		return 2;
+		return EXIT_USAGE;
 	}
 	/* Said, not refused: a container may map root to nobody. The deploy
 	 * files run it unprivileged; a root daemon is one bug from owning the
@@ -35,7 +36,7 @@ int cli_run(const struct cli *cli, int argc, char **argv)
 	struct bot *bot = bot_create(cfg, token); /* takes cfg and token */
 	if (!bot) {
 		fprintf(stderr, "envbot: cannot start (out of memory or bad api_base)\n");
-		return 1;
+		return EXIT_FAILED;
 	}
 	status = bot_run(bot);
 	bot_destroy(bot);

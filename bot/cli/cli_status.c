@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../../aws/aws.h"
+#include "../core/exitcode.h"
 #include "cli.h"
 
 #define STATUS_MAX_INSTANCES 20 /* listed one per line; the rest summed up */
@@ -138,14 +139,15 @@ static void fmt_time(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-/* Worst result of a set: auth beats other failures (exit 3 over 1). */
+/* Worst result of a set: auth beats other failures (EXIT_AUTH over
+ * EXIT_FAILED). */
 static int fold_exit(int status, const struct aws_err *err)
 {
 	if (err->rc == BOT_OK || err->rc == BOT_ENOTFOUND)
 		return status;
 	if (err->rc == BOT_EAUTH)
-		return 3;
-	return status == 3 ? 3 : 1;
+		return EXIT_AUTH;
+	return status == EXIT_AUTH ? EXIT_AUTH : EXIT_FAILED;
 }
 
 static void print_err(const char *what, const struct aws_err *err)
@@ -158,7 +160,7 @@ static void print_err(const char *what, const struct aws_err *err)
 
 static int print_env(const struct env_status *e)
 {
-	int status = 0;
+	int status = EXIT_OK;
 	const struct cfg_env *env = e->env;
 	if (env->kind == ENV_STACK) {
 		if (e->stack_err.rc == BOT_ENOTFOUND) {
@@ -228,7 +230,7 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 {
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
 		fprintf(stderr, "usage: envbot status [ENV]\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	struct cfg *cfg = NULL;
 	int status = cli_load_config(cli, &cfg);
@@ -237,7 +239,7 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 	struct status s = { 0 };
 	struct aws *aws = NULL;
 	char err[512];
-	status = 2;
+	status = EXIT_USAGE;
 	const struct cfg_env *only = NULL;
 	if (argc == 2) {
 		only = cfg_find_env(cfg, argv[1]);
@@ -249,13 +251,13 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 	}
 	s.envs = calloc(cfg->n_envs ? cfg->n_envs : 1, sizeof(*s.envs));
 	s.loop = loop_create();
-	status = 1;
+	status = EXIT_FAILED;
 	if (!s.envs || !s.loop)
 		goto out;
 	aws = aws_create(s.loop, cfg, err, sizeof(err));
 	if (!aws) {
 		fprintf(stderr, "envbot: %s\n", err);
-		status = 2;
+		status = EXIT_USAGE;
 		goto out;
 	}
 	/* every lookup at once; the loop stops when the last one answered */
@@ -289,7 +291,7 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 	if (loop_run(s.loop) != 0)
 		goto out;
 
-	status = 0;
+	status = EXIT_OK;
 	if (s.id_err.rc == BOT_OK) {
 		printf("account %s (%s), region %s, credentials from %s\n", s.account, s.arn,
 		       aws_region(aws), aws_credentials_source(aws));
@@ -302,7 +304,7 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 	}
 	for (size_t i = 0; i < s.n_envs; i++) {
 		int st = print_env(&s.envs[i]);
-		if (st == 3 || (st == 1 && status != 3))
+		if (st == EXIT_AUTH || (st == EXIT_FAILED && status != EXIT_AUTH))
 			status = st;
 	}
 	fflush(stdout);

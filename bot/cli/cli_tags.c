@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../../aws/aws.h"
+#include "../core/exitcode.h"
 #include "cli.h"
 
 #define TAGS_DEFAULT 10
@@ -45,13 +46,13 @@ static void on_list(void *arg, const struct aws_err *err, const struct ecr_image
 		fprintf(stderr, "envbot: %s: %s%s%s%s%s%s\n", r->repo, bot_strerror(err->rc),
 			err->code[0] ? " (" : "", err->code, err->code[0] ? ")" : "",
 			err->message[0] ? ": " : "", err->message);
-		r->status = err->rc == BOT_EAUTH ? 3 : 1;
+		r->status = err->rc == BOT_EAUTH ? EXIT_AUTH : EXIT_FAILED;
 	} else {
 		printf("%s: %zu tagged image%s, newest first\n", r->repo, l->n_images,
 		       l->n_images == 1 ? "" : "s");
 		for (size_t i = 0; i < l->n; i++)
 			print_image(&l->images[i]);
-		r->status = 0;
+		r->status = EXIT_OK;
 	}
 	fflush(stdout);
 	loop_stop(r->loop);
@@ -72,22 +73,22 @@ int cli_tags(const struct cli *cli, int argc, char **argv)
 		if (o != 'n' || !end || *end || count < 1 || count > TAGS_MAX) {
 			fprintf(stderr, "usage: envbot tags ENV [--count N]   (N = 1..%d)\n",
 				TAGS_MAX);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "usage: envbot tags ENV [--count N]\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	const char *name = argv[optind];
 	struct cfg *cfg = NULL;
 	int status = cli_load_config(cli, &cfg);
 	if (status != 0)
 		return status;
-	struct tags_run r = { .status = 1 };
+	struct tags_run r = { .status = EXIT_FAILED };
 	struct aws *aws = NULL;
 	char err[512];
-	status = 2;
+	status = EXIT_USAGE;
 	const struct cfg_env *env = cfg_find_env(cfg, name);
 	if (!env) {
 		fprintf(stderr, "envbot: no environment named '%s' in %s\n", name, cfg->path);
@@ -100,14 +101,14 @@ int cli_tags(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	r.repo = env->image_repository;
-	status = 1;
+	status = EXIT_FAILED;
 	r.loop = loop_create();
 	if (!r.loop)
 		goto out;
 	aws = aws_create(r.loop, cfg, err, sizeof(err));
 	if (!aws) {
 		fprintf(stderr, "envbot: %s\n", err);
-		status = 2;
+		status = EXIT_USAGE;
 		goto out;
 	}
 	if (ecr_list_tags(aws, env->image_repository, (size_t)count, on_list, &r) != BOT_OK)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../aws/aws.h"
+#include "../core/exitcode.h"
 #include "../core/log.h"
 #include "../discord/rest.h"
 #include "../wf/embed.h"
@@ -79,13 +80,13 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o != 'n') {
 			fprintf(stderr, "usage: envbot %s ENV [--notify]\n", argv[0]);
-			return 2;
+			return EXIT_USAGE;
 		}
 		notify = true;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "usage: envbot %s ENV [--notify]\n", argv[0]);
-		return 2;
+		return EXIT_USAGE;
 	}
 	const char *name = argv[optind];
 	struct cfg *cfg = NULL;
@@ -100,14 +101,14 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	char *token = NULL;
 	char err[512];
 	struct cli_wf c = { 0 };
-	status = 2;
+	status = EXIT_USAGE;
 
 	const struct cfg_env *env = cfg_find_env(cfg, name);
 	if (!env) {
 		fprintf(stderr, "envbot: no environment named '%s' in %s\n", name, cfg->path);
 		goto out;
 	}
-	status = 1;
+	status = EXIT_FAILED;
 	loop = loop_create();
 	if (!loop)
 		goto out;
@@ -115,13 +116,13 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	aws = aws_create(loop, cfg, err, sizeof(err));
 	if (!aws) {
 		fprintf(stderr, "envbot: %s\n", err);
-		status = 2;
+		status = EXIT_USAGE;
 		goto out;
 	}
 	if (notify) {
 		if (cfg_discord_token(cfg, &token, err, sizeof(err)) != BOT_OK) {
 			fprintf(stderr, "envbot: --notify: %s\n", err);
-			status = 2;
+			status = EXIT_USAGE;
 			goto out;
 		}
 		struct rest_options ro = { .api_base = cfg->api_base,
@@ -152,7 +153,7 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	loop_run(loop);
 	if (rest && rest_auth_failed(rest))
 		fprintf(stderr, "envbot: --notify: Discord refused the token (401)\n");
-	status = c.status == WF_SUCCEEDED ? 0 : (c.rc == BOT_EAUTH ? 3 : 1);
+	status = c.status == WF_SUCCEEDED ? EXIT_OK : c.rc == BOT_EAUTH ? EXIT_AUTH : EXIT_FAILED;
 out:
 	wfm_destroy(wfm);
 	rest_destroy(rest);

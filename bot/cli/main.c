@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/exitcode.h"
 #include "../core/log.h"
 #include "cli.h"
 
@@ -100,9 +101,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': cli.config_path = optarg; break;
 		case 'L': log_level = optarg; break;
-		case 'h': usage(stdout, cli.prog); return 0;
-		case 'V': printf("envbot %s\n", ENVBOT_VERSION); return 0;
-		default: usage(stderr, cli.prog); return 2;
+		case 'h': usage(stdout, cli.prog); return EXIT_OK;
+		case 'V': printf("envbot %s\n", ENVBOT_VERSION); return EXIT_OK;
+		default: usage(stderr, cli.prog); return EXIT_USAGE;
 		}
 	}
 	if (log_level) {
@@ -112,13 +113,13 @@ int main(int argc, char **argv)
 				"envbot: --log-level: '%s' is not one of error, warn, "
 				"info, debug\n",
 				log_level);
-			return 2;
+			return EXIT_USAGE;
 		}
 		log_set_level(lvl);
 	}
 	if (optind >= argc) {
 		usage(stderr, cli.prog);
-		return 2;
+		return EXIT_USAGE;
 	}
 	const char *name = argv[optind];
 	for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
@@ -129,16 +130,16 @@ int main(int argc, char **argv)
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 				printf("usage: envbot [-c FILE] %s\n  %s\n", cmd->usage,
 				       cmd->summary);
-				return 0;
+				return EXIT_OK;
 			}
 			if (strcmp(argv[i], "--version") == 0) {
 				printf("envbot %s\n", ENVBOT_VERSION);
-				return 0;
+				return EXIT_OK;
 			}
 		}
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			fprintf(stderr, "envbot: libcurl failed to initialise\n");
-			return 1;
+			return EXIT_FAILED;
 		}
 		/* Re-base getopt for the command's own option parsing. */
 		int sub_argc = argc - optind;
@@ -150,5 +151,5 @@ int main(int argc, char **argv)
 		return status;
 	}
 	fprintf(stderr, "envbot: unknown command '%s' (see envbot --help)\n", name);
-	return 2;
+	return EXIT_USAGE;
 }

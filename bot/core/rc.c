@@ -27,10 +27,10 @@ const char *bot_strerror(enum bot_rc rc)
 int bot_exit_status(enum bot_rc rc)
 {
 	switch (rc) {
-	case BOT_OK: return 0;
+	case BOT_OK: return EXIT_OK;
 	case BOT_ECONFIG:
-	case BOT_EINVAL: return 2;
-	case BOT_EAUTH: return 3;
-	default: return 1;
+	case BOT_EINVAL: return EXIT_USAGE;
+	case BOT_EAUTH: return EXIT_AUTH;
+	default: return EXIT_FAILED;
 	}
 }

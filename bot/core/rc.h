@@ -5,6 +5,8 @@
 #ifndef ENVBOT_RC_H
 #define ENVBOT_RC_H
 
+#include "exitcode.h"
+
 enum bot_rc {
 	BOT_OK = 0,
 	/* local */
@@ -29,7 +31,8 @@ enum bot_rc {
 /* Returns a static string; never NULL. */
 const char *bot_strerror(enum bot_rc rc);
 
-/* Process exit status of CONTRACT.md for a result. */
+/* Process exit status of CONTRACT.md for a result: an enum bot_exit value
+ * (int, as main() and bot_stop() take it). */
 int bot_exit_status(enum bot_rc rc);
 
 #endif

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "../../commands/definitions.h"
+#include "../core/backoff.h"
+#include "../core/exitcode.h"
 #include "../core/log.h"
 #include "../discord/gw.h"
 #include "../discord/interact.h"
@@ -71,11 +73,25 @@ static void on_dispatch(void *arg, const char *type, const cJSON *d)
 	}
 }
 
+/* A fatal close to an exit status (CONTRACT.md): intents the application may
+ * not use are a configuration error, which no restart fixes; a refused token
+ * is an authentication failure, and the shard and API-version refusals
+ * (4010-4012) keep the status 3 they always had. */
 static void on_fatal(void *arg, int code, const char *why)
 {
 	struct bot *bot = arg;
+	int status = EXIT_FAILED;
+	switch (code) {
+	case GW_CODE_INVALID_INTENTS:
+	case GW_CODE_DISALLOWED_INTENTS: status = EXIT_USAGE; break;
+	case GW_CODE_AUTHENTICATION_FAILED:
+	case GW_CODE_INVALID_SHARD:
+	case GW_CODE_SHARDING_REQUIRED:
+	case GW_CODE_INVALID_API_VERSION: status = EXIT_AUTH; break;
+	default: break;
+	}
 	log_error(MOD, "msg=\"gateway refused us; stopping\" code=%d why=\"%s\"", code, why);
-	bot_stop(bot, code == 4004 ? 3 : (code >= 4010 && code <= 4014 ? 3 : 1));
+	bot_stop(bot, status);
 }
 
 /* ---- start-up ---- */
@@ -95,19 +111,21 @@ static void on_gateway(void *arg, const struct rest_response *res)
 	if (bot->stopping)
 		return;
 	if (res->rc == BOT_EAUTH) {
-		bot_stop(bot, 3);
+		bot_stop(bot, EXIT_AUTH);
 		return;
 	}
 	const cJSON *url = cJSON_GetObjectItemCaseSensitive(res->json, "url");
 	if (res->rc != BOT_OK || !cJSON_IsString(url) ||
 	    strlen(url->valuestring) >= sizeof(bot->gateway_url)) {
-		static const unsigned delays_s[] = { 1, 2, 5, 10, 30 };
-		unsigned i = bot->gateway_attempts < 4 ? bot->gateway_attempts : 4;
+		/* No jitter: one bot, one request. */
+		static const uint32_t delays_ms[] = { 1000, 2000, 5000, 10000, 30000 };
+		static const struct backoff retry = { .table_ms = delays_ms,
+						      .count = BACKOFF_COUNT(delays_ms) };
+		uint64_t delay = backoff_ms(&retry, bot->gateway_attempts, 0.0);
 		bot->gateway_attempts++;
 		log_warn(MOD, "msg=\"GET /gateway/bot failed; retrying\" rc=\"%s\" retry_s=%u",
-			 bot_strerror(res->rc), delays_s[i]);
-		bot->retry_timer =
-			loop_timer_add(bot->loop, delays_s[i] * 1000u, retry_gateway, bot);
+			 bot_strerror(res->rc), (unsigned)(delay / 1000));
+		bot->retry_timer = loop_timer_add(bot->loop, delay, retry_gateway, bot);
 		return;
 	}
 	snprintf(bot->gateway_url, sizeof(bot->gateway_url), "%s", url->valuestring);
@@ -138,7 +156,7 @@ static void on_gateway(void *arg, const struct rest_response *res)
 	daemon_set_gateway(bot->daemon, bot->gw);
 	if (!bot->gw || gw_start(bot->gw) != BOT_OK) {
 		log_error(MOD, "msg=\"cannot start the gateway\"");
-		bot_stop(bot, 1);
+		bot_stop(bot, EXIT_FAILED);
 	}
 }
 

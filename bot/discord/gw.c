@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zlib.h>
 
+#include "../core/backoff.h"
 #include "../core/log.h"
+#include "../core/rand.h"
+#include "../core/url.h"
 #include "envbot_version.h"
 
 #define MOD                    "gw"
@@ -37,44 +39,44 @@ enum gw_close_action gw_classify_close(int code, const char **why)
 	const char *w = "connection lost";
 	enum gw_close_action a = GW_CLOSE_RESUME;
 	switch (code) {
-	case 0: w = "connection dropped without a close frame"; break;
-	case 1000: w = "normal closure"; break;
-	case 1001: w = "going away"; break;
-	case 4000: w = "unknown error"; break;
-	case 4001: w = "unknown opcode sent"; break;
-	case 4002: w = "decode error"; break;
-	case 4003: w = "not authenticated"; break;
-	case 4005: w = "already authenticated"; break;
-	case 4008: w = "rate limited"; break;
-	case 4007:
+	case GW_CODE_NONE: w = "connection dropped without a close frame"; break;
+	case GW_CODE_NORMAL: w = "normal closure"; break;
+	case GW_CODE_GOING_AWAY: w = "going away"; break;
+	case GW_CODE_UNKNOWN_ERROR: w = "unknown error"; break;
+	case GW_CODE_UNKNOWN_OPCODE: w = "unknown opcode sent"; break;
+	case GW_CODE_DECODE_ERROR: w = "decode error"; break;
+	case GW_CODE_NOT_AUTHENTICATED: w = "not authenticated"; break;
+	case GW_CODE_ALREADY_AUTHENTICATED: w = "already authenticated"; break;
+	case GW_CODE_RATE_LIMITED: w = "rate limited"; break;
+	case GW_CODE_INVALID_SEQ:
 		w = "invalid sequence number on resume";
 		a = GW_CLOSE_NEW_SESSION;
 		break;
-	case 4009:
+	case GW_CODE_SESSION_TIMED_OUT:
 		w = "session timed out";
 		a = GW_CLOSE_NEW_SESSION;
 		break;
-	case 4004:
+	case GW_CODE_AUTHENTICATION_FAILED:
 		w = "authentication failed: the bot token is wrong";
 		a = GW_CLOSE_FATAL;
 		break;
-	case 4010:
+	case GW_CODE_INVALID_SHARD:
 		w = "invalid shard";
 		a = GW_CLOSE_FATAL;
 		break;
-	case 4011:
+	case GW_CODE_SHARDING_REQUIRED:
 		w = "sharding required";
 		a = GW_CLOSE_FATAL;
 		break;
-	case 4012:
+	case GW_CODE_INVALID_API_VERSION:
 		w = "invalid API version";
 		a = GW_CLOSE_FATAL;
 		break;
-	case 4013:
+	case GW_CODE_INVALID_INTENTS:
 		w = "invalid intents";
 		a = GW_CLOSE_FATAL;
 		break;
-	case 4014:
+	case GW_CODE_DISALLOWED_INTENTS:
 		w = "disallowed intents: enable them in the developer portal";
 		a = GW_CLOSE_FATAL;
 		break;
@@ -89,16 +91,18 @@ enum gw_close_action gw_classify_close(int code, const char **why)
 }
 
 /* Reconnect delays: quick for the first failure (a resume is cheap), then
- * growing to a minute; never a tight loop. */
+ * growing to a minute, up to 25% on top; never a tight loop. */
 static const uint32_t backoff_table_ms[] = { 250, 1000, 2000, 5000, 10000, 30000, 60000 };
+static const struct backoff reconnect_backoff = {
+	.table_ms = backoff_table_ms,
+	.count = BACKOFF_COUNT(backoff_table_ms),
+	.jitter_pct = 25,
+};
 
 uint32_t gw_backoff_ms(unsigned attempt, double rnd)
 {
-	size_t n = sizeof(backoff_table_ms) / sizeof(backoff_table_ms[0]);
-	uint32_t base = backoff_table_ms[attempt < n ? attempt : n - 1];
-	if (!(rnd >= 0.0) || rnd >= 1.0)
-		rnd = 0.0;
-	return base + (uint32_t)((double)base * 0.25 * rnd);
+	/* At most 75 s: fits. */
+	return (uint32_t)backoff_ms(&reconnect_backoff, attempt, rnd);
 }
 
 /* ---- state ---- */
@@ -166,17 +170,7 @@ struct gw {
 	size_t zout_cap;
 	uint64_t seen[GW_SEEN_IDS];
 	size_t seen_head;
-	uint64_t rnd;
 };
-
-static double gw_rand(struct gw *gw)
-{
-	/* xorshift64*: jitter only, not security. */
-	gw->rnd ^= gw->rnd >> 12;
-	gw->rnd ^= gw->rnd << 25;
-	gw->rnd ^= gw->rnd >> 27;
-	return (double)((gw->rnd * 2685821657736338717ull) >> 11) / 9007199254740992.0;
-}
 
 #define STATS(gw, stmt)                            \
 	do {                                       \
@@ -368,12 +362,12 @@ static int on_writeable(struct gw *gw, struct lws *wsi)
 
 /* Starts our own close with code (non-1000 keeps the session resumable),
  * then reconnect with action. */
-static void close_with(struct gw *gw, int code, enum gw_close_action action)
+static void close_with(struct gw *gw, enum gw_close_code code, enum gw_close_action action)
 {
 	if (!gw->wsi || gw->closing)
 		return;
 	gw->closing = true;
-	gw->close_code = code;
+	gw->close_code = (int)code;
 	gw->local_action = action;
 	gw->have_local_action = true;
 	if (gw->established) {
@@ -387,7 +381,7 @@ static void close_with(struct gw *gw, int code, enum gw_close_action action)
 
 /* ---- payloads ---- */
 
-static char *payload(int op, cJSON *d)
+static char *payload(enum gw_op op, cJSON *d)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *s = NULL;
@@ -408,7 +402,7 @@ out:
 static void send_heartbeat(struct gw *gw)
 {
 	cJSON *d = gw->seq >= 0 ? cJSON_CreateNumber((double)gw->seq) : NULL;
-	ctrl_push(gw, payload(1, d));
+	ctrl_push(gw, payload(GW_OP_HEARTBEAT, d));
 	gw->hb_sent_us = lws_now_usecs();
 	STATS(gw, gw->stats.heartbeats_sent++);
 }
@@ -423,7 +417,7 @@ static void hb_fire(lws_sorted_usec_list_t *sul)
 		 * Close with a non-1000 code so the session can be resumed. */
 		log_warn(MOD, "msg=\"heartbeat not acknowledged; reconnecting\"");
 		STATS(gw, gw->stats.zombies++);
-		close_with(gw, 4000, GW_CLOSE_RESUME);
+		close_with(gw, GW_CODE_UNKNOWN_ERROR, GW_CLOSE_RESUME);
 		return;
 	}
 	gw->ack_pending = true;
@@ -447,7 +441,7 @@ static void send_identify(struct gw *gw)
 	gw->last_identify_us = lws_now_usecs();
 	if (gw->limit.remaining > 0)
 		gw->limit.remaining--;
-	ctrl_push(gw, payload(2, d));
+	ctrl_push(gw, payload(GW_OP_IDENTIFY, d));
 	STATS(gw, gw->stats.identifies++);
 	log_info(MOD, "msg=\"identifying\"");
 }
@@ -499,7 +493,7 @@ static void send_resume(struct gw *gw)
 		cJSON_Delete(d);
 		return;
 	}
-	ctrl_push(gw, payload(6, d));
+	ctrl_push(gw, payload(GW_OP_RESUME, d));
 	STATS(gw, gw->stats.resumes++);
 	log_info(MOD, "msg=\"resuming\" seq=%lld", (long long)gw->seq);
 }
@@ -537,7 +531,10 @@ static void on_dispatch(struct gw *gw, cJSON *msg)
 		if (cJSON_IsString(sid) && strlen(sid->valuestring) < sizeof(gw->session_id))
 			snprintf(gw->session_id, sizeof(gw->session_id), "%s", sid->valuestring);
 		gw->resume_url[0] = '\0';
+		/* The resume URL comes over the network: the same policy as the
+		 * gateway URL, and plain ws:// only when we were given one. */
 		if (cJSON_IsString(rurl) && strlen(rurl->valuestring) < sizeof(gw->resume_url) &&
+		    url_allowed(rurl->valuestring, URL_WS) &&
 		    (strncmp(rurl->valuestring, "wss://", 6) == 0 ||
 		     (strncmp(rurl->valuestring, "ws://", 5) == 0 &&
 		      strncmp(gw->url, "ws://", 5) == 0)))
@@ -579,7 +576,7 @@ static void hello_timeout(lws_sorted_usec_list_t *sul)
 {
 	struct gw *gw = lws_container_of(sul, struct gw, sul_hello);
 	log_warn(MOD, "msg=\"no HELLO from the gateway; reconnecting\"");
-	close_with(gw, 4000, GW_CLOSE_RESUME);
+	close_with(gw, GW_CODE_UNKNOWN_ERROR, GW_CLOSE_RESUME);
 }
 
 static void on_message(struct gw *gw, const char *text, size_t len)
@@ -593,22 +590,22 @@ static void on_message(struct gw *gw, const char *text, size_t len)
 	}
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "d");
 	switch (op->valueint) {
-	case 0: on_dispatch(gw, msg); break;
-	case 1: /* the server asks for a heartbeat now */ send_heartbeat(gw); break;
-	case 7:
+	case GW_OP_DISPATCH: on_dispatch(gw, msg); break;
+	case GW_OP_HEARTBEAT: /* the server asks for one now */ send_heartbeat(gw); break;
+	case GW_OP_RECONNECT:
 		log_info(MOD, "msg=\"gateway asked to reconnect (op 7)\"");
-		close_with(gw, 4000, GW_CLOSE_RESUME);
+		close_with(gw, GW_CODE_UNKNOWN_ERROR, GW_CLOSE_RESUME);
 		break;
-	case 9:
+	case GW_OP_INVALID_SESSION:
 		if (cJSON_IsTrue(d) && gw->session_id[0]) {
 			log_info(MOD, "msg=\"invalid session (resumable)\"");
-			close_with(gw, 4000, GW_CLOSE_RESUME);
+			close_with(gw, GW_CODE_UNKNOWN_ERROR, GW_CLOSE_RESUME);
 		} else {
 			/* Discord asks for 1-5 s before a fresh IDENTIFY. */
 			log_info(MOD, "msg=\"invalid session; identifying anew\"");
 			forget_session(gw);
 			gw->ready = false;
-			lws_usec_t wait = (lws_usec_t)((1.0 + 4.0 * gw_rand(gw)) * LWS_US_PER_SEC);
+			lws_usec_t wait = (lws_usec_t)((1.0 + 4.0 * rand_unit()) * LWS_US_PER_SEC);
 			if (gw->last_identify_us &&
 			    lws_now_usecs() + wait - gw->last_identify_us < GW_IDENTIFY_SPACING_US)
 				wait = GW_IDENTIFY_SPACING_US -
@@ -617,7 +614,7 @@ static void on_message(struct gw *gw, const char *text, size_t len)
 			lws_sul_schedule(gw->ctx, 0, &gw->sul_identify, identify_fire, wait);
 		}
 		break;
-	case 10: {
+	case GW_OP_HELLO: {
 		const cJSON *hi = cJSON_GetObjectItemCaseSensitive(d, "heartbeat_interval");
 		if (!cJSON_IsNumber(hi) || hi->valuedouble < 100 || hi->valuedouble > 600000) {
 			log_warn(MOD, "msg=\"HELLO without a usable heartbeat_interval\"");
@@ -630,7 +627,7 @@ static void on_message(struct gw *gw, const char *text, size_t len)
 		/* First heartbeat after interval * jitter, so that a fleet of
 		 * reconnecting clients does not beat in step. */
 		lws_usec_t first =
-			(lws_usec_t)((double)gw->hb_interval_ms * gw_rand(gw) * LWS_US_PER_MS);
+			(lws_usec_t)((double)gw->hb_interval_ms * rand_unit() * LWS_US_PER_MS);
 		lws_sul_schedule(gw->ctx, 0, &gw->sul_hb, hb_fire, first > 0 ? first : 1);
 		if (gw->session_id[0] && gw->seq >= 0)
 			send_resume(gw);
@@ -638,7 +635,7 @@ static void on_message(struct gw *gw, const char *text, size_t len)
 			identify_when_allowed(gw);
 		break;
 	}
-	case 11: {
+	case GW_OP_HEARTBEAT_ACK: {
 		gw->ack_pending = false;
 		int64_t rtt = (int64_t)((lws_now_usecs() - gw->hb_sent_us) / LWS_US_PER_MS);
 		STATS(gw, gw->stats.heartbeat_acks++; gw->stats.latency_ms = rtt);
@@ -670,7 +667,7 @@ static void on_compressed(struct gw *gw, const unsigned char *in, size_t len)
 				/* No room even to discard into (a tiny limit). */
 				log_warn(MOD, "msg=\"inflated payload too large; reconnecting\"");
 				STATS(gw, gw->stats.frames_dropped++);
-				close_with(gw, 4000, GW_CLOSE_RESUME);
+				close_with(gw, GW_CODE_UNKNOWN_ERROR, GW_CLOSE_RESUME);
 				return;
 			}
 			if (cap > gw->frame_max + 1) {
@@ -695,7 +692,7 @@ static void on_compressed(struct gw *gw, const unsigned char *in, size_t len)
 		if (zr != Z_OK && zr != Z_BUF_ERROR) {
 			log_warn(MOD, "msg=\"inflate failed; reconnecting\" zerr=%d", zr);
 			STATS(gw, gw->stats.frames_dropped++);
-			close_with(gw, 4000, GW_CLOSE_RESUME);
+			close_with(gw, GW_CODE_UNKNOWN_ERROR, GW_CLOSE_RESUME);
 			return;
 		}
 		if (gw->z.avail_in == 0 && gw->z.avail_out > 0)
@@ -807,7 +804,7 @@ static void on_disconnect(struct gw *gw, const char *what)
 	}
 	if (action == GW_CLOSE_NEW_SESSION)
 		forget_session(gw);
-	uint32_t delay = gw_backoff_ms(gw->attempt, gw_rand(gw));
+	uint32_t delay = gw_backoff_ms(gw->attempt, rand_unit());
 	if (gw->attempt < 64)
 		gw->attempt++;
 	log_warn(MOD,
@@ -842,13 +839,20 @@ static void do_connect(struct gw *gw)
 	int port = 0;
 	if (lws_parse_uri(url, &prot, &addr, &port, &p)) {
 		log_error(MOD, "msg=\"bad gateway URL\"");
-		post_fatal(gw, 0, "bad gateway URL");
+		post_fatal(gw, GW_CODE_NONE, "bad gateway URL");
 		gw->done = true;
 		return;
 	}
 	bool tls = strcmp(prot, "wss") == 0;
 	if (!tls && strcmp(prot, "ws") != 0) {
-		post_fatal(gw, 0, "gateway URL is not ws:// or wss://");
+		post_fatal(gw, GW_CODE_NONE, "gateway URL is not ws:// or wss://");
+		gw->done = true;
+		return;
+	}
+	/* lws_parse_uri splits the URL its own way: judge again the host it
+	 * will really connect to, so no parser difference lets plain text out. */
+	if (!tls && !url_host_is_loopback(addr)) {
+		post_fatal(gw, GW_CODE_NONE, "plain ws:// gateway URL to a non-loopback host");
 		gw->done = true;
 		return;
 	}
@@ -899,7 +903,7 @@ static void begin_quit(struct gw *gw)
 {
 	if (gw->wsi && gw->established && !gw->closing) {
 		gw->closing = true;
-		gw->close_code = 1000;
+		gw->close_code = GW_CODE_NORMAL;
 		lws_callback_on_writable(gw->wsi);
 		lws_sul_schedule(gw->ctx, 0, &gw->sul_close, close_timeout, GW_CLOSE_TIMEOUT_US);
 	} else if (!gw->closing) {
@@ -1008,20 +1012,9 @@ static void lws_log_emit(int level, const char *line)
 		log_debug("lws", "msg=\"%.*s\"", (int)n, line);
 }
 
-static bool url_ok(const char *url)
-{
-	if (strncmp(url, "wss://", 6) == 0)
-		return true;
-	if (strncmp(url, "ws://", 5) != 0)
-		return false;
-	const char *h = url + 5;
-	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
-	       strncmp(h, "[::1]", 5) == 0;
-}
-
 struct gw *gw_create(struct loop *loop, const struct gw_options *opt, const struct gw_callbacks *cb)
 {
-	if (!opt || !opt->url || !opt->token || !url_ok(opt->url)) {
+	if (!opt || !opt->url || !opt->token || !url_allowed(opt->url, URL_WS)) {
 		log_error(MOD, "msg=\"gateway URL must be wss:// (ws:// only to loopback)\"");
 		return NULL;
 	}
@@ -1046,11 +1039,6 @@ struct gw *gw_create(struct loop *loop, const struct gw_options *opt, const stru
 	gw->seq = -1;
 	gw->stats.latency_ms = -1;
 	pthread_mutex_init(&gw->lock, NULL);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	gw->rnd = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)gw;
-	if (!gw->rnd)
-		gw->rnd = 88172645463325252ull;
 	return gw;
 }
 

@@ -20,6 +20,41 @@
 
 struct gw;
 
+/* Gateway opcodes (Discord's numbers, "op" of every payload). */
+enum gw_op {
+	GW_OP_DISPATCH = 0,        /* receive: an event (t, s, d) */
+	GW_OP_HEARTBEAT = 1,       /* send; receive: the server asks for one now */
+	GW_OP_IDENTIFY = 2,        /* send: start a new session */
+	GW_OP_PRESENCE_UPDATE = 3, /* send */
+	GW_OP_RESUME = 6,          /* send: resume a session */
+	GW_OP_RECONNECT = 7,       /* receive: reconnect and resume */
+	GW_OP_INVALID_SESSION = 9, /* receive: d true = resumable */
+	GW_OP_HELLO = 10,          /* receive: heartbeat_interval */
+	GW_OP_HEARTBEAT_ACK = 11,  /* receive */
+};
+
+/* Websocket close codes: RFC 6455's that we send or name, and Discord's
+ * gateway codes (4000-4014). gw_classify_close() says what each means. */
+enum gw_close_code {
+	GW_CODE_NONE = 0, /* the TCP connection dropped without a close frame */
+	GW_CODE_NORMAL = 1000,
+	GW_CODE_GOING_AWAY = 1001,
+	GW_CODE_UNKNOWN_ERROR = 4000, /* also what we close with to resume later */
+	GW_CODE_UNKNOWN_OPCODE = 4001,
+	GW_CODE_DECODE_ERROR = 4002,
+	GW_CODE_NOT_AUTHENTICATED = 4003,
+	GW_CODE_AUTHENTICATION_FAILED = 4004,
+	GW_CODE_ALREADY_AUTHENTICATED = 4005,
+	GW_CODE_INVALID_SEQ = 4007,
+	GW_CODE_RATE_LIMITED = 4008,
+	GW_CODE_SESSION_TIMED_OUT = 4009,
+	GW_CODE_INVALID_SHARD = 4010,
+	GW_CODE_SHARDING_REQUIRED = 4011,
+	GW_CODE_INVALID_API_VERSION = 4012,
+	GW_CODE_INVALID_INTENTS = 4013,
+	GW_CODE_DISALLOWED_INTENTS = 4014,
+};
+
 /* What a close code means for the next connection (policy is data: one
  * classifier, unit-tested). */
 enum gw_close_action {
@@ -71,8 +106,8 @@ struct gw_options {
 };
 
 /* Returns a new gateway (not yet connected), or NULL on allocation failure or
- * a URL that is neither wss:// nor ws:// to loopback. opt's strings are
- * copied. */
+ * a URL that is neither wss:// nor ws:// to loopback (url.h: the host judged
+ * is the one a client would connect to). opt's strings are copied. */
 struct gw *gw_create(struct loop *loop, const struct gw_options *opt,
 		     const struct gw_callbacks *cb);
 /* Starts the gateway thread, which connects. The caller must have blocked

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <openssl/sha.h>
 
+#include "../core/backoff.h"
 #include "../core/log.h"
+#include "../core/rand.h"
+#include "../core/url.h"
 #include "envbot_version.h"
 
 #define MOD                   "rest"
@@ -683,11 +685,25 @@ static void retry_fire(void *arg)
 
 /* Bounded exponential backoff for 5xx and network errors: 0.5, 1, 2, 4 s
  * (+ up to 25% jitter), shorter for interactions whose deadline is 3 s. */
+static const uint32_t retry_table_ms[] = { 500, 1000, 2000, 4000, 8000, 16000 };
+static const uint32_t retry_interaction_table_ms[] = { 100, 200, 400, 800, 1600, 3200 };
+static const struct backoff retry_backoff = {
+	.table_ms = retry_table_ms,
+	.count = BACKOFF_COUNT(retry_table_ms),
+	.jitter_pct = 25,
+};
+static const struct backoff retry_interaction_backoff = {
+	.table_ms = retry_interaction_table_ms,
+	.count = BACKOFF_COUNT(retry_interaction_table_ms),
+	.jitter_pct = 25,
+};
+
 static uint64_t retry_delay_ms(const struct rest_req *req)
 {
-	uint64_t base = (req->flags & REST_INTERACTION) ? 100u : 500u;
-	uint64_t d = base << (req->attempts > 5 ? 5 : req->attempts - 1);
-	return d + (uint64_t)(rand() % (int)(d / 4 + 1));
+	const struct backoff *bo =
+		(req->flags & REST_INTERACTION) ? &retry_interaction_backoff : &retry_backoff;
+	/* attempts counts the tries sent so far: the first retry follows 1. */
+	return backoff_ms(bo, req->attempts ? req->attempts - 1 : 0, rand_unit());
 }
 
 static bool schedule_retry(struct rest_req *req)
@@ -1127,11 +1143,7 @@ struct rest *rest_create(struct loop *loop, const struct rest_options *opt)
 	struct rest *rest = NULL;
 	if (!opt || !opt->api_base || !opt->token)
 		return NULL;
-	if (strncmp(opt->api_base, "https://", 8) != 0 &&
-	    !(strncmp(opt->api_base, "http://", 7) == 0 &&
-	      (strncmp(opt->api_base + 7, "127.", 4) == 0 ||
-	       strncmp(opt->api_base + 7, "localhost", 9) == 0 ||
-	       strncmp(opt->api_base + 7, "[::1]", 5) == 0))) {
+	if (!url_allowed(opt->api_base, URL_HTTP)) {
 		log_error(MOD, "msg=\"api_base must be https:// (http:// only to loopback)\"");
 		return NULL;
 	}
@@ -1460,10 +1472,7 @@ enum bot_rc rest_create_message(struct rest *rest, const char *channel_id, cJSON
 	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "nonce"))) {
 		unsigned char r[12];
 		char nonce[REST_NONCE_SIZE];
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-			for (size_t i = 0; i < sizeof(r); i++)
-				r[i] = (unsigned char)rand();
-		}
+		rand_bytes(r, sizeof(r));
 		for (size_t i = 0; i < sizeof(r); i++)
 			snprintf(nonce + 2 * i, 3, "%02x", r[i]);
 		cJSON_DeleteItemFromObjectCaseSensitive(msg, "nonce");

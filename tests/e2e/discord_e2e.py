@@ -228,9 +228,31 @@ def close_fatal(h):
         h.wait_ready(n=1 if code == 4004 else None or 1)
         h.ctl("close", {"code": code})
         rc = h.wait_exit(10)
-        check(rc == 3, "close %d: exit %r, expected 3" % (code, rc))
+        # Intents the application may not use are a configuration error
+        # (exit 2: a restart cannot fix it); the others are the token's (3).
+        want = 2 if code in (4013, 4014) else 3
+        check(rc == want, "close %d: exit %r, expected %d" % (code, rc, want))
         h.ctl("reset")
     check(h.wait_log("gateway closed for good"), "fatal close not explained")
+
+
+@scenario
+def close_intents(h):
+    """Discord refuses the IDENTIFY itself (before READY) with 4013 or 4014:
+    the bot stops at once with exit 2 and says why, and never retries."""
+    h.start_fake()
+    for code, why in ((4013, "invalid intents"), (4014, "disallowed intents")):
+        h.ctl("refuse_identify", {"code": code})
+        h.start_bot()
+        rc = h.wait_exit(15)
+        check(rc == 2, "IDENTIFY closed with %d: exit %r, expected 2" % (code, rc))
+        check(h.wait_log("code=%d why=\"%s" % (code, why)), "close %d not explained" % code)
+        c = h.counters()
+        check(c.get("identify_refused") == 1,
+              "close %d: %r IDENTIFYs refused, expected 1 (no retry)"
+              % (code, c.get("identify_refused")))
+        check(not c.get("ready"), "close %d: READY seen" % code)
+        h.ctl("reset")
 
 
 @scenario

@@ -73,6 +73,9 @@ Control API (HTTP, JSON bodies, all under /_control):
         GET /channels/ID and /guilds/ID answer 404 Unknown Channel (10003) /
         Unknown Guild (10004), or with status 403, Missing Access (50001).
         Every other id exists (a channel in guild 200000000000000002).
+  POST /_control/refuse_identify {"code": 4014}: every later IDENTIFY with the
+        right token is closed with that code (4013 invalid intents, 4014
+        disallowed intents, as Discord does); {"code": 0} stops refusing.
   POST /_control/reset         forget recorded requests/interactions/messages.
   GET  /_control/state         everything recorded: counters, connections
         (path, identify/resume, heartbeats with times, close codes),
@@ -222,6 +225,7 @@ class Fake:
         self.start_remaining = 1000
         self.start_reset_at = None  # monotonic time the start limit refills
         self.hidden = {}  # {"channels"|"guilds": {id: 404|403}} (/_control/hide)
+        self.identify_refusal = 0  # close code for IDENTIFY (/_control/refuse_identify)
 
     # ---- helpers ----
     def count(self, name, n=1):
@@ -356,6 +360,12 @@ class Fake:
             return
         if conn.session and conn.session.valid:
             await self.close(conn, 4005, "already authenticated")
+            return
+        if self.identify_refusal:
+            self.count("identify_refused")
+            await self.close(conn, self.identify_refusal,
+                             {4013: "invalid intents",
+                              4014: "disallowed intents"}.get(self.identify_refusal, ""))
             return
         if not isinstance(d.get("intents"), int):
             await self.close(conn, 4013, "invalid intents")
@@ -962,6 +972,10 @@ class Fake:
     async def c_hello(self, request, body):
         self.hb_interval = int(body.get("heartbeat_interval", self.hb_interval))
         return {"ok": True}
+
+    async def c_refuse_identify(self, request, body):
+        self.identify_refusal = int(body.get("code", 0))
+        return {"code": self.identify_refusal}
 
     async def c_reset(self, request, body):
         self.interactions.clear()

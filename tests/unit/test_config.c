@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../bot/core/log.h"
+#include "../../bot/core/url.h"
 #include "../../config/config.h"
 #include "check.h"
 
@@ -314,36 +315,82 @@ static void test_include(void)
 
 static void test_urls(void)
 {
-	CHECK(cfg_url_allowed("https://discord.com/api/v10"));
-	CHECK(cfg_url_allowed("wss://gateway.discord.gg/?v=10"));
-	CHECK(cfg_url_allowed("http://127.0.0.1:5000"));
-	CHECK(cfg_url_allowed("http://127.8.9.10/"));
-	CHECK(cfg_url_allowed("http://localhost:8080/api"));
-	CHECK(cfg_url_allowed("HTTP://LOCALHOST:8080/api"));
-	CHECK(cfg_url_allowed("http://[::1]:9000/"));
-	CHECK(cfg_url_allowed("ws://127.0.0.1:4000/gateway"));
-	CHECK(!cfg_url_allowed("http://discord.com/api"));
-	CHECK(!cfg_url_allowed("http://10.0.0.5:5000"));
-	CHECK(!cfg_url_allowed("http://128.0.0.1/"));
-	CHECK(!cfg_url_allowed("http://localhost.evil.example/"));
-	CHECK(!cfg_url_allowed("http://127.0.0.1.evil.example/"));
-	CHECK(!cfg_url_allowed("http://127.0.0.1@evil.example/"));
-	CHECK(!cfg_url_allowed("http://evil.example/#@127.0.0.1"));
-	CHECK(!cfg_url_allowed("ws://gateway.example/"));
-	CHECK(!cfg_url_allowed("http://[::2]/"));
-	CHECK(!cfg_url_allowed("ftp://127.0.0.1/"));
-	CHECK(!cfg_url_allowed("file:///etc/passwd"));
-	CHECK(!cfg_url_allowed("discord.com/api"));
-	CHECK(!cfg_url_allowed("http://"));
-	CHECK(!cfg_url_allowed(""));
-	CHECK(!cfg_url_allowed(NULL));
+	CHECK(url_allowed("https://discord.com/api/v10", URL_HTTP | URL_WS));
+	CHECK(url_allowed("wss://gateway.discord.gg/?v=10", URL_HTTP | URL_WS));
+	CHECK(url_allowed("http://127.0.0.1:5000", URL_HTTP | URL_WS));
+	CHECK(url_allowed("http://127.8.9.10/", URL_HTTP | URL_WS));
+	CHECK(url_allowed("http://localhost:8080/api", URL_HTTP | URL_WS));
+	CHECK(url_allowed("HTTP://LOCALHOST:8080/api", URL_HTTP | URL_WS));
+	CHECK(url_allowed("http://[::1]:9000/", URL_HTTP | URL_WS));
+	CHECK(url_allowed("ws://127.0.0.1:4000/gateway", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://discord.com/api", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://10.0.0.5:5000", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://128.0.0.1/", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://localhost.evil.example/", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://127.0.0.1.evil.example/", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://127.0.0.1@evil.example/", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://evil.example/#@127.0.0.1", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("ws://gateway.example/", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://[::2]/", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("ftp://127.0.0.1/", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("file:///etc/passwd", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("discord.com/api", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("http://", URL_HTTP | URL_WS));
+	CHECK(!url_allowed("", URL_HTTP | URL_WS));
+	CHECK(!url_allowed(NULL, URL_HTTP | URL_WS));
 
-	CHECK(cfg_url_is_loopback("https://127.0.0.1:8443/"));
-	CHECK(cfg_url_is_loopback("http://localhost/"));
-	CHECK(cfg_url_is_loopback("ws://[::1]:1/"));
-	CHECK(!cfg_url_is_loopback("https://discord.com/"));
-	CHECK(!cfg_url_is_loopback("http://127.0.0.1@evil.example/"));
-	CHECK(!cfg_url_is_loopback(NULL));
+	CHECK(url_is_loopback("https://127.0.0.1:8443/"));
+	CHECK(url_is_loopback("http://localhost/"));
+	CHECK(url_is_loopback("ws://[::1]:1/"));
+	CHECK(!url_is_loopback("https://discord.com/"));
+	CHECK(!url_is_loopback("http://127.0.0.1@evil.example/"));
+	CHECK(!url_is_loopback(NULL));
+
+	/* The config applies that policy to each endpoint: loopback named only
+	 * in the user-info, or a look-alike host, is refused with the message. */
+	static const struct {
+		const char *setting, *url;
+	} tricks[] = {
+		{ "api_base", "http://127.0.0.1@evil.example/" },
+		{ "api_base", "http://localhost.evil.example/" },
+		{ "api_base", "ws://127.0.0.1:1/" },
+	};
+	for (size_t i = 0; i < sizeof(tricks) / sizeof(tricks[0]); i++) {
+		char text[1024], err[2048] = "", want[512];
+		struct cfg *cfg = NULL;
+		snprintf(text, sizeof(text),
+			 "discord: { application_id = \"1\"; channel_id = \"2\";\n"
+			 "  %s = \"%s\"; };\n%s",
+			 tricks[i].setting, tricks[i].url,
+			 minimal + strlen("discord: { application_id = \"1\"; channel_id = \"2\"; "
+					  "};\n"));
+		CHECK_INT(cfg_load_string(text, "url.cfg", &cfg, err, sizeof(err)), BOT_ECONFIG);
+		CHECK(cfg == NULL);
+		if (strncmp(tricks[i].url, "ws:", 3) == 0)
+			snprintf(want, sizeof(want),
+				 "url.cfg:2: discord.%s: \"%s\" must be an https:// URL",
+				 tricks[i].setting, tricks[i].url);
+		else
+			snprintf(want, sizeof(want),
+				 "url.cfg:2: discord.%s: \"%s\": plain http:// is allowed only for "
+				 "loopback hosts (127.0.0.0/8, ::1, localhost); use https://",
+				 tricks[i].setting, tricks[i].url);
+		CHECK(strstr(err, want) != NULL);
+		if (!strstr(err, want))
+			fprintf(stderr, "want: %s\nin:\n%s", want, err);
+		cfg_destroy(cfg);
+	}
+	/* and a loopback one is accepted */
+	struct cfg *cfg = NULL;
+	char err[2048] = "", text[1024];
+	snprintf(text, sizeof(text),
+		 "discord: { application_id = \"1\"; channel_id = \"2\";\n"
+		 "  api_base = \"http://127.0.0.1:5000/api\"; };\n%s",
+		 minimal + strlen("discord: { application_id = \"1\"; channel_id = \"2\"; };\n"));
+	CHECK_INT(cfg_load_string(text, "url.cfg", &cfg, err, sizeof(err)), BOT_OK);
+	if (cfg)
+		CHECK_STR(cfg->api_base, "http://127.0.0.1:5000/api");
+	cfg_destroy(cfg);
 }
 
 /* Runs cfg_discord_token with stderr captured into log (for the warning). */

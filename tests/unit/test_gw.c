@@ -28,6 +28,30 @@ static void test_classifier(void)
 	CHECK(strstr(why, "dropped") != NULL);
 }
 
+static void test_codes(void)
+{
+	/* Discord's numbers: the enums are the protocol, not ours to renumber. */
+	CHECK_INT(GW_OP_DISPATCH, 0);
+	CHECK_INT(GW_OP_HEARTBEAT, 1);
+	CHECK_INT(GW_OP_IDENTIFY, 2);
+	CHECK_INT(GW_OP_PRESENCE_UPDATE, 3);
+	CHECK_INT(GW_OP_RESUME, 6);
+	CHECK_INT(GW_OP_RECONNECT, 7);
+	CHECK_INT(GW_OP_INVALID_SESSION, 9);
+	CHECK_INT(GW_OP_HELLO, 10);
+	CHECK_INT(GW_OP_HEARTBEAT_ACK, 11);
+	CHECK_INT(GW_CODE_NORMAL, 1000);
+	CHECK_INT(GW_CODE_UNKNOWN_ERROR, 4000);
+	CHECK_INT(GW_CODE_AUTHENTICATION_FAILED, 4004);
+	CHECK_INT(GW_CODE_INVALID_SEQ, 4007);
+	CHECK_INT(GW_CODE_SESSION_TIMED_OUT, 4009);
+	CHECK_INT(GW_CODE_INVALID_SHARD, 4010);
+	CHECK_INT(GW_CODE_INVALID_INTENTS, 4013);
+	CHECK_INT(GW_CODE_DISALLOWED_INTENTS, 4014);
+	CHECK_INT(gw_classify_close(GW_CODE_INVALID_INTENTS, NULL), GW_CLOSE_FATAL);
+	CHECK_INT(gw_classify_close(GW_CODE_DISALLOWED_INTENTS, NULL), GW_CLOSE_FATAL);
+}
+
 static void test_backoff(void)
 {
 	/* Grows, never below the table, never a tight loop, capped. */
@@ -53,6 +77,34 @@ static void test_create_rejects_plain_ws(void)
 	CHECK(gw_create(NULL, &o, NULL) == NULL);
 	o.url = "http://127.0.0.1:1";
 	CHECK(gw_create(NULL, &o, NULL) == NULL);
+	/* Loopback named only in the user-info, or a look-alike host: the host
+	 * is evil.example (the URL arrives over the network, from GET
+	 * /gateway/bot, and this check is its only guard). */
+	static const char *const evil[] = {
+		"ws://127.0.0.1@evil.example/",  "ws://localhost.evil.example/",
+		"ws://127.0.0.1.evil.example/",  "ws://[::1]@evil.example/",
+		"ws://localhost:1@evil.example", "ws://evil.example/#@127.0.0.1",
+		"wss//gateway.discord.gg",       "",
+	};
+	for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+		o.url = evil[i];
+		struct gw *bad = gw_create(NULL, &o, NULL);
+		CHECK(bad == NULL);
+		if (bad)
+			fprintf(stderr, "accepted: %s\n", evil[i]);
+		gw_destroy(bad);
+	}
+	static const char *const loopback[] = {
+		"ws://127.0.0.1:1/gateway",
+		"ws://[::1]:1/",
+		"ws://localhost:1",
+	};
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		o.url = loopback[i];
+		struct gw *good = gw_create(NULL, &o, NULL);
+		CHECK(good != NULL);
+		gw_destroy(good);
+	}
 	o.url = "ws://127.0.0.1:1/gateway";
 	struct gw *gw = gw_create(NULL, &o, NULL);
 	CHECK(gw != NULL);
@@ -80,6 +132,7 @@ static void test_create_rejects_plain_ws(void)
 int main(void)
 {
 	test_classifier();
+	test_codes();
 	test_backoff();
 	test_create_rejects_plain_ws();
 	return check_done();

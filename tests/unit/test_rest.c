@@ -250,8 +250,47 @@ static void test_embeds(void)
 	free(d4);
 }
 
+/* rest_create applies the URL policy to api_base: https anywhere, plain
+ * http only to a loopback host, judged on the host curl connects to. */
+static void test_api_base(void)
+{
+	static const char *const refused[] = {
+		"http://127.0.0.1@evil.example/",
+		"http://127.0.0.1@evil.example/api/v10",
+		"http://localhost.evil.example/",
+		"http://127.0.0.1.evil.example/",
+		"http://[::1]@evil.example/",
+		"http://discord.com/api/v10",
+		"ws://127.0.0.1:1/",
+		"ftp://127.0.0.1/",
+		"discord.com/api",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct rest_options o = { .api_base = refused[i], .token = "t" };
+		struct rest *r = rest_create(NULL, &o);
+		CHECK(r == NULL);
+		if (r)
+			fprintf(stderr, "accepted: %s\n", refused[i]);
+		rest_destroy(r);
+	}
+	static const char *const accepted[] = {
+		"https://discord.com/api/v10",
+		"http://127.0.0.1:5000/api/v10",
+		"http://[::1]:5000/api",
+		"http://localhost:5000",
+	};
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		struct rest_options o = { .api_base = accepted[i], .token = "t" };
+		struct rest *r = rest_create(NULL, &o);
+		CHECK(r != NULL);
+		rest_destroy(r);
+	}
+}
+
 int main(void)
 {
+	test_api_base();
 	test_route_keys();
 	test_buckets();
 	test_embeds();
