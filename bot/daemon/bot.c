@@ -163,7 +163,7 @@ static void on_gateway(void *arg, const struct rest_response *res)
 static void fetch_gateway(struct bot *bot)
 {
 	if (rest_request(bot->rest, "GET", "/gateway/bot", NULL, 0, on_gateway, bot) != BOT_OK)
-		bot_stop(bot, 1);
+		bot_stop(bot, EXIT_FAILED);
 }
 
 static void on_synced(void *arg, enum bot_rc rc, bool changed, int n)
@@ -172,7 +172,7 @@ static void on_synced(void *arg, enum bot_rc rc, bool changed, int n)
 	if (bot->stopping)
 		return;
 	if (rc == BOT_EAUTH) {
-		bot_stop(bot, 3);
+		bot_stop(bot, EXIT_AUTH);
 		return;
 	}
 	if (rc != BOT_OK)
@@ -270,7 +270,7 @@ static void on_signal(void *arg, int fd, short revents)
 			continue;
 		}
 		log_info(MOD, "msg=\"stopping\" signal=%u", si.ssi_signo);
-		bot_stop(bot, 0);
+		bot_stop(bot, EXIT_OK);
 	}
 }
 
@@ -362,7 +362,7 @@ int bot_run(struct bot *bot)
 	if (bot->signal_fd < 0 ||
 	    loop_fd_add(bot->loop, bot->signal_fd, POLLIN, on_signal, bot) != 0) {
 		log_error(MOD, "msg=\"cannot watch signals\" errno=%d", errno);
-		return 1;
+		return EXIT_FAILED;
 	}
 	/* Workflows resume and the scheduler runs even while Discord is
 	 * unreachable: the gateway connects in the background. */
@@ -373,9 +373,9 @@ int bot_run(struct bot *bot)
 	 * the current one here. */
 	bot_sync_commands(bot->rest, daemon_cfg(bot->daemon), on_synced, bot);
 	if (loop_run(bot->loop) != 0 && !bot->stopping)
-		bot_stop(bot, 1);
+		bot_stop(bot, EXIT_FAILED);
 	if (!bot->stopping)
-		bot_stop(bot, 1);
+		bot_stop(bot, EXIT_FAILED);
 	/* Close the gateway (1000), join its thread, then run the loop once more
 	 * so that events it posted before stopping are delivered (and
 	 * ignored) instead of leaked. */
@@ -383,7 +383,7 @@ int bot_run(struct bot *bot)
 	if (loop_post(bot->loop, drained, bot) == 0)
 		loop_run(bot->loop);
 	if (rest_auth_failed(bot->rest))
-		bot->exit_status = 3;
+		bot->exit_status = EXIT_AUTH;
 	log_info(MOD, "msg=\"stopped\" exit=%d", bot->exit_status);
 	return bot->exit_status;
 }
