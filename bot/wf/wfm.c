@@ -14,6 +14,7 @@
  * restart sends every record left: a kill -9 between the end and the edit
  * cannot leave a message "in progress". */
 #include "wfm.h"
+#include "../core/backoff.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,7 +170,9 @@ static void record(struct wfm_item *it)
 /* The wait before another try of a final picture Discord did not take
  * (rest.c has already retried 5xx and network errors a few times); the last
  * step repeats until it goes through or the process ends. */
-static const uint64_t out_backoff_ms[] = { 2000, 10000, 60000, 300000 };
+static const uint32_t out_delays_ms[] = { 2000, 10000, 60000, 300000 };
+static const struct backoff out_backoff = { .table_ms = out_delays_ms,
+					    .count = BACKOFF_COUNT(out_delays_ms) };
 
 enum final_fate {
 	FINAL_DONE,  /* accepted, or refused for good: drop the record */
@@ -222,8 +225,7 @@ static void out_fire(void *arg)
 
 static void out_later(struct wfm_out *o)
 {
-	size_t n = sizeof(out_backoff_ms) / sizeof(out_backoff_ms[0]);
-	uint64_t ms = out_backoff_ms[o->tries < n ? o->tries : n - 1];
+	uint64_t ms = backoff_ms(&out_backoff, o->tries, 0);
 	o->timer = loop_timer_add(o->wfm->d.loop, ms, out_fire, o);
 	if (!o->timer) {
 		log_error(MOD,
@@ -358,7 +360,9 @@ static void final_settle(struct wfm_item *it, const struct rest_response *res)
 		final_drop(it->wfm, id);
 		break;
 	case FINAL_KEEP: break;
-	case FINAL_RETRY: out_schedule(it->wfm, id, it->env->name, out_backoff_ms[0]); break;
+	case FINAL_RETRY:
+		out_schedule(it->wfm, id, it->env->name, backoff_ms(&out_backoff, 0, 0));
+		break;
 	}
 }
 
@@ -525,7 +529,8 @@ static void publish(struct wfm_item *it)
 		if (rc == BOT_EREMOTE)
 			final_drop(it->wfm, wf_id(it->wf));
 		else
-			out_schedule(it->wfm, wf_id(it->wf), it->env->name, out_backoff_ms[0]);
+			out_schedule(it->wfm, wf_id(it->wf), it->env->name,
+				     backoff_ms(&out_backoff, 0, 0));
 	}
 }
 
