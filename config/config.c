@@ -948,7 +948,7 @@ static void load_root(struct loader *ld, const config_setting_t *root)
 	static const char *const known[] = {
 		"discord",     "aws",       "state_file", "catch_up", "max_extend",
 		"warn_before", "health",    "timezone",   "holidays", "environments",
-		"audit_max",   "log_level", NULL
+		"audit_max",   "log_level", "manual_lease", NULL
 	};
 	struct cfg *cfg = ld->cfg;
 	check_unknown(ld, root, "", known);
@@ -958,6 +958,11 @@ static void load_root(struct loader *ld, const config_setting_t *root)
 	get_duration(ld, root, "", "catch_up", &cfg->catch_up);
 	get_duration(ld, root, "", "max_extend", &cfg->max_extend);
 	get_duration(ld, root, "", "warn_before", &cfg->warn_before);
+	/* manual_lease: a duration, or "until-next-stop" (0, the default). */
+	const config_setting_t *ml = member(root, "manual_lease");
+	if (!(ml && config_setting_type(ml) == CONFIG_TYPE_STRING &&
+	      strcmp(config_setting_get_string(ml), "until-next-stop") == 0))
+		get_duration(ld, root, "", "manual_lease", &cfg->manual_lease);
 
 	const config_setting_t *h = get_group(ld, root, "", "health", false);
 	if (h) {

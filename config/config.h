@@ -80,6 +80,10 @@ struct cfg {
 	int64_t catch_up;    /* seconds, default 2h */
 	int64_t max_extend;  /* seconds, default 4h */
 	int64_t warn_before; /* seconds, default 15m; 0 disables */
+	/* An off-hours manual start stays up this long unless `for` says
+	 * otherwise; 0 ("until-next-stop", the default): until the next
+	 * scheduled transition. */
+	int64_t manual_lease;
 	int audit_max;       /* audit entries kept, default 1000 */
 	char *health_listen; /* "127.0.0.1:9464" or NULL */
 	char *timezone;      /* default "UTC" */

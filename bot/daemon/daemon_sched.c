@@ -30,7 +30,9 @@ static void on_fire(void *arg, const struct cfg_env *env, enum action action, en
 	snprintf(trigger, sizeof(trigger), "%s %s (%s)", sched_kind_name(kind), action_name(action),
 		 when);
 	note[0] = '\0';
-	if (kind == SCHED_CATCH_UP)
+	if (kind == SCHED_LEASE)
+		snprintf(note, sizeof(note), "%s", d ? d->reason : "the lease ended");
+	else if (kind == SCHED_CATCH_UP)
 		snprintf(note, sizeof(note), "catch-up: envbot was down at the scheduled %s (%s)",
 			 action_name(action), when);
 	else if (d && d->rule == STATE_RULE_EXTEND)
@@ -41,7 +43,8 @@ static void on_fire(void *arg, const struct cfg_env *env, enum action action, en
 				   .note = note,
 				   /* Catch-up and enforcement only speak when there is
 				    * something to do. */
-				   .quiet_if_noop = kind != SCHED_SCHEDULED };
+				   .quiet_if_noop = kind != SCHED_SCHEDULED &&
+						    kind != SCHED_LEASE };
 	const struct wf *running = NULL;
 	enum bot_rc rc = wfm_start(deps->wfm, &req, &running);
 	if (rc == BOT_EBUSY && kind != SCHED_ENFORCE)
@@ -61,6 +64,8 @@ static void on_held(void *arg, const struct cfg_env *env, enum action action, ti
 	char what[STATE_TEXT_MAX], when[64];
 	local_hhmm(deps, env, scheduled_at, when, sizeof(when));
 	snprintf(what, sizeof(what), "scheduled %s (%s)", action_name(action), when);
+	if (d->rule == STATE_RULE_NONE)
+		snprintf(what, sizeof(what), "lease end (%s)", when);
 	log_info(MOD, "msg=\"scheduled action held\" env=%s action=%s reason=\"%s\"", env->name,
 		 action_name(action), d->reason);
 	state_audit(deps->state, time(NULL), "", "schedule", what, env->name, d->reason);

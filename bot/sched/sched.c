@@ -92,6 +92,7 @@ const char *sched_kind_name(enum sched_kind k)
 	case SCHED_SCHEDULED: return "scheduled";
 	case SCHED_CATCH_UP: return "catch-up";
 	case SCHED_ENFORCE: return "enforce";
+	case SCHED_LEASE: return "lease";
 	}
 	return "?";
 }
@@ -579,13 +580,73 @@ static void enforce(const struct sched *s, const struct sched_env *se, time_t no
 		    struct evlist *out)
 {
 	struct sched_action a;
-	if (!se->env->enforce || held_now(s, se, now) || state_wf_find(s->d.st, se->env->name))
-		return;
+	if (!se->env->enforce || held_now(s, se, now) || state_wf_find(s->d.st, se->env->name) ||
+	    state_lease_of(s->d.st, se->env->name))
+		return; /* a manual action's lease is an override enforce keeps */
 	for (size_t i = 0; i < out->n; i++)
 		if (out->v[i].type == EV_FIRE)
 			return; /* a transition this tick already says it */
 	if (last_action(s, se, now, &a))
 		evlist_add(out, EV_FIRE, SCHED_ENFORCE, &a);
+}
+
+/* The stop that ends a start's lease, as an action. */
+static void lease_stop(const struct state_lease *l, time_t at, struct sched_action *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->action = ACTION_STOP;
+	out->scheduled_at = l->until;
+	out->at = at;
+	out->decision.run = true;
+	out->decision.at = at;
+	out->decision.rule = STATE_RULE_NONE;
+	snprintf(out->decision.reason, sizeof(out->decision.reason), "the lease of %s ended",
+		 l->who[0] ? l->who : "a manual start");
+}
+
+/* The lease of one env at this tick (see "Leases" in sched.h): dropped by a
+ * scheduled transition after it was set, else ended (a stop) or warned. Runs
+ * after the tick's scheduled events are in out, before enforce. */
+static void lease_tick(struct sched *s, const struct sched_env *se, time_t lo, time_t now,
+		       struct evlist *out)
+{
+	const struct state_lease *lp = state_lease_of(s->d.st, se->env->name);
+	if (!lp)
+		return;
+	struct state_lease l = *lp;
+	struct sched_action a;
+	for (size_t i = 0; i < out->n; i++) {
+		const struct ev *e = &out->v[i];
+		if (e->type == EV_FIRE && e->kind != SCHED_ENFORCE && e->a.at >= l.set_at) {
+			log_info("sched",
+				 "msg=\"a scheduled action ends the manual override\" env=%s "
+				 "action=%s",
+				 se->env->name, action_name(e->a.action));
+			state_lease_clear(s->d.st, se->env->name);
+			return;
+		}
+	}
+	if (l.action != ACTION_START || l.until == 0)
+		return;
+	if (l.until <= now) {
+		lease_stop(&l, now, &a);
+		state_lease_clear(s->d.st, se->env->name);
+		if (held_now(s, se, now)) {
+			a.decision.run = false;
+			snprintf(a.decision.reason, sizeof(a.decision.reason),
+				 "lease end held: %s",
+				 state_is_frozen(s->d.st) ? "frozen" : "paused");
+			evlist_add(out, EV_HELD, SCHED_LEASE, &a);
+		} else {
+			evlist_add(out, EV_FIRE, SCHED_LEASE, &a);
+		}
+		return;
+	}
+	time_t w = (time_t)s->d.cfg->warn_before;
+	if (w > 0 && l.until - w > lo && l.until - w <= now && !held_now(s, se, now)) {
+		lease_stop(&l, l.until, &a);
+		evlist_add(out, EV_WARN, SCHED_LEASE, &a);
+	}
 }
 
 static bool dispatch(const struct sched *s, const struct sched_env *se, struct evlist *l)
@@ -646,6 +707,14 @@ static int64_t next_wake_ms(const struct sched *s, int64_t now)
 			const struct state_extend *x = state_extend_at(s->d.st, name, j);
 			int64_t cand[2] = { (int64_t)x->stop_at * 1000 + SCHED_SLACK_MS,
 					    ((int64_t)x->stop_at - w) * 1000 + SCHED_SLACK_MS };
+			for (int k = 0; k < (w > 0 ? 2 : 1); k++)
+				if (cand[k] > now && cand[k] < next)
+					next = cand[k];
+		}
+		const struct state_lease *l = state_lease_of(s->d.st, name);
+		if (l && l->action == ACTION_START && l->until) {
+			int64_t cand[2] = { (int64_t)l->until * 1000 + SCHED_SLACK_MS,
+					    ((int64_t)l->until - w) * 1000 + SCHED_SLACK_MS };
 			for (int k = 0; k < (w > 0 ? 2 : 1); k++)
 				if (cand[k] > now && cand[k] < next)
 					next = cand[k];
@@ -723,6 +792,7 @@ void sched_tick(struct sched *s)
 				tick_window(s, se, lo, now, &l);
 			warnings(s, se, lo, now, &l);
 		}
+		lease_tick(s, se, lo, now, &l);
 		enforce(s, se, now, &l);
 		changed = dispatch(s, se, &l) || changed;
 	}
@@ -814,7 +884,24 @@ bool sched_next(const struct sched *s, const char *env, time_t now, struct sched
 	}
 	if (!have && have_held)
 		*out = held;
+	/* A start's lease ends with a stop unless a scheduled action comes
+	 * first (and ends the lease instead). */
+	const struct state_lease *l = state_lease_of(s->d.st, env);
+	if (l && l->action == ACTION_START && l->until > now && (!have || l->until < out->at)) {
+		lease_stop(l, l->until, out);
+		have = true;
+	}
 	return have;
+}
+
+bool sched_desired(const struct sched *s, const char *env, time_t now, enum action *out)
+{
+	const struct sched_env *se = env_by_name(s, env);
+	struct sched_action a;
+	if (!se || !last_action(s, se, now, &a))
+		return false;
+	*out = a.action;
+	return true;
 }
 
 struct upcoming {
@@ -879,6 +966,18 @@ size_t sched_upcoming(const struct sched *s, const char *env, time_t from, int d
 			upcoming_add(&u, &a);
 	}
 
+	/* A lease's stop, unless a scheduled action ends the lease first. */
+	const struct state_lease *l = state_lease_of(s->d.st, env);
+	if (l && l->action == ACTION_START && l->until >= from && l->until < to) {
+		bool first = true;
+		for (size_t i = 0; i < u.n; i++)
+			if (u.v[i].decision.run && u.v[i].at >= l->set_at && u.v[i].at < l->until)
+				first = false;
+		if (first) {
+			lease_stop(l, l->until, &a);
+			upcoming_add(&u, &a);
+		}
+	}
 	if (u.n > 1)
 		qsort(u.v, u.n, sizeof(*u.v), action_cmp);
 	for (size_t i = 0; i < u.n; i++) {

@@ -48,6 +48,16 @@
  * warning already given for the old stop is not taken back; an extend set
  * after its new warning instant gets no second warning).
  *
+ * Leases (state_lease, set by /env start|stop): a manual action is an
+ * override until its lease ends or the next scheduled transition after it was
+ * set, whichever comes first. Meanwhile enforce leaves the environment alone.
+ * A start's lease with an end fires a stop (SCHED_LEASE) at that instant,
+ * warned warn_before ahead like a scheduled stop, and is dropped; a scheduled
+ * action that fires (or is caught up) after the lease was set drops it too.
+ * A lease end that comes while frozen or paused is held (and dropped). After
+ * a restart a lease whose end passed while envbot was down ends at the first
+ * tick.
+ *
  * Threading: loop thread only. Callbacks run from inside sched_tick and must
  * not call sched_destroy or sched_set_config; they may change the state and
  * call the queries. */
@@ -75,6 +85,7 @@ enum sched_kind {
 	SCHED_SCHEDULED = 0, /* at its instant (an extended stop at the new one) */
 	SCHED_CATCH_UP,      /* missed while down (or across a clock jump) */
 	SCHED_ENFORCE,       /* enforce = true: the desired state, every minute */
+	SCHED_LEASE,         /* a manual start's lease ended: the stop */
 };
 
 /* Wall-clock time in milliseconds since the epoch. */
@@ -154,6 +165,13 @@ typedef int (*sched_upcoming_fn)(void *arg, const struct sched_action *a);
 size_t sched_upcoming(const struct sched *s, const char *env, time_t from, int days,
 		      sched_upcoming_fn cb, void *arg);
 
-const char *sched_kind_name(enum sched_kind k); /* "scheduled", "catch-up", "enforce" */
+/* The state env's schedule wants at now: the most recent scheduled action
+ * that ran (after overrides). False when there is none (no schedule). A
+ * manual start when it says ACTION_STOP is an off-hours start (it gets a
+ * lease). */
+bool sched_desired(const struct sched *s, const char *env, time_t now, enum action *out);
+
+/* "scheduled", "catch-up", "enforce", "lease" */
+const char *sched_kind_name(enum sched_kind k);
 
 #endif

@@ -165,8 +165,8 @@ struct env_state *state_env_get(struct state *st, const char *name, char *err, s
 
 static bool env_empty(const struct env_state *e)
 {
-	return e->n_extends == 0 && e->n_skips == 0 && !e->paused && e->up_since == 0 &&
-	       e->n_iv == 0;
+	return e->n_extends == 0 && e->n_skips == 0 && !e->paused && !e->leased &&
+	       e->up_since == 0 && e->n_iv == 0;
 }
 
 /* ------------------------------------------------------------------ extend */
@@ -388,6 +388,55 @@ const struct state_pause *state_pause_until(const struct state *st, const char *
 {
 	const struct env_state *e = state_env_find(st, env);
 	return e && e->paused ? &e->pause : NULL;
+}
+
+/* ------------------------------------------------------------------- lease */
+
+enum bot_rc state_lease_put(struct state *st, const char *env, const struct state_lease *l,
+			    char *err, size_t errlen)
+{
+	if (l->action != ACTION_START && l->action != ACTION_STOP) {
+		state_set_err(err, errlen, "a lease is of a start or a stop");
+		return BOT_EINVAL;
+	}
+	if (l->until < 0 || l->set_at < 0) {
+		state_set_err(err, errlen, "invalid lease time");
+		return BOT_EINVAL;
+	}
+	struct env_state *e = state_env_get(st, env, err, errlen);
+	if (!e)
+		return BOT_EINVAL;
+	e->lease = *l;
+	e->leased = true;
+	return BOT_OK;
+}
+
+enum bot_rc state_lease_set(struct state *st, const char *env, enum action action, time_t until,
+			    const char *who, time_t now, char *err, size_t errlen)
+{
+	if (until != 0 && until <= now) {
+		state_set_err(err, errlen, "the lease would end in the past");
+		return BOT_EINVAL;
+	}
+	struct state_lease l = { .action = action, .until = until, .set_at = now };
+	state_copy_text(l.who, sizeof(l.who), who);
+	return state_lease_put(st, env, &l, err, errlen);
+}
+
+bool state_lease_clear(struct state *st, const char *env)
+{
+	struct env_state *e = (struct env_state *)state_env_find(st, env);
+	if (!e || !e->leased)
+		return false;
+	e->leased = false;
+	memset(&e->lease, 0, sizeof(e->lease));
+	return true;
+}
+
+const struct state_lease *state_lease_of(const struct state *st, const char *env)
+{
+	const struct env_state *e = state_env_find(st, env);
+	return e && e->leased ? &e->lease : NULL;
 }
 
 /* ------------------------------------------------------------------ freeze */

@@ -27,6 +27,8 @@
  *         "extends": [ { "date": "YYYY-MM-DD", "stop_at", "set_at", "who" } ],
  *         "skips": [ { "date", "set_at", "who" } ],
  *         "pause": { "until_date" | "until_at", "since", "who" },  (optional)
+ *         "lease": { "action": "start"|"stop", "until", "set_at", "who" },
+ *                                                          (optional)
  *         "uptime": { "up_since", "intervals": [ [from, to] ] } } },
  *     "holidays": [ { "date", "label", "who", "added_at" } ],
  *     "workflows": [ { "env", "kind": "start"|"stop", "id", "trigger",
@@ -36,8 +38,8 @@
  *     "outbox": [ { "env", "id", "finished", "channel_id", "message_id",
  *         "message" } ] }                                 (optional)
  * Times are integer seconds since the epoch (UTC). Unknown keys are ignored,
- * so a later version 1 writer may add optional fields: "last_tick" and
- * "outbox" are such fields, written only when set, and a file without them
+ * so a later version 1 writer may add optional fields: "last_tick",
+ * "outbox" and "lease" are such fields, written only when set, and a file without them
  * loads as "never ticked" and "nothing to send". */
 #define STATE_VERSION 1
 
@@ -90,6 +92,18 @@ struct state_pause {
 	ymd_t until_date;
 	time_t until_at;
 	time_t since;
+	char who[STATE_WHO_MAX];
+};
+
+/* A manual action (/env start|stop, `envbot start --for`) is an override: the
+ * environment stays as asked until the lease ends (until; 0 = no end of its
+ * own) or the next scheduled transition after set_at, whichever comes first.
+ * enforce leaves it alone meanwhile; a start's lease ends with a stop at
+ * `until`, warned like a scheduled stop. One per environment. */
+struct state_lease {
+	enum action action;
+	time_t until; /* 0: until the next scheduled transition */
+	time_t set_at;
 	char who[STATE_WHO_MAX];
 };
 
@@ -234,6 +248,15 @@ enum bot_rc state_pause_set(struct state *st, const char *env, ymd_t until_date,
 			    const char *who, time_t now, char *err, size_t errlen);
 bool state_pause_clear(struct state *st, const char *env);
 const struct state_pause *state_pause_until(const struct state *st, const char *env);
+
+/* Sets (or replaces) the lease of env. BOT_EINVAL when until is before
+ * now (0 is allowed: no end of its own). */
+enum bot_rc state_lease_set(struct state *st, const char *env, enum action action, time_t until,
+			    const char *who, time_t now, char *err, size_t errlen);
+/* Returns true if there was one. */
+bool state_lease_clear(struct state *st, const char *env);
+/* NULL when env has none. */
+const struct state_lease *state_lease_of(const struct state *st, const char *env);
 
 /* A second freeze keeps the first one's who and since. */
 void state_freeze(struct state *st, const char *who, time_t now);

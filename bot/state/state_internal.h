@@ -24,6 +24,8 @@ struct env_state {
 	size_t n_skips, cap_skips;
 	bool paused;
 	struct state_pause pause;
+	bool leased;
+	struct state_lease lease;
 	time_t up_since; /* 0: down */
 	struct interval *iv;
 	size_t n_iv, cap_iv;
@@ -71,6 +73,8 @@ enum bot_rc state_extend_put(struct state *st, const char *env, const struct sta
 enum bot_rc state_skip_put(struct state *st, const char *env, const struct state_skip *s, char *err,
 			   size_t errlen);
 enum bot_rc state_pause_put(struct state *st, const char *env, const struct state_pause *p,
+			    char *err, size_t errlen);
+enum bot_rc state_lease_put(struct state *st, const char *env, const struct state_lease *l,
 			    char *err, size_t errlen);
 enum bot_rc state_holiday_put(struct state *st, const struct state_holiday *h, char *err,
 			      size_t errlen);

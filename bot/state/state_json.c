@@ -73,6 +73,15 @@ static cJSON *encode(const struct state *st)
 			ok = ok && cJSON_AddNumberToObject(p, "since", (double)e->pause.since) &&
 			     cJSON_AddStringToObject(p, "who", e->pause.who);
 		}
+		if (ok && e->leased) {
+			cJSON *l = cJSON_AddObjectToObject(eo, "lease");
+			ok = l && cJSON_AddStringToObject(l, "action",
+							  e->lease.action == ACTION_START ? "start"
+											  : "stop") &&
+			     cJSON_AddNumberToObject(l, "until", (double)e->lease.until) &&
+			     cJSON_AddNumberToObject(l, "set_at", (double)e->lease.set_at) &&
+			     cJSON_AddStringToObject(l, "who", e->lease.who);
+		}
 		cJSON *up = ok ? cJSON_AddObjectToObject(eo, "uptime") : NULL;
 		ok = up && cJSON_AddNumberToObject(up, "up_since", (double)e->up_since);
 		cJSON *ivs = ok ? cJSON_AddArrayToObject(up, "intervals") : NULL;
@@ -290,6 +299,23 @@ static void decode_env(struct dec *d, struct state *st, const cJSON *eo)
 		    dec_str(d, po, where, "who", p.who, sizeof(p.who), false) < 0)
 			return;
 		dec_rc(d, state_pause_put(st, name, &p, why, sizeof(why)), where, why);
+	}
+	const cJSON *lo = cJSON_GetObjectItemCaseSensitive(eo, "lease");
+	if (lo) {
+		struct state_lease l;
+		char act[16];
+		memset(&l, 0, sizeof(l));
+		if (dec_str(d, lo, where, "action", act, sizeof(act), true) < 0 ||
+		    dec_time(d, lo, where, "until", &l.until) < 0 ||
+		    dec_time(d, lo, where, "set_at", &l.set_at) < 0 ||
+		    dec_str(d, lo, where, "who", l.who, sizeof(l.who), false) < 0)
+			return;
+		if (strcmp(act, "start") != 0 && strcmp(act, "stop") != 0) {
+			dec_fail(d, "%s: lease action \"%s\" is neither start nor stop", where, act);
+			return;
+		}
+		l.action = strcmp(act, "start") == 0 ? ACTION_START : ACTION_STOP;
+		dec_rc(d, state_lease_put(st, name, &l, why, sizeof(why)), where, why);
 	}
 	const cJSON *up = cJSON_GetObjectItemCaseSensitive(eo, "uptime");
 	if (!cJSON_IsObject(up)) {
