@@ -43,8 +43,8 @@ static void on_fire(void *arg, const struct cfg_env *env, enum action action, en
 				   .note = note,
 				   /* Catch-up and enforcement only speak when there is
 				    * something to do. */
-				   .quiet_if_noop = kind != SCHED_SCHEDULED &&
-						    kind != SCHED_LEASE };
+				   .quiet_if_noop =
+					   kind != SCHED_SCHEDULED && kind != SCHED_LEASE };
 	const struct wf *running = NULL;
 	enum bot_rc rc = wfm_start(deps->wfm, &req, &running);
 	if (rc == BOT_EBUSY && kind != SCHED_ENFORCE)

@@ -633,8 +633,7 @@ static void lease_tick(struct sched *s, const struct sched_env *se, time_t lo, t
 		state_lease_clear(s->d.st, se->env->name);
 		if (held_now(s, se, now)) {
 			a.decision.run = false;
-			snprintf(a.decision.reason, sizeof(a.decision.reason),
-				 "lease end held: %s",
+			snprintf(a.decision.reason, sizeof(a.decision.reason), "lease end held: %s",
 				 state_is_frozen(s->d.st) ? "frozen" : "paused");
 			evlist_add(out, EV_HELD, SCHED_LEASE, &a);
 		} else {

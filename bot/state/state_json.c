@@ -75,9 +75,10 @@ static cJSON *encode(const struct state *st)
 		}
 		if (ok && e->leased) {
 			cJSON *l = cJSON_AddObjectToObject(eo, "lease");
-			ok = l && cJSON_AddStringToObject(l, "action",
-							  e->lease.action == ACTION_START ? "start"
-											  : "stop") &&
+			ok = l &&
+			     cJSON_AddStringToObject(l, "action",
+						     e->lease.action == ACTION_START ? "start"
+										     : "stop") &&
 			     cJSON_AddNumberToObject(l, "until", (double)e->lease.until) &&
 			     cJSON_AddNumberToObject(l, "set_at", (double)e->lease.set_at) &&
 			     cJSON_AddStringToObject(l, "who", e->lease.who);
@@ -311,7 +312,8 @@ static void decode_env(struct dec *d, struct state *st, const cJSON *eo)
 		    dec_str(d, lo, where, "who", l.who, sizeof(l.who), false) < 0)
 			return;
 		if (strcmp(act, "start") != 0 && strcmp(act, "stop") != 0) {
-			dec_fail(d, "%s: lease action \"%s\" is neither start nor stop", where, act);
+			dec_fail(d, "%s: lease action \"%s\" is neither start nor stop", where,
+				 act);
 			return;
 		}
 		l.action = strcmp(act, "start") == 0 ? ACTION_START : ACTION_STOP;

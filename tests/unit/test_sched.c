@@ -712,6 +712,106 @@ static void test_enforce(void)
 	finish(s, st, cfg);
 }
 
+/* Leases: an off-hours start at 20:00 for 2h is stopped at 22:00 (SCHED_LEASE)
+ * with its warning 15 min before; enforce leaves a leased environment alone;
+ * a stop override holds enforce until the next scheduled transition, which
+ * drops it; the lease survives a new scheduler (a restart) and one that ended
+ * while envbot was down ends at the first tick; held while frozen. */
+static void test_leases(void)
+{
+	struct sched *s;
+	struct state *st;
+	struct cfg *cfg;
+	enum action want;
+	struct sched_action na;
+	const char *envs = ENV_DEV
+		",{ name = \"pinned\"; kind = \"ec2\"; enforce = true;\n"
+		"  tag = { key = \"k\"; value = \"v\"; };\n"
+		"  schedule: { start = \"0 9 * * MON-FRI\"; stop = \"0 18 * * MON-FRI\"; }; }";
+	start_at(envs, kst(20261123, 19, 58), kst(20261123, 19, 59), NULL, &s, &st, &cfg);
+	CHECK(sched_desired(s, "dev", kst(20261123, 20, 0), &want) && want == ACTION_STOP);
+	CHECK(sched_desired(s, "dev", kst(20261123, 10, 0), &want) && want == ACTION_START);
+	CHECK(!sched_desired(s, "nosuch", kst(20261123, 10, 0), &want));
+	/* The enforced one wants down: its enforce stop each minute. */
+	CHECK_INT(count_kind(SCHED_ENFORCE, "pinned"), 1);
+	CHECK_INT(state_lease_set(st, "dev", ACTION_START, kst(20261123, 22, 0), "alice",
+				  kst(20261123, 20, 0), NULL, 0),
+		  BOT_OK);
+	CHECK_INT(state_lease_set(st, "pinned", ACTION_START, kst(20261123, 22, 30), "bob",
+				  kst(20261123, 20, 0), NULL, 0),
+		  BOT_OK);
+	/* Refused: an end in the past. */
+	CHECK_INT(state_lease_set(st, "dev", ACTION_START, kst(20261123, 19, 0), "alice",
+				  kst(20261123, 20, 0), NULL, 0),
+		  BOT_EINVAL);
+	CHECK(sched_next(s, "dev", kst(20261123, 20, 1), &na) && na.action == ACTION_STOP &&
+	      na.at == kst(20261123, 22, 0));
+	reset_recs();
+	run_until(s, kst(20261123, 21, 0));
+	CHECK_INT(nrec, 0); /* enforce keeps off the leased one */
+	run_until(s, kst(20261123, 22, 0));
+	if (nrec != 2)
+		dump_recs();
+	CHECK_INT(nrec, 2);
+	EXPECT(0, 'W', "dev", ACTION_STOP, SCHED_SCHEDULED, kst(20261123, 22, 0),
+	       kst(20261123, 21, 45));
+	EXPECT(1, 'F', "dev", ACTION_STOP, SCHED_LEASE, kst(20261123, 22, 0), kst(20261123, 22, 0));
+	CHECK(state_lease_of(st, "dev") == NULL);
+	CHECK(state_lease_of(st, "pinned") != NULL);
+
+	/* A restart in the middle of pinned's lease: the new scheduler (over
+	 * the saved state) ends it at 22:30, its warning at 22:15. */
+	char *json = state_dump(st);
+	struct state *st2 = NULL;
+	CHECK_INT(state_parse(json, &st2, NULL, 0), BOT_OK);
+	free(json);
+	sched_destroy(s);
+	state_destroy(st);
+	st = st2;
+	s = make_sched(cfg, st, NULL);
+	reset_recs();
+	sched_start(s);
+	run_until(s, kst(20261123, 22, 31));
+	CHECK_INT(count_kind(SCHED_LEASE, "pinned"), 1);
+	CHECK_INT(count_kind(SCHED_ENFORCE, "pinned"), 1); /* 22:31: enforcing again */
+	CHECK(state_lease_of(st, "pinned") == NULL);
+
+	/* A manual stop during hours on an enforced env: held off until the
+	 * next scheduled transition (the start of 11-24), which drops it. */
+	CHECK_INT(state_lease_set(st, "pinned", ACTION_STOP, 0, "carol", kst(20261123, 22, 40),
+				  NULL, 0),
+		  BOT_OK);
+	reset_recs();
+	run_until(s, kst(20261124, 9, 2));
+	CHECK_INT(count_kind(SCHED_ENFORCE, "pinned"), 2); /* 09:01, 09:02 */
+	CHECK_INT(count_kind(SCHED_SCHEDULED, "pinned"), 1);
+	CHECK(state_lease_of(st, "pinned") == NULL);
+
+	/* A lease that ended while envbot was down ends at the first tick;
+	 * while frozen it is held (and dropped). */
+	CHECK_INT(state_lease_set(st, "dev", ACTION_START, kst(20261124, 9, 30), "alice",
+				  kst(20261124, 9, 10), NULL, 0),
+		  BOT_OK);
+	sched_destroy(s);
+	s = make_sched(cfg, st, NULL);
+	reset_recs();
+	fake_ms = (int64_t)kst(20261124, 11, 0) * 1000;
+	sched_start(s);
+	/* The 09:00 start came before the lease was set: it does not end it. */
+	CHECK_INT(count_kind(SCHED_LEASE, "dev"), 1);
+	CHECK(state_lease_of(st, "dev") == NULL);
+	CHECK_INT(state_lease_set(st, "dev", ACTION_START, kst(20261124, 11, 30), "alice",
+				  kst(20261124, 11, 0), NULL, 0),
+		  BOT_OK);
+	state_freeze(st, "erin", 1);
+	reset_recs();
+	run_until(s, kst(20261124, 11, 31));
+	CHECK_INT(count_kind(SCHED_LEASE, "dev"), 0);
+	CHECK(nrec == 1 && recs[0].type == 'H');
+	CHECK(state_lease_of(st, "dev") == NULL);
+	finish(s, st, cfg);
+}
+
 /* America/New_York: 02:30 does not exist on 2026-03-08 (runs at 03:00 EDT);
  * 01:30 happens twice on 2026-11-01 (runs once, the first time). */
 static void drop_warnings(void)
@@ -922,6 +1022,7 @@ int main(void)
 	test_clock_jumps();
 	test_gap_in_order();
 	test_enforce();
+	test_leases();
 	test_dst();
 	test_queries();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
