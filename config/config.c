@@ -945,11 +945,11 @@ static void cfg_defaults(struct loader *ld)
 
 static void load_root(struct loader *ld, const config_setting_t *root)
 {
-	static const char *const known[] = {
-		"discord",     "aws",       "state_file", "catch_up", "max_extend",
-		"warn_before", "health",    "timezone",   "holidays", "environments",
-		"audit_max",   "log_level", "manual_lease", NULL
-	};
+	static const char *const known[] = { "discord",      "aws",        "state_file",
+					     "catch_up",     "max_extend", "warn_before",
+					     "health",       "timezone",   "holidays",
+					     "environments", "audit_max",  "log_level",
+					     "manual_lease", NULL };
 	struct cfg *cfg = ld->cfg;
 	check_unknown(ld, root, "", known);
 	load_discord(ld, root);
