@@ -174,6 +174,134 @@ void cmd_extend_format(const struct cmd_extend_arg *a, char *buf, size_t len)
 	when_format_duration(a->seconds, buf, len);
 }
 
+/* ---- leases ---- */
+
+int cmd_lease_parse(const char *text, struct cmd_lease_arg *out, char *err, size_t errlen)
+{
+	char t[64], shown[96];
+	*out = (struct cmd_lease_arg){ 0 };
+	cmd_escape(text ? text : "", shown, sizeof(shown));
+	if (!text || strlen(text) >= sizeof(t))
+		goto bad;
+	trim_copy(text, t, sizeof(t));
+	if (strncasecmp(t, "until", 5) == 0 && (t[5] == ' ' || t[5] == '\0')) {
+		char rest[48];
+		const char *hhmm = rest;
+		trim_copy(t + 5, rest, sizeof(rest));
+		if (strncasecmp(rest, "tomorrow", 8) == 0 && (rest[8] == ' ' || rest[8] == '\0')) {
+			out->tomorrow = true;
+			hhmm = rest + 8;
+			while (*hhmm == ' ')
+				hhmm++;
+		}
+		if (when_parse_hhmm(hhmm, &out->minutes) != 0) {
+			snprintf(err, errlen,
+				 "\"%s\" is not a time of day: write until HH:MM or until "
+				 "tomorrow HH:MM, e.g. until 22:00",
+				 shown);
+			return -1;
+		}
+		out->until = true;
+		return 0;
+	}
+	if (t[0] == '@') {
+		char *end;
+		long long v = strtoll(t + 1, &end, 10);
+		if (t[1] == '\0' || *end || v <= 0)
+			goto bad;
+		out->at = true;
+		out->until_at = (time_t)v;
+		return 0;
+	}
+	const char *d = t[0] == '+' ? t + 1 : t;
+	if (when_parse_duration(d, &out->seconds) != 0)
+		goto bad;
+	if (out->seconds <= 0) {
+		snprintf(err, errlen, "the lease must be longer than 0");
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "\"%s\" is not a lease: write 2h, 90m, until 22:00 or until tomorrow 09:00",
+		 shown);
+	return -1;
+}
+
+/* The instant a lease's until/@ form names, from now. */
+static time_t lease_instant(const struct cmd_lease_arg *a, const struct tz *tz, time_t now)
+{
+	if (a->at)
+		return a->until_at;
+	if (!a->until)
+		return now + (time_t)a->seconds;
+	struct tm tm;
+	tz_local(tz, now, &tm);
+	ymd_t today = (ymd_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+	ymd_t day = a->tomorrow ? when_add_days(today, 1) : today;
+	return tz_resolve(tz, when_days_from_civil(day) * 86400 + (int64_t)a->minutes * 60);
+}
+
+static int lease_cap(time_t t, const struct tz *tz, time_t now, int64_t max_extend, bool admin,
+		     char *err, size_t errlen)
+{
+	char cap[16], when[64];
+	if (!admin && (int64_t)(t - now) > max_extend) {
+		when_format_duration(max_extend, cap, sizeof(cap));
+		cmd_fmt_local(tz, t, when, sizeof(when));
+		snprintf(err, errlen,
+			 "a lease until %s is longer than max_extend (%s from now); an admin may "
+			 "give more",
+			 when, cap);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_lease_compute(const struct cmd_lease_arg *a, const struct tz *tz, time_t now,
+		      int64_t max_extend, bool admin, time_t *until, char *err, size_t errlen)
+{
+	char when[64];
+	time_t t = lease_instant(a, tz, now);
+	if (t <= now) {
+		cmd_fmt_local(tz, t, when, sizeof(when));
+		if (a->until && !a->tomorrow)
+			snprintf(err, errlen,
+				 "%s has already passed: write until tomorrow %02d:%02d for "
+				 "tomorrow's",
+				 when, a->minutes / 60, a->minutes % 60);
+		else
+			snprintf(err, errlen, "%s has already passed", when);
+		return -1;
+	}
+	if (lease_cap(t, tz, now, max_extend, admin, err, errlen) != 0)
+		return -1;
+	*until = t;
+	return 0;
+}
+
+int cmd_lease_extend(const struct cmd_lease_arg *a, const struct tz *tz, time_t now, time_t current,
+		     int64_t max_extend, bool admin, time_t *until, char *err, size_t errlen)
+{
+	char when[64], cur[64];
+	time_t t = a->until || a->at ? lease_instant(a, tz, now) : current + (time_t)a->seconds;
+	if (a->until && !a->tomorrow && t <= now) {
+		struct cmd_lease_arg b = *a; /* past midnight: tomorrow's */
+		b.tomorrow = true;
+		t = lease_instant(&b, tz, now);
+	}
+	if (t <= current || t <= now) {
+		cmd_fmt_local(tz, t, when, sizeof(when));
+		cmd_fmt_local(tz, current, cur, sizeof(cur));
+		snprintf(err, errlen, "%s is not after the lease's end (%s)", when, cur);
+		return -1;
+	}
+	if (lease_cap(t, tz, now, max_extend, admin, err, errlen) != 0)
+		return -1;
+	*until = t;
+	return 0;
+}
+
 /* "18:00 KST" (or "18:00 KST on 2026-11-24" when not on `date`). */
 static void fmt_local_time(const struct tz *tz, time_t t, ymd_t date, char *buf, size_t len)
 {

@@ -105,6 +105,32 @@ int cmd_extend_compute(const struct cmd_extend_arg *a, const struct tz *tz, ymd_
 		       time_t scheduled, time_t effective, int64_t max_extend, bool admin,
 		       time_t *new_stop, char *err, size_t errlen);
 
+/* "/env start ... for" (and `envbot start --for`): a duration ("2h", "90m",
+ * "1h30m"), "until HH:MM" (today), "until tomorrow HH:MM", or "@<unix
+ * seconds>" (the absolute form a confirm button carries). */
+struct cmd_lease_arg {
+	bool until;
+	bool tomorrow; /* until form: the time of tomorrow, not today */
+	bool at;
+	int64_t seconds; /* duration form */
+	int minutes;     /* until form: local minutes since midnight */
+	time_t until_at; /* absolute form */
+};
+/* Returns 0, or -1 with a user-facing reason in err ("banana" is refused). */
+int cmd_lease_parse(const char *text, struct cmd_lease_arg *out, char *err, size_t errlen);
+/* The lease's end: now + duration, the local time named (in tz), or the
+ * instant. It must be after now ("until 07:00" at 20:00 is in the past:
+ * refused, the reason suggests "until tomorrow 07:00") and, unless admin, at
+ * most max_extend after now. Returns 0 and *until, or -1 with the reason. */
+int cmd_lease_compute(const struct cmd_lease_arg *a, const struct tz *tz, time_t now,
+		      int64_t max_extend, bool admin, time_t *until, char *err, size_t errlen);
+/* A longer lease (/env extend, a stop-warning snooze): a duration moves the
+ * current end later; "until"/"@" name the new end. The new end must be after
+ * the current one and (unless admin) at most max_extend after now. Returns 0
+ * and *until, or -1 with the reason. */
+int cmd_lease_extend(const struct cmd_lease_arg *a, const struct tz *tz, time_t now, time_t current,
+		     int64_t max_extend, bool admin, time_t *until, char *err, size_t errlen);
+
 /* A day ("today", "tomorrow", weekday, YYYY-MM-DD) not before today.
  * Returns 0, or -1 with the reason in err. */
 int cmd_parse_day(const char *text, ymd_t today, ymd_t *out, char *err, size_t errlen);

@@ -47,6 +47,14 @@ static const struct opt_desc env_extend[] = {
 	  .required = true },
 	END,
 };
+static const struct opt_desc env_start[] = {
+	ENV_NAME(true),
+	{ .name = "for",
+	  .description = "how long it stays up: 2h, 90m, until 22:00, until tomorrow 09:00",
+	  .type = OPT_STRING,
+	  .required = false },
+	END,
+};
 static const struct opt_desc env_skip[] = {
 	ENV_NAME(true),
 	{ .name = "date",
@@ -66,7 +74,7 @@ static const struct opt_desc env_subs[] = {
 	{ .name = "start",
 	  .description = "start an environment now",
 	  .type = OPT_SUBCOMMAND,
-	  .options = env_name_only },
+	  .options = env_start },
 	{ .name = "stop",
 	  .description = "stop an environment now",
 	  .type = OPT_SUBCOMMAND,

@@ -290,6 +290,46 @@ static void on_cancel(struct cmd_ctx *c)
  * whoever clicks (cmd_snooze_compute). A click that changes nothing (a
  * double click, the same button pressed by two people, +1h after +2h) gets
  * an ephemeral answer and leaves the warning as it is. */
+/* A snooze of a lease's stop warning: the lease ends at warned + hours
+ * (never earlier than it does now; capped like /env extend of a lease). */
+static void snooze_lease(struct cmd_ctx *c, const struct tz *tz, time_t warned, int hours)
+{
+	const struct state_lease ls = *state_lease_of(c->deps->state, c->env->name);
+	char was[64], until[64], why[512], err[512], who[STATE_WHO_MAX * 2], text[REST_CONTENT_MAX];
+	time_t target = warned + (time_t)hours * 3600, t;
+	cmd_fmt_local(tz, warned, was, sizeof(was));
+	if (target <= ls.until) {
+		cmd_fmt_local(tz, ls.until, until, sizeof(until));
+		snprintf(why, sizeof(why),
+			 "%s is already up until %s: +%dh from the warned stop (%s) changes "
+			 "nothing.",
+			 c->env->name, until, hours, was);
+		cmd_noop(c, why);
+		return;
+	}
+	struct cmd_lease_arg la = { .at = true, .until_at = target };
+	if (cmd_lease_extend(&la, tz, c->now, ls.until, c->deps->cfg->max_extend,
+			     c->level >= CMD_ADMIN, &t, err, sizeof(err)) != 0 ||
+	    state_lease_set(c->deps->state, c->env->name, ACTION_START, t, ls.who, ls.set_at, err,
+			    sizeof(err)) != BOT_OK) {
+		cmd_refuse(c, err);
+		return;
+	}
+	cmd_who(c, who, sizeof(who));
+	cmd_audit(c, "ok: lease lengthened");
+	bool saved = saver_save_now(c->deps->saver) == BOT_OK;
+	cmd_fmt_local(tz, t, until, sizeof(until));
+	snprintf(text, sizeof(text),
+		 "\xE2\x8F\xB0 **%s** was to stop at %s (end of its lease).\n%s Lease extended "
+		 "to %s by %s (+%dh).%s",
+		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", until, who, hours,
+		 saved ? "" : " But it could NOT be saved: it holds only until envbot restarts.");
+	cJSON *msg = rest_msg_new(text, 0);
+	if (msg)
+		cJSON_AddItemToObject(msg, "components", snooze_buttons(c->env->name, warned));
+	ix_component_update(c->deps->rest, c->ix, msg);
+}
+
 static void on_snooze(struct cmd_ctx *c)
 {
 	char name[STATE_NAME_MAX], why[768], err[512], who[STATE_WHO_MAX * 2];
@@ -316,6 +356,12 @@ static void on_snooze(struct cmd_ctx *c)
 	}
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	char was[64], until[64], target[64], note[512], text[REST_CONTENT_MAX];
+	const struct state_lease *ls = state_lease_of(c->deps->state, c->env->name);
+	if (ls && ls->action == ACTION_START && ls->until && stop_at >= ls->set_at &&
+	    stop_at <= ls->until) {
+		snooze_lease(c, tz, stop_at, hours);
+		return;
+	}
 	if (cmd_snooze_compute(c->env, tz, c->deps->state, stop_at, hours, c->now,
 			       c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &sp, err,
 			       sizeof(err)) != 0) {

@@ -12,6 +12,7 @@
 
 #include "../bot/core/log.h"
 #include "../bot/sched/plan.h"
+#include "../bot/sched/sched.h"
 #include "../bot/wf/wfm.h"
 #include "cmd_internal.h"
 
@@ -91,6 +92,23 @@ static bool overrides_text(const struct cmd_ctx *c, const struct cfg_env *env, c
 		else
 			cmd_fmt_local(tz, pz->until_at, when, sizeof(when));
 		cmd_text_add(t, "- paused until %s by %s\n", when, who);
+		any = true;
+	}
+	const struct state_lease *ls = state_lease_of(st, env->name);
+	if (ls) {
+		char set[64];
+		cmd_escape(ls->who, who, sizeof(who));
+		cmd_fmt_local(tz, ls->set_at, set, sizeof(set));
+		if (ls->until) {
+			cmd_fmt_local(tz, ls->until, when, sizeof(when));
+			cmd_text_add(t, "- lease: %s by %s at %s, up until %s (then stopped)\n",
+				     action_name(ls->action), who, set, when);
+		} else {
+			cmd_text_add(
+				t,
+				"- manual %s by %s at %s: kept until the next scheduled action\n",
+				action_name(ls->action), who, set);
+		}
 		any = true;
 	}
 	for (size_t i = 0; i < state_extend_count(st, env->name); i++) {
@@ -292,20 +310,142 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 
 /* ---- start / stop ---- */
 
-static void run_workflow(struct cmd_ctx *c, enum action action)
+/* What a manual action does to the env's lease (state_lease), decided before
+ * the workflow starts and recorded once it did (or was queued). */
+struct lease_plan {
+	bool set;       /* record a lease (an override) */
+	bool cleared;   /* a start's lease is ended early (a stop) */
+	time_t until;   /* the lease's end; 0: the next scheduled transition */
+	char note[256]; /* said in the reply and the audit, "" if nothing */
+};
+
+/* The schedule wants env down at now: a start now is off-hours. */
+static bool off_hours(struct cmd_ctx *c)
 {
-	char text[512], trigger[160], who[STATE_WHO_MAX * 2];
+	const struct sched *s = cmd_sched(c);
+	enum action want;
+	return s && sched_desired(s, c->env->name, c->now, &want) && want == ACTION_STOP;
+}
+
+static bool schedule_wants_up(struct cmd_ctx *c)
+{
+	const struct sched *s = cmd_sched(c);
+	enum action want;
+	return s && sched_desired(s, c->env->name, c->now, &want) && want == ACTION_START;
+}
+
+/* arg is the canonical `for` ("@<until>", or "" when none was given). */
+static int plan_lease(struct cmd_ctx *c, enum action action, const char *arg, struct lease_plan *p,
+		      char *err, size_t errlen)
+{
+	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
+	const struct state_lease *old = state_lease_of(c->deps->state, c->env->name);
+	char when[64];
+	*p = (struct lease_plan){ 0 };
+	if (action == ACTION_STOP) {
+		p->cleared = old && old->action == ACTION_START;
+		/* enforce would start it again within a minute: the stop is an
+		 * override until the next scheduled transition. */
+		p->set = c->env->enforce && schedule_wants_up(c);
+		if (p->cleared)
+			snprintf(p->note, sizeof(p->note), "the lease ends now");
+		if (p->set)
+			snprintf(p->note + strlen(p->note), sizeof(p->note) - strlen(p->note),
+				 "%skept down until the next scheduled action (enforce)",
+				 p->note[0] ? "; " : "");
+		return 0;
+	}
+	bool given = arg && arg[0];
+	if (!off_hours(c)) {
+		if (given && schedule_wants_up(c))
+			snprintf(p->note, sizeof(p->note),
+				 "inside scheduled hours: no lease, it stays up until the "
+				 "scheduled stop");
+		if (!given || schedule_wants_up(c))
+			return 0;
+	}
+	if (given) {
+		struct cmd_lease_arg a;
+		if (cmd_lease_parse(arg, &a, err, errlen) != 0 ||
+		    cmd_lease_compute(&a, tz, c->now, c->deps->cfg->max_extend,
+				      c->level >= CMD_ADMIN, &p->until, err, errlen) != 0)
+			return -1;
+	} else if (c->deps->cfg->manual_lease > 0) {
+		int64_t len = c->deps->cfg->manual_lease;
+		if (c->level < CMD_ADMIN && len > c->deps->cfg->max_extend)
+			len = c->deps->cfg->max_extend;
+		p->until = c->now + (time_t)len;
+	} else if (!c->env->enforce) {
+		return 0; /* until-next-stop: nothing to hold (today's behaviour) */
+	}
+	p->set = true;
+	if (p->until) {
+		cmd_fmt_local(tz, p->until, when, sizeof(when));
+		snprintf(p->note, sizeof(p->note),
+			 "lease: up until %s, then stopped (warned before; /env extend or the "
+			 "snooze buttons keep it longer)",
+			 when);
+	} else {
+		snprintf(p->note, sizeof(p->note), "lease: up until the next scheduled action");
+	}
+	return 0;
+}
+
+/* Records the plan; returns the lease that was there before (restored with
+ * lease_undo when the workflow could not begin). */
+static void lease_apply(struct cmd_ctx *c, enum action action, const struct lease_plan *p,
+			struct state_lease *was, bool *had)
+{
+	const struct state_lease *old = state_lease_of(c->deps->state, c->env->name);
+	*had = old != NULL;
+	if (old)
+		*was = *old;
+	if (p->set)
+		state_lease_set(c->deps->state, c->env->name, action, p->until, c->ix->user_name,
+				c->now, NULL, 0);
+	else if (p->cleared || old)
+		state_lease_clear(c->deps->state, c->env->name); /* a new manual action */
+}
+
+static void lease_undo(struct cmd_ctx *c, const struct state_lease *was, bool had)
+{
+	state_lease_clear(c->deps->state, c->env->name);
+	if (had)
+		state_lease_set(c->deps->state, c->env->name, was->action, was->until, was->who,
+				was->set_at, NULL, 0);
+}
+
+static void run_workflow(struct cmd_ctx *c, enum action action, const char *arg)
+{
+	char text[1024], trigger[160], who[STATE_WHO_MAX * 2], err[512], outcome[STATE_TEXT_MAX];
 	const char *verb = action == ACTION_START ? "start" : "stop";
+	struct lease_plan lp;
+	struct state_lease was;
+	bool had;
+	enum action queued;
 	if (!c->deps->wfm) {
 		cmd_refuse(c, "workflows are not available in this process");
 		return;
 	}
 	const struct wf *running = wfm_running(c->deps->wfm, c->env->name);
-	if (running) {
+	if (running && (wf_action(running) == action ||
+			(wfm_queued(c->deps->wfm, c->env->name, &queued) && queued == action))) {
 		const char *link = wfm_link(c->deps->wfm, c->env->name);
-		snprintf(text, sizeof(text), "%s already has a %s running%s%s", c->env->name,
-			 action_name(wf_action(running)), link[0] ? ": " : "", link);
+		snprintf(text, sizeof(text), "%s already has a %s %s%s%s", c->env->name, verb,
+			 wf_action(running) == action ? "running" : "queued", link[0] ? ": " : "",
+			 link);
 		cmd_refuse(c, text);
+		return;
+	}
+	if (running && wfm_queued(c->deps->wfm, c->env->name, NULL)) {
+		const char *link = wfm_link(c->deps->wfm, c->env->name);
+		snprintf(text, sizeof(text), "%s already has a %s running and an action queued%s%s",
+			 c->env->name, action_name(wf_action(running)), link[0] ? ": " : "", link);
+		cmd_refuse(c, text);
+		return;
+	}
+	if (plan_lease(c, action, arg, &lp, err, sizeof(err)) != 0) {
+		cmd_refuse(c, err);
 		return;
 	}
 	cmd_who(c, who, sizeof(who));
@@ -314,7 +454,29 @@ static void run_workflow(struct cmd_ctx *c, enum action action)
 		.env = c->env,
 		.action = action,
 		.trigger = trigger,
+		.note = lp.note[0] ? lp.note : NULL,
 	};
+	if (running) {
+		/* The opposite workflow runs: this one waits for its end. */
+		req.channel_id = c->ix->channel_id;
+		const char *link = wfm_link(c->deps->wfm, c->env->name);
+		if (wfm_enqueue(c->deps->wfm, &req, c->ix->user_name, NULL) != BOT_OK) {
+			cmd_refuse(c, "could not queue it behind the running workflow");
+			return;
+		}
+		lease_apply(c, action, &lp, &was, &had);
+		snprintf(text, sizeof(text),
+			 "\xE2\x8F\xB3 The %s of **%s** is queued by %s: it will run when the "
+			 "current %s ends%s%s.%s%s",
+			 verb, c->env->name, who, action_name(wf_action(running)),
+			 link[0] ? " " : "", link, lp.note[0] ? " Then " : "", lp.note);
+		snprintf(outcome, sizeof(outcome), "ok: queued behind the running %s%s%s",
+			 action_name(wf_action(running)), lp.note[0] ? "; " : "", lp.note);
+		cmd_audit(c, outcome);
+		saver_save_now(c->deps->saver);
+		cmd_answer(c, text, true);
+		return;
+	}
 	if (c->ix->type == IX_COMMAND) {
 		/* Public, deferred: the workflow's embed becomes the response. */
 		if (ix_defer(c->deps->rest, c->ix, false) != BOT_OK) {
@@ -330,11 +492,15 @@ static void run_workflow(struct cmd_ctx *c, enum action action)
 			 verb, c->env->name);
 		cmd_answer(c, text, false);
 	}
+	/* Before the start: its first save (saver_flush) carries the lease. */
+	lease_apply(c, action, &lp, &was, &had);
 	const struct wf *busy = NULL;
 	enum bot_rc rc = wfm_start(c->deps->wfm, &req, &busy);
 	if (rc == BOT_OK) {
 		/* The manager owns the ix now; it is still alive for the audit. */
-		cmd_audit(c, "ok: workflow started");
+		snprintf(outcome, sizeof(outcome), "ok: workflow started%s%s",
+			 lp.note[0] ? "; " : "", lp.note);
+		cmd_audit(c, outcome);
 		/* The workflow's own record is what must survive; the audit line
 		 * goes out with the next coalesced save. */
 		saver_save_soon(c->deps->saver);
@@ -342,6 +508,7 @@ static void run_workflow(struct cmd_ctx *c, enum action action)
 			c->ix = NULL;
 		return;
 	}
+	lease_undo(c, &was, had);
 	if (rc == BOT_EBUSY) {
 		const char *link = wfm_link(c->deps->wfm, c->env->name);
 		snprintf(text, sizeof(text), "\xE2\x9C\x98 %s already has a workflow running%s%s",
@@ -359,16 +526,35 @@ static void run_workflow(struct cmd_ctx *c, enum action action)
 			    NULL);
 }
 
+/* Validates `for` now (a bad one is refused before anything happens, and
+ * before a confirm prompt), into its end instant: a confirm pressed later
+ * keeps the lease it showed. */
+static int prepare_start(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+{
+	const char *f = ix_option(c->ix, "for");
+	struct cmd_lease_arg a;
+	time_t until;
+	arg[0] = '\0';
+	if (!f || !f[0])
+		return 0;
+	if (cmd_lease_parse(f, &a, err, errlen) != 0 ||
+	    cmd_lease_compute(&a, cfg_env_tz(c->deps->cfg, c->env), c->now,
+			      c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &until, err,
+			      errlen) != 0)
+		return -1;
+	snprintf(arg, len, "@%lld", (long long)until);
+	return 0;
+}
+
 static void run_start(struct cmd_ctx *c, const char *arg)
 {
-	(void)arg;
-	run_workflow(c, ACTION_START);
+	run_workflow(c, ACTION_START, arg);
 }
 
 static void run_stop(struct cmd_ctx *c, const char *arg)
 {
 	(void)arg;
-	run_workflow(c, ACTION_STOP);
+	run_workflow(c, ACTION_STOP, "");
 }
 
 /* ---- extend ---- */
@@ -378,13 +564,29 @@ struct extend_plan {
 	struct cmd_extend_arg arg;
 	time_t scheduled, effective, new_stop;
 	ymd_t date;
+	bool lease; /* a start's lease is lengthened, not today's stop */
+	struct state_lease was;
 };
 
 static int extend_plan(struct cmd_ctx *c, const char *text, const struct tz *tz,
 		       struct extend_plan *p, char *err, size_t errlen)
 {
+	p->lease = false;
 	if (cmd_extend_parse(text, &p->arg, err, errlen) != 0)
 		return -1;
+	const struct state_lease *ls = state_lease_of(c->deps->state, c->env->name);
+	p->lease = ls && ls->action == ACTION_START && ls->until;
+	if (p->lease) {
+		struct cmd_lease_arg la = { .until = p->arg.until,
+					    .at = p->arg.at,
+					    .seconds = p->arg.seconds,
+					    .minutes = p->arg.minutes,
+					    .until_at = p->arg.stop_at };
+		p->was = *ls;
+		p->effective = p->scheduled = ls->until;
+		return cmd_lease_extend(&la, tz, c->now, ls->until, c->deps->cfg->max_extend,
+					c->level >= CMD_ADMIN, &p->new_stop, err, errlen);
+	}
 	if (cmd_stop_today(c->env, tz, c->deps->state, c->now, &p->scheduled, &p->effective,
 			   &p->date, err, errlen) != 0)
 		return -1;
@@ -412,7 +614,23 @@ static void run_extend(struct cmd_ctx *c, const char *arg)
 	struct extend_plan p;
 	char err[512], was[64], now_s[64], who[STATE_WHO_MAX * 2], text[768], note[512];
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
-	if (extend_plan(c, arg, tz, &p, err, sizeof(err)) != 0 ||
+	if (extend_plan(c, arg, tz, &p, err, sizeof(err)) == 0 && p.lease) {
+		if (state_lease_set(c->deps->state, c->env->name, ACTION_START, p.new_stop,
+				    p.was.who, p.was.set_at, err, sizeof(err)) != BOT_OK) {
+			cmd_refuse(c, err);
+			return;
+		}
+		cmd_fmt_local(tz, p.was.until, was, sizeof(was));
+		cmd_fmt_local(tz, p.new_stop, now_s, sizeof(now_s));
+		cmd_who(c, who, sizeof(who));
+		snprintf(text, sizeof(text),
+			 "\xE2\x9C\x85 **%s**: the lease (until %s) now ends at %s, by %s; then "
+			 "it is stopped.",
+			 c->env->name, was, now_s, who);
+		cmd_commit(c, text, "");
+		return;
+	}
+	if (p.lease || extend_plan(c, arg, tz, &p, err, sizeof(err)) != 0 ||
 	    state_extend_set(c->deps->state, c->env->name, p.date, p.new_stop, c->ix->user_name,
 			     c->now, err, sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
@@ -524,6 +742,7 @@ const struct cmd_desc cmd_env_table[] = {
 	  .env_option = true,
 	  .env_required = true,
 	  .mutates = true,
+	  .prepare = prepare_start,
 	  .run = run_start },
 	{ .command = "env",
 	  .sub = "stop",

@@ -60,6 +60,23 @@ static void run_show(struct cmd_ctx *c, const char *arg)
 	sched_upcoming(s, e->name, c->now, SHOW_DAYS, show_one, &x);
 	if (x.listed == 0)
 		cmd_text_add(&t, "No scheduled action in these days.\n");
+	const struct state_lease *ls = state_lease_of(c->deps->state, e->name);
+	if (ls) {
+		char who[STATE_WHO_MAX * 2], when[64];
+		cmd_escape(ls->who, who, sizeof(who));
+		if (ls->until) {
+			cmd_fmt_local(tz, ls->until, when, sizeof(when));
+			cmd_text_add(&t,
+				     "Lease: manual %s by %s, up until %s unless a scheduled "
+				     "action comes first\n",
+				     action_name(ls->action), who, when);
+		} else {
+			cmd_text_add(
+				&t,
+				"Lease: manual %s by %s, kept until the next scheduled action\n",
+				action_name(ls->action), who);
+		}
+	}
 	/* Holidays in the window, whichever list they come from. */
 	ymd_t first = plan_local_date(tz, c->now), last = plan_local_date(tz, to);
 	for (ymd_t d = first; d <= last; d = when_add_days(d, 1)) {

@@ -45,6 +45,12 @@ static void on_fire(void *arg, const struct cfg_env *env, enum action action, en
 				    * something to do. */
 				   .quiet_if_noop =
 					   kind != SCHED_SCHEDULED && kind != SCHED_LEASE };
+	if (kind == SCHED_LEASE) {
+		/* /audit: the lease's end, next to who asked for it. */
+		state_audit(deps->state, time(NULL), "", "schedule", "lease end: stop", env->name,
+			    d ? d->reason : "");
+		saver_save_soon(deps->saver);
+	}
 	const struct wf *running = NULL;
 	enum bot_rc rc = wfm_start(deps->wfm, &req, &running);
 	if (rc == BOT_EBUSY && kind != SCHED_ENFORCE)
@@ -64,7 +70,7 @@ static void on_held(void *arg, const struct cfg_env *env, enum action action, ti
 	char what[STATE_TEXT_MAX], when[64];
 	local_hhmm(deps, env, scheduled_at, when, sizeof(when));
 	snprintf(what, sizeof(what), "scheduled %s (%s)", action_name(action), when);
-	if (d->rule == STATE_RULE_NONE)
+	if (d->rule == STATE_RULE_LEASE)
 		snprintf(what, sizeof(what), "lease end (%s)", when);
 	log_info(MOD, "msg=\"scheduled action held\" env=%s action=%s reason=\"%s\"", env->name,
 		 action_name(action), d->reason);

@@ -599,8 +599,8 @@ static void lease_stop(const struct state_lease *l, time_t at, struct sched_acti
 	out->at = at;
 	out->decision.run = true;
 	out->decision.at = at;
-	out->decision.rule = STATE_RULE_NONE;
-	snprintf(out->decision.reason, sizeof(out->decision.reason), "the lease of %s ended",
+	out->decision.rule = STATE_RULE_LEASE;
+	snprintf(out->decision.reason, sizeof(out->decision.reason), "end of the lease of %s",
 		 l->who[0] ? l->who : "a manual start");
 }
 

@@ -383,6 +383,7 @@ enum state_rule {
 	STATE_RULE_SKIP,
 	STATE_RULE_HOLIDAY,
 	STATE_RULE_EXTEND,
+	STATE_RULE_LEASE, /* not state_decide's: the scheduler's stop at a lease's end */
 };
 
 struct state_decision {

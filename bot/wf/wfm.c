@@ -42,6 +42,13 @@ struct wfm_item {
 	bool done;       /* the workflow ended; freed after the last edit */
 	bool sent_final; /* the request in flight carries the final picture */
 	bool final_kept; /* its final record waits in the state's outbox */
+	/* The opposite action asked for while this one runs (wfm_enqueue):
+	 * started once this one ends. */
+	bool queued;
+	enum action q_action;
+	char q_trigger[STATE_TEXT_MAX];
+	char q_channel[32];
+	char q_who[STATE_WHO_MAX];
 	struct wfm_item *next;
 };
 
@@ -125,6 +132,20 @@ static void save_soon(struct wfm *wfm)
 {
 	if (wfm->d.state)
 		saver_save_soon(wfm->d.saver);
+}
+
+/* The item's picture: its note, and the queued action as the next step.
+ * Caller frees the result (cJSON_Delete); NULL on ENOMEM. */
+static cJSON *render(const struct wfm_item *it)
+{
+	char note[1024];
+	if (!it->queued)
+		return embed_workflow(it->wf, it->note[0] ? it->note : NULL);
+	snprintf(note, sizeof(note), "%s%s\xE2\x8F\xAD %s: %s, queued by %s%s", it->note,
+		 it->note[0] ? "\n" : "", it->done ? "Then" : "Next", action_name(it->q_action),
+		 it->q_who[0] ? it->q_who : "someone",
+		 it->done ? " (started in its own message)" : ": it runs when this one ends");
+	return embed_workflow(it->wf, note);
 }
 
 /* Writes the item's resume record when it changed at a real step. */
@@ -399,7 +420,7 @@ static void keep_final(struct wfm_item *it)
 	if (!wfm->d.rest || hidden(it))
 		goto drop;
 	f = calloc(1, sizeof(*f));
-	msg = embed_workflow(it->wf, it->note[0] ? it->note : NULL);
+	msg = render(it);
 	if (!f || !msg)
 		goto fail;
 	rest_message_clamp(msg); /* what rest.c sends: within Discord's limits */
@@ -498,7 +519,7 @@ static void publish(struct wfm_item *it)
 		return;
 	}
 	it->dirty = false;
-	cJSON *msg = embed_workflow(it->wf, it->note[0] ? it->note : NULL);
+	cJSON *msg = render(it);
 	if (!msg)
 		return;
 	enum bot_rc rc;
@@ -510,7 +531,7 @@ static void publish(struct wfm_item *it)
 		rc = rest_create_message(rest, it->channel_id, msg, on_sent, it);
 	if (rc == BOT_ETIMEDOUT && it->ix && it->message_id[0]) {
 		/* The token expired and ix cannot edit: the channel message can. */
-		msg = embed_workflow(it->wf, it->note[0] ? it->note : NULL);
+		msg = render(it);
 		rc = msg ? rest_edit_message(rest, it->channel_id, it->message_id, msg, on_sent, it)
 			 : BOT_ENOMEM;
 	}
@@ -550,6 +571,8 @@ static void obs_changed(void *arg, struct wf *wf)
 	publish(it);
 }
 
+static void start_queued(struct wfm_item *it);
+
 static void obs_finished(void *arg, struct wf *wf)
 {
 	struct wfm_item *it = arg;
@@ -564,6 +587,9 @@ static void obs_finished(void *arg, struct wf *wf)
 		save_soon(wfm);
 	}
 	publish(it);
+	/* After the final record: the state keys workflows by environment. */
+	if (it->queued)
+		start_queued(it);
 	finish_item_if_idle(it);
 }
 
@@ -619,6 +645,54 @@ enum bot_rc wfm_start(struct wfm *wfm, const struct wfm_request *req, const stru
 	if (wfm->d.state)
 		saver_flush(wfm->d.saver);
 	return BOT_OK;
+}
+
+/* The queued action of it (which just ended), on the config it ran with
+ * (kept alive by the caller like any running workflow's). */
+static void start_queued(struct wfm_item *it)
+{
+	struct wfm_request req = { .env = it->env,
+				   .action = it->q_action,
+				   .trigger = it->q_trigger,
+				   .channel_id = it->q_channel };
+	log_info(MOD, "msg=\"queued action starts\" env=%s action=%s", it->env->name,
+		 action_name(it->q_action));
+	enum bot_rc rc = wfm_start(it->wfm, &req, NULL);
+	if (rc != BOT_OK)
+		log_error(MOD, "msg=\"queued action not started\" env=%s rc=\"%s\"", it->env->name,
+			  bot_strerror(rc));
+}
+
+enum bot_rc wfm_enqueue(struct wfm *wfm, const struct wfm_request *req, const char *who,
+			const struct wf **running)
+{
+	struct wfm_item *busy = find_running(wfm, req->env->name);
+	if (req->ix)
+		return BOT_EINVAL;
+	if (!busy)
+		return BOT_ENOTFOUND;
+	if (running)
+		*running = busy->wf;
+	if (busy->queued || wf_action(busy->wf) == req->action)
+		return BOT_EBUSY;
+	busy->queued = true;
+	busy->q_action = req->action;
+	snprintf(busy->q_trigger, sizeof(busy->q_trigger), "%s", req->trigger ? req->trigger : "");
+	snprintf(busy->q_channel, sizeof(busy->q_channel), "%s",
+		 req->channel_id ? req->channel_id : "");
+	snprintf(busy->q_who, sizeof(busy->q_who), "%s", who ? who : "");
+	publish(busy); /* the embed shows it as the next step */
+	return BOT_OK;
+}
+
+bool wfm_queued(const struct wfm *wfm, const char *env, enum action *action)
+{
+	struct wfm_item *it = find_running(wfm, env);
+	if (!it || !it->queued)
+		return false;
+	if (action)
+		*action = it->q_action;
+	return true;
 }
 
 void wfm_set_config(struct wfm *wfm, const struct cfg *cfg)

@@ -73,6 +73,19 @@ void wfm_set_config(struct wfm *wfm, const struct cfg *cfg);
  * On any error the caller keeps req->ix. */
 enum bot_rc wfm_start(struct wfm *wfm, const struct wfm_request *req, const struct wf **running);
 
+/* Queues req, the opposite action of the workflow running for req->env, to
+ * start once that one ends (success or failure), once. req->ix must be NULL:
+ * the caller answers its interaction; the queued run posts its embed in
+ * req->channel_id (NULL = cfg channel_id). The running embed shows it as the
+ * next step. who is shown there. Not persisted: a restart forgets it.
+ * BOT_OK: queued; BOT_EBUSY: the running workflow is the same action, or an
+ * action is queued already (*running, if not NULL, gets the running one);
+ * BOT_ENOTFOUND: nothing runs for env (call wfm_start); BOT_EINVAL: ix set. */
+enum bot_rc wfm_enqueue(struct wfm *wfm, const struct wfm_request *req, const char *who,
+			const struct wf **running);
+/* True and *action when an action waits behind env's running workflow. */
+bool wfm_queued(const struct wfm *wfm, const char *env, enum action *action);
+
 /* The workflow running for env, or NULL. Borrowed until the next loop
  * callback. */
 const struct wf *wfm_running(const struct wfm *wfm, const char *env);
