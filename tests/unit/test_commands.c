@@ -251,6 +251,105 @@ static void test_extend_compute(struct tz *tz)
 	CHECK_INT(out, stop18 + H + H / 2);
 }
 
+/* /env start ... for: the forms, the bad ones, the end computed in the zone,
+ * in the past, over max_extend for an operator; lengthening a lease; and
+ * manual_lease in the config. */
+static void test_leases(struct tz *tz)
+{
+	struct cmd_lease_arg a;
+	char err[512];
+	time_t mon20 = MON_10_KST + 10 * H, out = 0;
+	int64_t cap = 4 * H;
+
+	CHECK_INT(cmd_lease_parse("2h", &a, err, sizeof(err)), 0);
+	CHECK(!a.until && a.seconds == 2 * H);
+	CHECK_INT(cmd_lease_parse(" 90m ", &a, err, sizeof(err)), 0);
+	CHECK_INT(a.seconds, 90 * 60);
+	CHECK_INT(cmd_lease_parse("until 22:00", &a, err, sizeof(err)), 0);
+	CHECK(a.until && !a.tomorrow && a.minutes == 22 * 60);
+	CHECK_INT(cmd_lease_parse("until tomorrow 09:00", &a, err, sizeof(err)), 0);
+	CHECK(a.until && a.tomorrow && a.minutes == 9 * 60);
+	CHECK_INT(cmd_lease_parse("@1795435200", &a, err, sizeof(err)), 0);
+	CHECK(a.at && a.until_at == 1795435200);
+	err[0] = '\0';
+	CHECK_INT(cmd_lease_parse("banana", &a, err, sizeof(err)), -1);
+	CHECK(strstr(err, "banana") && strstr(err, "not a lease"));
+	CHECK_INT(cmd_lease_parse("until banana", &a, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not a time of day") != NULL);
+	CHECK_INT(cmd_lease_parse("until tomorrow", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse("0", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse("", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, &a, err, sizeof(err)), -1);
+
+	/* Monday 20:00 KST. */
+	CHECK_INT(cmd_lease_parse("2h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, mon20 + 2 * H);
+	CHECK_INT(cmd_lease_parse("until 22:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, mon20 + 2 * H);
+	/* In the past: refused, the reason says how to mean tomorrow. */
+	CHECK_INT(cmd_lease_parse("until 19:00", &a, err, sizeof(err)), 0);
+	out = 0;
+	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
+	CHECK(strstr(err, "already passed") && strstr(err, "until tomorrow 19:00"));
+	CHECK_INT(out, 0);
+	CHECK_INT(cmd_lease_parse("@1795395600", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
+	/* Over max_extend: operators refused, admins allowed. */
+	CHECK_INT(cmd_lease_parse("until tomorrow 09:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
+	CHECK(strstr(err, "max_extend") != NULL);
+	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, true, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, mon20 + 13 * H);
+	CHECK_INT(cmd_lease_parse("5h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse("4h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
+
+	/* Lengthening: a duration adds to the end; until names it (after
+	 * midnight: tomorrow's); not earlier; capped from now. */
+	time_t end = mon20 + 2 * H;
+	CHECK_INT(cmd_lease_parse("1h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_extend(&a, tz, mon20, end, cap, false, &out, err, sizeof(err)), 0);
+	CHECK_INT(out, end + H);
+	CHECK_INT(cmd_lease_parse("3h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_extend(&a, tz, mon20, end, cap, false, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_extend(&a, tz, mon20, end, cap, true, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse("until 21:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_extend(&a, tz, mon20, end, cap, false, &out, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not after the lease's end") != NULL);
+	CHECK_INT(cmd_lease_parse("until 00:30", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_extend(&a, tz, mon20 + 3 * H, end + H, cap, false, &out, err,
+				   sizeof(err)),
+		  0);
+	CHECK_INT(out, mon20 + 4 * H + 30 * 60);
+
+	/* manual_lease: a duration, "until-next-stop" (0), the default 0. */
+	static const char *const texts[] = { "manual_lease = \"4h\";",
+					     "manual_lease = \"until-next-stop\";", "",
+					     "manual_lease = \"banana\";" };
+	static const long long want[] = { 4 * H, 0, 0, -1 };
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char text[512], cerr[2048] = "";
+		struct cfg *cfg = NULL;
+		snprintf(text, sizeof(text),
+			 "discord: { application_id = \"1\"; channel_id = \"2\"; };\n"
+			 "aws: { region = \"us-east-1\"; };\n%s\nenvironments = ( { name = "
+			 "\"m\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; } );\n",
+			 texts[i]);
+		enum bot_rc rc = cfg_load_string(text, "t.cfg", &cfg, cerr, sizeof(cerr));
+		if (want[i] < 0) {
+			CHECK(rc != BOT_OK && strstr(cerr, "manual_lease"));
+		} else {
+			CHECK_INT(rc, BOT_OK);
+			if (cfg)
+				CHECK_INT(cfg->manual_lease, want[i]);
+		}
+		cfg_destroy(cfg);
+	}
+}
+
 static void test_days(void)
 {
 	ymd_t out, d;
@@ -698,6 +797,7 @@ int main(void)
 	test_extend_parse();
 	test_stop_today(cfg, tz);
 	test_extend_compute(tz);
+	test_leases(tz);
 	test_days();
 	test_custom_ids();
 	test_notes(cfg);
