@@ -792,6 +792,58 @@ static void test_last_tick(void)
 	state_destroy(st);
 }
 
+/* Leases: set, replace, clear; saved as the optional "lease" field and read
+ * back; a version 1 file without it loads with none; bad ones refused. */
+static void test_lease(void)
+{
+	char err[256];
+	struct state *st = state_create(), *ld = NULL;
+	CHECK(state_lease_of(st, "dev") == NULL);
+	char *doc = state_dump(st);
+	CHECK(doc && strstr(doc, "lease") == NULL);
+	free(doc);
+	CHECK_INT(
+		state_lease_set(st, "dev", ACTION_START, T0 + 7200, "alice", T0, err, sizeof(err)),
+		BOT_OK);
+	CHECK_INT(state_lease_set(st, "qa", ACTION_STOP, 0, "bob", T0, err, sizeof(err)), BOT_OK);
+	CHECK_INT(state_lease_set(st, "dev", ACTION_START, T0 - 1, "alice", T0, err, sizeof(err)),
+		  BOT_EINVAL);
+	const struct state_lease *l = state_lease_of(st, "dev");
+	CHECK(l && l->action == ACTION_START && l->until == T0 + 7200 && l->set_at == T0 &&
+	      strcmp(l->who, "alice") == 0);
+	doc = state_dump(st);
+	CHECK_INT(state_parse(doc, &ld, err, sizeof(err)), BOT_OK);
+	free(doc);
+	l = ld ? state_lease_of(ld, "dev") : NULL;
+	CHECK(l && l->action == ACTION_START && l->until == T0 + 7200 && l->set_at == T0 &&
+	      strcmp(l->who, "alice") == 0);
+	l = ld ? state_lease_of(ld, "qa") : NULL;
+	CHECK(l && l->action == ACTION_STOP && l->until == 0 && strcmp(l->who, "bob") == 0);
+	state_destroy(ld);
+	ld = NULL;
+	CHECK(state_lease_clear(st, "dev"));
+	CHECK(!state_lease_clear(st, "dev"));
+	CHECK(state_lease_of(st, "dev") == NULL);
+	state_destroy(st);
+
+	/* An older file (no lease) loads; a bad lease is refused. */
+	CHECK_INT(state_parse("{\"version\":1,\"environments\":{\"dev\":{\"extends\":[],"
+			      "\"skips\":[],\"uptime\":{\"up_since\":0,\"intervals\":[]}}},"
+			      "\"holidays\":[],\"workflows\":[],\"audit\":[]}",
+			      &ld, err, sizeof(err)),
+		  BOT_OK);
+	CHECK(ld && state_lease_of(ld, "dev") == NULL);
+	state_destroy(ld);
+	ld = NULL;
+	CHECK_INT(state_parse("{\"version\":1,\"environments\":{\"dev\":{\"extends\":[],"
+			      "\"skips\":[],\"lease\":{\"action\":\"dance\",\"until\":1,"
+			      "\"set_at\":1,\"who\":\"a\"},\"uptime\":{\"up_since\":0,"
+			      "\"intervals\":[]}}},\"holidays\":[],\"workflows\":[],\"audit\":[]}",
+			      &ld, err, sizeof(err)),
+		  BOT_EPARSE);
+	CHECK(ld == NULL && strstr(err, "lease") != NULL);
+}
+
 /* The test's zone: UTC+9 without DST, like Asia/Seoul. */
 static ymd_t today_kst(void *ctx, const char *env, time_t t)
 {
@@ -1186,6 +1238,7 @@ int main(void)
 	test_mutators();
 	test_uptime();
 	test_last_tick();
+	test_lease();
 	test_expire();
 	test_decide();
 	test_outbox();
