@@ -1,12 +1,15 @@
 /* `envbot start ENV` / `envbot stop ENV`: run one workflow from the shell
  * with the same tables as the daemon, progress as lines on stdout;
- * `--notify` also posts the progress embed to the configured channel. */
+ * `--notify` also posts the progress embed to the configured channel;
+ * `start --for 2h` records a lease in the state file once the start
+ * succeeded (the daemon stops the environment at its end). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../aws/aws.h"
+#include "../../commands/commands.h"
 #include "../core/exitcode.h"
 #include "../core/log.h"
 #include "../discord/rest.h"
@@ -71,21 +74,61 @@ static void check_done(void *arg)
 	loop_timer_add(c->loop, 50, check_done, c);
 }
 
+/* Records the lease of a start that succeeded in cfg's state file (load,
+ * set, save: the shell is trusted like an admin, so max_extend does not cap
+ * it). Returns 0, or -1 with a message on stderr. */
+static int record_lease(const struct cfg *cfg, const struct cfg_env *env, time_t until,
+			const char *who, const char *arg)
+{
+	struct state *st = NULL;
+	char err[512], action[STATE_TEXT_MAX], outcome[STATE_TEXT_MAX], when[64];
+	time_t now = time(NULL);
+	int r = -1;
+	if (state_load(cfg->state_file, &st, NULL, err, sizeof(err)) != BOT_OK)
+		goto out;
+	if (state_lease_set(st, env->name, ACTION_START, until, who, now, err, sizeof(err)) !=
+	    BOT_OK)
+		goto out;
+	cmd_fmt_local(cfg_env_tz(cfg, env), until, when, sizeof(when));
+	snprintf(action, sizeof(action), "envbot start %s --for %s", env->name, arg);
+	snprintf(outcome, sizeof(outcome), "ok: lease: up until %s, then stopped", when);
+	state_audit(st, now, "", who, action, env->name, outcome);
+	if (state_save(st, cfg->state_file, err, sizeof(err)) != BOT_OK)
+		goto out;
+	printf("lease: %s stays up until %s, then the daemon stops it\n", env->name, when);
+	r = 0;
+out:
+	if (r != 0)
+		fprintf(stderr, "envbot: --for: the lease was not recorded: %s\n", err);
+	state_destroy(st);
+	return r;
+}
+
 static int run_workflow(const struct cli *cli, int argc, char **argv, enum action action)
 {
 	static const struct option opts[] = { { "notify", no_argument, NULL, 'n' },
+					      { "for", required_argument, NULL, 'f' },
 					      { 0, 0, 0, 0 } };
 	bool notify = false;
+	const char *lease_for = NULL;
+	struct cmd_lease_arg la;
+	time_t until = 0;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'f' && action == ACTION_START) {
+			lease_for = optarg;
+			continue;
+		}
 		if (o != 'n') {
-			fprintf(stderr, "usage: envbot %s ENV [--notify]\n", argv[0]);
+			fprintf(stderr, "usage: envbot %s ENV [--notify]%s\n", argv[0],
+				action == ACTION_START ? " [--for 2h|\"until 22:00\"]" : "");
 			return EXIT_USAGE;
 		}
 		notify = true;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: envbot %s ENV [--notify]\n", argv[0]);
+		fprintf(stderr, "usage: envbot %s ENV [--notify]%s\n", argv[0],
+			action == ACTION_START ? " [--for 2h|\"until 22:00\"]" : "");
 		return EXIT_USAGE;
 	}
 	const char *name = argv[optind];
@@ -107,6 +150,15 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	if (!env) {
 		fprintf(stderr, "envbot: no environment named '%s' in %s\n", name, cfg->path);
 		goto out;
+	}
+	if (lease_for) {
+		/* Refused before anything runs. */
+		if (cmd_lease_parse(lease_for, &la, err, sizeof(err)) != 0 ||
+		    cmd_lease_compute(&la, cfg_env_tz(cfg, env), time(NULL), cfg->max_extend, true,
+				      &until, err, sizeof(err)) != 0) {
+			fprintf(stderr, "envbot: --for: %s\n", err);
+			goto out;
+		}
 	}
 	status = EXIT_FAILED;
 	loop = loop_create();
@@ -154,6 +206,11 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	if (rest && rest_auth_failed(rest))
 		fprintf(stderr, "envbot: --notify: Discord refused the token (401)\n");
 	status = c.status == WF_SUCCEEDED ? EXIT_OK : c.rc == BOT_EAUTH ? EXIT_AUTH : EXIT_FAILED;
+	if (status == EXIT_OK && lease_for) {
+		snprintf(trigger, sizeof(trigger), "%s (shell)", user ? user : "shell");
+		if (record_lease(cfg, env, until, trigger, lease_for) != 0)
+			status = EXIT_FAILED;
+	}
 out:
 	wfm_destroy(wfm);
 	rest_destroy(rest);

@@ -289,6 +289,25 @@ def main():
             c.ok(rc == 0, f"envbot exits 0 on SIGTERM (got {rc})")
         else:
             c.ok(False, f"envbot ran to the end (exited {bot.returncode})")
+        # --- the CLI: `envbot start dev --for`, refused when bad, else the
+        # lease lands in the state file.
+        cli_env = {k: v for k, v in env.items() if not k.startswith("FAKETIME") and
+                   k != "LD_PRELOAD"}
+        cli_env["ENVBOT_TEST_POLL_MS"] = "200"
+        r = subprocess.run([binary, "-c", cfg, "start", "dev", "--for", "banana"],
+                           capture_output=True, text=True, env=cli_env, timeout=60)
+        c.ok(r.returncode == 2 and "not a lease" in r.stderr,
+             "cli: --for banana refused (exit 2)", (r.returncode, r.stderr))
+        c.ok(len(aws.requests("CreateStack")) == 2, "cli: nothing created for a bad --for")
+        r = subprocess.run([binary, "-c", cfg, "start", "dev", "--for", "90m"],
+                           capture_output=True, text=True, env=cli_env, timeout=90)
+        with open(state_file) as f:
+            st = json.load(f)
+        lease = st["environments"].get("dev", {}).get("lease") or {}
+        c.ok(r.returncode == 0 and lease.get("action") == "start" and
+             abs(lease.get("until", 0) - (time.time() + 90 * 60)) < 120,
+             "cli: --for 90m started it and recorded the lease", (r.returncode, r.stderr,
+                                                                  lease))
         for lg in logs:
             lg.close()
         for name in ("envbot.log", "envbot2.log"):
