@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../../aws/aws.h"
+#include "../wf/kind.h"
 #include "cli.h"
 
 #define TAGS_DEFAULT 10
@@ -93,13 +94,13 @@ int cli_tags(const struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "envbot: no environment named '%s' in %s\n", name, cfg->path);
 		goto out;
 	}
-	if (!env->image_repository) {
+	if (!kind_image_repository(env)) {
 		fprintf(stderr,
 			"envbot: environment '%s' has no image repository (image.repository)\n",
 			name);
 		goto out;
 	}
-	r.repo = env->image_repository;
+	r.repo = kind_image_repository(env);
 	status = 1;
 	r.loop = loop_create();
 	if (!r.loop)
@@ -110,7 +111,7 @@ int cli_tags(const struct cli *cli, int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	if (ecr_list_tags(aws, env->image_repository, (size_t)count, on_list, &r) != BOT_OK)
+	if (ecr_list_tags(aws, kind_image_repository(env), (size_t)count, on_list, &r) != BOT_OK)
 		goto out;
 	if (loop_run(r.loop) != 0)
 		goto out;
