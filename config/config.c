@@ -845,17 +845,18 @@ static bool kind_takes(const struct cfg_kind *k, const char *setting)
 	return false;
 }
 
-/* "\"stack\"", "\"stack\" or \"ec2\"", "\"a\", \"b\" or \"c\"": the kinds of
- * the registry for messages; only keep those k for which keep(k) is true. */
-static void kind_names(const struct loader *ld, const char *setting, const struct cfg_kind * not,
+/* The kinds of the registry for messages, into buf: "\"stack\"",
+ * "\"stack\" or \"ec2\"", "\"a\", \"b\" or \"c\"". Only those taking
+ * setting (when not NULL), never except (may be NULL). */
+static void kind_names(const struct loader *ld, const char *setting, const struct cfg_kind *except,
 		       char *buf, size_t len)
 {
 	size_t n = 0, total = 0;
 	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++)
-		total += *k != not &&(!setting || kind_takes(*k, setting));
+		total += *k != except && (!setting || kind_takes(*k, setting));
 	buf[0] = '\0';
 	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++) {
-		if (*k == not || (setting && !kind_takes(*k, setting)))
+		if (*k == except || (setting && !kind_takes(*k, setting)))
 			continue;
 		size_t used = strlen(buf);
 		snprintf(buf + used, len - used, "%s\"%s\"",

@@ -496,6 +496,35 @@ static void test_tables(void)
 	CHECK_INT(n, 3); /* stack, ec2 and the toy */
 }
 
+/* The config's kind messages come from the registry it is given: the toy
+ * is named like the built-in kinds, and its setting is its own. */
+static void test_registry_messages(void)
+{
+	static const char bad[] =
+		"discord: { application_id = \"1\"; channel_id = \"2\"; };\n"
+		"aws: { region = \"ap-northeast-2\"; };\n"
+		"environments = (\n"
+		"  { name = \"a\"; kind = \"nope\"; },\n"
+		"  { name = \"b\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
+		"    word = \"hi\"; },\n"
+		"  { name = \"c\"; kind = \"toy\"; word = \"two words\"; stack_name = \"s\"; },\n"
+		"  { name = \"d\"; kind = \"toy\"; wrod = \"x\"; }\n"
+		");\n";
+	struct cfg *cfg = NULL;
+	char err[4096] = "";
+	CHECK_INT(cfg_load_string(bad, "bad.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_ECONFIG);
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "bad.cfg:4: environments.[0].kind: unknown kind \"nope\" (expected "
+		       "\"stack\", \"ec2\" or \"toy\")\n"
+		       "bad.cfg:6: environments.[1].word: only valid for kind = \"toy\"\n"
+		       "bad.cfg:7: environments.[2].word: \"two words\" must be one word\n"
+		       "bad.cfg:7: environments.[2].stack_name: only valid for kind = \"stack\"\n"
+		       "bad.cfg:8: environments.[3].wrod: unknown setting (did you mean "
+		       "\"word\"?)\n"
+		       "bad.cfg:8: environments.[3].word: required setting is missing\n");
+}
+
 static void test_stack(struct aws *aws, const struct cfg *cfg)
 {
 	const struct cfg_env *dev = cfg_find_env(cfg, "dev");
@@ -725,6 +754,7 @@ int main(void)
 	}
 	struct aws aws = { .loop = loop_create() };
 	test_tables();
+	test_registry_messages();
 	test_stack(&aws, cfg);
 	test_ec2(&aws, cfg);
 	test_toy(&aws, cfg);
