@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../core/log.h"
+#include "../core/rand.h"
 #include "kind.h"
 #include "wf_internal.h"
 
@@ -35,7 +36,7 @@ static void new_id(char *buf, size_t len, const char *env, enum action a)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	unsigned r = (unsigned)rand() ^ (unsigned)ts.tv_nsec;
+	unsigned r = (unsigned)rand_u64();
 	char clean[40];
 	size_t j = 0;
 	for (size_t i = 0; env[i] && j < sizeof(clean) - 1; i++) {
@@ -253,9 +254,8 @@ void wf_error(struct wf *wf, enum bot_rc rc, const char *msg)
 		attempts = WF_TRANSIENT_ATTEMPTS;
 	if (transient(rc) && wf->attempt < attempts) {
 		wf->attempt++;
-		uint64_t delay =
-			s->retry.interval_ms / 2 +
-			(uint64_t)((double)s->retry.interval_ms * ((double)rand() / RAND_MAX));
+		uint64_t delay = s->retry.interval_ms / 2 +
+				 (uint64_t)((double)s->retry.interval_ms * rand_unit());
 		log_warn("wf",
 			 "msg=\"retrying state\" id=%s state=%s attempt=%u delay_ms=%llu "
 			 "reason=\"%s\"",
