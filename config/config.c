@@ -5,6 +5,7 @@
  * far more happily than in ten. Unknown settings are errors at every level: a
  * typo must never silently disable a schedule. */
 #include "config.h"
+#include "../bot/core/array.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -63,15 +64,9 @@ static void add_error(struct loader *ld, const config_setting_t *at, const char 
 		ld->seq++; /* counted, reported as "... more" */
 		return;
 	}
-	if (ld->n_errs == ld->cap_errs) {
-		size_t cap = ld->cap_errs ? ld->cap_errs * 2 : 16;
-		struct cfg_error *e = realloc(ld->errs, cap * sizeof(*e));
-		if (!e) {
-			ld->oom = true;
-			return;
-		}
-		ld->errs = e;
-		ld->cap_errs = cap;
+	if (array_grow(&ld->errs, &ld->cap_errs, ld->n_errs + 1, sizeof(*ld->errs), 0) < 0) {
+		ld->oom = true;
+		return;
 	}
 	unsigned line = at ? config_setting_source_line(at) : 0;
 	const char *file =

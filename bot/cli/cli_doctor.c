@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../aws/aws.h"
+#include "../core/array.h"
 #include "../core/exitcode.h"
 #include "../core/log.h"
 #include "../discord/rest.h"
@@ -136,14 +137,8 @@ static struct doc_check *add_check(struct doctor *d, enum doc_kind_id kind,
 		}
 		return c;
 	}
-	if (d->n_checks == d->cap_checks) {
-		size_t cap = d->cap_checks ? d->cap_checks * 2 : 16;
-		struct doc_check *v = realloc(d->checks, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		d->checks = v;
-		d->cap_checks = cap;
-	}
+	if (array_grow(&d->checks, &d->cap_checks, d->n_checks + 1, sizeof(*d->checks), 0) < 0)
+		return NULL;
 	c = &d->checks[d->n_checks++];
 	memset(c, 0, sizeof(*c));
 	c->d = d;
