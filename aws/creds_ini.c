@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../bot/core/array.h"
 #include "creds_internal.h"
 
 const char *creds_env(const char *name)
@@ -84,14 +85,8 @@ static void ini_load(struct ini *ini, const char *path, bool credentials)
 			continue;
 		*eq = '\0';
 		char *key = trim(s), *value = trim(eq + 1);
-		if (ini->n == ini->cap) {
-			size_t cap = ini->cap ? ini->cap * 2 : 32;
-			struct ini_entry *v = realloc(ini->v, cap * sizeof(*v));
-			if (!v)
-				break;
-			ini->v = v;
-			ini->cap = cap;
-		}
+		if (array_grow(&ini->v, &ini->cap, ini->n + 1, sizeof(*ini->v), 0) < 0)
+			break;
 		struct ini_entry *e = &ini->v[ini->n];
 		e->section = strdup(section);
 		e->key = strdup(key);

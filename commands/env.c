@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../aws/cfn.h"
-#include "../aws/ec2.h"
-#include "../aws/ecr.h"
-
 #include "../bot/core/log.h"
 #include "../bot/sched/plan.h"
+<<<<<<< HEAD
 #include "../bot/sched/sched.h"
+=======
+#include "../bot/wf/kind.h"
+>>>>>>> main
 #include "../bot/wf/wfm.h"
 #include "cmd_internal.h"
 
@@ -135,9 +135,7 @@ static bool overrides_text(const struct cmd_ctx *c, const struct cfg_env *env, c
 struct status_req {
 	struct rest *rest;
 	struct aws *aws;
-	struct ix *ix;         /* owned until the answer is sent */
-	char image_param[128]; /* stack parameter holding the image tag, "" if none */
-	char repo[256];        /* ECR repository, "" if none */
+	struct ix *ix; /* owned until the answer is sent */
 	char live[768];
 	char *text; /* owned: the reply without its live line */
 };
@@ -156,83 +154,11 @@ static void status_send(struct status_req *r)
 	free(r);
 }
 
-static void live_error(struct status_req *r, const struct aws_err *err)
-{
-	char msg[600];
-	cmd_escape(err ? err->message : "", msg, sizeof(msg));
-	snprintf(r->live, sizeof(r->live), "unknown (AWS: %s%s%s)",
-		 err ? bot_strerror(err->rc) : "no answer", msg[0] ? ", " : "", msg);
-}
-
-static void on_newest(void *arg, const struct aws_err *err, const struct ecr_newest *newest)
+/* The kind's lookups answered: its line goes under the title. */
+static void on_live(void *arg, const struct kind_live *live)
 {
 	struct status_req *r = arg;
-	size_t o = strlen(r->live);
-	char tag[300];
-	if (!newest || (err && err->rc != BOT_OK)) {
-		snprintf(r->live + o, sizeof(r->live) - o, "; newest image: unknown (%s)",
-			 err ? bot_strerror(err->rc) : "no answer");
-	} else if (newest->image && newest->image->tag) {
-		cmd_escape(newest->image->tag, tag, sizeof(tag));
-		snprintf(r->live + o, sizeof(r->live) - o, "; newest image: %s", tag);
-	} else {
-		snprintf(r->live + o, sizeof(r->live) - o, "; no tagged image in the repository");
-	}
-	status_send(r);
-}
-
-static void status_newest(struct status_req *r)
-{
-	if (r->repo[0] && ecr_newest_tag(r->aws, r->repo, on_newest, r) == BOT_OK)
-		return;
-	status_send(r);
-}
-
-static void on_stack(void *arg, const struct aws_err *err, const struct cfn_stack *stack)
-{
-	struct status_req *r = arg;
-	char status[128], tag[300] = "";
-	if (err && err->rc == BOT_ENOTFOUND) {
-		snprintf(r->live, sizeof(r->live), "no stack (down)");
-	} else if (!stack || (err && err->rc != BOT_OK)) {
-		live_error(r, err);
-		status_send(r);
-		return;
-	} else {
-		cmd_escape(stack->status, status, sizeof(status));
-		for (size_t i = 0; r->image_param[0] && i < stack->n_parameters; i++)
-			if (strcmp(stack->parameters[i].key, r->image_param) == 0)
-				cmd_escape(stack->parameters[i].value, tag, sizeof(tag));
-		snprintf(r->live, sizeof(r->live), "stack %s%s%s", status,
-			 tag[0] ? ", image tag running: " : "", tag);
-	}
-	status_newest(r);
-}
-
-static void on_instances(void *arg, const struct aws_err *err, const struct ec2_instances *list)
-{
-	struct status_req *r = arg;
-	static const char *const states[] = { "running", "pending", "stopping", "stopped",
-					      "shutting-down" };
-	size_t o;
-	if (!list || (err && err->rc != BOT_OK)) {
-		live_error(r, err);
-		status_send(r);
-		return;
-	}
-	o = (size_t)snprintf(r->live, sizeof(r->live), "%zu instance%s", list->n,
-			     list->n == 1 ? "" : "s");
-	for (size_t s = 0; s < sizeof(states) / sizeof(states[0]) && o < sizeof(r->live); s++) {
-		size_t k = 0;
-		for (size_t i = 0; i < list->n; i++)
-			k += strcmp(list->v[i].state, states[s]) == 0;
-		if (k)
-			o += (size_t)snprintf(r->live + o, sizeof(r->live) - o, ", %zu %s", k,
-					      states[s]);
-	}
-	if (list->n_asg && o < sizeof(r->live))
-		snprintf(r->live + o, sizeof(r->live) - o, " (%zu in Auto Scaling groups)",
-			 list->n_asg);
+	snprintf(r->live, sizeof(r->live), "%s", live->line);
 	status_send(r);
 }
 
@@ -286,10 +212,6 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	r->aws = c->deps->aws;
 	r->text = t.b.p; /* ownership moves to r */
 	t = (struct cmd_text){ 0 };
-	if (e->image_repository)
-		snprintf(r->repo, sizeof(r->repo), "%s", e->image_repository);
-	if (e->n_image_parameters)
-		snprintf(r->image_param, sizeof(r->image_param), "%s", e->image_parameters[0]);
 	/* AWS may take longer than Discord's 3 s: "thinking" first. */
 	if (ix_defer(c->deps->rest, c->ix, true) != BOT_OK) {
 		free(r->text);
@@ -298,10 +220,9 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	}
 	r->ix = c->ix;
 	c->ix = NULL;
+	const struct kind *kind = kind_of(e);
 	enum bot_rc rc =
-		e->kind == ENV_STACK
-			? cfn_describe_stack(r->aws, e->stack_name, on_stack, r)
-			: ec2_describe_by_tag(r->aws, e->tag_key, e->tag_value, on_instances, r);
+		kind && kind->live ? kind->live(r->aws, e, cmd_escape, on_live, r) : BOT_EINVAL;
 	if (rc != BOT_OK) {
 		snprintf(r->live, sizeof(r->live), "unknown (%s)", bot_strerror(rc));
 		status_send(r);

@@ -8,6 +8,7 @@
 #include "../aws/ecr.h"
 #include "../bot/core/log.h"
 #include "../bot/sched/plan.h"
+#include "../bot/wf/kind.h"
 #include "cmd_internal.h"
 
 #define MOD       "cmd"
@@ -62,7 +63,7 @@ static void run_tags(struct cmd_ctx *c, const char *arg)
 {
 	char why[256];
 	(void)arg;
-	if (!c->env->image_repository) {
+	if (!kind_image_repository(c->env)) {
 		snprintf(why, sizeof(why), "%s has no image repository in the config",
 			 c->env->name);
 		cmd_refuse(c, why);
@@ -78,7 +79,7 @@ static void run_tags(struct cmd_ctx *c, const char *arg)
 		return;
 	}
 	r->rest = c->deps->rest;
-	snprintf(r->repo, sizeof(r->repo), "%s", c->env->image_repository);
+	snprintf(r->repo, sizeof(r->repo), "%s", kind_image_repository(c->env));
 	/* ECR may take longer than Discord's 3 s: answer "thinking" first. */
 	if (ix_defer(c->deps->rest, c->ix, true) != BOT_OK) {
 		free(r);

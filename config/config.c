@@ -5,6 +5,7 @@
  * far more happily than in ten. Unknown settings are errors at every level: a
  * typo must never silently disable a schedule. */
 #include "config.h"
+#include "../bot/core/array.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,8 +38,11 @@ struct cfg_error {
 
 /* One load: the struct being filled and the errors found so far. */
 struct loader {
-	const char *name;        /* file name for messages when libconfig has none */
-	const char *include_dir; /* where @include files were found, or NULL */
+	const char *name;                    /* file name for messages when libconfig has none */
+	const char *include_dir;             /* where @include files were found, or NULL */
+	const struct cfg_kind *const *kinds; /* the registry (borrowed) */
+	const char **env_known;              /* settings an environment may have */
+	struct cfg_reader *readers;          /* the kinds' readers, freed at the end */
 	struct cfg *cfg;
 	struct cfg_error *errs;
 	size_t n_errs, cap_errs;
@@ -60,15 +64,9 @@ static void add_error(struct loader *ld, const config_setting_t *at, const char 
 		ld->seq++; /* counted, reported as "... more" */
 		return;
 	}
-	if (ld->n_errs == ld->cap_errs) {
-		size_t cap = ld->cap_errs ? ld->cap_errs * 2 : 16;
-		struct cfg_error *e = realloc(ld->errs, cap * sizeof(*e));
-		if (!e) {
-			ld->oom = true;
-			return;
-		}
-		ld->errs = e;
-		ld->cap_errs = cap;
+	if (array_grow(&ld->errs, &ld->cap_errs, ld->n_errs + 1, sizeof(*ld->errs), 0) < 0) {
+		ld->oom = true;
+		return;
 	}
 	unsigned line = at ? config_setting_source_line(at) : 0;
 	const char *file =
@@ -632,14 +630,6 @@ static bool valid_env_name(const char *v)
 	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
-/* CloudFormation: a letter, then letters, digits and hyphens, 128 at most. */
-static bool valid_stack_name(const char *v)
-{
-	size_t n = strlen(v);
-	return n >= 1 && n <= 128 && isalpha((unsigned char)v[0]) &&
-	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
-}
-
 static void load_schedule(struct loader *ld, const config_setting_t *env, const char *path,
 			  struct cfg_schedule *sch)
 {
@@ -676,161 +666,260 @@ static void load_schedule(struct loader *ld, const config_setting_t *env, const 
 	}
 }
 
-static void load_stack(struct loader *ld, const config_setting_t *g, const char *path,
-		       struct cfg_env *env)
-{
-	static const char *const image_known[] = { "repository", "parameters", NULL };
-	static const char *const param_known[] = { "key", "value", NULL };
-	static const char *const caps[] = { "CAPABILITY_IAM", "CAPABILITY_NAMED_IAM",
-					    "CAPABILITY_AUTO_EXPAND", NULL };
-	char p[CFG_PATH_LEN];
+/* ---- the kinds' reader ---------------------------------------------------------
+ * A kind parses its own settings through these: the same getters and the same
+ * messages as the rest of the schema, on a group of the file. */
 
-	if (get_string(ld, g, path, "stack_name", true, &env->stack_name) &&
-	    !valid_stack_name(env->stack_name)) {
-		child_path(p, path, "stack_name");
-		add_error(ld, at_of(g, "stack_name"), p,
-			  "\"%s\" is not a CloudFormation stack name (a letter, then letters, "
-			  "digits and hyphens)",
-			  env->stack_name);
+struct cfg_reader {
+	struct loader *ld;
+	const config_setting_t *g;
+	char path[CFG_PATH_LEN];
+	struct cfg_reader *next; /* the load's list of readers, freed at its end */
+};
+
+/* A new reader of g at path, owned by the load; NULL (oom set) on ENOMEM. */
+static struct cfg_reader *new_reader(struct loader *ld, const config_setting_t *g, const char *path)
+{
+	struct cfg_reader *r = calloc(1, sizeof(*r));
+	if (!r) {
+		ld->oom = true;
+		return NULL;
 	}
-	if (get_string(ld, g, path, "template_url", true, &env->template_url)) {
-		child_path(p, path, "template_url");
-		check_endpoint(ld, at_of(g, "template_url"), p, env->template_url);
+	r->ld = ld;
+	r->g = g;
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->next = ld->readers;
+	ld->readers = r;
+	return r;
+}
+
+bool cfg_read_string(struct cfg_reader *r, const char *name, unsigned flags, char **out)
+{
+	struct loader *ld = r->ld;
+	if (!(flags & CFG_EMPTY_OK))
+		return get_string(ld, r->g, r->path, name, flags & CFG_REQUIRED, out);
+	/* get_string without its "must not be empty" */
+	const config_setting_t *s = member(r->g, name);
+	if (!s) {
+		if (flags & CFG_REQUIRED)
+			missing(ld, r->g, r->path, name);
+		return false;
 	}
-	if (get_string(ld, g, path, "role_arn", false, &env->role_arn) &&
-	    strncmp(env->role_arn, "arn:", 4) != 0) {
-		child_path(p, path, "role_arn");
-		add_error(ld, at_of(g, "role_arn"), p, "\"%s\" is not an ARN (arn:aws:iam::...)",
-			  env->role_arn);
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		char p[CFG_PATH_LEN];
+		child_path(p, r->path, name);
+		add_error(ld, s, p, "must be a string in double quotes, not %s", type_name(s));
+		return false;
 	}
-	if (get_strings(ld, g, path, "capabilities", &env->capabilities, &env->n_capabilities)) {
-		child_path(p, path, "capabilities");
-		for (size_t i = 0; i < env->n_capabilities; i++) {
-			const char *const *c = caps;
-			while (*c && strcmp(*c, env->capabilities[i]) != 0)
-				c++;
-			if (*c)
+	*out = dup_str(ld, config_setting_get_string(s));
+	return *out != NULL;
+}
+
+bool cfg_read_url(struct cfg_reader *r, const char *name, unsigned flags, char **out)
+{
+	if (!cfg_read_string(r, name, flags, out))
+		return false;
+	char p[CFG_PATH_LEN];
+	child_path(p, r->path, name);
+	size_t before = r->ld->n_errs + r->ld->seq;
+	check_endpoint(r->ld, at_of(r->g, name), p, *out);
+	return r->ld->n_errs + r->ld->seq == before;
+}
+
+bool cfg_read_strings(struct cfg_reader *r, const char *name, char ***out, size_t *n_out)
+{
+	return get_strings(r->ld, r->g, r->path, name, out, n_out);
+}
+
+bool cfg_read_bool(struct cfg_reader *r, const char *name, bool *out)
+{
+	return get_bool(r->ld, r->g, r->path, name, out);
+}
+
+bool cfg_read_number(struct cfg_reader *r, const char *name, double *out)
+{
+	return get_number(r->ld, r->g, r->path, name, out);
+}
+
+struct cfg_reader *cfg_read_group(struct cfg_reader *r, const char *name, bool required)
+{
+	const config_setting_t *g = get_group(r->ld, r->g, r->path, name, required);
+	if (!g)
+		return NULL;
+	char p[CFG_PATH_LEN];
+	child_path(p, r->path, name);
+	return new_reader(r->ld, g, p);
+}
+
+struct cfg_reader *cfg_read_list(struct cfg_reader *r, const char *name, const char *hint,
+				 size_t *n)
+{
+	*n = 0;
+	char p[CFG_PATH_LEN];
+	child_path(p, r->path, name);
+	const config_setting_t *list = member(r->g, name);
+	if (!list)
+		return NULL;
+	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+		add_error(r->ld, list, p, "must be a list ( { %s } ), not %s", hint,
+			  type_name(list));
+		return NULL;
+	}
+	struct cfg_reader *lr = new_reader(r->ld, list, p);
+	if (lr)
+		*n = (size_t)config_setting_length(list);
+	return lr;
+}
+
+struct cfg_reader *cfg_read_elem(struct cfg_reader *list, size_t i, const char *hint)
+{
+	const config_setting_t *e = config_setting_get_elem(list->g, (unsigned)i);
+	if (!e)
+		return NULL;
+	char ep[CFG_PATH_LEN];
+	elem_path(ep, list->path, (unsigned)i);
+	if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+		add_error(list->ld, e, ep, "must be a group { %s }", hint);
+		return NULL;
+	}
+	return new_reader(list->ld, e, ep);
+}
+
+void cfg_read_known(struct cfg_reader *r, const char *const *known)
+{
+	check_unknown(r->ld, r->g, r->path, known);
+}
+
+void cfg_read_error(struct cfg_reader *r, const char *name, const char *fmt, ...)
+{
+	char msg[512], p[CFG_PATH_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (name)
+		child_path(p, r->path, name);
+	add_error(r->ld, name ? at_of(r->g, name) : r->g, name ? p : r->path, "%s", msg);
+}
+
+void cfg_read_elem_error(struct cfg_reader *r, const char *name, size_t i, const char *fmt, ...)
+{
+	char msg[512], p[CFG_PATH_LEN], ep[CFG_PATH_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	child_path(p, r->path, name);
+	elem_path(ep, p, (unsigned)i);
+	const config_setting_t *arr = member(r->g, name);
+	const config_setting_t *e = arr ? config_setting_get_elem(arr, (unsigned)i) : NULL;
+	add_error(r->ld, e ? e : r->g, ep, "%s", msg);
+}
+
+void cfg_read_oom(struct cfg_reader *r)
+{
+	r->ld->oom = true;
+}
+
+/* ---- environments ---------------------------------------------------------------- */
+
+static const struct cfg_kind *find_kind(const struct loader *ld, const char *name)
+{
+	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++)
+		if (strcmp((*k)->name, name) == 0)
+			return *k;
+	return NULL;
+}
+
+static bool kind_takes(const struct cfg_kind *k, const char *setting)
+{
+	for (const char *const *s = k->settings; s && *s; s++)
+		if (strcmp(*s, setting) == 0)
+			return true;
+	return false;
+}
+
+/* The kinds of the registry for messages, into buf: "\"stack\"",
+ * "\"stack\" or \"ec2\"", "\"a\", \"b\" or \"c\"". Only those taking
+ * setting (when not NULL), never except (may be NULL). */
+static void kind_names(const struct loader *ld, const char *setting, const struct cfg_kind *except,
+		       char *buf, size_t len)
+{
+	size_t n = 0, total = 0;
+	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++)
+		total += *k != except && (!setting || kind_takes(*k, setting));
+	buf[0] = '\0';
+	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++) {
+		if (*k == except || (setting && !kind_takes(*k, setting)))
+			continue;
+		size_t used = strlen(buf);
+		snprintf(buf + used, len - used, "%s\"%s\"",
+			 n == 0           ? ""
+			 : n + 1 == total ? " or "
+					  : ", ",
+			 (*k)->name);
+		n++;
+	}
+}
+
+/* Settings of the other kinds are errors naming the kinds they belong to. */
+static void reject_others(struct loader *ld, const config_setting_t *g, const char *path,
+			  const struct cfg_kind *kind)
+{
+	for (const struct cfg_kind *const *k = ld->kinds; *k; k++) {
+		if (*k == kind)
+			continue;
+		for (const char *const *n = (*k)->settings; n && *n; n++) {
+			const config_setting_t *s = member(g, *n);
+			if (!s || kind_takes(kind, *n))
 				continue;
-			char ep[CFG_PATH_LEN];
-			elem_path(ep, p, (unsigned)i);
-			add_error(ld,
-				  config_setting_get_elem(member(g, "capabilities"), (unsigned)i),
-				  ep,
-				  "unknown capability \"%s\" (CAPABILITY_IAM, "
-				  "CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND)",
-				  env->capabilities[i]);
+			bool seen = false; /* reported with an earlier kind */
+			for (const struct cfg_kind *const *e = ld->kinds; e != k; e++)
+				seen = seen || (*e != kind && kind_takes(*e, *n));
+			if (seen)
+				continue;
+			char p[CFG_PATH_LEN], names[256];
+			child_path(p, path, *n);
+			kind_names(ld, *n, kind, names, sizeof(names));
+			add_error(ld, s, p, "only valid for kind = %s", names);
 		}
 	}
+}
 
-	child_path(p, path, "image");
-	const config_setting_t *img = get_group(ld, g, path, "image", false);
-	if (img) {
-		check_unknown(ld, img, p, image_known);
-		get_string(ld, img, p, "repository", true, &env->image_repository);
-		get_strings(ld, img, p, "parameters", &env->image_parameters,
-			    &env->n_image_parameters);
-	}
-
-	child_path(p, path, "parameters");
-	const config_setting_t *params = member(g, "parameters");
-	if (!params)
-		return;
-	if (config_setting_type(params) != CONFIG_TYPE_LIST) {
-		add_error(ld, params, p,
-			  "must be a list ( { key = \"...\"; value = \"...\"; } ), not %s",
-			  type_name(params));
-		return;
-	}
-	unsigned n = (unsigned)config_setting_length(params);
-	env->parameters = calloc(n ? n : 1, sizeof(*env->parameters));
-	if (!env->parameters) {
+/* The settings an environment may have: its own, then every kind's (the
+ * order is the order of "did you mean" ties). NULL-ended, into ld. */
+static void build_env_known(struct loader *ld)
+{
+	static const char *const head[] = { "name", "kind", NULL };
+	static const char *const tail[] = { "schedule", "protected", "enforce", "hourly_cost",
+					    NULL };
+	size_t n = sizeof(head) / sizeof(head[0]) + sizeof(tail) / sizeof(tail[0]);
+	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++)
+		for (const char *const *s = (*k)->settings; s && *s; s++)
+			n++;
+	ld->env_known = calloc(n + 1, sizeof(*ld->env_known));
+	if (!ld->env_known) {
 		ld->oom = true;
 		return;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(params, i);
-		char ep[CFG_PATH_LEN];
-		elem_path(ep, p, i);
-		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-			add_error(ld, e, ep, "must be a group { key = \"...\"; value = \"...\"; }");
-			continue;
+	size_t used = 0;
+	for (const char *const *s = head; *s; s++)
+		ld->env_known[used++] = *s;
+	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++) {
+		for (const char *const *s = (*k)->settings; s && *s; s++) {
+			bool dup = false;
+			for (size_t i = 0; i < used; i++)
+				dup = dup || strcmp(ld->env_known[i], *s) == 0;
+			if (!dup)
+				ld->env_known[used++] = *s;
 		}
-		check_unknown(ld, e, ep, param_known);
-		struct cfg_param *prm = &env->parameters[env->n_parameters];
-		bool ok = get_string(ld, e, ep, "key", true, &prm->key);
-		/* An empty value is a legitimate CloudFormation parameter value. */
-		const config_setting_t *vs = member(e, "value");
-		char vp[CFG_PATH_LEN];
-		child_path(vp, ep, "value");
-		if (!vs) {
-			missing(ld, e, ep, "value");
-			ok = false;
-		} else if (config_setting_type(vs) != CONFIG_TYPE_STRING) {
-			add_error(ld, vs, vp, "must be a string in double quotes, not %s",
-				  type_name(vs));
-			ok = false;
-		} else if (!(prm->value = dup_str(ld, config_setting_get_string(vs)))) {
-			ok = false;
-		}
-		if (!ok) {
-			free(prm->key);
-			free(prm->value);
-			*prm = (struct cfg_param){ 0 };
-			continue;
-		}
-		char kp[CFG_PATH_LEN];
-		child_path(kp, ep, "key");
-		for (size_t k = 0; k < env->n_parameters; k++)
-			if (strcmp(env->parameters[k].key, prm->key) == 0)
-				add_error(ld, at_of(e, "key"), kp, "parameter \"%s\" is set twice",
-					  prm->key);
-		for (size_t k = 0; k < env->n_image_parameters; k++)
-			if (strcmp(env->image_parameters[k], prm->key) == 0)
-				add_error(ld, at_of(e, "key"), kp,
-					  "parameter \"%s\" is also set from image.parameters",
-					  prm->key);
-		env->n_parameters++;
 	}
-}
-
-static void load_ec2(struct loader *ld, const config_setting_t *g, const char *path,
-		     struct cfg_env *env)
-{
-	static const char *const tag_known[] = { "key", "value", NULL };
-	char p[CFG_PATH_LEN];
-	child_path(p, path, "tag");
-	const config_setting_t *tag = get_group(ld, g, path, "tag", true);
-	if (!tag)
-		return;
-	check_unknown(ld, tag, p, tag_known);
-	get_string(ld, tag, p, "key", true, &env->tag_key);
-	get_string(ld, tag, p, "value", true, &env->tag_value);
-}
-
-static const char *const stack_only[] = { "stack_name", "template_url", "role_arn", "capabilities",
-					  "image",      "parameters",   NULL };
-static const char *const ec2_only[] = { "tag", NULL };
-
-static void reject_others(struct loader *ld, const config_setting_t *g, const char *path,
-			  const char *const *names, const char *kind)
-{
-	for (const char *const *n = names; *n; n++) {
-		const config_setting_t *s = member(g, *n);
-		if (!s)
-			continue;
-		char p[CFG_PATH_LEN];
-		child_path(p, path, *n);
-		add_error(ld, s, p, "only valid for kind = \"%s\"", kind);
-	}
+	for (const char *const *s = tail; *s; s++)
+		ld->env_known[used++] = *s;
 }
 
 static void load_env(struct loader *ld, const config_setting_t *g, unsigned idx)
 {
-	static const char *const known[] = { "name",         "kind",       "stack_name",
-					     "template_url", "role_arn",   "capabilities",
-					     "image",        "parameters", "tag",
-					     "schedule",     "protected",  "enforce",
-					     "hourly_cost",  NULL };
 	struct cfg *cfg = ld->cfg;
 	struct cfg_env *env = &cfg->envs[cfg->n_envs++];
 	char path[CFG_PATH_LEN], p[CFG_PATH_LEN];
@@ -844,7 +933,8 @@ static void load_env(struct loader *ld, const config_setting_t *g, unsigned idx)
 			  type_name(g));
 		return;
 	}
-	check_unknown(ld, g, path, known);
+	if (ld->env_known)
+		check_unknown(ld, g, path, ld->env_known);
 
 	child_path(p, path, "name");
 	if (get_string(ld, g, path, "name", true, &env->name)) {
@@ -864,17 +954,18 @@ static void load_env(struct loader *ld, const config_setting_t *g, unsigned idx)
 	char *kind = NULL;
 	child_path(p, path, "kind");
 	if (get_string(ld, g, path, "kind", true, &kind)) {
-		if (strcmp(kind, "stack") == 0) {
-			env->kind = ENV_STACK;
-			load_stack(ld, g, path, env);
-			reject_others(ld, g, path, ec2_only, "ec2");
-		} else if (strcmp(kind, "ec2") == 0) {
-			env->kind = ENV_EC2;
-			load_ec2(ld, g, path, env);
-			reject_others(ld, g, path, stack_only, "stack");
+		const struct cfg_kind *k = find_kind(ld, kind);
+		if (k) {
+			env->kind = k;
+			struct cfg_reader *r = new_reader(ld, g, path);
+			if (r && k->parse)
+				env->spec = k->parse(r, env);
+			reject_others(ld, g, path, k);
 		} else {
-			add_error(ld, at_of(g, "kind"), p,
-				  "unknown kind \"%s\" (expected \"stack\" or \"ec2\")", kind);
+			char names[256];
+			kind_names(ld, NULL, NULL, names, sizeof(names));
+			add_error(ld, at_of(g, "kind"), p, "unknown kind \"%s\" (expected %s)",
+				  kind, names);
 		}
 	}
 	free(kind);
@@ -907,6 +998,7 @@ static void load_environments(struct loader *ld, const config_setting_t *root)
 		add_error(ld, list, "environments", "must list at least one environment");
 		return;
 	}
+	build_env_known(ld);
 	ld->cfg->envs = calloc(n, sizeof(*ld->cfg->envs));
 	if (!ld->cfg->envs) {
 		ld->oom = true;
@@ -1006,14 +1098,17 @@ static void open_zones(struct loader *ld)
 }
 
 /* Reads a parsed config; cf must have been read successfully. */
-static enum bot_rc load_parsed(config_t *cf, const char *name, struct cfg **out, char *err,
-			       size_t errlen)
+static enum bot_rc load_parsed(config_t *cf, const char *name, const struct cfg_kind *const *kinds,
+			       struct cfg **out, char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_ENOMEM;
-	struct loader ld = { .name = name, .include_dir = config_get_include_dir(cf) };
+	struct loader ld = { .name = name,
+			     .include_dir = config_get_include_dir(cf),
+			     .kinds = kinds };
 	ld.cfg = calloc(1, sizeof(*ld.cfg));
 	if (!ld.cfg)
 		goto out;
+	ld.cfg->kinds = kinds;
 	ld.cfg->catch_up = ld.cfg->max_extend = ld.cfg->warn_before = -1;
 	if (!(ld.cfg->path = strdup(name)))
 		goto out;
@@ -1037,6 +1132,12 @@ out:
 	if (rc != BOT_OK)
 		flush_errors(&ld, err, errlen);
 	free_errors(&ld);
+	while (ld.readers) {
+		struct cfg_reader *next = ld.readers->next;
+		free(ld.readers);
+		ld.readers = next;
+	}
+	free(ld.env_known);
 	cfg_destroy(ld.cfg);
 	return rc;
 }
@@ -1052,7 +1153,8 @@ static void syntax_error(const config_t *cf, const char *name, char *err, size_t
 			 file, config_error_line(cf), text);
 }
 
-enum bot_rc cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
+enum bot_rc cfg_load(const char *path, const struct cfg_kind *const *kinds, struct cfg **out,
+		     char *err, size_t errlen)
 {
 	*out = NULL;
 	if (err && errlen)
@@ -1085,15 +1187,15 @@ enum bot_rc cfg_load(const char *path, struct cfg **out, char *err, size_t errle
 		syntax_error(&cf, path, err, errlen);
 		rc = BOT_ECONFIG;
 	} else {
-		rc = load_parsed(&cf, path, out, err, errlen);
+		rc = load_parsed(&cf, path, kinds, out, err, errlen);
 	}
 	config_destroy(&cf);
 	free(dir);
 	return rc;
 }
 
-enum bot_rc cfg_load_string(const char *text, const char *name, struct cfg **out, char *err,
-			    size_t errlen)
+enum bot_rc cfg_load_string(const char *text, const char *name, const struct cfg_kind *const *kinds,
+			    struct cfg **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (err && errlen)
@@ -1105,13 +1207,13 @@ enum bot_rc cfg_load_string(const char *text, const char *name, struct cfg **out
 		syntax_error(&cf, name, err, errlen);
 		rc = BOT_ECONFIG;
 	} else {
-		rc = load_parsed(&cf, name, out, err, errlen);
+		rc = load_parsed(&cf, name, kinds, out, err, errlen);
 	}
 	config_destroy(&cf);
 	return rc;
 }
 
-static void free_strv(char **v, size_t n)
+void cfg_free_strv(char **v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
@@ -1125,19 +1227,8 @@ void cfg_destroy(struct cfg *cfg)
 	for (size_t i = 0; i < cfg->n_envs; i++) {
 		struct cfg_env *e = &cfg->envs[i];
 		free(e->name);
-		free(e->stack_name);
-		free(e->template_url);
-		free(e->role_arn);
-		free_strv(e->capabilities, e->n_capabilities);
-		free(e->image_repository);
-		free_strv(e->image_parameters, e->n_image_parameters);
-		for (size_t k = 0; k < e->n_parameters; k++) {
-			free(e->parameters[k].key);
-			free(e->parameters[k].value);
-		}
-		free(e->parameters);
-		free(e->tag_key);
-		free(e->tag_value);
+		if (e->kind && e->kind->free_spec)
+			e->kind->free_spec(e->spec);
 		free(e->schedule.start_expr);
 		free(e->schedule.stop_expr);
 		free(e->schedule.timezone);
@@ -1150,8 +1241,8 @@ void cfg_destroy(struct cfg *cfg)
 	free(cfg->channel_id);
 	free(cfg->api_base);
 	free(cfg->token_file);
-	free_strv(cfg->operator_roles, cfg->n_operator_roles);
-	free_strv(cfg->admin_roles, cfg->n_admin_roles);
+	cfg_free_strv(cfg->operator_roles, cfg->n_operator_roles);
+	cfg_free_strv(cfg->admin_roles, cfg->n_admin_roles);
 	free(cfg->region);
 	free(cfg->endpoint_url);
 	free(cfg->profile);
@@ -1177,13 +1268,9 @@ const struct cfg_env *cfg_find_env(const struct cfg *cfg, const char *name)
 	return NULL;
 }
 
-const char *cfg_kind_name(enum env_kind kind)
+const char *cfg_kind_name(const struct cfg_kind *kind)
 {
-	switch (kind) {
-	case ENV_STACK: return "stack";
-	case ENV_EC2: return "ec2";
-	}
-	return "?";
+	return kind ? kind->name : "?";
 }
 
 /* ---- the token -------------------------------------------------------------- */
@@ -1339,18 +1426,12 @@ void cfg_print_summary(const struct cfg *cfg, FILE *out)
 	for (size_t i = 0; i < cfg->n_envs; i++) {
 		const struct cfg_env *e = &cfg->envs[i];
 		fprintf(out, "  %-10s %-5s  ", e->name, cfg_kind_name(e->kind));
-		if (e->kind == ENV_STACK)
-			fprintf(out, "%s", e->stack_name);
-		else
-			fprintf(out, "instances tagged %s=%s", e->tag_key, e->tag_value);
+		if (e->kind->print_target)
+			e->kind->print_target(e, out);
 		fprintf(out, ", %.3f USD/h%s%s\n", e->hourly_cost,
 			e->protected_env ? ", protected" : "", e->enforce ? ", enforced" : "");
-		if (e->kind == ENV_STACK && e->image_repository) {
-			fprintf(out, "      image  %s -> ", e->image_repository);
-			print_list(out, e->image_parameters, e->n_image_parameters,
-				   "(no parameter)");
-			fputc('\n', out);
-		}
+		if (e->kind->print_details)
+			e->kind->print_details(e, out);
 		print_schedule(out, "start", e->schedule.start_expr, e->schedule.timezone);
 		print_schedule(out, "stop", e->schedule.stop_expr, e->schedule.timezone);
 	}

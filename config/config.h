@@ -14,12 +14,74 @@
 #include "../bot/time/cron.h"
 #include "../bot/time/when.h"
 
-enum env_kind { ENV_STACK = 0, ENV_EC2 = 1 };
+struct cfg_env;
 
-struct cfg_param {
-	char *key;
-	char *value;
+/* ---- environment kinds ----------------------------------------------------
+ * A kind (a CloudFormation stack, tagged EC2 instances, ...) parses its own
+ * settings through this reader, so config/ stays the only user of libconfig
+ * and knows no kind by name: the kinds a load accepts are the registry the
+ * caller passes (bot/kinds/kinds.c). */
+
+/* One group of the file being read: an environment, or a group or list
+ * element inside it. Opaque; valid only during the kind's parse(). */
+struct cfg_reader;
+
+/* Flags of cfg_read_string(). */
+enum { CFG_OPTIONAL = 0, CFG_REQUIRED = 1, CFG_EMPTY_OK = 2 };
+
+/* The config-facing part of a kind. */
+struct cfg_kind {
+	const char *name;            /* kind = "name" */
+	const char *const *settings; /* the settings only this kind takes (NULL-ended) */
+	/* Reads the kind's settings of env's group; returns its own parsed
+	 * settings (env->spec, freed with free_spec), NULL when it keeps none.
+	 * Mistakes are reported through the reader, never by failing. */
+	void *(*parse)(struct cfg_reader *r, struct cfg_env *env);
+	void (*free_spec)(void *spec); /* accepts NULL */
+	/* `envbot check-config`: what env acts on, one phrase without a newline
+	 * ("ChatAppMasterStack", "instances tagged k=v"), then optional whole
+	 * lines under it (may be NULL). */
+	void (*print_target)(const struct cfg_env *env, FILE *out);
+	void (*print_details)(const struct cfg_env *env, FILE *out);
 };
+
+/* The readers' getters: each looks up name in the reader's group, reports a
+ * wrong type or a missing required setting ("FILE:LINE: path: why") and
+ * returns true when the setting is present and valid. Strings come back new
+ * (the caller's spec owns them). */
+bool cfg_read_string(struct cfg_reader *r, const char *name, unsigned flags, char **out);
+/* A string that must be an https:// URL (http:// only to loopback). */
+bool cfg_read_url(struct cfg_reader *r, const char *name, unsigned flags, char **out);
+/* An array [ ] or list ( ) of non-empty strings; *out is a new array of new
+ * strings (free with cfg_free_strv), set even when some element is wrong. */
+bool cfg_read_strings(struct cfg_reader *r, const char *name, char ***out, size_t *n_out);
+bool cfg_read_bool(struct cfg_reader *r, const char *name, bool *out);
+bool cfg_read_number(struct cfg_reader *r, const char *name, double *out);
+/* The group name { ... } as a reader (owned by the load), NULL when absent
+ * (reported if required) or not a group. */
+struct cfg_reader *cfg_read_group(struct cfg_reader *r, const char *name, bool required);
+/* The list name ( { ... }, ... ) as a reader with its length in *n, NULL
+ * when absent or not a list. hint is the groups' content for messages:
+ * "must be a list ( { HINT } ), not ...". */
+struct cfg_reader *cfg_read_list(struct cfg_reader *r, const char *name, const char *hint,
+				 size_t *n);
+/* Element i of such a list as a group reader; NULL (reported as "must be a
+ * group { HINT }") when it is not a group. */
+struct cfg_reader *cfg_read_elem(struct cfg_reader *list, size_t i, const char *hint);
+/* Every member of the reader's group must be one of known (NULL-ended): an
+ * unknown one is an error, with the closest known name suggested. */
+void cfg_read_known(struct cfg_reader *r, const char *const *known);
+/* Reports "FILE:LINE: PATH.name: why" at the setting name (at the group when
+ * it is absent; name NULL: the group itself). */
+void cfg_read_error(struct cfg_reader *r, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same at element i of the array or list name ("PATH.name.[i]"). */
+void cfg_read_elem_error(struct cfg_reader *r, const char *name, size_t i, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The kind ran out of memory: the load fails with "out of memory". */
+void cfg_read_oom(struct cfg_reader *r);
+/* Frees n strings and the array (accepts NULL). */
+void cfg_free_strv(char **v, size_t n);
 
 struct cfg_schedule {
 	char *start_expr; /* NULL when the environment has no scheduled start */
@@ -32,24 +94,9 @@ struct cfg_schedule {
 
 struct cfg_env {
 	char *name;
-	enum env_kind kind;
-	int line; /* line of the environment's group, for messages */
-
-	/* kind = "stack" */
-	char *stack_name;
-	char *template_url;
-	char *role_arn; /* may be NULL */
-	char **capabilities;
-	size_t n_capabilities;
-	char *image_repository; /* may be NULL: no image lookup */
-	char **image_parameters;
-	size_t n_image_parameters;
-	struct cfg_param *parameters;
-	size_t n_parameters;
-
-	/* kind = "ec2" */
-	char *tag_key;
-	char *tag_value;
+	const struct cfg_kind *kind; /* from the registry it was loaded with */
+	void *spec;                  /* the kind's own settings (kind->parse), may be NULL */
+	int line;                    /* line of the environment's group, for messages */
 
 	struct cfg_schedule schedule;
 	bool protected_env; /* "protected" in the file */
@@ -58,7 +105,8 @@ struct cfg_env {
 };
 
 struct cfg {
-	char *path; /* the file it was read from */
+	char *path;                          /* the file it was read from */
+	const struct cfg_kind *const *kinds; /* the registry it was loaded with (borrowed) */
 
 	/* discord */
 	char *application_id;
@@ -97,14 +145,16 @@ struct cfg {
 	size_t n_envs;
 };
 
-/* Reads and validates path. On success returns BOT_OK and *out (caller frees
- * with cfg_destroy). On failure returns BOT_ECONFIG and writes every error it
- * found, one "FILE:LINE: setting: why" per line, into err (truncated to
- * errlen). */
-enum bot_rc cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
+/* Reads and validates path, accepting the kinds of the registry kinds
+ * (NULL-terminated, borrowed: it must outlive the config). On success returns
+ * BOT_OK and *out (caller frees with cfg_destroy). On failure returns
+ * BOT_ECONFIG and writes every error it found, one "FILE:LINE: setting: why"
+ * per line, into err (truncated to errlen). */
+enum bot_rc cfg_load(const char *path, const struct cfg_kind *const *kinds, struct cfg **out,
+		     char *err, size_t errlen);
 /* Same from a string (tests, fuzzing); name is used in messages. */
-enum bot_rc cfg_load_string(const char *text, const char *name, struct cfg **out, char *err,
-			    size_t errlen);
+enum bot_rc cfg_load_string(const char *text, const char *name, const struct cfg_kind *const *kinds,
+			    struct cfg **out, char *err, size_t errlen);
 /* Accepts NULL. */
 void cfg_destroy(struct cfg *cfg);
 
@@ -126,6 +176,7 @@ enum bot_rc cfg_discord_token(const struct cfg *cfg, char **out, char *err, size
 /* Prints the one-screen summary of `envbot check-config`. */
 void cfg_print_summary(const struct cfg *cfg, FILE *out);
 
-const char *cfg_kind_name(enum env_kind kind);
+/* The kind's name, "?" for NULL. */
+const char *cfg_kind_name(const struct cfg_kind *kind);
 
 #endif

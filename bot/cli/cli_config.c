@@ -6,13 +6,14 @@
 
 #include "../core/exitcode.h"
 #include "../core/log.h"
+#include "../kinds/kinds.h"
 #include "cli.h"
 
 int cli_load_config(const struct cli *cli, struct cfg **out)
 {
 	char err[8192];
 	*out = NULL;
-	if (cfg_load(cli->config_path, out, err, sizeof(err)) != BOT_OK) {
+	if (cfg_load(cli->config_path, envbot_kinds, out, err, sizeof(err)) != BOT_OK) {
 		fprintf(stderr, "%s", err);
 		if (err[0] && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);

@@ -6,18 +6,21 @@
  * under every ✘. Exit: 0 all passed, 1 a check failed, 2 config error,
  * 3 the Discord token or the AWS credentials were refused. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../aws/aws.h"
+#include "../core/array.h"
 #include "../core/exitcode.h"
 #include "../core/log.h"
 #include "../discord/rest.h"
+#include "../kinds/kinds.h"
+#include "../wf/kind.h"
 #include "cli.h"
 
 #define DOC_DEADLINE_MS 45000 /* every check answered or reported as silent */
-#define DOC_MAX_IDS     EC2_BATCH
 /* View Channel, Send Messages, Embed Links (docs/OPERATIONS.md, step 2). */
 #define DOC_BOT_PERMISSIONS "19456"
 
@@ -35,14 +38,7 @@ enum doc_kind_id {
 	K_CHANNEL,
 	K_GUILD,
 	K_CREDENTIALS,
-	K_DESCRIBE_STACKS,
-	K_STACK_EVENTS,
-	K_ECR_IMAGES,
-	K_CREATE_DELETE,
-	K_PASS_ROLE,
-	K_DESCRIBE_INSTANCES,
-	K_START_INSTANCES,
-	K_STOP_INSTANCES,
+	K_KIND, /* a permission check of an environment kind (kc) */
 	K_COUNT
 };
 
@@ -51,31 +47,30 @@ struct doc_check;
 typedef enum bot_rc (*doc_start_fn)(struct doc_check *c);
 
 /* One kind of check. The list of checks is built from the config in this
- * table's order, one per distinct target, so the output order is stable
+ * table's order, then the environment kinds' checks (bot/kinds/, in registry
+ * and check order), one per distinct target, so the output order is stable
  * whatever order the answers come in. */
 struct doc_kind {
 	const char *name;   /* the permission or object checked */
 	doc_start_fn start; /* starts the call, or marks an ℹ line (start_info) */
 	/* what the permission needs, for the fix of a ✘ or the text of an ℹ:
-	 * printf format taking two strings, the target twice, or for the EC2
-	 * kinds the tag key and value (policy_text) */
+	 * printf format taking two strings, the target twice (policy_text) */
 	const char *fix_denied;
 };
 
 struct doc_check {
 	struct doctor *d;
 	enum doc_kind_id kind;
-	char target[256]; /* stack, repository, tag "key=value", snowflake */
-	char envs[160];   /* environments sharing the target */
+	const struct kind_check *kc; /* K_KIND: the environment kind's check */
+	char target[256];            /* stack, repository, tag "key=value", snowflake */
+	char envs[160];              /* environments sharing the target */
 	const struct cfg_env *env;
 	enum doc_state state;
 	bool refused; /* token or credentials refused: exit 3 */
 	char detail[768];
 	char fix[768];
-	/* EC2: the tagged instances DescribeInstances found (outside Auto
-	 * Scaling groups), the DryRun probes' input */
-	char (*ids)[32];
-	size_t n_ids;
+	struct kind_probe probe; /* K_KIND: the kind's view of this check */
+	void *output;            /* K_KIND: its answer's output (owned) */
 };
 
 struct doctor {
@@ -116,10 +111,12 @@ static void finish(struct doc_check *c, enum doc_state state)
 		loop_stop(d->loop);
 }
 
-static struct doc_check *find_check(struct doctor *d, enum doc_kind_id kind, const char *target)
+static struct doc_check *find_check(struct doctor *d, enum doc_kind_id kind,
+				    const struct kind_check *kc, const char *target)
 {
 	for (size_t i = 0; i < d->n_checks; i++)
-		if (d->checks[i].kind == kind && strcmp(d->checks[i].target, target) == 0)
+		if (d->checks[i].kind == kind && d->checks[i].kc == kc &&
+		    strcmp(d->checks[i].target, target) == 0)
 			return &d->checks[i];
 	return NULL;
 }
@@ -127,10 +124,11 @@ static struct doc_check *find_check(struct doctor *d, enum doc_kind_id kind, con
 /* Adds a check (or names env on the existing one with the same target).
  * Returns it, NULL on ENOMEM. The array may move: pointers into it are
  * taken only once every check has been added. */
-static struct doc_check *add_check(struct doctor *d, enum doc_kind_id kind, const char *target,
+static struct doc_check *add_check(struct doctor *d, enum doc_kind_id kind,
+				   const struct kind_check *kc, const char *target,
 				   const struct cfg_env *env)
 {
-	struct doc_check *c = find_check(d, kind, target);
+	struct doc_check *c = find_check(d, kind, kc, target);
 	if (c) {
 		if (env) {
 			size_t n = strlen(c->envs);
@@ -139,18 +137,13 @@ static struct doc_check *add_check(struct doctor *d, enum doc_kind_id kind, cons
 		}
 		return c;
 	}
-	if (d->n_checks == d->cap_checks) {
-		size_t cap = d->cap_checks ? d->cap_checks * 2 : 16;
-		struct doc_check *v = realloc(d->checks, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		d->checks = v;
-		d->cap_checks = cap;
-	}
+	if (array_grow(&d->checks, &d->cap_checks, d->n_checks + 1, sizeof(*d->checks), 0) < 0)
+		return NULL;
 	c = &d->checks[d->n_checks++];
 	memset(c, 0, sizeof(*c));
 	c->d = d;
 	c->kind = kind;
+	c->kc = kc;
 	c->env = env;
 	SET(c->target, "%s", target);
 	if (env)
@@ -390,16 +383,15 @@ static void aws_why(const struct aws_err *err, char *buf, size_t len)
 	log_redact(buf, len);
 }
 
-/* What the kind's permission needs, with this check's names filled in: the
- * EC2 kinds name the tag key and value, the others their target. */
+/* What the check's permission needs, with its names filled in: the target,
+ * or what the environment kind names (an EC2 tag's key and value). */
 static void policy_text(const struct doc_check *c, char *buf, size_t len)
 {
 	const char *a = c->target, *b = c->target;
-	if (c->env && c->env->kind == ENV_EC2) {
-		a = c->env->tag_key;
-		b = c->env->tag_value;
-	}
-	snprintf(buf, len, kinds[c->kind].fix_denied, a, b);
+	const char *fmt = c->kc ? c->kc->fix_denied : kinds[c->kind].fix_denied;
+	if (c->kc && c->kc->policy_args && c->env)
+		c->kc->policy_args(c->env, &a, &b);
+	snprintf(buf, len, fmt ? fmt : "", a, b);
 }
 
 /* The outcomes every AWS probe shares. Returns true when it handled err:
@@ -497,195 +489,6 @@ static void on_identity(void *arg, const struct aws_err *err, const struct sts_i
 	finish(c, DOC_PASS);
 }
 
-static void on_stack(void *arg, const struct aws_err *err, const struct cfn_stack *st)
-{
-	struct doc_check *c = arg;
-	if (c->d->finished)
-		return;
-	if (err->rc == BOT_ENOTFOUND) {
-		SET(c->detail, "allowed (the stack does not exist now)");
-		finish(c, DOC_PASS);
-		return;
-	}
-	if (aws_common(c, err))
-		return;
-	if (err->rc != BOT_OK || !st) {
-		aws_other(c, err);
-		return;
-	}
-	SET(c->detail, "allowed (%s)", st->status);
-	finish(c, DOC_PASS);
-}
-
-static void on_stack_events(void *arg, const struct aws_err *err, const char *body, size_t len)
-{
-	struct doc_check *c = arg;
-	(void)body;
-	(void)len;
-	if (c->d->finished)
-		return;
-	/* A stack that does not exist is a ValidationError after the
-	 * permission check passed. */
-	if (err->rc == BOT_ENOTFOUND ||
-	    (err->rc == BOT_EREMOTE && strstr(err->message, "does not exist"))) {
-		SET(c->detail, "allowed (the stack does not exist now)");
-		finish(c, DOC_PASS);
-		return;
-	}
-	if (aws_common(c, err))
-		return;
-	if (err->rc != BOT_OK) {
-		aws_other(c, err);
-		return;
-	}
-	SET(c->detail, "allowed");
-	finish(c, DOC_PASS);
-}
-
-static void on_images(void *arg, const struct aws_err *err, const char *body, size_t len)
-{
-	struct doc_check *c = arg;
-	(void)body;
-	(void)len;
-	if (c->d->finished)
-		return;
-	if (err->rc == BOT_ENOTFOUND || strcmp(err->code, "RepositoryNotFoundException") == 0) {
-		char why[600];
-		aws_why(err, why, sizeof(why));
-		SET(c->detail, "%s", why);
-		SET(c->fix,
-		    "no repository %s in %s (account %s): create it (aws ecr create-repository "
-		    "--repository-name %s) or correct image.repository of %s",
-		    c->target, aws_region(c->d->aws), c->d->account[0] ? c->d->account : "?",
-		    c->target, c->envs);
-		finish(c, DOC_FAIL);
-		return;
-	}
-	if (aws_common(c, err))
-		return;
-	if (err->rc != BOT_OK) {
-		aws_other(c, err);
-		return;
-	}
-	SET(c->detail, "allowed");
-	finish(c, DOC_PASS);
-}
-
-/* Form value escaping for the query protocol. Returns a new string the
- * caller frees with curl_free, NULL on ENOMEM. */
-static char *form_escape(const char *s)
-{
-	return curl_easy_escape(NULL, s, 0);
-}
-
-static void start_dry_runs(struct doctor *d, struct doc_check *describe);
-
-/* The ids go into a form unescaped and into fixed slots: anything that is
- * not an instance id as EC2 writes them ("i-" and hex) is left out. */
-static bool instance_id_ok(const char *id)
-{
-	size_t n = strlen(id);
-	return n > 2 && n < sizeof(((struct doc_check *)0)->ids[0]) && strncmp(id, "i-", 2) == 0 &&
-	       strspn(id + 2, "0123456789abcdef") == n - 2;
-}
-
-static void on_instances(void *arg, const struct aws_err *err, const struct ec2_instances *l)
-{
-	struct doc_check *c = arg;
-	if (c->d->finished)
-		return;
-	if (err->rc == BOT_OK && l) {
-		c->ids = calloc(DOC_MAX_IDS, sizeof(*c->ids));
-		for (size_t i = 0; c->ids && i < l->n && c->n_ids < DOC_MAX_IDS; i++)
-			if (!l->v[i].in_asg && instance_id_ok(l->v[i].id))
-				SET(c->ids[c->n_ids++], "%s", l->v[i].id);
-		SET(c->detail, "allowed: %zu instance%s tagged%s", l->n, l->n == 1 ? "" : "s",
-		    l->n_asg ? " (some in Auto Scaling groups, left to the group)" : "");
-		start_dry_runs(c->d, c);
-		finish(c, DOC_PASS);
-		return;
-	}
-	if (!aws_common(c, err))
-		aws_other(c, err);
-	start_dry_runs(c->d, c);
-}
-
-static void on_dry_run(void *arg, const struct aws_err *err, const char *body, size_t len)
-{
-	struct doc_check *c = arg;
-	(void)body;
-	(void)len;
-	if (c->d->finished)
-		return;
-	if (err->rc == BOT_EREMOTE && strcmp(err->code, "DryRunOperation") == 0) {
-		SET(c->detail, "allowed (DryRun on %zu tagged instance%s)", c->n_ids,
-		    c->n_ids == 1 ? "" : "s");
-		finish(c, DOC_PASS);
-		return;
-	}
-	if (err->rc == BOT_OK) {
-		/* an endpoint that ignores DryRun: it did act, but it was allowed */
-		SET(c->detail, "allowed (the endpoint ignored DryRun=true)");
-		finish(c, DOC_PASS);
-		return;
-	}
-	if (!aws_common(c, err))
-		aws_other(c, err);
-}
-
-/* The start/stop probes need instance ids: a tag condition in the policy is
- * evaluated against the instances themselves, so probing made-up ids would
- * say "denied" for a policy that is right. */
-static void start_dry_runs(struct doctor *d, struct doc_check *describe)
-{
-	static const struct {
-		enum doc_kind_id kind;
-		const char *action;
-	} probes[] = {
-		{ K_START_INSTANCES, "StartInstances" },
-		{ K_STOP_INSTANCES, "StopInstances" },
-	};
-	for (size_t p = 0; p < sizeof(probes) / sizeof(probes[0]); p++) {
-		struct doc_check *c = find_check(d, probes[p].kind, describe->target);
-		if (!c || c->state != DOC_PENDING)
-			continue;
-		if (describe->state == DOC_SKIP) {
-			SET(c->detail, "%s", describe->detail);
-			finish(c, DOC_SKIP);
-			continue;
-		}
-		if (describe->state == DOC_FAIL || !describe->ids) {
-			SET(c->detail, "not checked: ec2:DescribeInstances failed");
-			finish(c, DOC_SKIP);
-			continue;
-		}
-		if (describe->n_ids == 0) {
-			SET(c->detail,
-			    "not probed: no instance outside Auto Scaling groups has the tag %s "
-			    "now",
-			    c->target);
-			SET(c->fix,
-			    "the policy must allow ec2:%s on instances tagged %s "
-			    "(condition aws:ResourceTag)",
-			    probes[p].action, c->target);
-			finish(c, DOC_INFO);
-			continue;
-		}
-		c->n_ids = describe->n_ids;
-		char form[64 * DOC_MAX_IDS + 32];
-		size_t n = 0;
-		for (size_t i = 0; i < describe->n_ids; i++)
-			n += (size_t)snprintf(form + n, sizeof(form) - n, "InstanceId.%zu=%s&",
-					      i + 1, describe->ids[i]);
-		snprintf(form + n, sizeof(form) - n, "DryRun=true");
-		if (aws_call_query(d->aws, AWS_EC2, probes[p].action, form, on_dry_run, c) !=
-		    BOT_OK) {
-			SET(c->detail, "could not start the probe (out of memory)");
-			finish(c, DOC_FAIL);
-		}
-	}
-}
-
 static enum bot_rc start_aws_pending(struct doc_check *c)
 {
 	if (!c->d->aws) {
@@ -711,59 +514,17 @@ static enum bot_rc start_credentials(struct doc_check *c)
 	return aws_started(c, sts_get_caller_identity(c->d->aws, on_identity, c));
 }
 
-static enum bot_rc start_describe_stacks(struct doc_check *c)
+static enum bot_rc start_info(struct doc_check *c)
 {
-	if (start_aws_pending(c) != BOT_OK)
-		return BOT_OK;
-	return aws_started(c, cfn_describe_stack(c->d->aws, c->target, on_stack, c));
+	c->state = DOC_INFO;
+	return BOT_OK;
 }
 
-static enum bot_rc start_stack_events(struct doc_check *c)
-{
-	if (start_aws_pending(c) != BOT_OK)
-		return BOT_OK;
-	char *name = form_escape(c->target);
-	char form[400];
-	enum bot_rc rc = BOT_ENOMEM;
-	if (name) {
-		snprintf(form, sizeof(form), "StackName=%s", name);
-		rc = aws_call_query(c->d->aws, AWS_CFN, "DescribeStackEvents", form,
-				    on_stack_events, c);
-	}
-	curl_free(name);
-	return aws_started(c, rc);
-}
+/* ---- the environment kinds' checks (bot/kinds/) ---- */
 
-static enum bot_rc start_ecr_images(struct doc_check *c)
-{
-	if (start_aws_pending(c) != BOT_OK)
-		return BOT_OK;
-	enum bot_rc rc = BOT_ENOMEM;
-	char *json = NULL;
-	cJSON *req = cJSON_CreateObject();
-	if (!req || !cJSON_AddStringToObject(req, "repositoryName", c->target) ||
-	    !cJSON_AddNumberToObject(req, "maxResults", 1))
-		goto out;
-	json = cJSON_PrintUnformatted(req);
-	if (json)
-		rc = aws_call_json(c->d->aws, AWS_ECR, "DescribeImages", json, on_images, c);
-out:
-	free(json);
-	cJSON_Delete(req);
-	return aws_started(c, rc);
-}
-
-static enum bot_rc start_describe_instances(struct doc_check *c)
-{
-	if (start_aws_pending(c) != BOT_OK)
-		return BOT_OK;
-	return aws_started(c, ec2_describe_by_tag(c->d->aws, c->env->tag_key, c->env->tag_value,
-						  on_instances, c));
-}
-
-/* Started by start_describe_instances's answer; counted as pending now so
- * the loop cannot stop between the two. */
-static enum bot_rc start_after_describe(struct doc_check *c)
+/* Started by the answer of the check it runs after; counted as pending now
+ * so the loop cannot stop between the two. */
+static enum bot_rc start_after_pending(struct doc_check *c)
 {
 	if (!c->d->aws) {
 		SET(c->detail, "not checked: no AWS client");
@@ -774,10 +535,73 @@ static enum bot_rc start_after_describe(struct doc_check *c)
 	return BOT_OK;
 }
 
-static enum bot_rc start_info(struct doc_check *c)
+/* The checks that run after first (same kind check, same target): started
+ * with its output when it passed, else skipped saying why. */
+static void start_after(struct doctor *d, struct doc_check *first, bool passed)
 {
-	c->state = DOC_INFO;
-	return BOT_OK;
+	for (size_t i = 0; i < d->n_checks; i++) {
+		struct doc_check *c = &d->checks[i];
+		if (c->kind != K_KIND || c->kc->after != first->kc || c->state != DOC_PENDING ||
+		    strcmp(c->target, first->target) != 0)
+			continue;
+		if (first->state == DOC_SKIP) {
+			SET(c->detail, "%s", first->detail);
+			finish(c, DOC_SKIP);
+			continue;
+		}
+		if (!passed || !first->output) {
+			SET(c->detail, "not checked: %s failed", first->kc->name);
+			finish(c, DOC_SKIP);
+			continue;
+		}
+		c->probe.input = first->output;
+		if (c->kc->probe(&c->probe) != BOT_OK) {
+			SET(c->detail, "could not start the probe (out of memory)");
+			finish(c, DOC_FAIL);
+		}
+	}
+}
+
+/* A kind's probe answered; a is copied (its output is taken over). */
+static void on_kind_answer(struct kind_probe *p, const struct kind_answer *a)
+{
+	struct doc_check *c =
+		(struct doc_check *)(void *)((char *)p - offsetof(struct doc_check, probe));
+	if (c->d->finished || c->state != DOC_PENDING) {
+		free(a->output);
+		return;
+	}
+	free(c->output);
+	c->output = a->output;
+	if (a->verdict == KIND_AWS_ERROR) {
+		if (!aws_common(c, a->err))
+			aws_other(c, a->err);
+		start_after(c->d, c, false);
+		return;
+	}
+	SET(c->detail, "%s", a->detail ? a->detail : "");
+	SET(c->fix, "%s", a->fix ? a->fix : "");
+	enum doc_state st = a->verdict == KIND_PASS   ? DOC_PASS
+			    : a->verdict == KIND_INFO ? DOC_INFO
+						      : DOC_FAIL;
+	/* the dependents first: they are pending already, and this one is
+	 * still pending while they start */
+	if (st == DOC_PASS)
+		start_after(c->d, c, true);
+	finish(c, st);
+	if (st != DOC_PASS)
+		start_after(c->d, c, false);
+}
+
+static enum bot_rc start_kind(struct doc_check *c)
+{
+	if (!c->kc->probe)
+		return start_info(c);
+	if (c->kc->after)
+		return start_after_pending(c);
+	if (start_aws_pending(c) != BOT_OK)
+		return BOT_OK;
+	return aws_started(c, c->kc->probe(&c->probe));
 }
 
 static const struct doc_kind kinds[K_COUNT] = {
@@ -790,63 +614,7 @@ static const struct doc_kind kinds[K_COUNT] = {
 		.start = start_credentials,
 		.fix_denied = "allow sts:GetCallerIdentity on Resource \"*\"%s",
 	},
-	[K_DESCRIBE_STACKS] = {
-		.name = "cloudformation:DescribeStacks",
-		.start = start_describe_stacks,
-		.fix_denied = "allow cloudformation:DescribeStacks on "
-			      "arn:aws:cloudformation:REGION:ACCOUNT:stack/%s/* "
-			      "(deploy/cloudformation/envbot.yaml, parameter StackNames)",
-	},
-	[K_STACK_EVENTS] = {
-		.name = "cloudformation:DescribeStackEvents",
-		.start = start_stack_events,
-		.fix_denied = "allow cloudformation:DescribeStackEvents on "
-			      "arn:aws:cloudformation:REGION:ACCOUNT:stack/%s/* "
-			      "(deploy/cloudformation/envbot.yaml, parameter StackNames)",
-	},
-	[K_ECR_IMAGES] = {
-		.name = "ecr:DescribeImages",
-		.start = start_ecr_images,
-		.fix_denied = "allow ecr:DescribeImages on "
-			      "arn:aws:ecr:REGION:ACCOUNT:repository/%s "
-			      "(deploy/cloudformation/envbot.yaml, parameter EcrRepositoryNames)",
-	},
-	[K_CREATE_DELETE] = {
-		.name = "cloudformation:CreateStack/DeleteStack",
-		.start = start_info,
-		.fix_denied = "cannot be probed without creating or deleting %s: the policy must "
-			      "allow both on arn:aws:cloudformation:REGION:ACCOUNT:stack/%s/*, "
-			      "and s3:GetObject on the template_url object when its bucket is "
-			      "private",
-	},
-	[K_PASS_ROLE] = {
-		.name = "iam:PassRole",
-		.start = start_info,
-		.fix_denied = "cannot be probed safely (only CreateStack uses it): the policy "
-			      "must allow iam:PassRole on %s with condition iam:PassedToService = "
-			      "cloudformation.amazonaws.com",
-	},
-	[K_DESCRIBE_INSTANCES] = {
-		.name = "ec2:DescribeInstances",
-		.start = start_describe_instances,
-		.fix_denied = "allow ec2:DescribeInstances on Resource \"*\" (EC2 Describe "
-			      "calls have no resource-level permissions; envbot itself filters "
-			      "by the tag %s=%s)",
-	},
-	[K_START_INSTANCES] = {
-		.name = "ec2:StartInstances",
-		.start = start_after_describe,
-		.fix_denied = "allow ec2:StartInstances on arn:aws:ec2:REGION:ACCOUNT:instance/* "
-			      "with condition StringEquals aws:ResourceTag/%s = %s "
-			      "(deploy/cloudformation/envbot.yaml, Ec2TagKey/Ec2TagValue)",
-	},
-	[K_STOP_INSTANCES] = {
-		.name = "ec2:StopInstances",
-		.start = start_after_describe,
-		.fix_denied = "allow ec2:StopInstances on arn:aws:ec2:REGION:ACCOUNT:instance/* "
-			      "with condition StringEquals aws:ResourceTag/%s = %s "
-			      "(deploy/cloudformation/envbot.yaml, Ec2TagKey/Ec2TagValue)",
-	},
+	[K_KIND] = { .name = "environment kind check", .start = start_kind },
 };
 
 /* ---- the list, the run and the report ---- */
@@ -855,44 +623,27 @@ static int build_checks(struct doctor *d)
 {
 	const struct cfg *cfg = d->cfg;
 	char tag[300];
-	if (!add_check(d, K_TOKEN, "", NULL) ||
-	    !add_check(d, K_APPLICATION, cfg->application_id, NULL) ||
-	    !add_check(d, K_CHANNEL, cfg->channel_id, NULL))
+	if (!add_check(d, K_TOKEN, NULL, "", NULL) ||
+	    !add_check(d, K_APPLICATION, NULL, cfg->application_id, NULL) ||
+	    !add_check(d, K_CHANNEL, NULL, cfg->channel_id, NULL))
 		return -1;
-	if (cfg->guild_id && cfg->guild_id[0] && !add_check(d, K_GUILD, cfg->guild_id, NULL))
+	if (cfg->guild_id && cfg->guild_id[0] && !add_check(d, K_GUILD, NULL, cfg->guild_id, NULL))
 		return -1;
-	if (!add_check(d, K_CREDENTIALS, "", NULL))
+	if (!add_check(d, K_CREDENTIALS, NULL, "", NULL))
 		return -1;
-	/* kind by kind, environments in config order within each */
-	for (int k = K_DESCRIBE_STACKS; k < K_COUNT; k++) {
-		for (size_t i = 0; i < cfg->n_envs; i++) {
-			const struct cfg_env *env = &cfg->envs[i];
-			const char *target = NULL;
-			switch ((enum doc_kind_id)k) {
-			case K_DESCRIBE_STACKS:
-			case K_STACK_EVENTS:
-			case K_CREATE_DELETE:
-				target = env->kind == ENV_STACK ? env->stack_name : NULL;
-				break;
-			case K_ECR_IMAGES:
-				target = env->kind == ENV_STACK ? env->image_repository : NULL;
-				break;
-			case K_PASS_ROLE:
-				target = env->kind == ENV_STACK ? env->role_arn : NULL;
-				break;
-			case K_DESCRIBE_INSTANCES:
-			case K_START_INSTANCES:
-			case K_STOP_INSTANCES:
-				if (env->kind == ENV_EC2) {
-					snprintf(tag, sizeof(tag), "%s=%s", env->tag_key,
-						 env->tag_value);
-					target = tag;
-				}
-				break;
-			default: break;
+	/* the environment kinds' checks: kind by kind in the registry's order,
+	 * check by check, environments in config order within each */
+	for (const struct cfg_kind *const *ck = cfg->kinds; ck && *ck; ck++) {
+		const struct kind *k = kind_from_cfg(*ck);
+		for (const struct kind_check *const *kc = k->checks; kc && *kc; kc++) {
+			for (size_t i = 0; i < cfg->n_envs; i++) {
+				const struct cfg_env *env = &cfg->envs[i];
+				if (env->kind != *ck)
+					continue;
+				const char *target = (*kc)->target(env, tag, sizeof(tag));
+				if (target && target[0] && !add_check(d, K_KIND, *kc, target, env))
+					return -1;
 			}
-			if (target && target[0] && !add_check(d, (enum doc_kind_id)k, target, env))
-				return -1;
 		}
 	}
 	return 0;
@@ -962,12 +713,11 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 	case K_CHANNEL: SET(head, "channel %s", c->target); break;
 	case K_GUILD: SET(head, "guild %s", c->target); break;
 	case K_CREDENTIALS: SET(head, "%s", kinds[c->kind].name); break;
-	case K_DESCRIBE_INSTANCES:
-	case K_START_INSTANCES:
-	case K_STOP_INSTANCES:
-		SET(head, "%s tag %s (%s)", kinds[c->kind].name, c->target, c->envs);
+	case K_KIND:
+		SET(head, "%s %s%s (%s)", c->kc->name, c->kc->label ? c->kc->label : "", c->target,
+		    c->envs);
 		break;
-	default: SET(head, "%s %s (%s)", kinds[c->kind].name, c->target, c->envs); break;
+	case K_COUNT: head[0] = '\0'; break;
 	}
 	char detail[sizeof(c->detail)];
 	SET(detail, "%s", c->detail);
@@ -1052,7 +802,7 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	printf("envbot doctor: %s\n", cli->config_path);
-	if (cfg_load(cli->config_path, &cfg, err, sizeof(err)) != BOT_OK) {
+	if (cfg_load(cli->config_path, envbot_kinds, &cfg, err, sizeof(err)) != BOT_OK) {
 		printf("\u2718 config %s\n", cli->config_path);
 		char *save = NULL;
 		for (char *line = strtok_r(err, "\n", &save); line;
@@ -1068,11 +818,19 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 		if (log_parse_level(cfg->log_level, &lvl) == 0)
 			log_set_level(lvl);
 	}
-	size_t n_stack = 0;
-	for (size_t i = 0; i < cfg->n_envs; i++)
-		n_stack += cfg->envs[i].kind == ENV_STACK;
-	printf("\u2714 config: %zu environment%s (%zu stack, %zu ec2)\n", cfg->n_envs,
-	       cfg->n_envs == 1 ? "" : "s", n_stack, cfg->n_envs - n_stack);
+	/* "(1 stack, 1 ec2)": every kind of the registry, used or not */
+	char counts[512] = "";
+	size_t used = 0;
+	for (const struct cfg_kind *const *k = cfg->kinds; k && *k && used < sizeof(counts); k++) {
+		size_t n = 0;
+		for (size_t i = 0; i < cfg->n_envs; i++)
+			n += cfg->envs[i].kind == *k;
+		int w = snprintf(counts + used, sizeof(counts) - used, "%s%zu %s", used ? ", " : "",
+				 n, (*k)->name);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	printf("\u2714 config: %zu environment%s (%s)\n", cfg->n_envs, cfg->n_envs == 1 ? "" : "s",
+	       counts);
 
 	status = EXIT_FAILED;
 	d.cfg = cfg;
@@ -1082,9 +840,18 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	make_rest(&d, &d.checks[0], &token);
+	/* the kinds' probes see their check through this (the array no longer moves) */
+	for (size_t i = 0; i < d.n_checks; i++)
+		d.checks[i].probe = (struct kind_probe){ .env = d.checks[i].env,
+							 .target = d.checks[i].target,
+							 .envs = d.checks[i].envs,
+							 .account = d.account,
+							 .answer = on_kind_answer };
 	for (size_t i = 0; i < d.n_checks; i++)
 		if (d.checks[i].kind == K_CREDENTIALS)
 			make_aws(&d, &d.checks[i]);
+	for (size_t i = 0; i < d.n_checks; i++)
+		d.checks[i].probe.aws = d.aws;
 	/* pending starts at 1 so an answer arriving while the others are still
 	 * being started cannot stop the loop early */
 	d.pending = 1;
@@ -1136,7 +903,7 @@ out:
 	aws_destroy(d.aws);
 	loop_destroy(d.loop);
 	for (size_t i = 0; i < d.n_checks; i++)
-		free(d.checks[i].ids);
+		free(d.checks[i].output);
 	free(d.checks);
 	free(token);
 	cfg_destroy(cfg);

@@ -1,37 +1,24 @@
 /* `envbot status [ENV]`: the live state of each environment, read from AWS
- * in parallel on the event loop: the account (STS), per stack environment
- * the stack status and the image tag it runs (its image parameters) against
- * the newest tag in ECR, per EC2 environment its instances by state.
+ * in parallel on the event loop: the account (STS), then per environment
+ * what its kind reports (a stack's status and the image tag it runs against
+ * the newest tag in ECR, EC2 instances by state: bot/kinds/).
  * Exit: 0, 1 a lookup failed, 2 usage/config, 3 credentials refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../../aws/aws.h"
 #include "../core/exitcode.h"
+#include "../wf/kind.h"
 #include "cli.h"
-
-#define STATUS_MAX_INSTANCES 20 /* listed one per line; the rest summed up */
 
 struct status;
 
 struct env_status {
 	struct status *owner;
 	const struct cfg_env *env;
-	struct aws_err stack_err, image_err, ec2_err;
-	bool stack_done, image_done, ec2_done;
-	bool stack_found;
-	char stack_status[64], stack_reason[256], stack_time[40];
-	char running[256]; /* distinct image parameter values */
-	bool has_image;
-	char newest_tag[128], newest_rule[40];
-	int64_t newest_pushed;
-	size_t n_images;
-	/* EC2 */
-	size_t n_instances, n_asg, n_running, n_stopped, n_other;
-	char lines[STATUS_MAX_INSTANCES][160];
-	size_t n_lines;
+	char *report; /* the kind's lines (owned), NULL until it answered */
+	int exit;
 };
 
 struct status {
@@ -60,83 +47,13 @@ static void on_identity(void *arg, const struct aws_err *err, const struct sts_i
 	one_done(s);
 }
 
-static void on_stack(void *arg, const struct aws_err *err, const struct cfn_stack *st)
+/* live is borrowed: its report is copied. */
+static void on_live(void *arg, const struct kind_live *live)
 {
 	struct env_status *e = arg;
-	e->stack_err = *err;
-	e->stack_done = true;
-	if (st) {
-		e->stack_found = true;
-		snprintf(e->stack_status, sizeof(e->stack_status), "%s", st->status);
-		snprintf(e->stack_reason, sizeof(e->stack_reason), "%s", st->status_reason);
-		snprintf(e->stack_time, sizeof(e->stack_time), "%s",
-			 *st->last_updated_time ? st->last_updated_time : st->creation_time);
-		/* the tag running: the values of the image parameters */
-		for (size_t i = 0; i < e->env->n_image_parameters; i++) {
-			for (size_t j = 0; j < st->n_parameters; j++) {
-				if (strcmp(st->parameters[j].key, e->env->image_parameters[i]) != 0)
-					continue;
-				const char *v = st->parameters[j].value;
-				if (strstr(e->running, v) && *v)
-					continue; /* already listed (usually all equal) */
-				size_t n = strlen(e->running);
-				snprintf(e->running + n, sizeof(e->running) - n, "%s%s",
-					 n ? ", " : "", v);
-			}
-		}
-	}
+	e->report = strdup(live->report.p ? live->report.p : "");
+	e->exit = e->report ? live->exit : EXIT_FAILED;
 	one_done(e->owner);
-}
-
-static void on_newest(void *arg, const struct aws_err *err, const struct ecr_newest *nw)
-{
-	struct env_status *e = arg;
-	e->image_err = *err;
-	e->image_done = true;
-	if (nw) {
-		e->n_images = nw->n_images;
-		if (nw->image) {
-			e->has_image = true;
-			snprintf(e->newest_tag, sizeof(e->newest_tag), "%s", nw->image->tag);
-			snprintf(e->newest_rule, sizeof(e->newest_rule), "%s", nw->image->rule);
-			e->newest_pushed = nw->image->pushed_at;
-		}
-	}
-	one_done(e->owner);
-}
-
-static void on_instances(void *arg, const struct aws_err *err, const struct ec2_instances *l)
-{
-	struct env_status *e = arg;
-	e->ec2_err = *err;
-	e->ec2_done = true;
-	if (l) {
-		e->n_instances = l->n;
-		e->n_asg = l->n_asg;
-		for (size_t i = 0; i < l->n; i++) {
-			const struct ec2_instance *in = &l->v[i];
-			if (strcmp(in->state, "running") == 0)
-				e->n_running++;
-			else if (strcmp(in->state, "stopped") == 0)
-				e->n_stopped++;
-			else
-				e->n_other++;
-			if (e->n_lines < STATUS_MAX_INSTANCES)
-				snprintf(e->lines[e->n_lines++], sizeof(e->lines[0]),
-					 "%s  %-13s %-11s %s%s%s%s", in->id, in->state, in->type,
-					 in->name, in->in_asg ? "  (Auto Scaling group " : "",
-					 in->in_asg ? in->asg_name : "", in->in_asg ? ")" : "");
-		}
-	}
-	one_done(e->owner);
-}
-
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
 /* Worst result of a set: auth beats other failures (EXIT_AUTH over
@@ -150,82 +67,6 @@ static int fold_exit(int status, const struct aws_err *err)
 	return status == EXIT_AUTH ? EXIT_AUTH : EXIT_FAILED;
 }
 
-static void print_err(const char *what, const struct aws_err *err)
-{
-	printf("       %s: %s%s%s%s\n", what, bot_strerror(err->rc), err->code[0] ? " (" : "",
-	       err->code, err->code[0] ? ")" : "");
-	if (err->message[0])
-		printf("         %s\n", err->message);
-}
-
-static int print_env(const struct env_status *e)
-{
-	int status = EXIT_OK;
-	const struct cfg_env *env = e->env;
-	if (env->kind == ENV_STACK) {
-		if (e->stack_err.rc == BOT_ENOTFOUND) {
-			printf("%-6s stack %s: not created (down)\n", env->name, env->stack_name);
-		} else if (e->stack_err.rc != BOT_OK) {
-			printf("%-6s stack %s: unknown\n", env->name, env->stack_name);
-			print_err("DescribeStacks", &e->stack_err);
-			status = fold_exit(status, &e->stack_err);
-		} else {
-			printf("%-6s stack %s: %s (since %s)\n", env->name, env->stack_name,
-			       e->stack_status, e->stack_time);
-			if (e->stack_reason[0])
-				printf("       reason: %s\n", e->stack_reason);
-		}
-		if (env->image_repository) {
-			char when[40] = "";
-			const char *running = e->stack_found && e->running[0] ? e->running : "-";
-			if (e->image_err.rc != BOT_OK) {
-				printf("       image %s: running %s, newest unknown\n",
-				       env->image_repository, running);
-				print_err("DescribeImages", &e->image_err);
-				status = fold_exit(status, &e->image_err);
-			} else if (!e->has_image) {
-				printf("       image %s: running %s, no tagged image in the "
-				       "repository\n",
-				       env->image_repository, running);
-			} else {
-				fmt_time(e->newest_pushed, when, sizeof(when));
-				bool current =
-					e->stack_found && strcmp(e->running, e->newest_tag) == 0;
-				printf("       image %s: running %s, newest %s (pushed %s, %s; %zu "
-				       "tagged images)%s\n",
-				       env->image_repository, running, e->newest_tag, when,
-				       e->newest_rule, e->n_images,
-				       !e->stack_found ? ""
-				       : current       ? " — up to date"
-						       : " — differs");
-			}
-		}
-	} else {
-		printf("%-6s ec2 tag %s=%s: ", env->name, env->tag_key, env->tag_value);
-		if (e->ec2_err.rc != BOT_OK) {
-			printf("unknown\n");
-			print_err("DescribeInstances", &e->ec2_err);
-			return fold_exit(status, &e->ec2_err);
-		}
-		if (e->n_instances == 0) {
-			printf("no instances\n");
-			return status;
-		}
-		printf("%zu instance%s: %zu running, %zu stopped", e->n_instances,
-		       e->n_instances == 1 ? "" : "s", e->n_running, e->n_stopped);
-		if (e->n_other)
-			printf(", %zu changing", e->n_other);
-		if (e->n_asg)
-			printf(" (%zu in Auto Scaling groups: left to the group)", e->n_asg);
-		printf("\n");
-		for (size_t i = 0; i < e->n_lines; i++)
-			printf("       %s\n", e->lines[i]);
-		if (e->n_instances > e->n_lines)
-			printf("       ... and %zu more\n", e->n_instances - e->n_lines);
-	}
-	return status;
-}
-
 int cli_status(const struct cli *cli, int argc, char **argv)
 {
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
@@ -234,7 +75,7 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 	}
 	struct cfg *cfg = NULL;
 	int status = cli_load_config(cli, &cfg);
-	if (status != 0)
+	if (status != EXIT_OK)
 		return status;
 	struct status s = { 0 };
 	struct aws *aws = NULL;
@@ -271,22 +112,12 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 		struct env_status *e = &s.envs[s.n_envs++];
 		e->env = env;
 		e->owner = &s;
-		if (env->kind == ENV_STACK) {
-			s.pending++;
-			if (cfn_describe_stack(aws, env->stack_name, on_stack, e) != BOT_OK)
-				goto out;
-			if (env->image_repository) {
-				s.pending++;
-				if (ecr_newest_tag(aws, env->image_repository, on_newest, e) !=
-				    BOT_OK)
-					goto out;
-			}
-		} else {
-			s.pending++;
-			if (ec2_describe_by_tag(aws, env->tag_key, env->tag_value, on_instances,
-						e) != BOT_OK)
-				goto out;
-		}
+		const struct kind *k = kind_of(env);
+		if (!k || !k->live)
+			continue;
+		s.pending++;
+		if (k->live(aws, env, NULL, on_live, e) != BOT_OK)
+			goto out;
 	}
 	if (loop_run(s.loop) != 0)
 		goto out;
@@ -303,7 +134,9 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 		status = fold_exit(status, &s.id_err);
 	}
 	for (size_t i = 0; i < s.n_envs; i++) {
-		int st = print_env(&s.envs[i]);
+		int st = s.envs[i].exit;
+		if (s.envs[i].report)
+			fputs(s.envs[i].report, stdout);
 		if (st == EXIT_AUTH || (st == EXIT_FAILED && status != EXIT_AUTH))
 			status = st;
 	}
@@ -311,6 +144,8 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 out:
 	aws_destroy(aws);
 	loop_destroy(s.loop);
+	for (size_t i = 0; s.envs && i < s.n_envs; i++)
+		free(s.envs[i].report);
 	free(s.envs);
 	cfg_destroy(cfg);
 	return status;

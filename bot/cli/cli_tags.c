@@ -10,6 +10,7 @@
 
 #include "../../aws/aws.h"
 #include "../core/exitcode.h"
+#include "../wf/kind.h"
 #include "cli.h"
 
 #define TAGS_DEFAULT 10
@@ -94,13 +95,13 @@ int cli_tags(const struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "envbot: no environment named '%s' in %s\n", name, cfg->path);
 		goto out;
 	}
-	if (!env->image_repository) {
+	if (!kind_image_repository(env)) {
 		fprintf(stderr,
 			"envbot: environment '%s' has no image repository (image.repository)\n",
 			name);
 		goto out;
 	}
-	r.repo = env->image_repository;
+	r.repo = kind_image_repository(env);
 	status = EXIT_FAILED;
 	r.loop = loop_create();
 	if (!r.loop)
@@ -111,7 +112,7 @@ int cli_tags(const struct cli *cli, int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
-	if (ecr_list_tags(aws, env->image_repository, (size_t)count, on_list, &r) != BOT_OK)
+	if (ecr_list_tags(aws, kind_image_repository(env), (size_t)count, on_list, &r) != BOT_OK)
 		goto out;
 	if (loop_run(r.loop) != 0)
 		goto out;

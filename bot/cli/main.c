@@ -89,7 +89,6 @@ int main(int argc, char **argv)
 	};
 	/* Jitter (retries, reconnects) and workflow ids need no crypto, only
 	 * to differ between processes. */
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	struct cli cli = { .prog = "envbot" };
 	const char *env_cfg = getenv("ENVBOT_CONFIG");
 	cli.config_path = env_cfg && *env_cfg ? env_cfg : "envbot.cfg";

@@ -273,7 +273,7 @@ void daemon_reload(struct daemon *d)
 {
 	char err[8192];
 	struct cfg *fresh = NULL;
-	if (cfg_load(d->cfg->path, &fresh, err, sizeof(err)) != BOT_OK) {
+	if (cfg_load(d->cfg->path, d->cfg->kinds, &fresh, err, sizeof(err)) != BOT_OK) {
 		/* One line per error, so each is a journald record of its own. */
 		log_error(MOD,
 			  "msg=\"SIGHUP: config has errors; still running on the previous "

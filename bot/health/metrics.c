@@ -3,6 +3,7 @@
  * all: updates are a few per second at most (gateway thread and loop
  * thread), so contention does not matter and a snapshot is consistent. */
 #include "metrics.h"
+#include "../core/array.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -160,16 +161,9 @@ static struct series *series_find(struct metrics *m, enum metric_id id, const ch
 		*full = true;
 		return NULL;
 	}
-	if (mt->n == mt->cap) {
-		size_t cap = mt->cap ? mt->cap * 2 : 4;
-		if (cap > METRICS_MAX_SERIES)
-			cap = METRICS_MAX_SERIES;
-		struct series *s = realloc(mt->series, cap * sizeof(*s));
-		if (!s)
-			return NULL;
-		mt->series = s;
-		mt->cap = cap;
-	}
+	if (array_grow(&mt->series, &mt->cap, mt->n + 1, sizeof(*mt->series), METRICS_MAX_SERIES) <
+	    0)
+		return NULL;
 	struct series *s = &mt->series[mt->n++];
 	memcpy(s->l, k, sizeof(k));
 	s->value = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/array.h"
 #include "../core/log.h"
 #include "state.h"
 #include "state_internal.h"
@@ -49,22 +50,6 @@ int state_copy_id(char *dst, size_t size, const char *src)
 	if (n >= size)
 		return -1;
 	memcpy(dst, src, n + 1);
-	return 0;
-}
-
-/* Grows *p (elements of elem bytes) so that it holds at least need. */
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 8;
-	while (ncap < need)
-		ncap *= 2;
-	void *np = realloc(*p, ncap * elem);
-	if (!np)
-		return -1;
-	*p = np;
-	*cap = ncap;
 	return 0;
 }
 
@@ -151,7 +136,7 @@ struct env_state *state_env_get(struct state *st, const char *name, char *err, s
 			      STATE_MAX_ENVS);
 		return NULL;
 	}
-	if (grow((void **)&st->envs, &st->cap_envs, st->n_envs + 1, sizeof(*st->envs)) < 0) {
+	if (array_grow(&st->envs, &st->cap_envs, st->n_envs + 1, sizeof(*st->envs), 0) < 0) {
 		state_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -278,7 +263,7 @@ enum bot_rc state_skip_put(struct state *st, const char *env, const struct state
 		state_set_err(err, errlen, "%s already has %d skipped dates", env, STATE_MAX_SKIPS);
 		return BOT_EINVAL;
 	}
-	if (grow((void **)&e->skips, &e->cap_skips, e->n_skips + 1, sizeof(*e->skips)) < 0) {
+	if (array_grow(&e->skips, &e->cap_skips, e->n_skips + 1, sizeof(*e->skips), 0) < 0) {
 		state_set_err(err, errlen, "out of memory");
 		return BOT_ENOMEM;
 	}
@@ -486,8 +471,8 @@ enum bot_rc state_holiday_put(struct state *st, const struct state_holiday *h, c
 		state_set_err(err, errlen, "too many holidays (%d)", STATE_MAX_HOLIDAYS);
 		return BOT_EINVAL;
 	}
-	if (grow((void **)&st->holidays, &st->cap_holidays, st->n_holidays + 1,
-		 sizeof(*st->holidays)) < 0) {
+	if (array_grow(&st->holidays, &st->cap_holidays, st->n_holidays + 1, sizeof(*st->holidays),
+		       0) < 0) {
 		state_set_err(err, errlen, "out of memory");
 		return BOT_ENOMEM;
 	}
@@ -678,7 +663,7 @@ enum bot_rc state_wf_put(struct state *st, const struct state_wf *wf, char *err,
 			      STATE_MAX_WORKFLOWS);
 		return BOT_EINVAL;
 	}
-	if (grow((void **)&st->wfs, &st->cap_wfs, st->n_wfs + 1, sizeof(*st->wfs)) < 0) {
+	if (array_grow(&st->wfs, &st->cap_wfs, st->n_wfs + 1, sizeof(*st->wfs), 0) < 0) {
 		state_set_err(err, errlen, "out of memory");
 		return BOT_ENOMEM;
 	}
@@ -786,8 +771,8 @@ enum bot_rc state_final_put(struct state *st, const struct state_final *f, char 
 			goto out;
 		}
 		rc = BOT_ENOMEM;
-		if (grow((void **)&st->finals, &st->cap_finals, st->n_finals + 1,
-			 sizeof(*st->finals)) < 0) {
+		if (array_grow(&st->finals, &st->cap_finals, st->n_finals + 1, sizeof(*st->finals),
+			       0) < 0) {
 			state_set_err(err, errlen, "out of memory");
 			goto out;
 		}
@@ -846,7 +831,7 @@ enum bot_rc state_interval_append(struct env_state *e, time_t from, time_t to)
 		memmove(&e->iv[0], &e->iv[1], (e->n_iv - 1) * sizeof(*e->iv));
 		e->n_iv--;
 	}
-	if (grow((void **)&e->iv, &e->cap_iv, e->n_iv + 1, sizeof(*e->iv)) < 0)
+	if (array_grow(&e->iv, &e->cap_iv, e->n_iv + 1, sizeof(*e->iv), 0) < 0)
 		return BOT_ENOMEM;
 	e->iv[e->n_iv].from = from;
 	e->iv[e->n_iv].to = to;

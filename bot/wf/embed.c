@@ -1,11 +1,14 @@
 /* Renders a workflow as a Discord embed: one line per step with its mark,
- * detail and elapsed time; stack status, image tag, trigger and outcome as
- * fields; blue/green/red by status. Limits are enforced by rest.c. */
+ * detail and elapsed time; the kind's own fields (the stack and its status,
+ * the instance tag), image tag, trigger and outcome as fields;
+ * blue/green/red by status. Limits are enforced by rest.c. */
 #include "embed.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "kind.h"
 
 const char *embed_mark(enum wf_mark mark)
 {
@@ -44,6 +47,12 @@ static void add_field(cJSON *fields, const char *name, const char *value, int is
 	cJSON_AddStringToObject(f, "value", value);
 	cJSON_AddBoolToObject(f, "inline", is_inline);
 	cJSON_AddItemToArray(fields, f);
+}
+
+/* The kinds add their fields through this (kind_field_fn). */
+static void add_kind_field(void *arg, const char *name, const char *value, bool is_inline)
+{
+	add_field(arg, name, value, is_inline);
 }
 
 cJSON *embed_workflow(const struct wf *wf, const char *note)
@@ -98,13 +107,9 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 	cJSON *fields = cJSON_AddArrayToObject(e, "fields");
 	if (st != WF_RUNNING)
 		add_field(fields, st == WF_SUCCEEDED ? "Result" : "Reason", wf_summary(wf), 0);
-	if (env->kind == ENV_STACK) {
-		add_field(fields, "Stack", env->stack_name, 1);
-		add_field(fields, "Stack status", wf_stack_status(wf), 1);
-	} else {
-		snprintf(buf, sizeof(buf), "%s=%s", env->tag_key, env->tag_value);
-		add_field(fields, "Instances tagged", buf, 1);
-	}
+	const struct kind *kind = kind_of(env);
+	if (kind && kind->embed_fields)
+		kind->embed_fields(wf, add_kind_field, fields);
 	if (wf_image_tag(wf)[0]) {
 		snprintf(buf, sizeof(buf), "`%s`%s%s%s", wf_image_tag(wf),
 			 wf_image_rule(wf)[0] ? " (" : "", wf_image_rule(wf),
@@ -119,7 +124,8 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 		for (size_t i = 0; i < wf_n_details(wf) && off < 1000; i++)
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\n",
 						wf_detail(wf, i));
-		add_field(fields, env->kind == ENV_STACK ? "Outputs" : "Instances", buf, 0);
+		add_field(fields, kind && kind->details_title ? kind->details_title : "Details",
+			  buf, 0);
 	}
 	snprintf(buf, sizeof(buf), "workflow %s", wf_id(wf));
 	cJSON *footer = cJSON_AddObjectToObject(e, "footer");

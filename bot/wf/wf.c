@@ -9,13 +9,17 @@
 #include <time.h>
 
 #include "../core/log.h"
+#include "../core/rand.h"
+#include "kind.h"
 #include "wf_internal.h"
 
-static const struct wf_table *table_for(enum env_kind kind, enum action action)
+/* The environment's kind supplies the tables: the interpreter knows no kind. */
+static const struct wf_table *table_for(const struct cfg_env *env, enum action action)
 {
-	if (kind == ENV_STACK)
-		return action == ACTION_START ? &wf_stack_start : &wf_stack_stop;
-	return action == ACTION_START ? &wf_ec2_start : &wf_ec2_stop;
+	const struct kind *k = kind_of(env);
+	if (!k)
+		return NULL;
+	return action == ACTION_START ? k->start : k->stop;
 }
 
 static const struct wf_state *find_state(const struct wf_table *t, const char *name)
@@ -32,7 +36,7 @@ static void new_id(char *buf, size_t len, const char *env, enum action a)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	unsigned r = (unsigned)rand() ^ (unsigned)ts.tv_nsec;
+	unsigned r = (unsigned)rand_u64();
 	char clean[40];
 	size_t j = 0;
 	for (size_t i = 0; env[i] && j < sizeof(clean) - 1; i++) {
@@ -66,7 +70,11 @@ struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params 
 	wf->aws = aws;
 	wf->env = p->env;
 	wf->action = p->action;
-	wf->table = table_for(p->env->kind, p->action);
+	wf->table = table_for(p->env, p->action);
+	if (!wf->table) {
+		free(wf);
+		return NULL;
+	}
 	if (obs)
 		wf->obs = *obs;
 	wf->poll_ms = p->poll_ms ? p->poll_ms : poll_ms();
@@ -246,9 +254,8 @@ void wf_error(struct wf *wf, enum bot_rc rc, const char *msg)
 		attempts = WF_TRANSIENT_ATTEMPTS;
 	if (transient(rc) && wf->attempt < attempts) {
 		wf->attempt++;
-		uint64_t delay =
-			s->retry.interval_ms / 2 +
-			(uint64_t)((double)s->retry.interval_ms * ((double)rand() / RAND_MAX));
+		uint64_t delay = s->retry.interval_ms / 2 +
+				 (uint64_t)((double)s->retry.interval_ms * rand_unit());
 		log_warn("wf",
 			 "msg=\"retrying state\" id=%s state=%s attempt=%u delay_ms=%llu "
 			 "reason=\"%s\"",
@@ -420,7 +427,7 @@ size_t wf_steps(const struct wf *wf, const struct wf_step **steps)
 	return wf->n_steps;
 }
 
-static int check_table(const struct wf_table *t, char *err, size_t errlen)
+int wf_check_table(const struct wf_table *t, char *err, size_t errlen)
 {
 	size_t n_steps = 0;
 	while (n_steps < WF_MAX_STEPS && t->steps[n_steps])
@@ -458,15 +465,5 @@ static int check_table(const struct wf_table *t, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return 0;
-}
-
-int wf_check_tables(char *err, size_t errlen)
-{
-	const struct wf_table *all[] = { &wf_stack_start, &wf_stack_stop, &wf_ec2_start,
-					 &wf_ec2_stop };
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (check_table(all[i], err, errlen) != 0)
-			return -1;
 	return 0;
 }

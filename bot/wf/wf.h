@@ -2,7 +2,8 @@
  * states (task, choice, wait, succeed, fail; retry and catch per state; a
  * 60-minute overall timeout) run by one small interpreter — the same shape as
  * the Step Functions definitions they replace, so reading a table
- * (wf_stack.c, wf_ec2.c) is reading the behaviour.
+ * (each kind brings its own: bot/kinds/stack.c, ec2.c) is reading the
+ * behaviour.
  *
  * A workflow reports through its observer: every state entered
  * (checkpoint: persist it), every visible change (changed: redraw the
@@ -63,8 +64,8 @@ struct wf_params {
 	uint64_t poll_ms; /* 0 = WF_POLL_MS, or $ENVBOT_TEST_POLL_MS (a test knob) */
 };
 
-/* Returns a new workflow (not started), or NULL on allocation failure or an
- * unknown resume_state. aws, loop and env are borrowed. */
+/* Returns a new workflow (not started), or NULL on allocation failure, an
+ * unknown resume_state or an environment of no registered kind. aws, loop and env are borrowed. */
 struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params *p,
 		     const struct wf_observer *obs);
 /* Accepts NULL. Cancels timers and AWS calls in flight; no observer call
@@ -103,8 +104,9 @@ enum bot_rc wf_error_rc(const struct wf *wf);
 /* True when the workflow found nothing to do (already up / down). */
 bool wf_was_noop(const struct wf *wf);
 
-/* Validates every table (state names resolve, steps exist). For the unit
- * test; returns 0 or -1 with the problem in err. */
-int wf_check_tables(char *err, size_t errlen);
+struct wf_table;
+/* Validates a kind's table (state names resolve, steps exist, a Fail state).
+ * For the unit test; returns 0 or -1 with the problem in err. */
+int wf_check_table(const struct wf_table *t, char *err, size_t errlen);
 
 #endif

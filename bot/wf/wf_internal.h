@@ -1,5 +1,5 @@
 /* The workflow interpreter's insides, shared by the engine (wf.c) and the
- * tables with their tasks (wf_stack.c, wf_ec2.c). Nothing else includes it. */
+ * kinds' tables with their tasks (bot/kinds/). Nothing else includes it. */
 #ifndef ENVBOT_WF_INTERNAL_H
 #define ENVBOT_WF_INTERNAL_H
 
@@ -44,8 +44,6 @@ struct wf_table {
 	const char *const *steps;
 	const struct wf_state *states; /* the first is the start; {0} ends */
 };
-
-extern const struct wf_table wf_stack_start, wf_stack_stop, wf_ec2_start, wf_ec2_stop;
 
 #define WF_MAX_DETAILS   24
 #define WF_MAX_INSTANCES 10000 /* more is refused loudly, never truncated */

@@ -2,6 +2,7 @@
  * through cfg_load_string: any text gives a config or an error message,
  * never a crash or a leak. */
 #include "../../bot/core/log.h"
+#include "../../bot/kinds/kinds.h"
 #include "../../config/config.h"
 #include "fuzz.h"
 
@@ -21,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cfg *cfg = NULL;
 	char err[4096];
 	err[0] = '\0';
-	enum bot_rc rc = cfg_load_string(s, "fuzz.cfg", &cfg, err, sizeof(err));
+	enum bot_rc rc = cfg_load_string(s, "fuzz.cfg", envbot_kinds, &cfg, err, sizeof(err));
 	if (rc == BOT_OK)
 		FUZZ_CHECK(cfg != NULL);
 	else

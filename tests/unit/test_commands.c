@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../bot/kinds/kinds.h"
 #include "../../bot/sched/plan.h"
 #include "../../bot/sched/sched.h"
 #include "../../commands/commands.h"
@@ -782,7 +783,7 @@ int main(void)
 {
 	struct cfg *cfg = NULL;
 	char err[4096] = "";
-	if (cfg_load_string(cfg_text, "test.cfg", &cfg, err, sizeof(err)) != BOT_OK) {
+	if (cfg_load_string(cfg_text, "test.cfg", envbot_kinds, &cfg, err, sizeof(err)) != BOT_OK) {
 		fprintf(stderr, "%s", err);
 		return 1;
 	}

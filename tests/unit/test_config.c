@@ -12,6 +12,9 @@
 
 #include "../../bot/core/log.h"
 #include "../../bot/core/url.h"
+#include "../../bot/kinds/ec2.h"
+#include "../../bot/kinds/kinds.h"
+#include "../../bot/kinds/stack.h"
 #include "../../config/config.h"
 #include "check.h"
 
@@ -37,7 +40,8 @@ static void test_example(void)
 {
 	struct cfg *cfg = NULL;
 	char err[4096] = "";
-	enum bot_rc rc = cfg_load(ENVBOT_SOURCE_DIR "/config/example.cfg", &cfg, err, sizeof(err));
+	enum bot_rc rc = cfg_load(ENVBOT_SOURCE_DIR "/config/example.cfg", envbot_kinds, &cfg, err,
+				  sizeof(err));
 	CHECK_INT(rc, BOT_OK);
 	if (rc != BOT_OK) {
 		fprintf(stderr, "%s", err);
@@ -69,19 +73,21 @@ static void test_example(void)
 	const struct cfg_env *dev = cfg_find_env(cfg, "dev");
 	CHECK(dev == &cfg->envs[0]);
 	if (dev) {
-		CHECK_INT(dev->kind, ENV_STACK);
-		CHECK_STR(dev->stack_name, "ChatAppMasterStack");
-		CHECK_STR(dev->template_url,
+		CHECK(dev->kind == &kind_stack.cfg);
+		const struct stack_spec *st = dev->spec;
+		CHECK(st != NULL);
+		CHECK_STR(st->stack_name, "ChatAppMasterStack");
+		CHECK_STR(st->template_url,
 			  "https://example-bucket.s3.amazonaws.com/master-stack.yaml");
-		CHECK_STR(dev->role_arn, "arn:aws:iam::123456789012:role/cfn-service-role");
-		CHECK_INT(dev->n_capabilities, 2);
-		CHECK_STR(dev->capabilities[1], "CAPABILITY_NAMED_IAM");
-		CHECK_STR(dev->image_repository, "chat-chat-http");
-		CHECK_INT(dev->n_image_parameters, 3);
-		CHECK_STR(dev->image_parameters[2], "NotificationServerImageTag");
-		CHECK_INT(dev->n_parameters, 1);
-		CHECK_STR(dev->parameters[0].key, "Environment");
-		CHECK_STR(dev->parameters[0].value, "dev");
+		CHECK_STR(st->role_arn, "arn:aws:iam::123456789012:role/cfn-service-role");
+		CHECK_INT(st->n_capabilities, 2);
+		CHECK_STR(st->capabilities[1], "CAPABILITY_NAMED_IAM");
+		CHECK_STR(st->image_repository, "chat-chat-http");
+		CHECK_INT(st->n_image_parameters, 3);
+		CHECK_STR(st->image_parameters[2], "NotificationServerImageTag");
+		CHECK_INT(st->n_parameters, 1);
+		CHECK_STR(st->parameters[0].key, "Environment");
+		CHECK_STR(st->parameters[0].value, "dev");
 		CHECK_STR(dev->schedule.start_expr, "0 9 * * MON-FRI");
 		CHECK_STR(dev->schedule.stop_expr, "0 18 * * MON-FRI");
 		CHECK_STR(dev->schedule.timezone, "Asia/Seoul"); /* inherited */
@@ -97,10 +103,11 @@ static void test_example(void)
 	const struct cfg_env *qa = cfg_find_env(cfg, "qa");
 	CHECK(qa == &cfg->envs[1]);
 	if (qa) {
-		CHECK_INT(qa->kind, ENV_EC2);
-		CHECK_STR(qa->tag_key, "AutoStopStart");
-		CHECK_STR(qa->tag_value, "Yes");
-		CHECK(qa->stack_name == NULL);
+		CHECK(qa->kind == &kind_ec2.cfg);
+		const struct ec2_spec *e2 = qa->spec;
+		CHECK(e2 != NULL);
+		CHECK_STR(e2->tag_key, "AutoStopStart");
+		CHECK_STR(e2->tag_value, "Yes");
 		CHECK_STR(qa->schedule.timezone, "Asia/Seoul");
 		CHECK(qa->schedule.start.minutes == (1ull << 30));
 		CHECK(qa->hourly_cost > 0.0919 && qa->hourly_cost < 0.0921);
@@ -109,8 +116,8 @@ static void test_example(void)
 	CHECK(cfg_find_env(cfg, "prod") == NULL);
 	CHECK(cfg_find_env(cfg, NULL) == NULL);
 	CHECK(cfg_find_env(NULL, "dev") == NULL);
-	CHECK_STR(cfg_kind_name(ENV_STACK), "stack");
-	CHECK_STR(cfg_kind_name(ENV_EC2), "ec2");
+	CHECK_STR(cfg_kind_name(&kind_stack.cfg), "stack");
+	CHECK_STR(cfg_kind_name(&kind_ec2.cfg), "ec2");
 
 	/* The summary: one screen, everything a reviewer needs to see. */
 	char *text = NULL;
@@ -139,7 +146,8 @@ static void test_defaults_and_extras(void)
 {
 	struct cfg *cfg = NULL;
 	char err[2048] = "";
-	CHECK_INT(cfg_load_string(minimal, "min.cfg", &cfg, err, sizeof(err)), BOT_OK);
+	CHECK_INT(cfg_load_string(minimal, "min.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_OK);
 	if (!cfg) {
 		fprintf(stderr, "%s", err);
 		return;
@@ -178,7 +186,8 @@ static void test_defaults_and_extras(void)
 		"  tag = { key = \"k\"; value = \"v\"; }; hourly_cost = 2;\n"
 		"  protected = true; enforce = true;\n"
 		"  schedule: { stop = \"0 20 * * *\"; timezone = \"America/New_York\"; }; } );\n";
-	CHECK_INT(cfg_load_string(extras, "extras.cfg", &cfg, err, sizeof(err)), BOT_OK);
+	CHECK_INT(cfg_load_string(extras, "extras.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_OK);
 	if (!cfg) {
 		fprintf(stderr, "%s", err);
 		return;
@@ -217,7 +226,8 @@ static void test_errors(void)
 				  "    stack_name = \"S\"; template_url = \"https://x/t\";\n"
 				  "    hourly_cost = -3; }\n" /* 8 */
 				  ");\n";
-	CHECK_INT(cfg_load_string(bad, "bad.cfg", &cfg, err, sizeof(err)), BOT_ECONFIG);
+	CHECK_INT(cfg_load_string(bad, "bad.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_ECONFIG);
 	CHECK(cfg == NULL);
 	CHECK_INT(count_lines(err), 6);
 	const char *want[] = {
@@ -242,18 +252,20 @@ static void test_errors(void)
 	}
 
 	/* A syntax error names file and line. */
-	CHECK_INT(cfg_load_string("a = ;\n", "syn.cfg", &cfg, err, sizeof(err)), BOT_ECONFIG);
+	CHECK_INT(cfg_load_string("a = ;\n", "syn.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_ECONFIG);
 	CHECK(strncmp(err, "syn.cfg:1: ", 11) == 0);
 
 	/* A missing file. */
-	CHECK_INT(cfg_load("/nonexistent/envbot.cfg", &cfg, err, sizeof(err)), BOT_ECONFIG);
+	CHECK_INT(cfg_load("/nonexistent/envbot.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_ECONFIG);
 	CHECK(strstr(err, "/nonexistent/envbot.cfg") != NULL);
 	CHECK(strstr(err, "No such file") != NULL);
 
 	/* A tiny error buffer is truncated, never overrun. */
 	char tiny[16];
 	memset(tiny, 'x', sizeof(tiny));
-	CHECK_INT(cfg_load_string(bad, "bad.cfg", &cfg, tiny, 8), BOT_ECONFIG);
+	CHECK_INT(cfg_load_string(bad, "bad.cfg", envbot_kinds, &cfg, tiny, 8), BOT_ECONFIG);
 	CHECK_INT(strlen(tiny), 7);
 	CHECK(tiny[8] == 'x');
 
@@ -263,7 +275,7 @@ static void test_errors(void)
 	size_t used = (size_t)snprintf(many, cap, "%s", minimal);
 	for (int i = 0; i < 300; i++)
 		used += (size_t)snprintf(many + used, cap - used, "typo%d = 1;\n", i);
-	CHECK_INT(cfg_load_string(many, "many.cfg", &cfg, big, 65536), BOT_ECONFIG);
+	CHECK_INT(cfg_load_string(many, "many.cfg", envbot_kinds, &cfg, big, 65536), BOT_ECONFIG);
 	CHECK(strstr(big, "many.cfg:6: typo0: unknown setting") != NULL);
 	CHECK(strstr(big, "and more errors") != NULL);
 	CHECK(count_lines(big) <= 101);
@@ -291,7 +303,7 @@ static void test_include(void)
 	fclose(f);
 	struct cfg *cfg = NULL;
 	char err[1024] = "";
-	CHECK_INT(cfg_load(main_path, &cfg, err, sizeof(err)), BOT_ECONFIG);
+	CHECK_INT(cfg_load(main_path, envbot_kinds, &cfg, err, sizeof(err)), BOT_ECONFIG);
 	/* The error is located in the included file. */
 	char want[128];
 	snprintf(want, sizeof(want), "%s:2: environments.[0].tag.valu: unknown setting", inc_path);
@@ -303,7 +315,7 @@ static void test_include(void)
 	f = fopen(inc_path, "w");
 	fputs("environments = (\n  { name = ; } );\n", f);
 	fclose(f);
-	CHECK_INT(cfg_load(main_path, &cfg, err, sizeof(err)), BOT_ECONFIG);
+	CHECK_INT(cfg_load(main_path, envbot_kinds, &cfg, err, sizeof(err)), BOT_ECONFIG);
 	snprintf(want, sizeof(want), "%s:2: ", inc_path);
 	CHECK(strncmp(err, want, strlen(want)) == 0);
 	if (strncmp(err, want, strlen(want)) != 0)
@@ -364,7 +376,8 @@ static void test_urls(void)
 			 tricks[i].setting, tricks[i].url,
 			 minimal + strlen("discord: { application_id = \"1\"; channel_id = \"2\"; "
 					  "};\n"));
-		CHECK_INT(cfg_load_string(text, "url.cfg", &cfg, err, sizeof(err)), BOT_ECONFIG);
+		CHECK_INT(cfg_load_string(text, "url.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+			  BOT_ECONFIG);
 		CHECK(cfg == NULL);
 		if (strncmp(tricks[i].url, "ws:", 3) == 0)
 			snprintf(want, sizeof(want),
@@ -387,7 +400,7 @@ static void test_urls(void)
 		 "discord: { application_id = \"1\"; channel_id = \"2\";\n"
 		 "  api_base = \"http://127.0.0.1:5000/api\"; };\n%s",
 		 minimal + strlen("discord: { application_id = \"1\"; channel_id = \"2\"; };\n"));
-	CHECK_INT(cfg_load_string(text, "url.cfg", &cfg, err, sizeof(err)), BOT_OK);
+	CHECK_INT(cfg_load_string(text, "url.cfg", envbot_kinds, &cfg, err, sizeof(err)), BOT_OK);
 	if (cfg)
 		CHECK_STR(cfg->api_base, "http://127.0.0.1:5000/api");
 	cfg_destroy(cfg);
@@ -429,7 +442,8 @@ static void test_token(void)
 	static const char secret[] = "MTAwMDAwMDAwMDAwMDAwMDAx.GhIjKl.secret-part_1234567890";
 	struct cfg *cfg = NULL;
 	char err[512], log[4096];
-	CHECK_INT(cfg_load_string(minimal, "tok.cfg", &cfg, err, sizeof(err)), BOT_OK);
+	CHECK_INT(cfg_load_string(minimal, "tok.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_OK);
 	if (!cfg)
 		return;
 	char *tok = NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../bot/kinds/kinds.h"
 #include "../../bot/sched/sched.h"
 #include "check.h"
 
@@ -111,7 +112,7 @@ static struct cfg *make_cfg(const char *extra, const char *envs)
 	char text[4096], err[2048] = "";
 	struct cfg *cfg = NULL;
 	snprintf(text, sizeof(text), "%s%s\nenvironments = ( %s );\n", base_cfg, extra, envs);
-	if (cfg_load_string(text, "test.cfg", &cfg, err, sizeof(err)) != BOT_OK)
+	if (cfg_load_string(text, "test.cfg", envbot_kinds, &cfg, err, sizeof(err)) != BOT_OK)
 		fprintf(stderr, "config: %s\n", err);
 	return cfg;
 }
@@ -996,7 +997,7 @@ static void test_queries(void)
 		 "aws: { region = \"eu-west-1\"; };\ntimezone = \"UTC\";\n"
 		 "environments = ( %s );\n",
 		 ENV_DEV);
-	CHECK_INT(cfg_load_string(text, "utc.cfg", &cfg2, err, sizeof(err)), BOT_OK);
+	CHECK_INT(cfg_load_string(text, "utc.cfg", envbot_kinds, &cfg2, err, sizeof(err)), BOT_OK);
 	if (!cfg2) {
 		fprintf(stderr, "%s\n", err);
 		return;

@@ -1,0 +1,61 @@
+/* From an environment to its kind's descriptor: the registry holds the
+ * config-facing parts (struct cfg_kind), each the first member of its
+ * struct kind, so the way back is a cast checked by that layout. */
+#include "kind.h"
+#include "../core/exitcode.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+_Static_assert(offsetof(struct kind, cfg) == 0, "struct kind must start with its cfg_kind");
+
+const struct kind *kind_from_cfg(const struct cfg_kind *k)
+{
+	return (const struct kind *)(const void *)k;
+}
+
+const struct kind *kind_of(const struct cfg_env *env)
+{
+	return env ? kind_from_cfg(env->kind) : NULL;
+}
+
+const char *kind_image_repository(const struct cfg_env *env)
+{
+	const struct kind *k = kind_of(env);
+	return k && k->image_repository ? k->image_repository(env) : NULL;
+}
+
+void kind_live_fold(struct kind_live *live, const struct aws_err *err)
+{
+	if (err->rc == BOT_OK || err->rc == BOT_ENOTFOUND)
+		return;
+	if (err->rc == BOT_EAUTH)
+		live->exit = EXIT_AUTH;
+	else if (live->exit != EXIT_AUTH)
+		live->exit = EXIT_FAILED;
+}
+
+void kind_live_report_error(struct kind_live *live, const char *what, const struct aws_err *err)
+{
+	buf_addf(&live->report, "       %s: %s%s%s%s\n", what, bot_strerror(err->rc),
+		 err->code[0] ? " (" : "", err->code, err->code[0] ? ")" : "");
+	if (err->message[0])
+		buf_addf(&live->report, "         %s\n", err->message);
+	kind_live_fold(live, err);
+}
+
+void kind_escape(kind_escape_fn escape, const char *in, char *out, size_t len)
+{
+	if (escape)
+		escape(in, out, len);
+	else
+		snprintf(out, len, "%s", in);
+}
+
+void kind_live_line_error(struct kind_live *live, const struct aws_err *err, kind_escape_fn escape)
+{
+	char msg[600];
+	kind_escape(escape, err ? err->message : "", msg, sizeof(msg));
+	snprintf(live->line, sizeof(live->line), "unknown (AWS: %s%s%s)",
+		 err ? bot_strerror(err->rc) : "no answer", msg[0] ? ", " : "", msg);
+}

@@ -1,0 +1,765 @@
+/* Unit tests of the workflow interpreter (bot/wf/wf.c) and the kinds' tables
+ * (bot/kinds/, plus the toy kind of tests/kinds/): every table is checked,
+ * then stack, ec2 and toy start and stop run on a real event loop against an
+ * in-process stub of the AWS calls they make (this file defines them, so
+ * envbot_aws is not linked in): to success, to a no-op and to failures. The
+ * stub answers on the loop, like the real client, and keeps a log of the
+ * calls so the order the tables prescribe is checked too. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../aws/cfn.h"
+#include "../../aws/ec2.h"
+#include "../../aws/ecr.h"
+#include "../../aws/sts.h"
+#include "../../bot/core/log.h"
+#include "../../bot/kinds/kinds.h"
+#include "../../bot/wf/embed.h"
+#include "../../bot/wf/kind.h"
+#include "../../bot/wf/wf.h"
+#include "check.h"
+
+/* ---- the stub AWS ---------------------------------------------------------- */
+
+enum stack_state { ST_ABSENT, ST_CREATING, ST_UP, ST_DELETING, ST_ROLLING_BACK, ST_ROLLED_BACK };
+
+#define MAX_INSTANCES 4
+#define MAX_CALLS     64
+
+struct aws {
+	struct loop *loop;
+	/* the world */
+	enum stack_state stack;
+	int settle;                /* describes left before a change completes */
+	bool fail_create_resource; /* the creation rolls back */
+	struct {
+		char id[24];
+		char state[16];
+		bool in_asg;
+	} inst[MAX_INSTANCES];
+	size_t n_inst;
+	/* faults: the operation that answers err */
+	const char *fail_op;
+	struct aws_err fail_err;
+	/* what was asked */
+	char log[1024];
+	char create_params[512];
+	int calls;
+	int cancelled;
+};
+
+/* The caller's callback, whichever call it was. */
+union cb {
+	cfn_stack_fn stack;
+	cfn_id_fn id;
+	cfn_done_fn done;
+	cfn_failure_fn failure;
+	ecr_newest_fn newest;
+	ec2_instances_fn instances;
+	ec2_changes_fn changes;
+	sts_identity_fn identity;
+};
+
+/* One answer waiting for the loop. */
+struct call {
+	struct aws *aws;
+	const char *op;
+	void (*fire)(struct call *c, const struct aws_err *err);
+	union cb cb;
+	void *arg;
+	bool cancelled;
+};
+
+static struct call *calls[MAX_CALLS];
+static size_t n_calls;
+
+static void logop(struct aws *aws, const char *op)
+{
+	size_t n = strlen(aws->log);
+	snprintf(aws->log + n, sizeof(aws->log) - n, "%s%s", n ? "," : "", op);
+	aws->calls++;
+}
+
+static void on_post(void *arg)
+{
+	struct call *c = arg;
+	for (size_t i = 0; i < n_calls; i++)
+		if (calls[i] == c)
+			calls[i] = calls[--n_calls];
+	if (!c->cancelled) {
+		struct aws_err err = { .rc = BOT_OK };
+		if (c->aws->fail_op && strcmp(c->aws->fail_op, c->op) == 0)
+			err = c->aws->fail_err;
+		c->fire(c, &err);
+	}
+	free(c);
+}
+
+/* Queues the answer of op; the callback runs from the loop, never inside
+ * the call. */
+static enum bot_rc post(struct aws *aws, const char *op,
+			void (*fire)(struct call *c, const struct aws_err *err), union cb cb,
+			void *arg)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c || n_calls == MAX_CALLS) {
+		free(c);
+		return BOT_ENOMEM;
+	}
+	*c = (struct call){ .aws = aws, .op = op, .fire = fire, .cb = cb, .arg = arg };
+	logop(aws, op);
+	calls[n_calls++] = c;
+	if (loop_post(aws->loop, on_post, c) != 0) {
+		n_calls--;
+		free(c);
+		return BOT_ENOMEM;
+	}
+	return BOT_OK;
+}
+
+void aws_cancel(struct aws *aws, void *arg)
+{
+	for (size_t i = 0; i < n_calls; i++)
+		if (calls[i]->arg == arg && !calls[i]->cancelled) {
+			calls[i]->cancelled = true;
+			aws->cancelled++;
+		}
+}
+
+const char *aws_err_str(const struct aws_err *err, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s (%s): %s", bot_strerror(err->rc), err->code, err->message);
+	return buf;
+}
+
+const char *aws_region(const struct aws *aws)
+{
+	(void)aws;
+	return "ap-northeast-2";
+}
+
+enum bot_rc aws_call_query(struct aws *aws, enum aws_service svc, const char *action,
+			   const char *form, aws_raw_fn cb, void *arg)
+{
+	(void)aws, (void)svc, (void)action, (void)form, (void)cb, (void)arg;
+	return BOT_EINVAL; /* the doctor's probes are not under test here */
+}
+
+enum bot_rc aws_call_json(struct aws *aws, enum aws_service svc, const char *operation,
+			  const char *json, aws_raw_fn cb, void *arg)
+{
+	(void)aws, (void)svc, (void)operation, (void)json, (void)cb, (void)arg;
+	return BOT_EINVAL;
+}
+
+/* CloudFormation: a stack that settles after two describes. */
+
+static const char *stack_status(const struct aws *aws)
+{
+	switch (aws->stack) {
+	case ST_CREATING: return "CREATE_IN_PROGRESS";
+	case ST_UP: return "CREATE_COMPLETE";
+	case ST_DELETING: return "DELETE_IN_PROGRESS";
+	case ST_ROLLING_BACK: return "ROLLBACK_IN_PROGRESS";
+	case ST_ROLLED_BACK: return "ROLLBACK_COMPLETE";
+	case ST_ABSENT: break;
+	}
+	return "";
+}
+
+static void settle(struct aws *aws)
+{
+	if (aws->settle > 0 && --aws->settle > 0)
+		return;
+	if (aws->stack == ST_CREATING)
+		aws->stack = aws->fail_create_resource ? ST_ROLLING_BACK : ST_UP;
+	else if (aws->stack == ST_ROLLING_BACK)
+		aws->stack = ST_ROLLED_BACK;
+	else if (aws->stack == ST_DELETING)
+		aws->stack = ST_ABSENT;
+	if (aws->stack == ST_ROLLING_BACK)
+		aws->settle = 1;
+}
+
+static void fire_describe(struct call *c, const struct aws_err *err)
+{
+	cfn_stack_fn cb = c->cb.stack;
+	struct aws *aws = c->aws;
+	if (err->rc != BOT_OK) {
+		cb(c->arg, err, NULL);
+		return;
+	}
+	settle(aws);
+	if (aws->stack == ST_ABSENT) {
+		struct aws_err nf = { .rc = BOT_ENOTFOUND, .code = "ValidationError" };
+		cb(c->arg, &nf, NULL);
+		return;
+	}
+	static const struct cfn_kv outputs[] = { { "Url", "https://dev.example" } };
+	static const struct cfn_kv params[] = { { "ImageTag", "v42" } };
+	struct cfn_stack st = {
+		.id = "arn:aws:cloudformation:ap-northeast-2:1:stack/app/1",
+		.name = "app",
+		.status = stack_status(aws),
+		.status_reason = "",
+		.creation_time = "2026-01-05T00:00:00Z",
+		.last_updated_time = "",
+		.outputs = outputs,
+		.n_outputs = aws->stack == ST_UP ? 1 : 0,
+		.parameters = params,
+		.n_parameters = 1,
+	};
+	cb(c->arg, err, &st);
+}
+
+enum bot_rc cfn_describe_stack(struct aws *aws, const char *name_or_id, cfn_stack_fn cb, void *arg)
+{
+	(void)name_or_id;
+	return post(aws, "DescribeStacks", fire_describe, (union cb){ .stack = cb }, arg);
+}
+
+static void fire_create(struct call *c, const struct aws_err *err)
+{
+	if (err->rc == BOT_OK) {
+		c->aws->stack = ST_CREATING;
+		c->aws->settle = 2;
+	}
+	c->cb.id(c->arg, err,
+		 err->rc == BOT_OK ? "arn:aws:cloudformation:ap-northeast-2:1:stack/app/1" : NULL);
+}
+
+enum bot_rc cfn_create_stack(struct aws *aws, const struct cfn_create_req *req, cfn_id_fn cb,
+			     void *arg)
+{
+	aws->create_params[0] = '\0';
+	for (size_t i = 0; i < req->n_parameters; i++) {
+		size_t n = strlen(aws->create_params);
+		snprintf(aws->create_params + n, sizeof(aws->create_params) - n, "%s%s=%s",
+			 n ? "," : "", req->parameters[i].key, req->parameters[i].value);
+	}
+	return post(aws, "CreateStack", fire_create, (union cb){ .id = cb }, arg);
+}
+
+static void fire_delete(struct call *c, const struct aws_err *err)
+{
+	if (err->rc == BOT_OK && c->aws->stack != ST_ABSENT) {
+		c->aws->stack = ST_DELETING;
+		c->aws->settle = 2;
+	}
+	c->cb.done(c->arg, err);
+}
+
+enum bot_rc cfn_delete_stack(struct aws *aws, const char *name_or_id, const char *role_arn,
+			     const char *client_token, cfn_done_fn cb, void *arg)
+{
+	(void)name_or_id, (void)role_arn, (void)client_token;
+	return post(aws, "DeleteStack", fire_delete, (union cb){ .done = cb }, arg);
+}
+
+static void fire_failure(struct call *c, const struct aws_err *err)
+{
+	struct cfn_failure f = { .summary = "ApiTask (AWS::ECS::Service): image not found" };
+	c->cb.failure(c->arg, err, err->rc == BOT_OK ? &f : NULL);
+}
+
+enum bot_rc cfn_first_failure(struct aws *aws, const char *stack_id, cfn_failure_fn cb, void *arg)
+{
+	(void)stack_id;
+	return post(aws, "DescribeStackEvents", fire_failure, (union cb){ .failure = cb }, arg);
+}
+
+/* ECR: one tagged image. */
+
+static void fire_newest(struct call *c, const struct aws_err *err)
+{
+	static const char *const tags[] = { "v42" };
+	struct ecr_image img = { .tags = tags, .n_tags = 1, .tag = "v42", .rule = "newest push" };
+	struct ecr_newest nw = { .image = &img, .n_images = 3, .n_pages = 1 };
+	c->cb.newest(c->arg, err, err->rc == BOT_OK ? &nw : NULL);
+}
+
+enum bot_rc ecr_newest_tag(struct aws *aws, const char *repository, ecr_newest_fn cb, void *arg)
+{
+	(void)repository;
+	return post(aws, "DescribeImages", fire_newest, (union cb){ .newest = cb }, arg);
+}
+
+/* EC2: instances that settle one describe after a start or stop. */
+
+static void fire_instances(struct call *c, const struct aws_err *err)
+{
+	struct aws *aws = c->aws;
+	struct ec2_instance v[MAX_INSTANCES];
+	struct ec2_instances list = { .v = v, .n = aws->n_inst, .n_pages = 1 };
+	if (err->rc != BOT_OK) {
+		c->cb.instances(c->arg, err, NULL);
+		return;
+	}
+	for (size_t i = 0; i < aws->n_inst; i++) {
+		v[i] = (struct ec2_instance){ .id = aws->inst[i].id,
+					      .state = aws->inst[i].state,
+					      .type = "t3.small",
+					      .name = "",
+					      .asg_name = aws->inst[i].in_asg ? "asg" : "",
+					      .in_asg = aws->inst[i].in_asg,
+					      .launch_time = "" };
+		list.n_asg += aws->inst[i].in_asg;
+	}
+	c->cb.instances(c->arg, err, &list);
+	/* what was asked to change has changed by the next look */
+	for (size_t i = 0; i < aws->n_inst; i++) {
+		if (strcmp(aws->inst[i].state, "pending") == 0)
+			snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "running");
+		else if (strcmp(aws->inst[i].state, "stopping") == 0)
+			snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "stopped");
+	}
+}
+
+enum bot_rc ec2_describe_by_tag(struct aws *aws, const char *key, const char *value,
+				ec2_instances_fn cb, void *arg)
+{
+	(void)key, (void)value;
+	return post(aws, "DescribeInstances", fire_instances, (union cb){ .instances = cb }, arg);
+}
+
+struct change_call {
+	const char *to;
+	char ids[MAX_INSTANCES][24];
+	size_t n;
+};
+static struct change_call pending_change;
+
+static void fire_change(struct call *c, const struct aws_err *err)
+{
+	struct ec2_state_change ch[MAX_INSTANCES];
+	struct ec2_changes changes = { .v = ch, .n = pending_change.n };
+	if (err->rc == BOT_OK) {
+		for (size_t k = 0; k < pending_change.n; k++) {
+			for (size_t i = 0; i < c->aws->n_inst; i++)
+				if (strcmp(c->aws->inst[i].id, pending_change.ids[k]) == 0)
+					snprintf(c->aws->inst[i].state,
+						 sizeof(c->aws->inst[i].state), "%s",
+						 pending_change.to);
+			ch[k] = (struct ec2_state_change){ pending_change.ids[k], "",
+							   pending_change.to };
+		}
+	}
+	c->cb.changes(c->arg, err, err->rc == BOT_OK ? &changes : NULL);
+}
+
+static enum bot_rc change(struct aws *aws, const char *op, const char *to, const char *const *ids,
+			  size_t n, ec2_changes_fn cb, void *arg)
+{
+	pending_change = (struct change_call){ .to = to };
+	for (size_t i = 0; i < n && i < MAX_INSTANCES; i++)
+		snprintf(pending_change.ids[pending_change.n++], sizeof(pending_change.ids[0]),
+			 "%s", ids[i]);
+	return post(aws, op, fire_change, (union cb){ .changes = cb }, arg);
+}
+
+enum bot_rc ec2_start_instances(struct aws *aws, const char *const *ids, size_t n,
+				ec2_changes_fn cb, void *arg)
+{
+	return change(aws, "StartInstances", "pending", ids, n, cb, arg);
+}
+
+enum bot_rc ec2_stop_instances(struct aws *aws, const char *const *ids, size_t n, ec2_changes_fn cb,
+			       void *arg)
+{
+	return change(aws, "StopInstances", "stopping", ids, n, cb, arg);
+}
+
+/* STS (the toy kind knocks with it). */
+
+static void fire_identity(struct call *c, const struct aws_err *err)
+{
+	struct sts_identity id = { .account = "123456789012",
+				   .arn = "arn:aws:iam::123456789012:user/t",
+				   .user_id = "AID" };
+	c->cb.identity(c->arg, err, err->rc == BOT_OK ? &id : NULL);
+}
+
+enum bot_rc sts_get_caller_identity(struct aws *aws, sts_identity_fn cb, void *arg)
+{
+	return post(aws, "GetCallerIdentity", fire_identity, (union cb){ .identity = cb }, arg);
+}
+
+/* ---- running a workflow ------------------------------------------------------ */
+
+static const char cfg_text[] =
+	"discord: { application_id = \"1\"; channel_id = \"2\"; };\n"
+	"aws: { region = \"ap-northeast-2\"; };\n"
+	"environments = (\n"
+	"  { name = \"dev\"; kind = \"stack\"; stack_name = \"app\";\n"
+	"    template_url = \"https://example.com/t.yaml\";\n"
+	"    image = { repository = \"app\"; parameters = [ \"ImageTag\" ]; };\n"
+	"    parameters = ( { key = \"Env\"; value = \"dev\"; } ); },\n"
+	"  { name = \"qa\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
+	"  { name = \"toy\"; kind = \"toy\"; word = \"hello\"; }\n"
+	");\n";
+
+struct run {
+	struct loop *loop;
+	int checkpoints, changes, finished;
+	char states[512]; /* the states entered, in order */
+};
+
+static void obs_checkpoint(void *arg, struct wf *wf)
+{
+	struct run *r = arg;
+	size_t n = strlen(r->states);
+	snprintf(r->states + n, sizeof(r->states) - n, "%s%s", n ? ">" : "", wf_state_name(wf));
+	r->checkpoints++;
+}
+
+static void obs_changed(void *arg, struct wf *wf)
+{
+	struct run *r = arg;
+	(void)wf;
+	r->changes++;
+}
+
+static void obs_finished(void *arg, struct wf *wf)
+{
+	struct run *r = arg;
+	(void)wf;
+	r->finished++;
+	loop_stop(r->loop);
+}
+
+/* Runs env's action to its end against aws; returns the workflow (caller
+ * destroys) and the states it went through in r. */
+static struct wf *run(struct aws *aws, const struct cfg_env *env, enum action action, struct run *r)
+{
+	*r = (struct run){ .loop = aws->loop };
+	struct wf_params p = { .env = env, .action = action, .trigger = "test", .poll_ms = 1 };
+	struct wf_observer obs = { obs_checkpoint, obs_changed, obs_finished, r };
+	struct wf *wf = wf_create(aws->loop, aws, &p, &obs);
+	CHECK(wf != NULL);
+	if (!wf)
+		return NULL;
+	wf_begin(wf);
+	if (!r->finished)
+		loop_run(aws->loop);
+	CHECK_INT(r->finished, 1);
+	return wf;
+}
+
+static void reset(struct aws *aws)
+{
+	struct loop *loop = aws->loop;
+	*aws = (struct aws){ .loop = loop };
+}
+
+static const char *step_marks(const struct wf *wf, char *buf, size_t len)
+{
+	static const char mark[] = { 'p', 'a', 'd', 's', 'e' }; /* enum wf_mark */
+	const struct wf_step *steps;
+	size_t n = wf_steps(wf, &steps);
+	size_t i = 0;
+	for (; i < n && i + 1 < len; i++)
+		buf[i] = mark[steps[i].mark];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* The value of the embed field named name, "" if none. */
+static const char *field(const cJSON *msg, const char *name)
+{
+	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(msg, "embeds"), 0);
+	const cJSON *f;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(e, "fields"))
+	{
+		const cJSON *n = cJSON_GetObjectItem(f, "name");
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+			return cJSON_GetObjectItem(f, "value")->valuestring;
+	}
+	return "";
+}
+
+/* ---- the tests ---------------------------------------------------------------- */
+
+static void test_tables(void)
+{
+	char err[256] = "";
+	size_t n = 0;
+	for (const struct cfg_kind *const *k = envbot_kinds; *k; k++, n++) {
+		const struct kind *kind = kind_from_cfg(*k);
+		CHECK(kind->start && kind->stop);
+		CHECK_INT(wf_check_table(kind->start, err, sizeof(err)), 0);
+		CHECK_INT(wf_check_table(kind->stop, err, sizeof(err)), 0);
+		if (err[0])
+			fprintf(stderr, "%s: %s\n", (*k)->name, err);
+	}
+	CHECK_INT(n, 3); /* stack, ec2 and the toy */
+}
+
+/* The config's kind messages come from the registry it is given: the toy
+ * is named like the built-in kinds, and its setting is its own. */
+static void test_registry_messages(void)
+{
+	static const char bad[] =
+		"discord: { application_id = \"1\"; channel_id = \"2\"; };\n"
+		"aws: { region = \"ap-northeast-2\"; };\n"
+		"environments = (\n"
+		"  { name = \"a\"; kind = \"nope\"; },\n"
+		"  { name = \"b\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
+		"    word = \"hi\"; },\n"
+		"  { name = \"c\"; kind = \"toy\"; word = \"two words\"; stack_name = \"s\"; },\n"
+		"  { name = \"d\"; kind = \"toy\"; wrod = \"x\"; }\n"
+		");\n";
+	struct cfg *cfg = NULL;
+	char err[4096] = "";
+	CHECK_INT(cfg_load_string(bad, "bad.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_ECONFIG);
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "bad.cfg:4: environments.[0].kind: unknown kind \"nope\" (expected "
+		       "\"stack\", \"ec2\" or \"toy\")\n"
+		       "bad.cfg:6: environments.[1].word: only valid for kind = \"toy\"\n"
+		       "bad.cfg:7: environments.[2].word: \"two words\" must be one word\n"
+		       "bad.cfg:7: environments.[2].stack_name: only valid for kind = \"stack\"\n"
+		       "bad.cfg:8: environments.[3].wrod: unknown setting (did you mean "
+		       "\"word\"?)\n"
+		       "bad.cfg:8: environments.[3].word: required setting is missing\n");
+}
+
+static void test_stack(struct aws *aws, const struct cfg *cfg)
+{
+	const struct cfg_env *dev = cfg_find_env(cfg, "dev");
+	struct run r;
+	char marks[16];
+
+	/* start from nothing: image, create, poll to CREATE_COMPLETE */
+	reset(aws);
+	struct wf *wf = run(aws, dev, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(!wf_was_noop(wf));
+	CHECK_STR(aws->log, "DescribeStacks,DescribeImages,CreateStack,DescribeStacks,"
+			    "DescribeStacks");
+	CHECK_STR(r.states, "Describe>ResolveImage>CreateStack>WaitCreate>PollCreate>WaitCreate>"
+			    "PollCreate>Created");
+	CHECK_STR(aws->create_params, "Env=dev,ImageTag=v42");
+	CHECK_STR(wf_image_tag(wf), "v42");
+	CHECK(strncmp(wf_summary(wf), "up in 0m00s with image v42", 26) == 0);
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "dsddd");
+	CHECK_STR(wf_stack_status(wf), "CREATE_COMPLETE");
+	CHECK_INT(wf_n_details(wf), 1);
+	CHECK_STR(wf_detail(wf, 0), "Url: https://dev.example");
+	cJSON *msg = embed_workflow(wf, NULL);
+	CHECK_STR(field(msg, "Stack"), "app");
+	CHECK_STR(field(msg, "Stack status"), "CREATE_COMPLETE");
+	CHECK_STR(field(msg, "Outputs"), "Url: https://dev.example\n");
+	CHECK_STR(field(msg, "Instances tagged"), "");
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
+	/* start again: already up, nothing created */
+	wf = run(aws, dev, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(wf_was_noop(wf));
+	CHECK_STR(wf_summary(wf), "already up (CREATE_COMPLETE)");
+	wf_destroy(wf);
+
+	/* stop: delete, poll until gone */
+	aws->log[0] = '\0';
+	wf = run(aws, dev, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeStacks,DeleteStack,DescribeStacks,DescribeStacks");
+	CHECK_STR(wf_summary(wf), "down: stack deleted");
+	CHECK_INT(aws->stack, ST_ABSENT);
+	wf_destroy(wf);
+
+	/* stop again: already down (not marked a no-op: an absent stack
+	 * answers ENOTFOUND, which does not set it; only DELETE_COMPLETE does) */
+	wf = run(aws, dev, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeStacks,DeleteStack,DescribeStacks,DescribeStacks,"
+			    "DescribeStacks");
+	CHECK_STR(wf_summary(wf), "already down: no stack");
+	wf_destroy(wf);
+
+	/* CreateStack refused: fails at once (no retry of a refusal) */
+	reset(aws);
+	aws->fail_op = "CreateStack";
+	aws->fail_err = (struct aws_err){ .rc = BOT_EAUTH,
+					  .code = "AccessDenied",
+					  .message = "not allowed" };
+	wf = run(aws, dev, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_INT(wf_error_rc(wf), BOT_EAUTH);
+	CHECK_STR(wf_summary(wf), "CreateStack failed: AccessDenied: not allowed");
+	CHECK_STR(aws->log, "DescribeStacks,DescribeImages,CreateStack");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "dsdep");
+	msg = embed_workflow(wf, NULL);
+	CHECK_STR(field(msg, "Reason"), "CreateStack failed: AccessDenied: not allowed");
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
+	/* the stack rolls back: the reason comes from the stack events */
+	reset(aws);
+	aws->fail_create_resource = true;
+	wf = run(aws, dev, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_INT(wf_error_rc(wf), BOT_EFAILED);
+	CHECK_STR(wf_summary(wf), "ApiTask (AWS::ECS::Service): image not found");
+	CHECK(strstr(r.states, ">FindFailure>Fail") != NULL);
+	wf_destroy(wf);
+
+	/* a leftover ROLLBACK_COMPLETE is removed before the creation */
+	reset(aws);
+	aws->stack = ST_ROLLED_BACK;
+	wf = run(aws, dev, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(strncmp(r.states, "Describe>DeleteLeftover>WaitLeftover>PollLeftover", 49) == 0);
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "ddddd");
+	wf_destroy(wf);
+}
+
+static void test_ec2(struct aws *aws, const struct cfg *cfg)
+{
+	const struct cfg_env *qa = cfg_find_env(cfg, "qa");
+	struct run r;
+	char marks[16];
+
+	reset(aws);
+	aws->n_inst = 3;
+	snprintf(aws->inst[0].id, sizeof(aws->inst[0].id), "i-0a");
+	snprintf(aws->inst[1].id, sizeof(aws->inst[1].id), "i-0b");
+	snprintf(aws->inst[2].id, sizeof(aws->inst[2].id), "i-0c");
+	for (size_t i = 0; i < 3; i++)
+		snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "stopped");
+	aws->inst[2].in_asg = true; /* left to its group */
+
+	struct wf *wf = run(aws, qa, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	/* pending at the first poll, running at the second */
+	CHECK_STR(aws->log, "DescribeInstances,StartInstances,DescribeInstances,DescribeInstances");
+	CHECK_STR(r.states, "Describe>Choose>Change>Wait>Poll>Choose>Wait>Poll>Choose>Done");
+	CHECK(strncmp(wf_summary(wf), "2 instance(s) running in ", 25) == 0);
+	CHECK_STR(aws->inst[2].state, "stopped");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "ddd");
+	CHECK_INT(wf_n_details(wf), 3);
+	cJSON *msg = embed_workflow(wf, NULL);
+	CHECK_STR(field(msg, "Instances tagged"), "k=v");
+	CHECK(strstr(field(msg, "Instances"), "i-0c : stopped (Auto Scaling group") != NULL);
+	CHECK_STR(field(msg, "Stack"), "");
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
+	/* started again: a no-op */
+	aws->log[0] = '\0';
+	wf = run(aws, qa, ACTION_START, &r);
+	CHECK(wf_was_noop(wf));
+	CHECK_STR(wf_summary(wf), "already running: 2 instance(s)");
+	CHECK_STR(aws->log, "DescribeInstances");
+	wf_destroy(wf);
+
+	/* StopInstances refused */
+	aws->fail_op = "StopInstances";
+	aws->fail_err = (struct aws_err){ .rc = BOT_EREMOTE,
+					  .code = "UnauthorizedOperation",
+					  .message = "no" };
+	wf = run(aws, qa, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_INT(wf_error_rc(wf), BOT_EREMOTE);
+	CHECK_STR(wf_summary(wf), "StopInstances failed: UnauthorizedOperation: no");
+	CHECK_STR(aws->inst[0].state, "running");
+	wf_destroy(wf);
+
+	/* and allowed */
+	aws->fail_op = NULL;
+	wf = run(aws, qa, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->inst[0].state, "stopped");
+	CHECK_STR(aws->inst[1].state, "stopped");
+	wf_destroy(wf);
+
+	/* nothing tagged outside Auto Scaling groups: a failure */
+	aws->n_inst = 1;
+	snprintf(aws->inst[0].state, sizeof(aws->inst[0].state), "stopped");
+	aws->inst[0].in_asg = true;
+	wf = run(aws, qa, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "no instances tagged k=v outside Auto Scaling groups");
+	wf_destroy(wf);
+}
+
+static void test_toy(struct aws *aws, const struct cfg *cfg)
+{
+	const struct cfg_env *toy = cfg_find_env(cfg, "toy");
+	struct run r;
+	char marks[16];
+
+	reset(aws);
+	struct wf *wf = run(aws, toy, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(r.states, "Knock>Wait>Settle>Done");
+	CHECK_STR(wf_summary(wf), "toy hello awake");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "dd");
+	cJSON *msg = embed_workflow(wf, NULL);
+	CHECK_STR(field(msg, "Toy word"), "hello");
+	CHECK_STR(field(msg, "Toy"), "word: hello\n");
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
+	wf = run(aws, toy, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(wf_summary(wf), "toy hello asleep");
+	wf_destroy(wf);
+
+	aws->fail_op = "GetCallerIdentity";
+	aws->fail_err =
+		(struct aws_err){ .rc = BOT_EAUTH, .code = "ExpiredToken", .message = "old" };
+	wf = run(aws, toy, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "knock failed: ExpiredToken: old");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "ep");
+	wf_destroy(wf);
+}
+
+static void stop_loop(void *arg)
+{
+	loop_stop(arg);
+}
+
+/* A workflow destroyed mid-flight cancels its call: no callback follows. */
+static void test_destroy_cancels(struct aws *aws, const struct cfg *cfg)
+{
+	struct run r = { .loop = aws->loop };
+	reset(aws);
+	struct wf_params p = { .env = cfg_find_env(cfg, "dev"), .action = ACTION_START };
+	struct wf_observer obs = { obs_checkpoint, obs_changed, obs_finished, &r };
+	struct wf *wf = wf_create(aws->loop, aws, &p, &obs);
+	wf_begin(wf);
+	CHECK_INT(n_calls, 1);
+	wf_destroy(wf);
+	CHECK_INT(aws->cancelled, 1);
+	/* the loop drains the cancelled answer without calling anything */
+	loop_post(aws->loop, stop_loop, aws->loop);
+	loop_run(aws->loop);
+	CHECK_INT(r.finished, 0);
+	CHECK_INT(n_calls, 0);
+}
+
+int main(void)
+{
+	log_set_level(LL_ERROR);
+	struct cfg *cfg = NULL;
+	char err[4096] = "";
+	if (cfg_load_string(cfg_text, "wf.cfg", envbot_kinds, &cfg, err, sizeof(err)) != BOT_OK) {
+		fprintf(stderr, "%s", err);
+		return 1;
+	}
+	struct aws aws = { .loop = loop_create() };
+	test_tables();
+	test_registry_messages();
+	test_stack(&aws, cfg);
+	test_ec2(&aws, cfg);
+	test_toy(&aws, cfg);
+	test_destroy_cancels(&aws, cfg);
+	loop_destroy(aws.loop);
+	cfg_destroy(cfg);
+	return check_done();
+}
