@@ -8,11 +8,8 @@
 
 #include "../bot/core/log.h"
 #include "../bot/sched/plan.h"
-<<<<<<< HEAD
 #include "../bot/sched/sched.h"
-=======
 #include "../bot/wf/kind.h"
->>>>>>> main
 #include "../bot/wf/wfm.h"
 #include "cmd_internal.h"
 

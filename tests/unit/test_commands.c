@@ -339,7 +339,8 @@ static void test_leases(struct tz *tz)
 			 "aws: { region = \"us-east-1\"; };\n%s\nenvironments = ( { name = "
 			 "\"m\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; } );\n",
 			 texts[i]);
-		enum bot_rc rc = cfg_load_string(text, "t.cfg", &cfg, cerr, sizeof(cerr));
+		enum bot_rc rc =
+			cfg_load_string(text, "t.cfg", envbot_kinds, &cfg, cerr, sizeof(cerr));
 		if (want[i] < 0) {
 			CHECK(rc != BOT_OK && strstr(cerr, "manual_lease"));
 		} else {
