@@ -225,9 +225,23 @@ def main():
              "enforce: /schedule show lists the lease's stop", text_of(rec))
         with open(state_file) as f:
             st = json.load(f)
+        before = (st["environments"].get("dev", {}).get("lease") or {}).get("until", 0)
+        # /env extend lengthens the lease; over max_extend it is refused.
+        rec = wait_reply(discord, slash(discord, "extend", {"name": "dev", "duration": "5h"},
+                                        user="bob"), lambda r: bool(r.get("responses")))
+        c.ok(ephemeral(rec) and "max_extend" in text_of(rec),
+             "extend: a lease past max_extend refused", text_of(rec))
+        rec = wait_reply(discord, slash(discord, "extend", {"name": "dev", "duration": "30m"},
+                                        user="bob"), lambda r: bool(r.get("responses")))
+        c.ok("the lease" in text_of(rec) and "now ends at" in text_of(rec),
+             "extend: /env extend lengthens the lease", text_of(rec))
+        with open(state_file) as f:
+            st = json.load(f)
         lease = st["environments"].get("dev", {}).get("lease")
         c.ok(lease and lease["action"] == "start" and lease["who"] == "alice",
              "enforce: the lease is in the state file", lease)
+        c.ok(lease and lease["until"] == before + 1800, "extend: the lease's end moved 30 min",
+             (before, lease))
 
         # --- restart: kill -9 in the middle of the lease.
         bot.kill()
