@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/backoff.h"
+#include "../core/buf.h"
 #include "../core/log.h"
 #include "../core/rand.h"
 #include "../core/url.h"
@@ -71,9 +72,9 @@ struct rest_req {
 	uint64_t start_ms;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *resp;
-	size_t resp_len, resp_cap;
-	bool resp_overflow;
+	/* The response body of this attempt; full when it passed REST_BODY_MAX
+	 * (the rest was read and dropped). */
+	struct buf resp;
 	char h_bucket[64], h_limit[16], h_remaining[16], h_reset_after[24];
 	char h_retry_after[24], h_scope[16];
 	bool h_global;
@@ -301,7 +302,7 @@ static void req_free(struct rest_req *req)
 	curl_slist_free_all(req->headers);
 	free(req->url);
 	free(req->body);
-	free(req->resp);
+	buf_free(&req->resp);
 	free(req);
 }
 
@@ -310,14 +311,14 @@ static void req_finish(struct rest_req *req, enum bot_rc rc, long status)
 {
 	struct rest *rest = req->rest;
 	cJSON *json = NULL;
-	if (req->resp_len)
-		json = cJSON_ParseWithLength(req->resp, req->resp_len);
+	if (req->resp.len)
+		json = cJSON_ParseWithLength(req->resp.p, req->resp.len);
 	struct rest_response res = {
 		.rc = rc,
 		.status = status,
 		.json = json,
-		.body = req->resp ? req->resp : "",
-		.body_len = req->resp_len,
+		.body = req->resp.p ? req->resp.p : "",
+		.body_len = req->resp.len,
 		.elapsed_ms = loop_now_ms() - req->start_ms,
 	};
 	if (rc != BOT_OK)
@@ -364,27 +365,23 @@ static void mark_pending(struct rest *rest, struct bucket *b)
 	rest->pending = b;
 }
 
+/* Empties the response body for a new attempt (or a retry's wait). */
+static void resp_reset(struct rest_req *req)
+{
+	buf_free(&req->resp);
+	/* At most REST_BODY_MAX bytes of body (max counts the NUL too). */
+	req->resp.max = (size_t)REST_BODY_MAX + 1;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct rest_req *req = userp;
 	size_t n = size * nmemb;
-	if (req->resp_overflow || req->resp_len + n > REST_BODY_MAX) {
-		req->resp_overflow = true;
-		return n; /* read on, keep nothing more */
-	}
-	if (req->resp_len + n + 1 > req->resp_cap) {
-		size_t cap = req->resp_cap ? req->resp_cap : 1024;
-		while (cap < req->resp_len + n + 1)
-			cap *= 2;
-		char *p = realloc(req->resp, cap);
-		if (!p)
-			return 0;
-		req->resp = p;
-		req->resp_cap = cap;
-	}
-	memcpy(req->resp + req->resp_len, data, n);
-	req->resp_len += n;
-	req->resp[req->resp_len] = '\0';
+	/* Past the cap the append is dropped and resp.full set: read on, keep
+	 * nothing more (the request ends in BOT_EPARSE). */
+	buf_add(&req->resp, data, n);
+	if (req->resp.oom)
+		return 0; /* curl fails the transfer: a network error */
 	return n;
 }
 
@@ -492,8 +489,8 @@ static enum bot_rc status_rc(long status)
 static uint64_t retry_after_ms(struct rest_req *req)
 {
 	double s = -1;
-	if (req->resp_len) {
-		cJSON *j = cJSON_ParseWithLength(req->resp, req->resp_len);
+	if (req->resp.len) {
+		cJSON *j = cJSON_ParseWithLength(req->resp.p, req->resp.len);
 		const cJSON *ra = cJSON_GetObjectItemCaseSensitive(j, "retry_after");
 		if (cJSON_IsNumber(ra))
 			s = ra->valuedouble;
@@ -558,7 +555,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		if (++req->retries_429 > REST_MAX_429_RETRIES) {
 			req_finish(req, BOT_ETHROTTLED, status);
 		} else {
-			req->resp_len = 0;
+			resp_reset(req);
 			bucket_push(rest, b, req, true);
 			mark_pending(rest, b);
 		}
@@ -568,7 +565,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		rest->stats.responses_5xx++;
 		log_warn(MOD, "msg=\"server error\" route=\"%s\" status=%ld attempt=%u",
 			 req->logroute, status, req->attempts);
-		req->resp_len = 0;
+		resp_reset(req);
 		if (!schedule_retry(req))
 			req_finish(req, BOT_ESERVER, status);
 		goto pump;
@@ -591,13 +588,13 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 				 req->logroute, b->streak_4xx);
 		}
 		log_warn(MOD, "msg=\"request refused\" route=\"%s\" status=%ld body=\"%.200s\"",
-			 req->logroute, status, req->resp ? req->resp : "");
+			 req->logroute, status, req->resp.p ? req->resp.p : "");
 		req_finish(req, status_rc(status), status);
 		goto pump;
 	}
 	rest->stats.responses_2xx++;
 	b->streak_4xx = 0;
-	req_finish(req, req->resp_overflow ? BOT_EPARSE : BOT_OK, status);
+	req_finish(req, req->resp.full ? BOT_EPARSE : BOT_OK, status);
 pump:
 	pump(rest);
 }
@@ -608,8 +605,7 @@ static enum bot_rc req_start(struct rest *rest, struct rest_req *req)
 	if (!e)
 		return BOT_ENOMEM;
 	struct curl_slist *h = NULL, *t;
-	req->resp_len = 0;
-	req->resp_overflow = false;
+	resp_reset(req);
 	req->h_bucket[0] = req->h_limit[0] = req->h_remaining[0] = req->h_reset_after[0] = '\0';
 	req->h_retry_after[0] = req->h_scope[0] = '\0';
 	req->h_global = false;
