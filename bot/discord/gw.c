@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "../core/backoff.h"
+#include "../core/buf.h"
 #include "../core/log.h"
 #include "../core/rand.h"
 #include "../core/url.h"
@@ -161,13 +162,10 @@ struct gw {
 	size_t ctrl_len;
 	lws_usec_t sent_at[GW_SEND_BUDGET]; /* ring of send times */
 	size_t sent_head, sent_n;
-	char *rx;
-	size_t rx_len, rx_cap;
+	struct buf rx; /* the frame being reassembled, at most frame_max bytes */
 	bool rx_discard;
 	z_stream z;
 	bool z_on;
-	char *zout;
-	size_t zout_cap;
 	uint64_t seen[GW_SEEN_IDS];
 	size_t seen_head;
 };
@@ -656,44 +654,32 @@ static void on_compressed(struct gw *gw, const unsigned char *in, size_t len)
 		STATS(gw, gw->stats.frames_dropped++);
 		return;
 	}
-	size_t out_len = 0;
+	/* The whole message: content + NUL below frame_max, or it is dropped
+	 * (the buffer's max). */
+	struct buf out = { .max = gw->frame_max };
+	unsigned char chunk[16384];
 	bool discard = false;
 	gw->z.next_in = (Bytef *)(uintptr_t)in;
 	gw->z.avail_in = (uInt)len;
 	for (;;) {
-		if (gw->zout_cap - out_len < 16384) {
-			size_t cap = gw->zout_cap ? gw->zout_cap * 2 : 65536;
-			if (cap > gw->frame_max + 1 && gw->zout_cap < 16384) {
-				/* No room even to discard into (a tiny limit). */
-				log_warn(MOD, "msg=\"inflated payload too large; reconnecting\"");
-				STATS(gw, gw->stats.frames_dropped++);
-				close_with(gw, GW_CODE_UNKNOWN_ERROR, GW_CLOSE_RESUME);
-				return;
-			}
-			if (cap > gw->frame_max + 1) {
-				/* Too big to keep: inflate the rest into the same
-				 * buffer and throw it away. The shared stream stays
-				 * in step, so there is no reconnect, and no resume
-				 * that would replay the same message forever. */
-				discard = true;
-				out_len = 0;
-				continue;
-			}
-			char *p = realloc(gw->zout, cap);
-			if (!p)
-				return;
-			gw->zout = p;
-			gw->zout_cap = cap;
-		}
-		gw->z.next_out = (Bytef *)gw->zout + out_len;
-		gw->z.avail_out = (uInt)(gw->zout_cap - out_len);
+		/* Once the message is too big to keep, the rest is still
+		 * inflated (into chunk) and thrown away: the shared stream stays
+		 * in step, so there is no reconnect, and no resume that would
+		 * replay the same message forever. */
+		gw->z.next_out = chunk;
+		gw->z.avail_out = (uInt)sizeof(chunk);
 		int zr = inflate(&gw->z, Z_SYNC_FLUSH);
-		out_len = gw->zout_cap - gw->z.avail_out;
 		if (zr != Z_OK && zr != Z_BUF_ERROR) {
 			log_warn(MOD, "msg=\"inflate failed; reconnecting\" zerr=%d", zr);
 			STATS(gw, gw->stats.frames_dropped++);
 			close_with(gw, GW_CODE_UNKNOWN_ERROR, GW_CLOSE_RESUME);
-			return;
+			goto out;
+		}
+		if (!discard) {
+			buf_add(&out, chunk, sizeof(chunk) - gw->z.avail_out);
+			if (out.oom)
+				goto out;
+			discard = out.full;
 		}
 		if (gw->z.avail_in == 0 && gw->z.avail_out > 0)
 			break;
@@ -702,53 +688,40 @@ static void on_compressed(struct gw *gw, const unsigned char *in, size_t len)
 		log_warn(MOD, "msg=\"inflated payload too large; dropped\" limit=%u",
 			 gw->frame_max);
 		STATS(gw, gw->stats.frames_dropped++);
-		return;
+		goto out;
 	}
-	on_message(gw, gw->zout, out_len);
+	on_message(gw, out.p ? out.p : "", out.len);
+out:
+	buf_free(&out);
 }
 
 static void on_receive(struct gw *gw, struct lws *wsi, const void *in, size_t len)
 {
 	if (!gw->rx_discard) {
-		if (gw->rx_len + len > gw->frame_max) {
+		/* Checked here rather than with rx.max: the log line and the
+		 * counter belong to the limit, not to an allocation failure. */
+		if (gw->rx.len + len > gw->frame_max) {
 			log_warn(MOD, "msg=\"oversized gateway message dropped\" limit=%u",
 				 gw->frame_max);
 			STATS(gw, gw->stats.frames_dropped++);
 			gw->rx_discard = true;
 		} else {
-			if (gw->rx_len + len + 1 > gw->rx_cap) {
-				size_t cap = gw->rx_cap ? gw->rx_cap : 8192;
-				while (cap < gw->rx_len + len + 1)
-					cap *= 2;
-				char *p = realloc(gw->rx, cap);
-				if (!p) {
-					gw->rx_discard = true;
-					goto final;
-				}
-				gw->rx = p;
-				gw->rx_cap = cap;
-			}
-			memcpy(gw->rx + gw->rx_len, in, len);
-			gw->rx_len += len;
+			buf_add(&gw->rx, in, len);
+			if (gw->rx.oom)
+				gw->rx_discard = true;
 		}
 	}
-final:
 	if (!lws_is_final_fragment(wsi))
 		return;
-	if (!gw->rx_discard && gw->rx_len) {
+	if (!gw->rx_discard && gw->rx.len) {
 		if (gw->compress)
-			on_compressed(gw, (const unsigned char *)gw->rx, gw->rx_len);
+			on_compressed(gw, (const unsigned char *)gw->rx.p, gw->rx.len);
 		else
-			on_message(gw, gw->rx, gw->rx_len);
+			on_message(gw, gw->rx.p, gw->rx.len);
 	}
-	gw->rx_len = 0;
+	/* Freed after every message: no READY-sized buffer kept while idle. */
+	buf_free(&gw->rx);
 	gw->rx_discard = false;
-	/* Don't keep a READY-sized buffer around while idle. */
-	if (gw->rx_cap > 65536) {
-		free(gw->rx);
-		gw->rx = NULL;
-		gw->rx_cap = 0;
-	}
 }
 
 /* ---- connection lifecycle (gateway thread) ---- */
@@ -780,7 +753,7 @@ static void on_disconnect(struct gw *gw, const char *what)
 		inflateEnd(&gw->z);
 		gw->z_on = false;
 	}
-	gw->rx_len = 0;
+	buf_free(&gw->rx);
 	gw->rx_discard = false;
 	int code = gw->peer_close_code;
 	gw->peer_close_code = 0;
@@ -1103,8 +1076,7 @@ void gw_destroy(struct gw *gw)
 		free(gw->user_q[(gw->user_head + i) % GW_USER_QUEUE_MAX].text);
 	if (gw->z_on)
 		inflateEnd(&gw->z);
-	free(gw->zout);
-	free(gw->rx);
+	buf_free(&gw->rx);
 	free(gw->url);
 	free(gw->token);
 	pthread_mutex_destroy(&gw->lock);

@@ -2,18 +2,18 @@
  * through the loop's curl multi handle as soon as the bucket, the global
  * budget (50/s) and any 429 wait allow. One pump walks the buckets that have
  * queued requests and arms a single timer for the earliest one that must
- * wait, so nothing ever sleeps on the loop. See rest.h for the contract. */
-#include "rest.h"
+ * wait, so nothing ever sleeps on the loop. See rest.h for the contract.
+ * Route keys and bucket arithmetic are in rest_route.c, message bodies and
+ * the message endpoints in rest_msg.c. */
+#include "rest_internal.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "../core/backoff.h"
+#include "../core/buf.h"
 #include "../core/log.h"
 #include "../core/rand.h"
 #include "../core/url.h"
@@ -72,9 +72,9 @@ struct rest_req {
 	uint64_t start_ms;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *resp;
-	size_t resp_len, resp_cap;
-	bool resp_overflow;
+	/* The response body of this attempt; full when it passed REST_BODY_MAX
+	 * (the rest was read and dropped). */
+	struct buf resp;
 	char h_bucket[64], h_limit[16], h_remaining[16], h_reset_after[24];
 	char h_retry_after[24], h_scope[16];
 	bool h_global;
@@ -125,255 +125,11 @@ struct rest {
 
 static void pump(struct rest *rest);
 
-/* ---- small helpers ---- */
-
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
-static bool all_digits(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static void appendf(char *out, size_t size, size_t *len, const char *s, size_t n)
-{
-	if (*len >= size)
-		return;
-	size_t room = size - 1 - *len;
-	if (n > room)
-		n = room;
-	memcpy(out + *len, s, n);
-	*len += n;
-	out[*len] = '\0';
-}
-
-/* ---- route keys ---- */
-
-void rest_route_key(const char *method, const char *path, char *out, size_t size)
-{
-	size_t len = 0;
-	if (!size)
-		return;
-	out[0] = '\0';
-	appendf(out, size, &len, method, strlen(method));
-	appendf(out, size, &len, " ", 1);
-
-	size_t plen = strcspn(path, "?#");
-	const char *p = path;
-	const char *end = path + plen;
-	int index = 0;
-	char first[32] = "";
-	int keep_literal = 0; /* segments still to keep literally (major params) */
-	char prev[32] = "";
-	while (p < end) {
-		if (*p == '/') {
-			p++;
-			continue;
-		}
-		const char *seg = p;
-		while (p < end && *p != '/')
-			p++;
-		size_t n = (size_t)(p - seg);
-		appendf(out, size, &len, "/", 1);
-		if (keep_literal > 0) {
-			appendf(out, size, &len, seg, n);
-			keep_literal--;
-		} else if (strcmp(prev, "reactions") == 0) {
-			/* Every emoji and user of a message's reactions share one
-			 * bucket. */
-			appendf(out, size, &len, "*", 1);
-			break;
-		} else if (all_digits(seg, n)) {
-			appendf(out, size, &len, ":id", 3);
-		} else {
-			appendf(out, size, &len, seg, n);
-		}
-		if (index == 0) {
-			snprintf(first, sizeof(first), "%.*s", (int)(n < 31 ? n : 31), seg);
-			/* The major parameter follows the first segment: channel and
-			 * guild ids; webhook and interaction id + token. */
-			if (strcmp(first, "channels") == 0 || strcmp(first, "guilds") == 0)
-				keep_literal = 1;
-			else if (strcmp(first, "webhooks") == 0 ||
-				 strcmp(first, "interactions") == 0)
-				keep_literal = 2;
-		}
-		snprintf(prev, sizeof(prev), "%.*s", (int)(n < 31 ? n : 31), seg);
-		index++;
-	}
-	if (index == 0)
-		appendf(out, size, &len, "/", 1);
-}
-
-/* The part of a route key that names its major parameter, e.g.
- * "/channels/123" of "POST /channels/123/messages". */
-static void route_major(const char *route, char *out, size_t size)
-{
-	const char *p = strchr(route, ' ');
-	p = p ? p + 1 : route;
-	int want = 0;
-	if (strncmp(p, "/channels/", 10) == 0 || strncmp(p, "/guilds/", 8) == 0)
-		want = 2;
-	else if (strncmp(p, "/webhooks/", 10) == 0 || strncmp(p, "/interactions/", 14) == 0)
-		want = 3;
-	const char *q = p;
-	for (int seen = 0; want && *q; q++) {
-		if (*q == '/' && ++seen > want)
-			break;
-	}
-	size_t n = want ? (size_t)(q - p) : 0;
-	snprintf(out, size, "%.*s", (int)n, p);
-}
-
-/* The key a route is counted under in metrics: every id and token hidden so
- * that the table stays small and holds no secret. */
-static void stats_key(const char *route, char *out, size_t size)
-{
-	size_t len = 0;
-	out[0] = '\0';
-	const char *sp = strchr(route, ' ');
-	if (!sp)
-		return;
-	appendf(out, size, &len, route, (size_t)(sp - route) + 1);
-	bool tokened =
-		strncmp(sp, " /webhooks/", 11) == 0 || strncmp(sp, " /interactions/", 15) == 0;
-	const char *p = sp + 1;
-	int index = 0;
-	while (*p) {
-		if (*p == '/') {
-			appendf(out, size, &len, "/", 1);
-			p++;
-			continue;
-		}
-		const char *seg = p;
-		while (*p && *p != '/')
-			p++;
-		size_t n = (size_t)(p - seg);
-		if (all_digits(seg, n))
-			appendf(out, size, &len, ":id", 3);
-		else if (tokened && index == 2)
-			appendf(out, size, &len, ":token", 6);
-		else
-			appendf(out, size, &len, seg, n);
-		index++;
-	}
-}
-
-/* The route as logged: interaction tokens are secrets, and the logger's
- * table of secrets is too small for a burst of interactions. */
-static void log_route(const char *route, char *out, size_t size)
-{
-	size_t len = 0;
-	out[0] = '\0';
-	const char *sp = strchr(route, ' ');
-	bool tokened = sp && (strncmp(sp, " /webhooks/", 11) == 0 ||
-			      strncmp(sp, " /interactions/", 15) == 0);
-	if (!tokened) {
-		snprintf(out, size, "%s", route);
-		return;
-	}
-	/* "METHOD /webhooks/ID/" then ":token" then the rest */
-	const char *tok = strchr(strchr(sp + 2, '/') + 1, '/');
-	if (!tok) {
-		snprintf(out, size, "%s", route);
-		return;
-	}
-	tok++;
-	const char *rest_of = strchr(tok, '/');
-	appendf(out, size, &len, route, (size_t)(tok - route));
-	appendf(out, size, &len, ":token", 6);
-	if (rest_of)
-		appendf(out, size, &len, rest_of, strlen(rest_of));
-}
-
-/* ---- bucket arithmetic (pure) ---- */
-
-static int bucket_effective_remaining(const struct rest_bucket_state *b, uint64_t now_ms)
-{
-	if (b->reset_ms && now_ms >= b->reset_ms && b->limit >= 0)
-		return b->limit;
-	return b->remaining;
-}
-
-uint64_t rest_bucket_wait_ms(const struct rest_bucket_state *b, uint64_t now_ms)
-{
-	int rem = bucket_effective_remaining(b, now_ms);
-	if (rem < 0)
-		return b->in_flight > 0 ? REST_WAIT_RESPONSE : 0;
-	if (rem > 0)
-		return 0;
-	if (b->reset_ms > now_ms)
-		return b->reset_ms - now_ms;
-	return b->in_flight > 0 ? REST_WAIT_RESPONSE : 0;
-}
-
-void rest_bucket_take(struct rest_bucket_state *b, uint64_t now_ms)
-{
-	if (b->reset_ms && now_ms >= b->reset_ms) {
-		if (b->limit >= 0)
-			b->remaining = b->limit;
-		b->reset_ms = 0;
-	}
-	if (b->remaining > 0)
-		b->remaining--;
-	if (b->reset_ms == 0 && b->window_ms)
-		b->reset_ms = now_ms + b->window_ms;
-	b->in_flight++;
-}
-
-/* A header's non-negative integer, or -1 when absent or malformed. */
-static long header_count(const char *s)
-{
-	char *end;
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	long v = strtol(s, &end, 10);
-	return *end == '\0' && v < 1000000 ? v : -1;
-}
-
-void rest_bucket_update(struct rest_bucket_state *b, const char *limit, const char *remaining,
-			const char *reset_after, uint64_t now_ms)
-{
-	if (b->in_flight > 0)
-		b->in_flight--;
-	long l = header_count(limit);
-	if (l >= 0)
-		b->limit = (int)l;
-	{
-		long r = header_count(remaining);
-		if (r >= 0) {
-			/* The server's count does not yet include requests still in
-			 * flight: subtract them so the window is never overrun. */
-			r -= b->in_flight;
-			b->remaining = r < 0 ? 0 : (int)r;
-		}
-	}
-	if (reset_after && isdigit((unsigned char)*reset_after)) {
-		double s = strtod(reset_after, NULL);
-		if (s >= 0 && s < 86400.0)
-			b->reset_ms = now_ms + (uint64_t)ceil(s * 1000.0);
-	}
-	if (b->limit >= 0 && b->remaining < 0)
-		b->remaining = b->limit;
-}
-
 /* ---- tables ---- */
 
 static struct bucket *bucket_find(struct rest *rest, const char *key)
 {
-	for (struct bucket *b = rest->buckets[fnv1a(key) % REST_TABLE_SIZE]; b; b = b->next)
+	for (struct bucket *b = rest->buckets[rest_fnv1a(key) % REST_TABLE_SIZE]; b; b = b->next)
 		if (strcmp(b->key, key) == 0)
 			return b;
 	return NULL;
@@ -381,14 +137,14 @@ static struct bucket *bucket_find(struct rest *rest, const char *key)
 
 static void bucket_link(struct rest *rest, struct bucket *b)
 {
-	uint32_t h = fnv1a(b->key) % REST_TABLE_SIZE;
+	uint32_t h = rest_fnv1a(b->key) % REST_TABLE_SIZE;
 	b->next = rest->buckets[h];
 	rest->buckets[h] = b;
 }
 
 static void bucket_unlink(struct rest *rest, struct bucket *b)
 {
-	for (struct bucket **pp = &rest->buckets[fnv1a(b->key) % REST_TABLE_SIZE]; *pp;
+	for (struct bucket **pp = &rest->buckets[rest_fnv1a(b->key) % REST_TABLE_SIZE]; *pp;
 	     pp = &(*pp)->next) {
 		if (*pp == b) {
 			*pp = b->next;
@@ -399,7 +155,8 @@ static void bucket_unlink(struct rest *rest, struct bucket *b)
 
 static const char *hash_find(struct rest *rest, const char *route)
 {
-	for (struct route_hash *h = rest->hashes[fnv1a(route) % REST_TABLE_SIZE]; h; h = h->next)
+	for (struct route_hash *h = rest->hashes[rest_fnv1a(route) % REST_TABLE_SIZE]; h;
+	     h = h->next)
 		if (strcmp(h->route, route) == 0)
 			return h->hash;
 	return NULL;
@@ -429,7 +186,7 @@ static struct bucket *bucket_get(struct rest *rest, const char *route)
 	const char *hash = hash_find(rest, route);
 	if (hash) {
 		char major[REST_KEY_MAX];
-		route_major(route, major, sizeof(major));
+		rest_route_major(route, major, sizeof(major));
 		snprintf(key, sizeof(key), "%s %s", hash, major);
 	} else {
 		snprintf(key, sizeof(key), "%s", route);
@@ -487,13 +244,13 @@ static void learn_hash(struct rest *rest, struct rest_req *req)
 		free(h);
 		return;
 	}
-	uint32_t i = fnv1a(h->route) % REST_TABLE_SIZE;
+	uint32_t i = rest_fnv1a(h->route) % REST_TABLE_SIZE;
 	h->next = rest->hashes[i];
 	rest->hashes[i] = h;
 	rest->n_hashes++;
 
 	char major[REST_KEY_MAX], key[REST_KEY_MAX + 80];
-	route_major(req->route, major, sizeof(major));
+	rest_route_major(req->route, major, sizeof(major));
 	snprintf(key, sizeof(key), "%s %s", h->hash, major);
 	struct bucket *b = req->bucket;
 	if (!bucket_find(rest, key)) {
@@ -510,7 +267,7 @@ static void learn_hash(struct rest *rest, struct rest_req *req)
 static struct route_stat *route_stat(struct rest *rest, const char *route)
 {
 	char key[128];
-	stats_key(route, key, sizeof(key));
+	rest_stats_key(route, key, sizeof(key));
 	for (size_t i = 0; i < rest->n_route_stats; i++)
 		if (strcmp(rest->route_stats[i].key, key) == 0)
 			return &rest->route_stats[i];
@@ -545,7 +302,7 @@ static void req_free(struct rest_req *req)
 	curl_slist_free_all(req->headers);
 	free(req->url);
 	free(req->body);
-	free(req->resp);
+	buf_free(&req->resp);
 	free(req);
 }
 
@@ -554,14 +311,14 @@ static void req_finish(struct rest_req *req, enum bot_rc rc, long status)
 {
 	struct rest *rest = req->rest;
 	cJSON *json = NULL;
-	if (req->resp_len)
-		json = cJSON_ParseWithLength(req->resp, req->resp_len);
+	if (req->resp.len)
+		json = cJSON_ParseWithLength(req->resp.p, req->resp.len);
 	struct rest_response res = {
 		.rc = rc,
 		.status = status,
 		.json = json,
-		.body = req->resp ? req->resp : "",
-		.body_len = req->resp_len,
+		.body = req->resp.p ? req->resp.p : "",
+		.body_len = req->resp.len,
 		.elapsed_ms = loop_now_ms() - req->start_ms,
 	};
 	if (rc != BOT_OK)
@@ -608,27 +365,23 @@ static void mark_pending(struct rest *rest, struct bucket *b)
 	rest->pending = b;
 }
 
+/* Empties the response body for a new attempt (or a retry's wait). */
+static void resp_reset(struct rest_req *req)
+{
+	buf_free(&req->resp);
+	/* At most REST_BODY_MAX bytes of body (max counts the NUL too). */
+	req->resp.max = (size_t)REST_BODY_MAX + 1;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct rest_req *req = userp;
 	size_t n = size * nmemb;
-	if (req->resp_overflow || req->resp_len + n > REST_BODY_MAX) {
-		req->resp_overflow = true;
-		return n; /* read on, keep nothing more */
-	}
-	if (req->resp_len + n + 1 > req->resp_cap) {
-		size_t cap = req->resp_cap ? req->resp_cap : 1024;
-		while (cap < req->resp_len + n + 1)
-			cap *= 2;
-		char *p = realloc(req->resp, cap);
-		if (!p)
-			return 0;
-		req->resp = p;
-		req->resp_cap = cap;
-	}
-	memcpy(req->resp + req->resp_len, data, n);
-	req->resp_len += n;
-	req->resp[req->resp_len] = '\0';
+	/* Past the cap the append is dropped and resp.full set: read on, keep
+	 * nothing more (the request ends in BOT_EPARSE). */
+	buf_add(&req->resp, data, n);
+	if (req->resp.oom)
+		return 0; /* curl fails the transfer: a network error */
 	return n;
 }
 
@@ -736,8 +489,8 @@ static enum bot_rc status_rc(long status)
 static uint64_t retry_after_ms(struct rest_req *req)
 {
 	double s = -1;
-	if (req->resp_len) {
-		cJSON *j = cJSON_ParseWithLength(req->resp, req->resp_len);
+	if (req->resp.len) {
+		cJSON *j = cJSON_ParseWithLength(req->resp.p, req->resp.len);
 		const cJSON *ra = cJSON_GetObjectItemCaseSensitive(j, "retry_after");
 		if (cJSON_IsNumber(ra))
 			s = ra->valuedouble;
@@ -802,7 +555,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		if (++req->retries_429 > REST_MAX_429_RETRIES) {
 			req_finish(req, BOT_ETHROTTLED, status);
 		} else {
-			req->resp_len = 0;
+			resp_reset(req);
 			bucket_push(rest, b, req, true);
 			mark_pending(rest, b);
 		}
@@ -812,7 +565,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		rest->stats.responses_5xx++;
 		log_warn(MOD, "msg=\"server error\" route=\"%s\" status=%ld attempt=%u",
 			 req->logroute, status, req->attempts);
-		req->resp_len = 0;
+		resp_reset(req);
 		if (!schedule_retry(req))
 			req_finish(req, BOT_ESERVER, status);
 		goto pump;
@@ -835,13 +588,13 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 				 req->logroute, b->streak_4xx);
 		}
 		log_warn(MOD, "msg=\"request refused\" route=\"%s\" status=%ld body=\"%.200s\"",
-			 req->logroute, status, req->resp ? req->resp : "");
+			 req->logroute, status, req->resp.p ? req->resp.p : "");
 		req_finish(req, status_rc(status), status);
 		goto pump;
 	}
 	rest->stats.responses_2xx++;
 	b->streak_4xx = 0;
-	req_finish(req, req->resp_overflow ? BOT_EPARSE : BOT_OK, status);
+	req_finish(req, req->resp.full ? BOT_EPARSE : BOT_OK, status);
 pump:
 	pump(rest);
 }
@@ -852,8 +605,7 @@ static enum bot_rc req_start(struct rest *rest, struct rest_req *req)
 	if (!e)
 		return BOT_ENOMEM;
 	struct curl_slist *h = NULL, *t;
-	req->resp_len = 0;
-	req->resp_overflow = false;
+	resp_reset(req);
 	req->h_bucket[0] = req->h_limit[0] = req->h_remaining[0] = req->h_reset_after[0] = '\0';
 	req->h_retry_after[0] = req->h_scope[0] = '\0';
 	req->h_global = false;
@@ -1093,7 +845,7 @@ enum bot_rc rest_request(struct rest *rest, const char *method, const char *path
 	req->rest = rest;
 	snprintf(req->method, sizeof(req->method), "%s", method);
 	rest_route_key(method, path, req->route, sizeof(req->route));
-	log_route(req->route, req->logroute, sizeof(req->logroute));
+	rest_log_route(req->route, req->logroute, sizeof(req->logroute));
 	size_t ulen = strlen(rest->api_base) + strlen(path) + 1;
 	req->url = malloc(ulen);
 	if (!req->url)
@@ -1134,6 +886,11 @@ out:
 bool rest_auth_failed(const struct rest *rest)
 {
 	return rest && rest->auth_failed;
+}
+
+const char *rest_app_id(const struct rest *rest)
+{
+	return rest->app_id;
 }
 
 /* ---- lifecycle ---- */
@@ -1225,364 +982,6 @@ void rest_destroy(struct rest *rest)
 	free(rest->auth_header);
 	free(rest->ua_header);
 	free(rest);
-}
-
-/* ---- embeds and messages ---- */
-
-/* Number of code points in s (invalid bytes count as one each). */
-static size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* Truncates the string item to max code points, the last being "…".
- * Returns 1 when changed. max 0 empties it. */
-static int clamp_string(cJSON *item, size_t max)
-{
-	if (!cJSON_IsString(item) || !item->valuestring)
-		return 0;
-	const char *s = item->valuestring;
-	if (utf8_len(s) <= max)
-		return 0;
-	size_t keep = max ? max - 1 : 0;
-	const char *p = s;
-	size_t cps = 0;
-	while (*p) {
-		if (((unsigned char)*p & 0xC0) != 0x80) {
-			if (cps == keep)
-				break;
-			cps++;
-		}
-		p++;
-	}
-	size_t bytes = (size_t)(p - s);
-	char *out = malloc(bytes + 4);
-	if (!out)
-		return 0;
-	memcpy(out, s, bytes);
-	if (max)
-		memcpy(out + bytes, "\xE2\x80\xA6", 4); /* U+2026 and NUL */
-	else
-		out[bytes] = '\0';
-	cJSON_SetValuestring(item, out);
-	free(out);
-	return 1;
-}
-
-/* Clamps one text item to min(limit, *budget) and charges the budget.
- * Returns changes; *removed set when nothing of it could be kept. */
-static int clamp_budget(cJSON *item, size_t limit, size_t *budget, bool *removed)
-{
-	*removed = false;
-	if (!cJSON_IsString(item) || !item->valuestring)
-		return 0;
-	size_t max = limit < *budget ? limit : *budget;
-	int changed = clamp_string(item, max);
-	size_t len = utf8_len(item->valuestring);
-	if (max == 0 || len == 0)
-		*removed = max == 0 && changed;
-	*budget -= len < *budget ? len : *budget;
-	return changed;
-}
-
-static int clamp_embed(cJSON *embed, size_t *budget)
-{
-	int changes = 0;
-	bool removed;
-	if (!cJSON_IsObject(embed))
-		return 0;
-	cJSON *title = cJSON_GetObjectItemCaseSensitive(embed, "title");
-	changes += clamp_budget(title, REST_EMBED_TITLE, budget, &removed);
-	if (removed)
-		cJSON_DeleteItemFromObjectCaseSensitive(embed, "title");
-	cJSON *author = cJSON_GetObjectItemCaseSensitive(embed, "author");
-	cJSON *aname = cJSON_GetObjectItemCaseSensitive(author, "name");
-	changes += clamp_budget(aname, REST_EMBED_AUTHOR, budget, &removed);
-	if (removed)
-		cJSON_DeleteItemFromObjectCaseSensitive(embed, "author");
-	cJSON *desc = cJSON_GetObjectItemCaseSensitive(embed, "description");
-	changes += clamp_budget(desc, REST_EMBED_DESCRIPTION, budget, &removed);
-	if (removed)
-		cJSON_DeleteItemFromObjectCaseSensitive(embed, "description");
-	cJSON *fields = cJSON_GetObjectItemCaseSensitive(embed, "fields");
-	if (cJSON_IsArray(fields)) {
-		while (cJSON_GetArraySize(fields) > REST_EMBED_FIELDS) {
-			cJSON_DeleteItemFromArray(fields, cJSON_GetArraySize(fields) - 1);
-			changes++;
-		}
-		for (int i = 0; i < cJSON_GetArraySize(fields);) {
-			cJSON *f = cJSON_GetArrayItem(fields, i);
-			bool r1 = false, r2 = false;
-			changes += clamp_budget(cJSON_GetObjectItemCaseSensitive(f, "name"),
-						REST_EMBED_FIELD_NAME, budget, &r1);
-			changes += clamp_budget(cJSON_GetObjectItemCaseSensitive(f, "value"),
-						REST_EMBED_FIELD_VALUE, budget, &r2);
-			if (r1 || r2) {
-				/* A field needs both a name and a value. */
-				cJSON_DeleteItemFromArray(fields, i);
-				changes++;
-				continue;
-			}
-			i++;
-		}
-	}
-	cJSON *footer = cJSON_GetObjectItemCaseSensitive(embed, "footer");
-	cJSON *ftext = cJSON_GetObjectItemCaseSensitive(footer, "text");
-	changes += clamp_budget(ftext, REST_EMBED_FOOTER, budget, &removed);
-	if (removed)
-		cJSON_DeleteItemFromObjectCaseSensitive(embed, "footer");
-	return changes;
-}
-
-/* Mention syntax made inert in shown text: "@everyone", "@here", "<@id>",
- * "<@!id>", "<@&id>" get a zero-width space after the '@'. allowed_mentions
- * already stops the pings; this also keeps user-typed names (stored raw in
- * the state and the audit) from even looking like a mention, whatever module
- * built the message. Returns 1 when the string changed. */
-static int defuse_mentions(cJSON *str)
-{
-	static const char zwsp[] = "\xE2\x80\x8B";
-	if (!cJSON_IsString(str) || !str->valuestring || !strchr(str->valuestring, '@'))
-		return 0;
-	const char *in = str->valuestring;
-	size_t n = strlen(in), extra = 0;
-	for (size_t i = 0; i < n; i++)
-		if (in[i] == '@')
-			extra += 3;
-	char *out = malloc(n + extra + 1), *o = out;
-	if (!out)
-		return 0;
-	int changed = 0;
-	for (size_t i = 0; i < n; i++) {
-		*o++ = in[i];
-		if (in[i] != '@')
-			continue;
-		const char *next = in + i + 1;
-		bool ping = strncmp(next, "everyone", 8) == 0 || strncmp(next, "here", 4) == 0 ||
-			    (i > 0 && in[i - 1] == '<' &&
-			     (isdigit((unsigned char)*next) || *next == '!' || *next == '&'));
-		if (ping) {
-			memcpy(o, zwsp, 3);
-			o += 3;
-			changed = 1;
-		}
-	}
-	*o = '\0';
-	if (changed)
-		cJSON_SetValuestring(str, out);
-	free(out);
-	return changed;
-}
-
-/* Every shown string under item (not URLs). */
-static int defuse_tree(cJSON *item)
-{
-	int changes = 0;
-	cJSON *c;
-	if (cJSON_IsString(item))
-		return defuse_mentions(item);
-	cJSON_ArrayForEach(c, item)
-	{
-		size_t kl = c->string ? strlen(c->string) : 0;
-		if (kl >= 3 && strcmp(c->string + kl - 3, "url") == 0)
-			continue;
-		changes += defuse_tree(c);
-	}
-	return changes;
-}
-
-int rest_message_clamp(cJSON *msg)
-{
-	int changes = 0;
-	if (!cJSON_IsObject(msg))
-		return 0;
-	/* Defused first: each defused '@' adds a character, so clamping after
-	 * could leave a string over Discord's limit (400: the message lost). */
-	changes += defuse_tree(cJSON_GetObjectItemCaseSensitive(msg, "content"));
-	changes += defuse_tree(cJSON_GetObjectItemCaseSensitive(msg, "embeds"));
-	changes += clamp_string(cJSON_GetObjectItemCaseSensitive(msg, "content"), REST_CONTENT_MAX);
-	cJSON *embeds = cJSON_GetObjectItemCaseSensitive(msg, "embeds");
-	if (cJSON_IsArray(embeds)) {
-		while (cJSON_GetArraySize(embeds) > REST_EMBEDS_PER_MESSAGE) {
-			cJSON_DeleteItemFromArray(embeds, cJSON_GetArraySize(embeds) - 1);
-			changes++;
-		}
-		size_t budget = REST_EMBED_TOTAL;
-		cJSON *e;
-		cJSON_ArrayForEach(e, embeds) changes += clamp_embed(e, &budget);
-	}
-	/* The bot can never be made to ping @everyone, roles or users. */
-	cJSON *am = cJSON_CreateObject();
-	if (am && cJSON_AddArrayToObject(am, "parse")) {
-		if (cJSON_HasObjectItem(msg, "allowed_mentions"))
-			cJSON_ReplaceItemInObjectCaseSensitive(msg, "allowed_mentions", am);
-		else
-			cJSON_AddItemToObject(msg, "allowed_mentions", am);
-	} else {
-		cJSON_Delete(am);
-	}
-	return changes;
-}
-
-cJSON *rest_msg_new(const char *content, int flags)
-{
-	cJSON *m = cJSON_CreateObject();
-	if (!m)
-		return NULL;
-	if (content && !cJSON_AddStringToObject(m, "content", content))
-		goto fail;
-	if (flags && !cJSON_AddNumberToObject(m, "flags", flags))
-		goto fail;
-	return m;
-fail:
-	cJSON_Delete(m);
-	return NULL;
-}
-
-static bool id_ok(const char *s)
-{
-	return s && all_digits(s, strlen(s)) && strlen(s) < 24;
-}
-
-/* Interaction tokens are URL-safe: letters, digits, '-', '_', '.'. */
-static bool token_ok(const char *s)
-{
-	if (!s || !*s || strlen(s) > 512)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return false;
-	return true;
-}
-
-enum bot_rc rest_create_message(struct rest *rest, const char *channel_id, cJSON *msg,
-				rest_done_fn done, void *arg)
-{
-	char path[96];
-	if (!id_ok(channel_id) || !msg) {
-		cJSON_Delete(msg);
-		return BOT_EINVAL;
-	}
-	rest_message_clamp(msg);
-	/* One nonce for every retry of this post (the body is built once). */
-	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "nonce"))) {
-		unsigned char r[12];
-		char nonce[REST_NONCE_SIZE];
-		rand_bytes(r, sizeof(r));
-		for (size_t i = 0; i < sizeof(r); i++)
-			snprintf(nonce + 2 * i, 3, "%02x", r[i]);
-		cJSON_DeleteItemFromObjectCaseSensitive(msg, "nonce");
-		cJSON_AddStringToObject(msg, "nonce", nonce);
-	}
-	cJSON_DeleteItemFromObjectCaseSensitive(msg, "enforce_nonce");
-	cJSON_AddBoolToObject(msg, "enforce_nonce", 1);
-	snprintf(path, sizeof(path), "/channels/%s/messages", channel_id);
-	return rest_request(rest, "POST", path, msg, 0, done, arg);
-}
-
-void rest_nonce_for(const char *key, char out[REST_NONCE_SIZE])
-{
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)key, strlen(key), md);
-	for (size_t i = 0; i < 12; i++) /* 24 hex characters */
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-enum bot_rc rest_edit_message(struct rest *rest, const char *channel_id, const char *message_id,
-			      cJSON *msg, rest_done_fn done, void *arg)
-{
-	char path[128];
-	if (!id_ok(channel_id) || !id_ok(message_id) || !msg) {
-		cJSON_Delete(msg);
-		return BOT_EINVAL;
-	}
-	rest_message_clamp(msg);
-	snprintf(path, sizeof(path), "/channels/%s/messages/%s", channel_id, message_id);
-	return rest_request(rest, "PATCH", path, msg, 0, done, arg);
-}
-
-enum bot_rc rest_interaction_callback(struct rest *rest, const char *interaction_id,
-				      const char *interaction_token, enum rest_callback_type type,
-				      cJSON *data, rest_done_fn done, void *arg)
-{
-	char path[640];
-	cJSON *body = NULL;
-	if (!id_ok(interaction_id) || !token_ok(interaction_token)) {
-		cJSON_Delete(data);
-		return BOT_EINVAL;
-	}
-	body = cJSON_CreateObject();
-	if (!body || !cJSON_AddNumberToObject(body, "type", (double)type)) {
-		cJSON_Delete(body);
-		cJSON_Delete(data);
-		return BOT_ENOMEM;
-	}
-	if (data) {
-		if (type == REST_CB_MESSAGE || type == REST_CB_UPDATE_MESSAGE)
-			rest_message_clamp(data);
-		cJSON_AddItemToObject(body, "data", data);
-	}
-	snprintf(path, sizeof(path), "/interactions/%s/%s/callback", interaction_id,
-		 interaction_token);
-	return rest_request(rest, "POST", path, body, REST_INTERACTION, done, arg);
-}
-
-enum bot_rc rest_edit_original(struct rest *rest, const char *interaction_token, cJSON *msg,
-			       rest_done_fn done, void *arg)
-{
-	char path[640];
-	if (!token_ok(interaction_token) || !msg || !id_ok(rest->app_id)) {
-		cJSON_Delete(msg);
-		return BOT_EINVAL;
-	}
-	rest_message_clamp(msg);
-	snprintf(path, sizeof(path), "/webhooks/%s/%s/messages/@original", rest->app_id,
-		 interaction_token);
-	return rest_request(rest, "PATCH", path, msg, REST_INTERACTION, done, arg);
-}
-
-enum bot_rc rest_followup(struct rest *rest, const char *interaction_token, cJSON *msg,
-			  rest_done_fn done, void *arg)
-{
-	char path[640];
-	if (!token_ok(interaction_token) || !msg || !id_ok(rest->app_id)) {
-		cJSON_Delete(msg);
-		return BOT_EINVAL;
-	}
-	rest_message_clamp(msg);
-	snprintf(path, sizeof(path), "/webhooks/%s/%s", rest->app_id, interaction_token);
-	return rest_request(rest, "POST", path, msg, REST_INTERACTION, done, arg);
-}
-
-enum bot_rc rest_autocomplete(struct rest *rest, const char *interaction_id,
-			      const char *interaction_token, const char *const *choices,
-			      size_t n_choices, rest_done_fn done, void *arg)
-{
-	cJSON *data = cJSON_CreateObject();
-	cJSON *arr = data ? cJSON_AddArrayToObject(data, "choices") : NULL;
-	if (!arr)
-		goto fail;
-	for (size_t i = 0; i < n_choices && i < 25; i++) {
-		cJSON *c = cJSON_CreateObject();
-		if (!c)
-			goto fail;
-		cJSON_AddItemToArray(arr, c);
-		cJSON *name = cJSON_AddStringToObject(c, "name", choices[i]);
-		cJSON *value = cJSON_AddStringToObject(c, "value", choices[i]);
-		if (!name || !value)
-			goto fail;
-		clamp_string(name, 100);
-		clamp_string(value, 100);
-	}
-	return rest_interaction_callback(rest, interaction_id, interaction_token,
-					 REST_CB_AUTOCOMPLETE, data, done, arg);
-fail:
-	cJSON_Delete(data);
-	return BOT_ENOMEM;
 }
 
 /* ---- counters ---- */
