@@ -235,8 +235,9 @@ static void test_errors(void)
 		"bad.cfg:2: aws.regoin: unknown setting (did you mean \"region\"?)\n",
 		"bad.cfg:3: timezone: unknown time zone \"Nowhere/City\"",
 		"bad.cfg:5: environments.[0].tag: required setting is missing\n",
-		"bad.cfg:6: environments.[1].name: duplicate environment name \"a\" (first defined "
-		"at line 5)\n",
+		("bad.cfg:6: environments.[1].name: duplicate environment name \"a\" (first "
+		 "defined "
+		 "at line 5)\n"),
 		"bad.cfg:8: environments.[1].hourly_cost: -3 is negative",
 	};
 	const char *prev = err;
