@@ -335,7 +335,8 @@ static void lease_undo(struct cmd_ctx *c, const struct state_lease *was, bool ha
 
 static void run_workflow(struct cmd_ctx *c, enum action action, const char *arg)
 {
-	char text[1024], trigger[160], who[STATE_WHO_MAX * 2], err[512], outcome[STATE_TEXT_MAX];
+	char text[1024], trigger[160], who[STATE_WHO_MAX * 2], err[512];
+	char outcome[STATE_TEXT_MAX + 64]; /* the audit cuts it to STATE_TEXT_MAX */
 	const char *verb = action == ACTION_START ? "start" : "stop";
 	struct lease_plan lp;
 	struct state_lease was;
