@@ -29,6 +29,10 @@ static const struct {
 	[AWS_ECR] = { "ecr", NULL, "AmazonEC2ContainerRegistry_V20150921" },
 	[AWS_EC2] = { "ec2", "2016-11-15", NULL },
 	[AWS_STS] = { "sts", "2011-06-15", NULL },
+	[AWS_ASG] = { "autoscaling", "2011-01-01", NULL },
+	[AWS_ECS] = { "ecs", NULL, "AmazonEC2ContainerServiceV20141113" },
+	[AWS_APPAS] = { "application-autoscaling", NULL, "AnyScaleFrontendService" },
+	[AWS_RDS] = { "rds", "2014-10-31", NULL },
 };
 
 const char *aws_service_name(enum aws_service svc)

@@ -28,6 +28,10 @@ enum aws_service {
 	AWS_ECR,     /* ecr (JSON 1.1), host api.ecr.REGION.amazonaws.com */
 	AWS_EC2,     /* ec2 (ec2 protocol, XML) */
 	AWS_STS,     /* sts (query protocol, XML) */
+	AWS_ASG,     /* autoscaling (query protocol, XML) */
+	AWS_ECS,     /* ecs (JSON 1.1) */
+	AWS_APPAS,   /* application-autoscaling (JSON 1.1) */
+	AWS_RDS,     /* rds (query protocol, XML): RDS, Aurora, DocumentDB, Neptune */
 	AWS_SERVICE_COUNT
 };
 
@@ -107,7 +111,8 @@ void aws_get_tuning(const struct aws *aws, struct aws_tuning *out);
 void aws_set_tuning(struct aws *aws, const struct aws_tuning *tuning);
 void aws_get_metrics(const struct aws *aws, struct aws_metrics *out);
 
-/* "cloudformation", "ecr", "ec2", "sts" (the signing names). */
+/* "cloudformation", "ecr", "ec2", "sts", "autoscaling", "ecs",
+ * "application-autoscaling", "rds" (the signing names). */
 const char *aws_service_name(enum aws_service svc);
 /* The region in use (borrowed). */
 const char *aws_region(const struct aws *aws);

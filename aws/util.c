@@ -160,6 +160,10 @@ static const struct {
 	[AWS_ECR] = { "ECR", "api.ecr" },
 	[AWS_EC2] = { "EC2", "ec2" },
 	[AWS_STS] = { "STS", "sts" },
+	[AWS_ASG] = { "AUTO_SCALING", "autoscaling" },
+	[AWS_ECS] = { "ECS", "ecs" },
+	[AWS_APPAS] = { "APPLICATION_AUTO_SCALING", "application-autoscaling" },
+	[AWS_RDS] = { "RDS", "rds" },
 };
 
 char *aws_resolve_endpoint(enum aws_service svc, const char *region, const char *cfg_url, char *err,

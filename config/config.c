@@ -821,6 +821,55 @@ void cfg_read_oom(struct cfg_reader *r)
 	r->ld->oom = true;
 }
 
+bool cfg_read_capacity(struct cfg_reader *r, const char *name, struct cfg_capacity *out)
+{
+	static const char *const known[] = { "min", "desired", "max", NULL };
+	out->set = false;
+	out->min = out->desired = out->max = -1;
+	struct cfg_reader *g = cfg_read_group(r, name, false);
+	if (!g)
+		return false;
+	check_unknown(g->ld, g->g, g->path, known);
+	bool ok = true;
+	long long *dst[] = { &out->min, &out->desired, &out->max };
+	for (size_t i = 0; i < 3; i++) {
+		const config_setting_t *s = member(g->g, known[i]);
+		if (!s)
+			continue;
+		char p[CFG_PATH_LEN];
+		child_path(p, g->path, known[i]);
+		if (config_setting_type(s) != CONFIG_TYPE_INT &&
+		    config_setting_type(s) != CONFIG_TYPE_INT64) {
+			add_error(g->ld, s, p, "must be a whole number, not %s", type_name(s));
+			ok = false;
+			continue;
+		}
+		long long v = config_setting_get_int64(s);
+		if (v < 0 || v > 1000000) {
+			add_error(g->ld, s, p, "%lld is out of range (0 to 1000000)", v);
+			ok = false;
+			continue;
+		}
+		*dst[i] = v;
+	}
+	if (ok && out->min >= 0 && out->desired >= 0 && out->min > out->desired) {
+		cfg_read_error(g, "min", "min (%lld) is above desired (%lld)", out->min,
+			       out->desired);
+		ok = false;
+	}
+	if (ok && out->desired >= 0 && out->max >= 0 && out->desired > out->max) {
+		cfg_read_error(g, "desired", "desired (%lld) is above max (%lld)", out->desired,
+			       out->max);
+		ok = false;
+	}
+	if (ok && out->min >= 0 && out->max >= 0 && out->min > out->max) {
+		cfg_read_error(g, "min", "min (%lld) is above max (%lld)", out->min, out->max);
+		ok = false;
+	}
+	out->set = ok;
+	return ok;
+}
+
 /* ---- environments ---------------------------------------------------------------- */
 
 static const struct cfg_kind *find_kind(const struct loader *ld, const char *name)
@@ -978,6 +1027,97 @@ static void load_env(struct loader *ld, const config_setting_t *g, unsigned idx)
 		add_error(ld, at_of(g, "hourly_cost"), p, "%g is negative (USD per hour, >= 0)",
 			  env->hourly_cost);
 	}
+}
+
+const struct cfg_env *cfg_env_root(const struct cfg_env *env)
+{
+	while (env && env->parent)
+		env = env->parent;
+	return env;
+}
+
+/* One member of a group: kind and that kind's settings, nothing else. */
+static void load_member(struct loader *ld, struct cfg_env *group, struct cfg_env *m,
+			const config_setting_t *g, const char *path, size_t idx)
+{
+	char p[CFG_PATH_LEN];
+	m->parent = group;
+	m->line = (int)config_setting_source_line(g);
+	if (group->name && asprintf(&m->name, "%s[%zu]", group->name, idx + 1) < 0) {
+		m->name = NULL;
+		ld->oom = true;
+		return;
+	}
+	char *kind = NULL;
+	child_path(p, path, "kind");
+	if (!get_string(ld, g, path, "kind", true, &kind))
+		return;
+	const struct cfg_kind *k = find_kind(ld, kind);
+	if (!k) {
+		char names[256];
+		kind_names(ld, NULL, NULL, names, sizeof(names));
+		add_error(ld, at_of(g, "kind"), p, "unknown kind \"%s\" (expected %s)", kind,
+			  names);
+		free(kind);
+		return;
+	}
+	free(kind);
+	/* Settings: kind and the kind's own; the environment's own (name,
+	 * schedule, ...) belong to the group. */
+	const char *known[64];
+	size_t n = 0;
+	known[n++] = "kind";
+	for (const char *const *st = k->settings; st && *st && n + 1 < 64; st++)
+		known[n++] = *st;
+	known[n] = NULL;
+	check_unknown(ld, g, path, known);
+	reject_others(ld, g, path, k);
+	m->kind = k;
+	struct cfg_reader *r = new_reader(ld, g, path);
+	if (r && k->parse)
+		m->spec = k->parse(r, m);
+}
+
+size_t cfg_read_members(struct cfg_reader *r, const char *name, struct cfg_env *env)
+{
+	size_t n = 0;
+	struct cfg_reader *list = cfg_read_list(r, name, "kind = \"...\"; ...", &n);
+	if (!list) {
+		if (!member(r->g, name))
+			cfg_read_error(r, name, "is required: the group's members, in start order");
+		return 0;
+	}
+	if (env->parent) {
+		cfg_read_error(r, name, "a group cannot be a member of a group");
+		return 0;
+	}
+	if (n == 0) {
+		cfg_read_error(r, name, "must list at least one member");
+		return 0;
+	}
+	if (n > CFG_MAX_MEMBERS) {
+		cfg_read_error(r, name, "has %zu members; a group has at most %d", n,
+			       CFG_MAX_MEMBERS);
+		return 0;
+	}
+	env->members = calloc(n, sizeof(*env->members));
+	if (!env->members) {
+		r->ld->oom = true;
+		return 0;
+	}
+	env->n_members = n;
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list->g, (unsigned)i);
+		char ep[CFG_PATH_LEN];
+		elem_path(ep, list->path, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			add_error(r->ld, e, ep, "must be a group { kind = \"...\"; ... }, not %s",
+				  type_name(e));
+			continue;
+		}
+		load_member(r->ld, env, &env->members[i], e, ep, i);
+	}
+	return n;
 }
 
 static void load_environments(struct loader *ld, const config_setting_t *root)
@@ -1220,15 +1360,23 @@ void cfg_free_strv(char **v, size_t n)
 	free(v);
 }
 
+static void env_free(struct cfg_env *e)
+{
+	for (size_t i = 0; i < e->n_members; i++)
+		env_free(&e->members[i]);
+	free(e->members);
+	free(e->name);
+	if (e->kind && e->kind->free_spec)
+		e->kind->free_spec(e->spec);
+}
+
 void cfg_destroy(struct cfg *cfg)
 {
 	if (!cfg)
 		return;
 	for (size_t i = 0; i < cfg->n_envs; i++) {
 		struct cfg_env *e = &cfg->envs[i];
-		free(e->name);
-		if (e->kind && e->kind->free_spec)
-			e->kind->free_spec(e->spec);
+		env_free(e);
 		free(e->schedule.start_expr);
 		free(e->schedule.stop_expr);
 		free(e->schedule.timezone);
@@ -1257,6 +1405,7 @@ void cfg_destroy(struct cfg *cfg)
 
 const struct tz *cfg_env_tz(const struct cfg *cfg, const struct cfg_env *env)
 {
+	env = cfg_env_root(env);
 	return env && env->schedule.tz ? env->schedule.tz : cfg->tz;
 }
 

@@ -83,6 +83,27 @@ void cfg_read_oom(struct cfg_reader *r);
 /* Frees n strings and the array (accepts NULL). */
 void cfg_free_strv(char **v, size_t n);
 
+/* restore = { min = 1; desired = 2; max = 4; }: what a start restores when
+ * no capacity was saved. Each value an integer >= 0, or -1 when absent
+ * (a kind names which it requires). */
+struct cfg_capacity {
+	bool set; /* the group is present (and valid) */
+	long long min, desired, max;
+};
+/* Reads the group name as a capacity; false when absent or wrong (reported:
+ * not a group, unknown member, negative or non-integer value, min > desired
+ * or desired > max when both are given). */
+bool cfg_read_capacity(struct cfg_reader *r, const char *name, struct cfg_capacity *out);
+
+#define CFG_MAX_MEMBERS 50 /* members of one group */
+/* members = ( { kind = "..."; ... }, ... ): the group environment's members,
+ * in order, each parsed by its kind like an environment of its own (its
+ * settings only: kind and the kind's). They are named "GROUP[1]", "GROUP[2]",
+ * ... (1-based), have env as parent, no schedule, and are owned by env
+ * (freed by cfg_destroy). A member cannot itself have members. Returns the
+ * number read; errors are reported through the reader. */
+size_t cfg_read_members(struct cfg_reader *r, const char *name, struct cfg_env *env);
+
 struct cfg_schedule {
 	char *start_expr; /* NULL when the environment has no scheduled start */
 	char *stop_expr;  /* NULL when it has no scheduled stop */
@@ -102,7 +123,16 @@ struct cfg_env {
 	bool protected_env; /* "protected" in the file */
 	bool enforce;
 	double hourly_cost; /* USD per hour while up; >= 0 */
+
+	/* A group's members (cfg_read_members), in start order; a member has
+	 * its group as parent and no schedule of its own. */
+	const struct cfg_env *parent;
+	struct cfg_env *members;
+	size_t n_members;
 };
+
+/* The top-level environment env belongs to: env itself, or its group. */
+const struct cfg_env *cfg_env_root(const struct cfg_env *env);
 
 struct cfg {
 	char *path;                          /* the file it was read from */

@@ -141,6 +141,8 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	struct aws *aws = NULL;
 	struct rest *rest = NULL;
 	struct wfm *wfm = NULL;
+	struct state *st = NULL;
+	struct saver *sv = NULL;
 	char *token = NULL;
 	char err[512];
 	struct cli_wf c = { 0 };
@@ -184,10 +186,18 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 		if (!rest)
 			goto out;
 	}
+	/* Capacities a stop scales to zero are kept in the state file, as the
+	 * daemon keeps them (a kind refuses to scale down without it). */
+	if (state_load(cfg->state_file, &st, NULL, err, sizeof(err)) == BOT_OK)
+		sv = saver_create(loop, st, cfg->state_file);
+	else
+		fprintf(stderr, "envbot: state file: %s (capacities cannot be saved)\n", err);
 	struct wfm_deps deps = { .loop = loop,
 				 .aws = aws,
 				 .rest = rest,
 				 .cfg = cfg,
+				 .cap_state = sv ? st : NULL,
+				 .cap_saver = sv,
 				 .on_finished = on_finished,
 				 .on_changed = print_progress,
 				 .arg = &c };
@@ -213,6 +223,8 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	}
 out:
 	wfm_destroy(wfm);
+	saver_destroy(sv);
+	state_destroy(st);
 	rest_destroy(rest);
 	aws_destroy(aws);
 	loop_destroy(loop);

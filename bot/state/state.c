@@ -80,6 +80,7 @@ struct state *state_create(void)
 static void env_free(struct env_state *e)
 {
 	free(e->skips);
+	free(e->caps);
 	free(e->iv);
 }
 
@@ -150,7 +151,7 @@ struct env_state *state_env_get(struct state *st, const char *name, char *err, s
 
 static bool env_empty(const struct env_state *e)
 {
-	return e->n_extends == 0 && e->n_skips == 0 && !e->paused && !e->leased &&
+	return e->n_extends == 0 && e->n_skips == 0 && !e->paused && !e->leased && e->n_caps == 0 &&
 	       e->up_since == 0 && e->n_iv == 0;
 }
 
@@ -422,6 +423,66 @@ const struct state_lease *state_lease_of(const struct state *st, const char *env
 {
 	const struct env_state *e = state_env_find(st, env);
 	return e && e->leased ? &e->lease : NULL;
+}
+
+/* -------------------------------------------------------------- capacities */
+
+enum bot_rc state_capacity_set(struct state *st, const char *env, const struct state_capacity *c,
+			       char *err, size_t errlen)
+{
+	size_t klen = strnlen(c->key, sizeof(c->key));
+	if (klen == 0 || klen >= sizeof(c->key)) {
+		state_set_err(err, errlen, "a saved capacity needs a key of 1 to %d bytes",
+			      STATE_KEY_MAX - 1);
+		return BOT_EINVAL;
+	}
+	if (c->min < -1 || c->desired < -1 || c->max < -1 || c->saved_at < 0) {
+		state_set_err(err, errlen, "capacity %s: values are counts, or -1 for none",
+			      c->key);
+		return BOT_EINVAL;
+	}
+	struct env_state *e = state_env_get(st, env, err, errlen);
+	if (!e)
+		return BOT_EINVAL;
+	for (size_t i = 0; i < e->n_caps; i++) {
+		if (strcmp(e->caps[i].key, c->key) == 0) {
+			e->caps[i] = *c;
+			return BOT_OK;
+		}
+	}
+	if (e->n_caps >= STATE_MAX_CAPACITIES) {
+		state_set_err(err, errlen, "too many saved capacities for %s (%d)", env,
+			      STATE_MAX_CAPACITIES);
+		return BOT_EINVAL;
+	}
+	if (array_grow(&e->caps, &e->cap_caps, e->n_caps + 1, sizeof(*e->caps), 0) < 0) {
+		state_set_err(err, errlen, "out of memory");
+		return BOT_ENOMEM;
+	}
+	e->caps[e->n_caps++] = *c;
+	return BOT_OK;
+}
+
+const struct state_capacity *state_capacity_get(const struct state *st, const char *env,
+						const char *key)
+{
+	const struct env_state *e = state_env_find(st, env);
+	for (size_t i = 0; e && key && i < e->n_caps; i++)
+		if (strcmp(e->caps[i].key, key) == 0)
+			return &e->caps[i];
+	return NULL;
+}
+
+size_t state_capacity_count(const struct state *st, const char *env)
+{
+	const struct env_state *e = state_env_find(st, env);
+	return e ? e->n_caps : 0;
+}
+
+const struct state_capacity *state_capacity_at(const struct state *st, const char *env, size_t i)
+{
+	const struct env_state *e = state_env_find(st, env);
+	return e && i < e->n_caps ? &e->caps[i] : NULL;
 }
 
 /* ------------------------------------------------------------------ freeze */

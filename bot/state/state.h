@@ -29,6 +29,8 @@
  *         "pause": { "until_date" | "until_at", "since", "who" },  (optional)
  *         "lease": { "action": "start"|"stop", "until", "set_at", "who" },
  *                                                          (optional)
+ *         "capacities": { "<key>": { "min", "desired", "max", "saved_at" } },
+ *                                                          (optional)
  *         "uptime": { "up_since", "intervals": [ [from, to] ] } } },
  *     "holidays": [ { "date", "label", "who", "added_at" } ],
  *     "workflows": [ { "env", "kind": "start"|"stop", "id", "trigger",
@@ -55,6 +57,7 @@
 #define STATE_TOKEN_MAX 130 /* ClientRequestToken: up to 128 characters */
 #define STATE_STEP_MAX  64  /* name of the workflow's current state */
 #define STATE_TAG_MAX   130 /* ECR image tag: up to 128 characters */
+#define STATE_KEY_MAX   192 /* a saved capacity's key: "asg/NAME", "ecs/CLUSTER/SERVICE" */
 /* A rendered progress message (JSON) kept in the outbox. Discord caps an
  * embed at 6000 characters; the renderer's pictures are a few kilobytes. */
 #define STATE_MSG_MAX 16384
@@ -67,6 +70,7 @@
 #define STATE_MAX_WORKFLOWS  1000
 #define STATE_MAX_FINALS     1000 /* outbox: final pictures not yet sent */
 #define STATE_MAX_INTERVALS  2048 /* per environment; the oldest go first */
+#define STATE_MAX_CAPACITIES 512  /* per environment (one per scaled resource) */
 #define STATE_AUDIT_DEFAULT  1000
 #define STATE_AUDIT_HARD_MAX 100000
 
@@ -105,6 +109,18 @@ struct state_lease {
 	time_t until; /* 0: until the next scheduled transition */
 	time_t set_at;
 	char who[STATE_WHO_MAX];
+};
+
+/* What a stop scaled to zero (an Auto Scaling group's min/desired/max, an
+ * ECS service's desired count and its scalable target's min/max), saved
+ * under the environment before the scale-down is sent, so that the start
+ * restores exactly it. -1: the resource has no such value. Keyed by the
+ * resource ("asg/NAME"); kept after the start (the next stop overwrites it
+ * with what it finds, unless it finds zero already). */
+struct state_capacity {
+	char key[STATE_KEY_MAX];
+	long long min, desired, max;
+	time_t saved_at;
 };
 
 struct state_freeze {
@@ -257,6 +273,17 @@ enum bot_rc state_lease_set(struct state *st, const char *env, enum action actio
 bool state_lease_clear(struct state *st, const char *env);
 /* NULL when env has none. */
 const struct state_lease *state_lease_of(const struct state *st, const char *env);
+
+/* Sets (or replaces) the capacity saved under env for c->key. BOT_EINVAL
+ * for an empty or too long key, a value below -1, or too many keys. */
+enum bot_rc state_capacity_set(struct state *st, const char *env, const struct state_capacity *c,
+			       char *err, size_t errlen);
+/* The capacity saved under env for key; NULL if none. Borrowed until the
+ * next change of the state. */
+const struct state_capacity *state_capacity_get(const struct state *st, const char *env,
+						const char *key);
+size_t state_capacity_count(const struct state *st, const char *env);
+const struct state_capacity *state_capacity_at(const struct state *st, const char *env, size_t i);
 
 /* A second freeze keeps the first one's who and since. */
 void state_freeze(struct state *st, const char *who, time_t now);

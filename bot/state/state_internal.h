@@ -26,6 +26,8 @@ struct env_state {
 	struct state_pause pause;
 	bool leased;
 	struct state_lease lease;
+	struct state_capacity *caps; /* in the order they were first saved */
+	size_t n_caps, cap_caps;
 	time_t up_since; /* 0: down */
 	struct interval *iv;
 	size_t n_iv, cap_iv;

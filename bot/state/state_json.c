@@ -83,6 +83,18 @@ static cJSON *encode(const struct state *st)
 			     cJSON_AddNumberToObject(l, "set_at", (double)e->lease.set_at) &&
 			     cJSON_AddStringToObject(l, "who", e->lease.who);
 		}
+		if (ok && e->n_caps > 0) {
+			cJSON *cs = cJSON_AddObjectToObject(eo, "capacities");
+			ok = cs != NULL;
+			for (size_t j = 0; ok && j < e->n_caps; j++) {
+				const struct state_capacity *c = &e->caps[j];
+				cJSON *co = cJSON_AddObjectToObject(cs, c->key);
+				ok = co && cJSON_AddNumberToObject(co, "min", (double)c->min) &&
+				     cJSON_AddNumberToObject(co, "desired", (double)c->desired) &&
+				     cJSON_AddNumberToObject(co, "max", (double)c->max) &&
+				     cJSON_AddNumberToObject(co, "saved_at", (double)c->saved_at);
+			}
+		}
 		cJSON *up = ok ? cJSON_AddObjectToObject(eo, "uptime") : NULL;
 		ok = up && cJSON_AddNumberToObject(up, "up_since", (double)e->up_since);
 		cJSON *ivs = ok ? cJSON_AddArrayToObject(up, "intervals") : NULL;
@@ -206,6 +218,18 @@ static int dec_time(struct dec *d, const cJSON *o, const char *where, const char
 	return 0;
 }
 
+/* A capacity value: an integer from -1 (none) to 2^31. */
+static int dec_count(struct dec *d, const cJSON *o, const char *where, const char *key,
+		     long long *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= -1 && v->valuedouble <= 2147483648.0) ||
+	    (double)(long long)v->valuedouble != v->valuedouble)
+		return dec_fail(d, "%s: \"%s\" is not a count", where, key);
+	*out = (long long)v->valuedouble;
+	return 0;
+}
+
 static int dec_date(struct dec *d, const cJSON *o, const char *where, const char *key, ymd_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -318,6 +342,25 @@ static void decode_env(struct dec *d, struct state *st, const cJSON *eo)
 		}
 		l.action = strcmp(act, "start") == 0 ? ACTION_START : ACTION_STOP;
 		dec_rc(d, state_lease_put(st, name, &l, why, sizeof(why)), where, why);
+	}
+	const cJSON *cs = cJSON_GetObjectItemCaseSensitive(eo, "capacities");
+	if (cs && !cJSON_IsObject(cs)) {
+		dec_fail(d, "%s: \"capacities\" is not an object", where);
+		return;
+	}
+	for (const cJSON *co = cs ? cs->child : NULL; co; co = co->next) {
+		struct state_capacity c;
+		memset(&c, 0, sizeof(c));
+		if (state_copy_id(c.key, sizeof(c.key), co->string) < 0) {
+			dec_fail(d, "%s: capacity key is too long", where);
+			return;
+		}
+		if (dec_count(d, co, where, "min", &c.min) < 0 ||
+		    dec_count(d, co, where, "desired", &c.desired) < 0 ||
+		    dec_count(d, co, where, "max", &c.max) < 0 ||
+		    dec_time(d, co, where, "saved_at", &c.saved_at) < 0)
+			return;
+		dec_rc(d, state_capacity_set(st, name, &c, why, sizeof(why)), where, why);
 	}
 	const cJSON *up = cJSON_GetObjectItemCaseSensitive(eo, "uptime");
 	if (!cJSON_IsObject(up)) {

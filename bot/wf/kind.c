@@ -59,3 +59,9 @@ void kind_live_line_error(struct kind_live *live, const struct aws_err *err, kin
 	snprintf(live->line, sizeof(live->line), "unknown (AWS: %s%s%s)",
 		 err ? bot_strerror(err->rc) : "no answer", msg[0] ? ", " : "", msg);
 }
+
+bool kind_wakes_up(const struct cfg_env *env)
+{
+	const struct kind *k = kind_of(env);
+	return k && k->wakes_up && k->wakes_up(env);
+}

@@ -113,6 +113,11 @@ struct kind {
 	/* The ECR repository env deploys from (/env tags, `envbot tags`);
 	 * NULL hook or result: none. */
 	const char *(*image_repository)(const struct cfg_env *env);
+	/* True when AWS may start what env stopped on its own (an RDS instance
+	 * or cluster after 7 days stopped): while the schedule says down, the
+	 * scheduler runs the stop again now and then, so the restart is undone.
+	 * NULL: never. */
+	bool (*wakes_up)(const struct cfg_env *env);
 };
 
 /* The descriptor of a registered kind (every cfg_kind of the registry is the
@@ -121,5 +126,7 @@ const struct kind *kind_from_cfg(const struct cfg_kind *k);
 const struct kind *kind_of(const struct cfg_env *env);
 /* env's image repository, NULL if its kind has none. */
 const char *kind_image_repository(const struct cfg_env *env);
+/* kind_of(env)->wakes_up(env), false when the kind has no such hook. */
+bool kind_wakes_up(const struct cfg_env *env);
 
 #endif

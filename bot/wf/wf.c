@@ -467,3 +467,21 @@ int wf_check_table(const struct wf_table *t, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+enum bot_rc wf_capacity_save(struct wf *wf, const struct state_capacity *c, char *err,
+			     size_t errlen)
+{
+	if (!wf->obs.save_capacity) {
+		snprintf(err, errlen,
+			 "nothing persists here to keep %s's capacity: run it from the daemon "
+			 "(envbot run) or with a state file",
+			 c->key);
+		return BOT_EINVAL;
+	}
+	return wf->obs.save_capacity(wf->obs.arg, wf, c, err, errlen);
+}
+
+bool wf_capacity_load(struct wf *wf, const char *key, struct state_capacity *out)
+{
+	return wf->obs.load_capacity && wf->obs.load_capacity(wf->obs.arg, wf, key, out);
+}

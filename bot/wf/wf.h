@@ -19,6 +19,7 @@
 #include "../../config/config.h"
 #include "../core/action.h"
 #include "../core/loop.h"
+#include "../state/state.h"
 
 enum wf_status { WF_RUNNING = 0, WF_SUCCEEDED = 1, WF_FAILED = 2 };
 enum wf_mark { WF_PENDING = 0, WF_ACTIVE, WF_DONE, WF_SKIPPED, WF_ERROR };
@@ -46,6 +47,15 @@ struct wf_observer {
 	/* The workflow ended (wf_status() tells how). The observer owns wf and
 	 * destroys it, possibly later (the final embed edit may still need it). */
 	void (*finished)(void *arg, struct wf *wf);
+	/* Saved capacities (struct state_capacity), under the environment's
+	 * root (a group member's are its group's). save returns once c is
+	 * durable (on disk): the kind sends its scale-down only after BOT_OK.
+	 * NULL save: nothing can be kept here, the kind refuses to scale down;
+	 * NULL load: nothing saved. */
+	enum bot_rc (*save_capacity)(void *arg, struct wf *wf, const struct state_capacity *c,
+				     char *err, size_t errlen);
+	bool (*load_capacity)(void *arg, struct wf *wf, const char *key,
+			      struct state_capacity *out);
 	void *arg;
 };
 

@@ -109,4 +109,12 @@ void wf_add_detail(struct wf *wf, const char *fmt, ...) __attribute__((format(pr
 void wf_skip_step(struct wf *wf, int step);
 void wf_changed(struct wf *wf);
 
+/* For tasks that scale a resource to zero: saves c (through the observer)
+ * and returns once it is on disk; send the scale-down only after BOT_OK. On
+ * failure err says why ("nothing persists here: ..."). */
+enum bot_rc wf_capacity_save(struct wf *wf, const struct state_capacity *c, char *err,
+			     size_t errlen);
+/* The capacity a stop saved for key; false when none. */
+bool wf_capacity_load(struct wf *wf, const char *key, struct state_capacity *out);
+
 #endif

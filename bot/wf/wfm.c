@@ -573,6 +573,50 @@ static void obs_changed(void *arg, struct wf *wf)
 
 static void start_queued(struct wfm_item *it);
 
+static struct state *cap_state(const struct wfm *wfm)
+{
+	return wfm->d.cap_state ? wfm->d.cap_state : wfm->d.state;
+}
+
+/* Written to disk before the kind scales down: a kill -9 right after the
+ * scale-down still finds what to restore. */
+static enum bot_rc obs_save_capacity(void *arg, struct wf *wf, const struct state_capacity *c,
+				     char *err, size_t errlen)
+{
+	struct wfm_item *it = arg;
+	struct wfm *wfm = it->wfm;
+	struct state *st = cap_state(wfm);
+	struct saver *sv = wfm->d.cap_saver ? wfm->d.cap_saver : wfm->d.saver;
+	if (!st || !sv) {
+		snprintf(err, errlen, "no state file to keep %s's capacity in", c->key);
+		return BOT_EINVAL;
+	}
+	const char *owner = cfg_env_root(wf_env(wf))->name;
+	enum bot_rc rc = state_capacity_set(st, owner, c, err, errlen);
+	if (rc != BOT_OK)
+		return rc;
+	rc = saver_save_now(sv);
+	if (rc != BOT_OK)
+		snprintf(err, errlen,
+			 "the state file could not be written (%s): %s not scaled down",
+			 bot_strerror(rc), c->key);
+	else
+		log_info(MOD, "msg=\"capacity saved\" env=%s key=%s min=%lld desired=%lld max=%lld",
+			 owner, c->key, c->min, c->desired, c->max);
+	return rc;
+}
+
+static bool obs_load_capacity(void *arg, struct wf *wf, const char *key, struct state_capacity *out)
+{
+	struct wfm_item *it = arg;
+	const struct state *st = cap_state(it->wfm);
+	const struct state_capacity *c =
+		st ? state_capacity_get(st, cfg_env_root(wf_env(wf))->name, key) : NULL;
+	if (c)
+		*out = *c;
+	return c != NULL;
+}
+
 static void obs_finished(void *arg, struct wf *wf)
 {
 	struct wfm_item *it = arg;
@@ -604,6 +648,8 @@ static struct wfm_item *item_new(struct wfm *wfm, const struct wf_params *p, con
 	const struct wf_observer obs = { .checkpoint = obs_checkpoint,
 					 .changed = obs_changed,
 					 .finished = obs_finished,
+					 .save_capacity = obs_save_capacity,
+					 .load_capacity = obs_load_capacity,
 					 .arg = it };
 	it->wf = wf_create(wfm->d.loop, wfm->d.aws, p, &obs);
 	if (!it->wf) {

@@ -29,7 +29,12 @@ struct wfm_deps {
 	struct state *state;   /* NULL: nothing persisted (CLI) */
 	struct saver *saver;   /* saves state; NULL: nothing persisted (CLI) */
 	const struct cfg *cfg; /* borrowed; channel_id, guild_id (wfm_set_config) */
-	uint64_t poll_ms;      /* 0 = WF_POLL_MS */
+	/* Where saved capacities go (struct state_capacity); NULL: state and
+	 * saver above. The CLI gives only these: its workflows are not
+	 * resumed, but what `envbot stop` scaled down must be restorable. */
+	struct state *cap_state;
+	struct saver *cap_saver;
+	uint64_t poll_ms; /* 0 = WF_POLL_MS */
 	/* Called when a workflow ends, before it is freed (uptime, audit).
 	 * May be NULL. */
 	void (*on_finished)(void *arg, const struct wf *wf);

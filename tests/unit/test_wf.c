@@ -435,7 +435,10 @@ static struct wf *run(struct aws *aws, const struct cfg_env *env, enum action ac
 {
 	*r = (struct run){ .loop = aws->loop };
 	struct wf_params p = { .env = env, .action = action, .trigger = "test", .poll_ms = 1 };
-	struct wf_observer obs = { obs_checkpoint, obs_changed, obs_finished, r };
+	struct wf_observer obs = { .checkpoint = obs_checkpoint,
+				   .changed = obs_changed,
+				   .finished = obs_finished,
+				   .arg = r };
 	struct wf *wf = wf_create(aws->loop, aws, &p, &obs);
 	CHECK(wf != NULL);
 	if (!wf)
@@ -730,7 +733,10 @@ static void test_destroy_cancels(struct aws *aws, const struct cfg *cfg)
 	struct run r = { .loop = aws->loop };
 	reset(aws);
 	struct wf_params p = { .env = cfg_find_env(cfg, "dev"), .action = ACTION_START };
-	struct wf_observer obs = { obs_checkpoint, obs_changed, obs_finished, &r };
+	struct wf_observer obs = { .checkpoint = obs_checkpoint,
+				   .changed = obs_changed,
+				   .finished = obs_finished,
+				   .arg = &r };
 	struct wf *wf = wf_create(aws->loop, aws, &p, &obs);
 	wf_begin(wf);
 	CHECK_INT(n_calls, 1);
