@@ -1062,11 +1062,13 @@ static void load_member(struct loader *ld, struct cfg_env *group, struct cfg_env
 		return;
 	}
 	free(kind);
-	/* Settings: kind and the kind's own; the environment's own (name,
-	 * schedule, ...) belong to the group. */
+	/* Settings: kind, name (the member's own: for a kind whose resource has
+	 * a name, such as asg, that name; otherwise a label) and the kind's own;
+	 * the environment's (schedule, ...) belong to the group. */
 	const char *known[64];
 	size_t n = 0;
 	known[n++] = "kind";
+	known[n++] = "name";
 	for (const char *const *st = k->settings; st && *st && n + 1 < 64; st++)
 		known[n++] = *st;
 	known[n] = NULL;

@@ -637,12 +637,19 @@ static int build_checks(struct doctor *d)
 		const struct kind *k = kind_from_cfg(*ck);
 		for (const struct kind_check *const *kc = k->checks; kc && *kc; kc++) {
 			for (size_t i = 0; i < cfg->n_envs; i++) {
-				const struct cfg_env *env = &cfg->envs[i];
-				if (env->kind != *ck)
-					continue;
-				const char *target = (*kc)->target(env, tag, sizeof(tag));
-				if (target && target[0] && !add_check(d, K_KIND, *kc, target, env))
-					return -1;
+				/* A group is checked through its members. */
+				const struct cfg_env *top = &cfg->envs[i];
+				size_t n = top->n_members ? top->n_members : 1;
+				for (size_t j = 0; j < n; j++) {
+					const struct cfg_env *env =
+						top->n_members ? &top->members[j] : top;
+					if (env->kind != *ck)
+						continue;
+					const char *target = (*kc)->target(env, tag, sizeof(tag));
+					if (target && target[0] &&
+					    !add_check(d, K_KIND, *kc, target, env))
+						return -1;
+				}
 			}
 		}
 	}

@@ -220,8 +220,12 @@ static const struct wf_state states[] = {
 	{ 0 },
 };
 
-static const struct wf_table start_table = { "ec2/start", start_steps, states };
-static const struct wf_table stop_table = { "ec2/stop", stop_steps, states };
+static const struct wf_table start_table = { .name = "ec2/start",
+					     .steps = start_steps,
+					     .states = states };
+static const struct wf_table stop_table = { .name = "ec2/stop",
+					    .steps = stop_steps,
+					    .states = states };
 
 /* ---- settings ---- */
 

@@ -4,6 +4,7 @@
 #include "kinds.h"
 
 #include "ec2.h"
+#include "group.h"
 #include "stack.h"
 
 #ifdef ENVBOT_EXTRA_KIND
@@ -13,6 +14,7 @@ extern const struct kind ENVBOT_EXTRA_KIND;
 const struct cfg_kind *const envbot_kinds[] = {
 	&kind_stack.cfg,
 	&kind_ec2.cfg,
+	&kind_group.cfg,
 #ifdef ENVBOT_EXTRA_KIND
 	&ENVBOT_EXTRA_KIND.cfg,
 #endif

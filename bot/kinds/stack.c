@@ -446,8 +446,12 @@ static const struct wf_state stop_states[] = {
 	{ 0 },
 };
 
-static const struct wf_table start_table = { "stack/start", start_steps, start_states };
-static const struct wf_table stop_table = { "stack/stop", stop_steps, stop_states };
+static const struct wf_table start_table = { .name = "stack/start",
+					     .steps = start_steps,
+					     .states = start_states };
+static const struct wf_table stop_table = { .name = "stack/stop",
+					    .steps = stop_steps,
+					    .states = stop_states };
 
 /* ---- settings ---- */
 

@@ -89,7 +89,14 @@ struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params 
 
 	wf->state = wf->table->states;
 	if (p->resume_state && *p->resume_state) {
-		const struct wf_state *s = find_state(wf->table, p->resume_state);
+		char name[STATE_STEP_MAX];
+		snprintf(name, sizeof(name), "%s", p->resume_state);
+		char *colon = strchr(name, ':');
+		if (colon) {
+			*colon = '\0';
+			snprintf(wf->resume_arg, sizeof(wf->resume_arg), "%s", colon + 1);
+		}
+		const struct wf_state *s = find_state(wf->table, name);
 		if (!s || s->type == WF_SUCCEED || s->type == WF_FAIL) {
 			free(wf);
 			return NULL;
@@ -117,6 +124,8 @@ void wf_destroy(struct wf *wf)
 	loop_timer_cancel(wf->loop, wf->deadline);
 	if (wf->aws)
 		aws_cancel(wf->aws, wf);
+	if (wf->kind_data_free)
+		wf->kind_data_free(wf->kind_data);
 	free(wf->instances);
 	free(wf);
 }
@@ -300,7 +309,8 @@ static void on_deadline(void *arg)
 void wf_begin(struct wf *wf)
 {
 	wf->started_ms = loop_now_ms();
-	wf->deadline = loop_timer_add(wf->loop, timeout_ms(), on_deadline, wf);
+	if (!wf->table->no_deadline)
+		wf->deadline = loop_timer_add(wf->loop, timeout_ms(), on_deadline, wf);
 	log_info("wf", "msg=\"workflow started\" id=%s env=%s action=%s trigger=\"%s\" state=%s",
 		 wf->id, wf->env->name, action_name(wf->action), wf->trigger, wf->state->name);
 	enter(wf, wf->state);
@@ -371,8 +381,46 @@ const char *wf_stack_id(const struct wf *wf)
 	return wf->stack_id;
 }
 
+const struct wf *wf_parent(const struct wf *wf)
+{
+	return wf->parent;
+}
+
+void wf_set_parent(struct wf *child, const struct wf *parent)
+{
+	child->parent = parent;
+}
+
+int wf_add_step(struct wf *wf, const char *label)
+{
+	if (wf->n_steps >= WF_MAX_STEPS)
+		return -1;
+	struct wf_step *s = &wf->steps[wf->n_steps];
+	memset(s, 0, sizeof(*s));
+	s->label = label;
+	return (int)wf->n_steps++;
+}
+
+void wf_mark_step(struct wf *wf, int i, enum wf_mark mark, const char *detail)
+{
+	if (i < 0 || (size_t)i >= wf->n_steps)
+		return;
+	struct wf_step *s = &wf->steps[i];
+	uint64_t now = loop_now_ms();
+	if (mark == WF_ACTIVE && s->mark != WF_ACTIVE)
+		s->started_ms = now;
+	if ((mark == WF_DONE || mark == WF_ERROR) && s->mark == WF_ACTIVE)
+		s->ended_ms = now;
+	s->mark = mark;
+	if (detail)
+		snprintf(s->detail, sizeof(s->detail), "%s", detail);
+	wf_changed(wf);
+}
+
 const char *wf_resume_point(const struct wf *wf)
 {
+	if (wf->resume_point[0])
+		return wf->resume_point;
 	return wf->state->type == WF_WAIT ? wf->state->next[0].go : wf->state->name;
 }
 const char *wf_stack_status(const struct wf *wf)

@@ -24,7 +24,7 @@
 enum wf_status { WF_RUNNING = 0, WF_SUCCEEDED = 1, WF_FAILED = 2 };
 enum wf_mark { WF_PENDING = 0, WF_ACTIVE, WF_DONE, WF_SKIPPED, WF_ERROR };
 
-#define WF_MAX_STEPS  8
+#define WF_MAX_STEPS  64 /* a group's members are its steps (CFG_MAX_MEMBERS 50) */
 #define WF_TIMEOUT_MS (60u * 60u * 1000u)
 #define WF_POLL_MS    5000u /* ≤ 1 DescribeStacks per 5 s; "done" seen within 10 s */
 
@@ -65,7 +65,9 @@ struct wf_params {
 	const char *trigger; /* "schedule", "catch-up", "/env start by alice"; copied */
 	const char *id;      /* workflow id, the idempotency token; NULL = new */
 	/* Resume after a crash (all NULL for a fresh run): the state to restart
-	 * in, the stack id and the image tag already chosen. Every task is
+	 * in ("STATE", or "STATE:DATA" with the kind's own data after the
+	 * colon, as wf_resume_point gave it), the stack id and the image tag
+	 * already chosen. Every task is
 	 * idempotent (reads, and writes with the same ClientRequestToken), so
 	 * re-entering the persisted state is safe. */
 	const char *resume_state;
@@ -96,6 +98,8 @@ const char *wf_state_name(const struct wf *wf); /* current state of the table */
  * every poll. */
 const char *wf_resume_point(const struct wf *wf);
 const char *wf_stack_id(const struct wf *wf); /* "" if none */
+/* A group member's workflow is its group's child; NULL for a top one. */
+const struct wf *wf_parent(const struct wf *wf);
 const char *wf_stack_status(const struct wf *wf);
 const char *wf_image_tag(const struct wf *wf);  /* "" if none */
 const char *wf_image_rule(const struct wf *wf); /* why that tag */

@@ -40,9 +40,12 @@ struct wf_state {
 };
 
 struct wf_table {
-	const char *name; /* "stack/start" */
-	const char *const *steps;
+	const char *name;              /* "stack/start" */
+	const char *const *steps;      /* NULL-ended; a group adds its own (wf_add_step) */
 	const struct wf_state *states; /* the first is the start; {0} ends */
+	/* No overall timeout of its own: a group's members each have theirs,
+	 * and a group of slow members may rightly take longer than one. */
+	bool no_deadline;
 };
 
 #define WF_MAX_DETAILS   24
@@ -62,7 +65,7 @@ struct wf {
 	const struct wf_table *table;
 	enum action action;
 	struct wf_observer obs;
-	char id[64];
+	char id[80]; /* a group member's: its group's id + "-mN" */
 	char trigger[160];
 	uint64_t poll_ms;
 
@@ -93,6 +96,17 @@ struct wf {
 	size_t n_instances;
 	unsigned polls;
 	unsigned change_rounds; /* EC2: start/stop requests sent */
+
+	/* The kind's own, for what the fields above do not cover (a group's
+	 * members): freed with the workflow. */
+	void *kind_data;
+	void (*kind_data_free)(void *data);
+	/* Resume: the data after "STATE:" of wf_params.resume_state; the task
+	 * reads it once. And what wf_resume_point gives when a task set it
+	 * ("Members:2:Poll"), else the state's name. */
+	char resume_arg[STATE_STEP_MAX];
+	char resume_point[STATE_STEP_MAX];
+	const struct wf *parent; /* a group member's: its group's workflow */
 };
 
 /* For tasks: go to the state the current one maps outcome to. */
@@ -108,6 +122,16 @@ void wf_add_detail(struct wf *wf, const char *fmt, ...) __attribute__((format(pr
 /* Marks a step skipped (e.g. no leftover stack to remove). */
 void wf_skip_step(struct wf *wf, int step);
 void wf_changed(struct wf *wf);
+
+/* For a group: appends a step shown as label (borrowed: it must outlive the
+ * workflow); its index, or -1 when WF_MAX_STEPS are there already. */
+int wf_add_step(struct wf *wf, const char *label);
+/* Marks step i: active (started now), done or failed (ended now), with its
+ * detail line (NULL: unchanged), then notifies the observer. */
+void wf_mark_step(struct wf *wf, int i, enum wf_mark mark, const char *detail);
+/* For a group: makes child a member of wf (summary lines and capacities
+ * are the group's). */
+void wf_set_parent(struct wf *child, const struct wf *parent);
 
 /* For tasks that scale a resource to zero: saves c (through the observer)
  * and returns once it is on disk; send the scale-down only after BOT_OK. On

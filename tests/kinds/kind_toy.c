@@ -106,8 +106,12 @@ static const struct wf_state states[] = {
 	{ 0 },
 };
 
-static const struct wf_table start_table = { "toy/start", start_steps, states };
-static const struct wf_table stop_table = { "toy/stop", stop_steps, states };
+static const struct wf_table start_table = { .name = "toy/start",
+					     .steps = start_steps,
+					     .states = states };
+static const struct wf_table stop_table = { .name = "toy/stop",
+					    .steps = stop_steps,
+					    .states = states };
 
 /* ---- live status ---- */
 
