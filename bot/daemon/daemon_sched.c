@@ -8,6 +8,7 @@
 #include "../core/log.h"
 #include "../sched/sched.h"
 #include "../state/saver.h"
+#include "../wf/kind.h"
 #include "../wf/wfm.h"
 #include "daemon.h"
 
@@ -32,6 +33,11 @@ static void on_fire(void *arg, const struct cfg_env *env, enum action action, en
 	note[0] = '\0';
 	if (kind == SCHED_LEASE)
 		snprintf(note, sizeof(note), "%s", d ? d->reason : "the lease ended");
+	else if (kind == SCHED_WATCH)
+		snprintf(note, sizeof(note),
+			 "AWS starts a database stopped for 7 days again on its own; the schedule "
+			 "says down since %s, so envbot stops it again",
+			 when);
 	else if (kind == SCHED_CATCH_UP)
 		snprintf(note, sizeof(note), "catch-up: envbot was down at the scheduled %s (%s)",
 			 action_name(action), when);
@@ -53,7 +59,7 @@ static void on_fire(void *arg, const struct cfg_env *env, enum action action, en
 	}
 	const struct wf *running = NULL;
 	enum bot_rc rc = wfm_start(deps->wfm, &req, &running);
-	if (rc == BOT_EBUSY && kind != SCHED_ENFORCE)
+	if (rc == BOT_EBUSY && kind != SCHED_ENFORCE && kind != SCHED_WATCH)
 		log_warn(MOD,
 			 "msg=\"scheduled action not started: a workflow is running\" env=%s "
 			 "action=%s running=%s",
@@ -85,6 +91,12 @@ static void on_warn(void *arg, const struct cfg_env *env, time_t stop_at)
 		log_warn(MOD, "msg=\"stop warning not posted\" env=%s", env->name);
 }
 
+static bool wakes_up(void *arg, const struct cfg_env *env)
+{
+	(void)arg;
+	return kind_wakes_up(env);
+}
+
 static void on_save(void *arg)
 {
 	const struct cmd_deps *deps = arg;
@@ -100,6 +112,7 @@ struct sched *daemon_sched_start(struct loop *loop, const struct cmd_deps *deps)
 				 .warn = on_warn,
 				 .held = on_held,
 				 .save = on_save,
+				 .wakes_up = wakes_up,
 				 /* The callbacks only read: sched_deps wants void *. */
 				 .arg = (void *)deps };
 	struct sched *s = sched_create(&sd);

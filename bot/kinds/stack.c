@@ -75,6 +75,9 @@ static void on_described(void *arg, const struct aws_err *err, const struct cfn_
 		if (wf->action == ACTION_START)
 			wf_skip_step(wf, S_LEFTOVER); /* nothing to remove */
 		wf_detail_step(wf, "%s: not present", spec_of(wf->env)->stack_name);
+		/* A stop finding no stack has nothing to do: quiet where quiet is
+		 * asked (enforce, the database watch of a group). */
+		wf->noop = wf->action == ACTION_STOP;
 		wf_next(wf, "missing");
 		return;
 	}

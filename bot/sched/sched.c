@@ -93,6 +93,7 @@ const char *sched_kind_name(enum sched_kind k)
 	case SCHED_CATCH_UP: return "catch-up";
 	case SCHED_ENFORCE: return "enforce";
 	case SCHED_LEASE: return "lease";
+	case SCHED_WATCH: return "watch";
 	}
 	return "?";
 }
@@ -576,18 +577,39 @@ static bool held_now(const struct sched *s, const struct sched_env *se, time_t n
 		     (p->until_date != 0 && plan_local_date(se->tz, now) < p->until_date));
 }
 
+/* SCHED_WATCH_MINUTES, or the test knob ENVBOT_TEST_WATCH_MINUTES (1 to
+ * 60): the e2e test does not wait a quarter of an hour. Unset in
+ * production. */
+static long watch_minutes(void)
+{
+	const char *v = getenv("ENVBOT_TEST_WATCH_MINUTES");
+	long m = v ? strtol(v, NULL, 10) : 0;
+	return m >= 1 && m <= 60 ? m : SCHED_WATCH_MINUTES;
+}
+
+/* Whether env is watched at this tick: on the minutes that are a multiple
+ * of the period (no memory needed: a restart keeps the rhythm). */
+static bool watch_due(const struct sched *s, const struct sched_env *se, time_t now)
+{
+	if (!s->d.wakes_up || !s->d.wakes_up(s->d.arg, se->env))
+		return false;
+	return (now / 60) % watch_minutes() == 0;
+}
+
 static void enforce(const struct sched *s, const struct sched_env *se, time_t now,
 		    struct evlist *out)
 {
 	struct sched_action a;
-	if (!se->env->enforce || held_now(s, se, now) || state_wf_find(s->d.st, se->env->name) ||
-	    state_lease_of(s->d.st, se->env->name))
+	bool watch = !se->env->enforce && watch_due(s, se, now);
+	if ((!se->env->enforce && !watch) || held_now(s, se, now) ||
+	    state_wf_find(s->d.st, se->env->name) || state_lease_of(s->d.st, se->env->name))
 		return; /* a manual action's lease is an override enforce keeps */
 	for (size_t i = 0; i < out->n; i++)
 		if (out->v[i].type == EV_FIRE)
 			return; /* a transition this tick already says it */
-	if (last_action(s, se, now, &a))
-		evlist_add(out, EV_FIRE, SCHED_ENFORCE, &a);
+	if (!last_action(s, se, now, &a) || (watch && a.action != ACTION_STOP))
+		return;
+	evlist_add(out, EV_FIRE, watch ? SCHED_WATCH : SCHED_ENFORCE, &a);
 }
 
 /* The stop that ends a start's lease, as an action. */
@@ -617,7 +639,8 @@ static void lease_tick(struct sched *s, const struct sched_env *se, time_t lo, t
 	struct sched_action a;
 	for (size_t i = 0; i < out->n; i++) {
 		const struct ev *e = &out->v[i];
-		if (e->type == EV_FIRE && e->kind != SCHED_ENFORCE && e->a.at >= l.set_at) {
+		if (e->type == EV_FIRE && e->kind != SCHED_ENFORCE && e->kind != SCHED_WATCH &&
+		    e->a.at >= l.set_at) {
 			log_info("sched",
 				 "msg=\"a scheduled action ends the manual override\" env=%s "
 				 "action=%s",
@@ -659,7 +682,7 @@ static bool dispatch(const struct sched *s, const struct sched_env *se, struct e
 		const char *what = action_name(e->a.action);
 		switch (e->type) {
 		case EV_FIRE:
-			if (e->kind != SCHED_ENFORCE) {
+			if (e->kind != SCHED_ENFORCE && e->kind != SCHED_WATCH) {
 				log_info(
 					"sched",
 					"msg=\"%s %s\" env=%s scheduled=%lld at=%lld reason=\"%s\"",

@@ -42,6 +42,13 @@
  * enforcement resumes at the next scheduled action, or at once after
  * /schedule resume (state_pause_clear) or state_expire.
  *
+ * Watch (per environment whose kind says it wakes up, deps->wakes_up: an
+ * RDS instance or cluster that AWS starts again after 7 days stopped): every
+ * SCHED_WATCH_MINUTES, on the same conditions as enforce and when the most
+ * recent action that ran was a stop, fire(SCHED_WATCH) with it: the stop
+ * runs again and finds nothing to do, or undoes the restart. An environment
+ * with enforce = true is enforced every minute instead.
+ *
  * Extended stops: a stop that an extend postpones fires at the extended
  * instant (any second), once; if the extend is cleared meanwhile, at the next
  * tick. Its warning moves with it: warn_before ahead of the new stop (a
@@ -80,12 +87,16 @@
 #define SCHED_JUMP_MIN   120 /* seconds: a longer gap between ticks is a jump */
 #define SCHED_HORIZON    400 /* days sched_next looks ahead */
 #define SCHED_MAX_DAYS   366 /* longest sched_upcoming window */
+/* Minutes between two watches of an environment that wakes up (AWS restarts
+ * a stopped database after 7 days: down again within this). */
+#define SCHED_WATCH_MINUTES 15
 
 enum sched_kind {
 	SCHED_SCHEDULED = 0, /* at its instant (an extended stop at the new one) */
 	SCHED_CATCH_UP,      /* missed while down (or across a clock jump) */
 	SCHED_ENFORCE,       /* enforce = true: the desired state, every minute */
 	SCHED_LEASE,         /* a manual start's lease ended: the stop */
+	SCHED_WATCH,         /* the stop again, for what AWS restarts on its own */
 };
 
 /* Wall-clock time in milliseconds since the epoch. */
@@ -121,6 +132,9 @@ struct sched_deps {
 		     const struct state_decision *d);
 	/* Persist the state (see "Persistence" above). */
 	void (*save)(void *arg);
+	/* True when what env stops may start again on its own (see "Watch");
+	 * NULL: nothing does. */
+	bool (*wakes_up)(void *arg, const struct cfg_env *env);
 	void *arg;
 };
 

@@ -121,6 +121,14 @@ static struct cfg *make_cfg(const char *extra, const char *envs)
 	"{ name = \"dev\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n" \
 	"  schedule: { start = \"0 9 * * MON-FRI\"; stop = \"0 18 * * MON-FRI\"; }; }"
 
+/* What the kinds would say: here every environment named "db..." is one
+ * AWS may start again on its own (an RDS instance after 7 days). */
+static bool test_wakes_up(void *arg, const struct cfg_env *env)
+{
+	(void)arg;
+	return strncmp(env->name, "db", 2) == 0;
+}
+
 static struct sched *make_sched(const struct cfg *cfg, struct state *st, struct loop *loop)
 {
 	struct sched_deps d = {
@@ -132,6 +140,7 @@ static struct sched *make_sched(const struct cfg *cfg, struct state *st, struct 
 		.warn = on_warn,
 		.held = on_held,
 		.save = on_save,
+		.wakes_up = test_wakes_up,
 	};
 	cur_st = st;
 	return sched_create(&d);
@@ -713,6 +722,56 @@ static void test_enforce(void)
 	finish(s, st, cfg);
 }
 
+/* Watch: an environment that wakes up by itself gets its stop again every
+ * SCHED_WATCH_MINUTES while the schedule says down, never while it says up,
+ * nor during a lease, nor for one that is enforced (that one every minute). */
+static void test_watch(void)
+{
+	struct sched *s;
+	struct state *st;
+	struct cfg *cfg;
+	const char *envs = ENV_DEV
+		",{ name = \"db\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
+		"  schedule: { start = \"0 9 * * MON-FRI\"; stop = \"0 18 * * MON-FRI\"; }; }"
+		",{ name = \"dbpinned\"; kind = \"ec2\"; enforce = true;\n"
+		"  tag = { key = \"k\"; value = \"v\"; };\n"
+		"  schedule: { start = \"0 9 * * MON-FRI\"; stop = \"0 18 * * MON-FRI\"; }; }";
+	/* Monday 18:59: the 18:00 stop ran (last_tick 18:01). */
+	start_at(envs, kst(20261123, 18, 1), kst(20261123, 18, 59), NULL, &s, &st, &cfg);
+	reset_recs();
+	run_until(s, kst(20261123, 20, 0));
+	/* 19:00, 19:15, 19:30, 19:45, 20:00 */
+	CHECK_INT(count_kind(SCHED_WATCH, "db"), 5);
+	CHECK_INT(count_kind(SCHED_WATCH, "dev"), 0);
+	CHECK_INT(count_kind(SCHED_WATCH, "dbpinned"), 0);
+	CHECK_INT(count_kind(SCHED_ENFORCE, "dbpinned"), 61);
+	for (size_t i = 0; i < nrec; i++) {
+		if (recs[i].kind != SCHED_WATCH)
+			continue;
+		CHECK(recs[i].action == ACTION_STOP);
+		CHECK(recs[i].scheduled_at == kst(20261123, 18, 0));
+		CHECK((recs[i].when_ms / 1000 / 60) % SCHED_WATCH_MINUTES == 0);
+	}
+	/* A manual start's lease holds the watch off. */
+	CHECK_INT(
+		state_lease_set(st, "db", ACTION_START, 0, "alice", kst(20261123, 20, 1), NULL, 0),
+		BOT_OK);
+	reset_recs();
+	run_until(s, kst(20261123, 21, 0));
+	CHECK_INT(count_kind(SCHED_WATCH, "db"), 0);
+	/* The next morning the schedule says up: no watch all day. */
+	state_lease_clear(st, "db");
+	reset_recs();
+	run_until(s, kst(20261124, 8, 59));
+	size_t overnight = count_kind(SCHED_WATCH, "db");
+	CHECK(overnight >= 4 * 11); /* 21:15 .. 08:45 */
+	reset_recs();
+	run_until(s, kst(20261124, 17, 59));
+	CHECK_INT(count_kind(SCHED_WATCH, "db"), 0);
+	CHECK_INT(count_kind(SCHED_SCHEDULED, "db"), 1); /* the 09:00 start */
+	finish(s, st, cfg);
+}
+
 /* Leases: an off-hours start at 20:00 for 2h is stopped at 22:00 (SCHED_LEASE)
  * with its warning 15 min before; enforce leaves a leased environment alone;
  * a stop override holds enforce until the next scheduled transition, which
@@ -1023,6 +1082,7 @@ int main(void)
 	test_clock_jumps();
 	test_gap_in_order();
 	test_enforce();
+	test_watch();
 	test_leases();
 	test_dst();
 	test_queries();
