@@ -825,13 +825,15 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 		if (log_parse_level(cfg->log_level, &lvl) == 0)
 			log_set_level(lvl);
 	}
-	/* "(1 stack, 1 ec2)": every kind of the registry, used or not */
+	/* "(1 stack, 1 ec2)": the kinds in use, in the registry's order */
 	char counts[512] = "";
 	size_t used = 0;
 	for (const struct cfg_kind *const *k = cfg->kinds; k && *k && used < sizeof(counts); k++) {
 		size_t n = 0;
 		for (size_t i = 0; i < cfg->n_envs; i++)
 			n += cfg->envs[i].kind == *k;
+		if (n == 0)
+			continue;
 		int w = snprintf(counts + used, sizeof(counts) - used, "%s%zu %s", used ? ", " : "",
 				 n, (*k)->name);
 		used += w > 0 ? (size_t)w : 0;

@@ -10,6 +10,8 @@
 
 #include "kind.h"
 
+#define EMBED_FULL_STEPS 12
+
 const char *embed_mark(enum wf_mark mark)
 {
 	switch (mark) {
@@ -78,8 +80,13 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 	const struct wf_step *steps;
 	size_t n = wf_steps(wf, &steps);
 	uint64_t now = wf_started_ms(wf) + wf_elapsed_ms(wf);
+	/* A group of many members would pass Discord's 4096 characters: past a
+	 * dozen steps, only the running and the failed ones keep their detail. */
+	bool compact = n > EMBED_FULL_STEPS;
 	for (size_t i = 0; i < n && off < sizeof(buf) - 1; i++) {
 		const struct wf_step *s = &steps[i];
+		const char *detail =
+			!compact || s->mark == WF_ACTIVE || s->mark == WF_ERROR ? s->detail : "";
 		char el[32] = "";
 		if (s->started_ms &&
 		    (s->mark == WF_DONE || s->mark == WF_ERROR || s->mark == WF_ACTIVE)) {
@@ -88,8 +95,8 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 				       sizeof(el));
 		}
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s **%s**%s%s%s%s%s\n",
-					embed_mark(s->mark), s->label, s->detail[0] ? " — " : "",
-					s->detail, el[0] ? " (" : "", el, el[0] ? ")" : "");
+					embed_mark(s->mark), s->label, detail[0] ? " — " : "",
+					detail, el[0] ? " (" : "", el, el[0] ? ")" : "");
 	}
 	if (off >= sizeof(buf))
 		off = sizeof(buf) - 1;

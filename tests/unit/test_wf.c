@@ -496,7 +496,7 @@ static void test_tables(void)
 		if (err[0])
 			fprintf(stderr, "%s: %s\n", (*k)->name, err);
 	}
-	CHECK_INT(n, 3); /* stack, ec2 and the toy */
+	CHECK_INT(n, 4); /* stack, ec2, group and the toy */
 }
 
 /* The config's kind messages come from the registry it is given: the toy
@@ -519,7 +519,7 @@ static void test_registry_messages(void)
 		  BOT_ECONFIG);
 	CHECK(cfg == NULL);
 	CHECK_STR(err, "bad.cfg:4: environments.[0].kind: unknown kind \"nope\" (expected "
-		       "\"stack\", \"ec2\" or \"toy\")\n"
+		       "\"stack\", \"ec2\", \"group\" or \"toy\")\n"
 		       "bad.cfg:6: environments.[1].word: only valid for kind = \"toy\"\n"
 		       "bad.cfg:7: environments.[2].word: \"two words\" must be one word\n"
 		       "bad.cfg:7: environments.[2].stack_name: only valid for kind = \"stack\"\n"
