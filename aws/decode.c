@@ -15,88 +15,7 @@
 #include <time.h>
 
 #include "aws_internal.h"
-
-/* ---- XML helpers ---- */
-
-static void xml_quiet(void *ctx, const char *msg, ...)
-{
-	(void)ctx;
-	(void)msg;
-}
-
-static xmlDocPtr xml_parse(const char *body, size_t len, char *err, size_t errlen)
-{
-	if (!body || len == 0) {
-		snprintf(err, errlen, "empty response body");
-		return NULL;
-	}
-	if (len > INT_MAX) {
-		snprintf(err, errlen, "response body too large");
-		return NULL;
-	}
-	/* Hostile bodies make libxml2 print encoding errors itself, past the
-	 * logger; the reason reaches the caller through xmlGetLastError(). */
-	xmlSetGenericErrorFunc(NULL, xml_quiet);
-	/* NONET: never fetch external entities; no NOENT: entities are not
-	 * expanded, so entity bombs stay inert. */
-	xmlDocPtr doc = xmlReadMemory(body, (int)len, NULL, NULL,
-				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc || !xmlDocGetRootElement(doc)) {
-		const xmlError *e = xmlGetLastError();
-		snprintf(err, errlen, "malformed XML%s%.120s", e && e->message ? ": " : "",
-			 e && e->message ? e->message : "");
-		size_t n = strlen(err);
-		if (n && err[n - 1] == '\n')
-			err[n - 1] = '\0';
-		xmlFreeDoc(doc);
-		return NULL;
-	}
-	return doc;
-}
-
-static bool xml_is(xmlNodePtr n, const char *name)
-{
-	return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNodePtr xml_child(xmlNodePtr n, const char *name)
-{
-	if (!n)
-		return NULL;
-	for (xmlNodePtr c = n->children; c; c = c->next)
-		if (xml_is(c, name))
-			return c;
-	return NULL;
-}
-
-/* The text of n in the arena; "" when n is NULL or empty. NULL only when the
- * arena is full. */
-static const char *xml_text(struct arena *a, xmlNodePtr n)
-{
-	if (!n)
-		return arena_strdup(a, "");
-	xmlChar *s = xmlNodeGetContent(n);
-	const char *r = arena_strdup(a, (const char *)s);
-	xmlFree(s);
-	return r;
-}
-
-static const char *xml_child_text(struct arena *a, xmlNodePtr n, const char *name)
-{
-	return xml_text(a, xml_child(n, name));
-}
-
-/* Returns the root if it is named root_name, else NULL with err set. */
-static xmlNodePtr xml_root(xmlDocPtr doc, const char *root_name, char *err, size_t errlen)
-{
-	xmlNodePtr root = xmlDocGetRootElement(doc);
-	if (!xml_is(root, root_name)) {
-		snprintf(err, errlen, "unexpected XML root <%.60s>, expected <%s>",
-			 root ? (const char *)root->name : "", root_name);
-		return NULL;
-	}
-	return root;
-}
+#include "xml_internal.h"
 
 #define OOM_IF(cond)                                                                  \
 	do {                                                                          \
@@ -127,7 +46,7 @@ static xmlNodePtr find_error(xmlNodePtr n, int depth)
 {
 	if (!n || depth > 4)
 		return NULL;
-	if (xml_is(n, "Error") && xml_child(n, "Code"))
+	if (aws_xml_is(n, "Error") && aws_xml_child(n, "Code"))
 		return n;
 	for (xmlNodePtr c = n->children; c; c = c->next) {
 		xmlNodePtr e = c->type == XML_ELEMENT_NODE ? find_error(c, depth + 1) : NULL;
@@ -141,13 +60,13 @@ static void parse_error_xml(const char *body, size_t len, char *code, size_t cod
 			    size_t msglen)
 {
 	char err[160];
-	xmlDocPtr doc = xml_parse(body, len, err, sizeof(err));
+	xmlDocPtr doc = aws_xml_parse(body, len, err, sizeof(err));
 	if (!doc)
 		return;
 	xmlNodePtr e = find_error(xmlDocGetRootElement(doc), 0);
 	if (e) {
-		xmlChar *c = xmlNodeGetContent(xml_child(e, "Code"));
-		xmlChar *m = xmlNodeGetContent(xml_child(e, "Message"));
+		xmlChar *c = xmlNodeGetContent(aws_xml_child(e, "Code"));
+		xmlChar *m = xmlNodeGetContent(aws_xml_child(e, "Message"));
 		copy_trunc(code, codelen, (const char *)c);
 		copy_trunc(msg, msglen, (const char *)m);
 		xmlFree(c);
@@ -215,17 +134,17 @@ static enum bot_rc decode_kv_list(struct arena *a, xmlNodePtr list, const char *
 {
 	size_t n = 0;
 	for (xmlNodePtr m = list ? list->children : NULL; m; m = m->next)
-		if (xml_is(m, "member"))
+		if (aws_xml_is(m, "member"))
 			n++;
 	struct cfn_kv *v = arena_alloc(a, (n ? n : 1) * sizeof(*v));
 	if (!v)
 		return BOT_ENOMEM;
 	size_t i = 0;
 	for (xmlNodePtr m = list ? list->children : NULL; m; m = m->next) {
-		if (!xml_is(m, "member"))
+		if (!aws_xml_is(m, "member"))
 			continue;
-		v[i].key = xml_child_text(a, m, kname);
-		v[i].value = xml_child_text(a, m, vname);
+		v[i].key = aws_xml_child_text(a, m, kname);
+		v[i].value = aws_xml_child_text(a, m, vname);
 		if (!v[i].key || !v[i].value)
 			return BOT_ENOMEM;
 		i++;
@@ -239,43 +158,43 @@ enum bot_rc cfn_decode_stack(const char *body, size_t len, struct arena *a, stru
 			     char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
-	xmlDocPtr doc = xml_parse(body, len, err, errlen);
+	xmlDocPtr doc = aws_xml_parse(body, len, err, errlen);
 	if (!doc)
 		return BOT_EPARSE;
 	memset(out, 0, sizeof(*out));
-	xmlNodePtr root = xml_root(doc, "DescribeStacksResponse", err, errlen);
+	xmlNodePtr root = aws_xml_root(doc, "DescribeStacksResponse", err, errlen);
 	if (!root)
 		goto out;
-	xmlNodePtr result = xml_child(root, "DescribeStacksResult");
-	xmlNodePtr stacks = xml_child(result, "Stacks");
+	xmlNodePtr result = aws_xml_child(root, "DescribeStacksResult");
+	xmlNodePtr stacks = aws_xml_child(result, "Stacks");
 	if (!result) {
 		snprintf(err, errlen, "DescribeStacks: no DescribeStacksResult");
 		goto out;
 	}
-	xmlNodePtr m = xml_child(stacks, "member");
+	xmlNodePtr m = aws_xml_child(stacks, "member");
 	if (!m) {
 		snprintf(err, errlen, "no such stack");
 		rc = BOT_ENOTFOUND;
 		goto out;
 	}
-	out->id = xml_child_text(a, m, "StackId");
-	out->name = xml_child_text(a, m, "StackName");
-	out->status = xml_child_text(a, m, "StackStatus");
-	out->status_reason = xml_child_text(a, m, "StackStatusReason");
-	out->creation_time = xml_child_text(a, m, "CreationTime");
-	out->last_updated_time = xml_child_text(a, m, "LastUpdatedTime");
+	out->id = aws_xml_child_text(a, m, "StackId");
+	out->name = aws_xml_child_text(a, m, "StackName");
+	out->status = aws_xml_child_text(a, m, "StackStatus");
+	out->status_reason = aws_xml_child_text(a, m, "StackStatusReason");
+	out->creation_time = aws_xml_child_text(a, m, "CreationTime");
+	out->last_updated_time = aws_xml_child_text(a, m, "LastUpdatedTime");
 	OOM_IF(!out->id || !out->name || !out->status || !out->status_reason ||
 	       !out->creation_time || !out->last_updated_time);
 	if (!*out->id || !*out->status) {
 		snprintf(err, errlen, "DescribeStacks: stack without StackId or StackStatus");
 		goto out;
 	}
-	OOM_IF(decode_kv_list(a, xml_child(m, "Outputs"), "OutputKey", "OutputValue", &out->outputs,
-			      &out->n_outputs) != BOT_OK);
-	OOM_IF(decode_kv_list(a, xml_child(m, "Parameters"), "ParameterKey", "ParameterValue",
+	OOM_IF(decode_kv_list(a, aws_xml_child(m, "Outputs"), "OutputKey", "OutputValue",
+			      &out->outputs, &out->n_outputs) != BOT_OK);
+	OOM_IF(decode_kv_list(a, aws_xml_child(m, "Parameters"), "ParameterKey", "ParameterValue",
 			      &out->parameters, &out->n_parameters) != BOT_OK);
-	OOM_IF(decode_kv_list(a, xml_child(m, "Tags"), "Key", "Value", &out->tags, &out->n_tags) !=
-	       BOT_OK);
+	OOM_IF(decode_kv_list(a, aws_xml_child(m, "Tags"), "Key", "Value", &out->tags,
+			      &out->n_tags) != BOT_OK);
 	rc = BOT_OK;
 out:
 	xmlFreeDoc(doc);
@@ -286,18 +205,18 @@ enum bot_rc cfn_decode_create(const char *body, size_t len, struct arena *a, con
 			      char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
-	xmlDocPtr doc = xml_parse(body, len, err, errlen);
+	xmlDocPtr doc = aws_xml_parse(body, len, err, errlen);
 	if (!doc)
 		return BOT_EPARSE;
-	xmlNodePtr root = xml_root(doc, "CreateStackResponse", err, errlen);
+	xmlNodePtr root = aws_xml_root(doc, "CreateStackResponse", err, errlen);
 	if (!root)
 		goto out;
-	xmlNodePtr id = xml_child(xml_child(root, "CreateStackResult"), "StackId");
+	xmlNodePtr id = aws_xml_child(aws_xml_child(root, "CreateStackResult"), "StackId");
 	if (!id) {
 		snprintf(err, errlen, "CreateStack: no StackId in the response");
 		goto out;
 	}
-	*stack_id = xml_text(a, id);
+	*stack_id = aws_xml_text(a, id);
 	OOM_IF(!*stack_id);
 	rc = BOT_OK;
 out:
@@ -309,44 +228,44 @@ enum bot_rc cfn_decode_events(const char *body, size_t len, struct arena *a, str
 			      const char **next, char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
-	xmlDocPtr doc = xml_parse(body, len, err, errlen);
+	xmlDocPtr doc = aws_xml_parse(body, len, err, errlen);
 	*next = NULL;
 	if (!doc)
 		return BOT_EPARSE;
-	xmlNodePtr root = xml_root(doc, "DescribeStackEventsResponse", err, errlen);
+	xmlNodePtr root = aws_xml_root(doc, "DescribeStackEventsResponse", err, errlen);
 	if (!root)
 		goto out;
-	xmlNodePtr result = xml_child(root, "DescribeStackEventsResult");
+	xmlNodePtr result = aws_xml_child(root, "DescribeStackEventsResult");
 	if (!result) {
 		snprintf(err, errlen, "DescribeStackEvents: no DescribeStackEventsResult");
 		goto out;
 	}
-	xmlNodePtr list = xml_child(result, "StackEvents");
+	xmlNodePtr list = aws_xml_child(result, "StackEvents");
 	if (list) {
 		for (xmlNodePtr e = list->children; e; e = e->next) {
-			if (!xml_is(e, "member"))
+			if (!aws_xml_is(e, "member"))
 				continue;
 			struct cfn_event *ev = vec_push(events);
 			if (!ev) {
 				snprintf(err, errlen, "too many stack events");
 				goto out;
 			}
-			ev->event_id = xml_child_text(a, e, "EventId");
-			ev->stack_name = xml_child_text(a, e, "StackName");
-			ev->logical_id = xml_child_text(a, e, "LogicalResourceId");
-			ev->physical_id = xml_child_text(a, e, "PhysicalResourceId");
-			ev->resource_type = xml_child_text(a, e, "ResourceType");
-			ev->status = xml_child_text(a, e, "ResourceStatus");
-			ev->reason = xml_child_text(a, e, "ResourceStatusReason");
-			ev->timestamp = xml_child_text(a, e, "Timestamp");
+			ev->event_id = aws_xml_child_text(a, e, "EventId");
+			ev->stack_name = aws_xml_child_text(a, e, "StackName");
+			ev->logical_id = aws_xml_child_text(a, e, "LogicalResourceId");
+			ev->physical_id = aws_xml_child_text(a, e, "PhysicalResourceId");
+			ev->resource_type = aws_xml_child_text(a, e, "ResourceType");
+			ev->status = aws_xml_child_text(a, e, "ResourceStatus");
+			ev->reason = aws_xml_child_text(a, e, "ResourceStatusReason");
+			ev->timestamp = aws_xml_child_text(a, e, "Timestamp");
 			OOM_IF(!ev->event_id || !ev->stack_name || !ev->logical_id ||
 			       !ev->physical_id || !ev->resource_type || !ev->status ||
 			       !ev->reason || !ev->timestamp);
 		}
 	}
-	xmlNodePtr tok = xml_child(result, "NextToken");
+	xmlNodePtr tok = aws_xml_child(result, "NextToken");
 	if (tok) {
-		const char *t = xml_text(a, tok);
+		const char *t = aws_xml_text(a, tok);
 		OOM_IF(!t);
 		*next = *t ? t : NULL;
 	}
@@ -438,16 +357,16 @@ enum bot_rc sts_decode_identity(const char *body, size_t len, struct arena *a,
 				struct sts_identity *out, char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
-	xmlDocPtr doc = xml_parse(body, len, err, errlen);
+	xmlDocPtr doc = aws_xml_parse(body, len, err, errlen);
 	if (!doc)
 		return BOT_EPARSE;
-	xmlNodePtr root = xml_root(doc, "GetCallerIdentityResponse", err, errlen);
+	xmlNodePtr root = aws_xml_root(doc, "GetCallerIdentityResponse", err, errlen);
 	if (!root)
 		goto out;
-	xmlNodePtr r = xml_child(root, "GetCallerIdentityResult");
-	out->account = xml_child_text(a, r, "Account");
-	out->arn = xml_child_text(a, r, "Arn");
-	out->user_id = xml_child_text(a, r, "UserId");
+	xmlNodePtr r = aws_xml_child(root, "GetCallerIdentityResult");
+	out->account = aws_xml_child_text(a, r, "Account");
+	out->arn = aws_xml_child_text(a, r, "Arn");
+	out->user_id = aws_xml_child_text(a, r, "UserId");
 	OOM_IF(!out->account || !out->arn || !out->user_id);
 	if (!*out->account || !*out->arn) {
 		snprintf(err, errlen, "GetCallerIdentity: no Account or Arn");
@@ -504,19 +423,19 @@ enum bot_rc sts_decode_credentials(const char *body, size_t len, const char *res
 				   size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
-	xmlDocPtr doc = xml_parse(body, len, err, errlen);
+	xmlDocPtr doc = aws_xml_parse(body, len, err, errlen);
 	char root_name[96];
 	if (!doc)
 		return BOT_EPARSE;
 	snprintf(root_name, sizeof(root_name), "%.*sResponse", (int)(strlen(result) - 6), result);
-	xmlNodePtr root = xml_root(doc, root_name, err, errlen);
+	xmlNodePtr root = aws_xml_root(doc, root_name, err, errlen);
 	if (!root)
 		goto out;
-	xmlNodePtr c = xml_child(xml_child(root, result), "Credentials");
-	out->access_key = xml_child_text(a, c, "AccessKeyId");
-	out->secret_key = xml_child_text(a, c, "SecretAccessKey");
-	out->token = xml_child_text(a, c, "SessionToken");
-	const char *exp = xml_child_text(a, c, "Expiration");
+	xmlNodePtr c = aws_xml_child(aws_xml_child(root, result), "Credentials");
+	out->access_key = aws_xml_child_text(a, c, "AccessKeyId");
+	out->secret_key = aws_xml_child_text(a, c, "SecretAccessKey");
+	out->token = aws_xml_child_text(a, c, "SessionToken");
+	const char *exp = aws_xml_child_text(a, c, "Expiration");
 	OOM_IF(!out->access_key || !out->secret_key || !out->token || !exp);
 	if (!*out->access_key || !*out->secret_key) {
 		snprintf(err, errlen, "%s: no credentials in the response", result);
@@ -807,23 +726,23 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 				 struct vec *instances, const char **next, char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
-	xmlDocPtr doc = xml_parse(body, len, err, errlen);
+	xmlDocPtr doc = aws_xml_parse(body, len, err, errlen);
 	*next = NULL;
 	if (!doc)
 		return BOT_EPARSE;
-	xmlNodePtr root = xml_root(doc, "DescribeInstancesResponse", err, errlen);
+	xmlNodePtr root = aws_xml_root(doc, "DescribeInstancesResponse", err, errlen);
 	if (!root)
 		goto out;
-	xmlNodePtr rs = xml_child(root, "reservationSet");
+	xmlNodePtr rs = aws_xml_child(root, "reservationSet");
 	for (xmlNodePtr r = rs ? rs->children : NULL; r; r = r->next) {
-		if (!xml_is(r, "item"))
+		if (!aws_xml_is(r, "item"))
 			continue;
-		xmlNodePtr is = xml_child(r, "instancesSet");
+		xmlNodePtr is = aws_xml_child(r, "instancesSet");
 		for (xmlNodePtr i = is ? is->children : NULL; i; i = i->next) {
-			if (!xml_is(i, "item"))
+			if (!aws_xml_is(i, "item"))
 				continue;
 			const char *state =
-				xml_child_text(a, xml_child(i, "instanceState"), "name");
+				aws_xml_child_text(a, aws_xml_child(i, "instanceState"), "name");
 			OOM_IF(!state);
 			if (strcmp(state, "terminated") == 0)
 				continue;
@@ -833,9 +752,9 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 				goto out;
 			}
 			in->state = state;
-			in->id = xml_child_text(a, i, "instanceId");
-			in->type = xml_child_text(a, i, "instanceType");
-			in->launch_time = xml_child_text(a, i, "launchTime");
+			in->id = aws_xml_child_text(a, i, "instanceId");
+			in->type = aws_xml_child_text(a, i, "instanceType");
+			in->launch_time = aws_xml_child_text(a, i, "launchTime");
 			in->name = "";
 			in->asg_name = "";
 			OOM_IF(!in->id || !in->type || !in->launch_time);
@@ -844,12 +763,12 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 					 "DescribeInstances: instance without instanceId");
 				goto out;
 			}
-			xmlNodePtr ts = xml_child(i, "tagSet");
+			xmlNodePtr ts = aws_xml_child(i, "tagSet");
 			for (xmlNodePtr t = ts ? ts->children : NULL; t; t = t->next) {
-				if (!xml_is(t, "item"))
+				if (!aws_xml_is(t, "item"))
 					continue;
-				const char *k = xml_child_text(a, t, "key");
-				const char *v = xml_child_text(a, t, "value");
+				const char *k = aws_xml_child_text(a, t, "key");
+				const char *v = aws_xml_child_text(a, t, "value");
 				OOM_IF(!k || !v);
 				if (strcmp(k, "Name") == 0)
 					in->name = v;
@@ -860,9 +779,9 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 			}
 		}
 	}
-	xmlNodePtr tok = xml_child(root, "nextToken");
+	xmlNodePtr tok = aws_xml_child(root, "nextToken");
 	if (tok) {
-		const char *t = xml_text(a, tok);
+		const char *t = aws_xml_text(a, tok);
 		OOM_IF(!t);
 		*next = *t ? t : NULL;
 	}
@@ -876,26 +795,27 @@ enum bot_rc ec2_decode_changes(const char *body, size_t len, struct arena *a, st
 			       char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
-	xmlDocPtr doc = xml_parse(body, len, err, errlen);
+	xmlDocPtr doc = aws_xml_parse(body, len, err, errlen);
 	if (!doc)
 		return BOT_EPARSE;
 	xmlNodePtr root = xmlDocGetRootElement(doc);
-	if (!xml_is(root, "StartInstancesResponse") && !xml_is(root, "StopInstancesResponse")) {
+	if (!aws_xml_is(root, "StartInstancesResponse") &&
+	    !aws_xml_is(root, "StopInstancesResponse")) {
 		snprintf(err, errlen, "unexpected XML root <%.60s>", (const char *)root->name);
 		goto out;
 	}
-	xmlNodePtr is = xml_child(root, "instancesSet");
+	xmlNodePtr is = aws_xml_child(root, "instancesSet");
 	for (xmlNodePtr i = is ? is->children : NULL; i; i = i->next) {
-		if (!xml_is(i, "item"))
+		if (!aws_xml_is(i, "item"))
 			continue;
 		struct ec2_state_change *c = vec_push(changes);
 		if (!c) {
 			snprintf(err, errlen, "too many instance state changes");
 			goto out;
 		}
-		c->id = xml_child_text(a, i, "instanceId");
-		c->previous = xml_child_text(a, xml_child(i, "previousState"), "name");
-		c->current = xml_child_text(a, xml_child(i, "currentState"), "name");
+		c->id = aws_xml_child_text(a, i, "instanceId");
+		c->previous = aws_xml_child_text(a, aws_xml_child(i, "previousState"), "name");
+		c->current = aws_xml_child_text(a, aws_xml_child(i, "currentState"), "name");
 		OOM_IF(!c->id || !c->previous || !c->current);
 	}
 	rc = BOT_OK;
