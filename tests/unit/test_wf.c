@@ -397,7 +397,12 @@ static const char cfg_text[] =
 	"    image = { repository = \"app\"; parameters = [ \"ImageTag\" ]; };\n"
 	"    parameters = ( { key = \"Env\"; value = \"dev\"; } ); },\n"
 	"  { name = \"qa\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
-	"  { name = \"toy\"; kind = \"toy\"; word = \"hello\"; }\n"
+	"  { name = \"toy\"; kind = \"toy\"; word = \"hello\"; },\n"
+	"  { name = \"grp\"; kind = \"group\"; members = (\n"
+	"    { kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
+	"    { kind = \"stack\"; stack_name = \"app\"; template_url = "
+	"\"https://example.com/t.yaml\";\n"
+	"      image = { repository = \"app\"; parameters = [ \"ImageTag\" ]; }; } ); }\n"
 	");\n";
 
 struct run {
@@ -722,6 +727,135 @@ static void test_toy(struct aws *aws, const struct cfg *cfg)
 	wf_destroy(wf);
 }
 
+static void stopped_instances(struct aws *aws, size_t n)
+{
+	aws->n_inst = n;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(aws->inst[i].id, sizeof(aws->inst[i].id), "i-0%zu", i);
+		snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "stopped");
+	}
+}
+
+/* A group runs its members as child workflows: started in the listed order
+ * (the instances before the stack), stopped in reverse; a start stops at
+ * the member that fails, a stop goes on; a resume re-enters the member in
+ * flight, the ones before it are not run again. */
+static void test_group(struct aws *aws, const struct cfg *cfg)
+{
+	const struct cfg_env *grp = cfg_find_env(cfg, "grp");
+	struct run r;
+	char marks[16];
+
+	reset(aws);
+	stopped_instances(aws, 2);
+	struct wf *wf = run(aws, grp, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeInstances,StartInstances,DescribeInstances,DescribeInstances,"
+			    "DescribeStacks,DescribeImages,CreateStack,DescribeStacks,"
+			    "DescribeStacks");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "dd");
+	CHECK(strncmp(wf_summary(wf), "2 members up in ", 16) == 0);
+	CHECK_STR(wf_image_tag(wf), "v42");
+	const struct wf_step *steps;
+	CHECK_INT(wf_steps(wf, &steps), 2);
+	CHECK_STR(steps[0].label, "ec2 instances tagged k=v");
+	CHECK_STR(steps[1].label, "stack app");
+	CHECK(strncmp(steps[1].detail, "up in 0m00s with image v42", 26) == 0);
+	cJSON *msg = embed_workflow(wf, NULL);
+	CHECK(strstr(field(msg, "Members"), "2. Url: https://dev.example") != NULL);
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
+	/* started again: every member already up */
+	wf = run(aws, grp, ACTION_START, &r);
+	CHECK(wf_was_noop(wf));
+	CHECK_STR(wf_summary(wf), "already up: 2 members");
+	wf_destroy(wf);
+
+	/* stop: the stack first, then the instances */
+	aws->log[0] = '\0';
+	wf = run(aws, grp, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeStacks,DeleteStack,DescribeStacks,DescribeStacks,"
+			    "DescribeInstances,StopInstances,DescribeInstances,DescribeInstances");
+	CHECK_INT(wf_steps(wf, &steps), 2);
+	CHECK_STR(steps[0].label, "stack app");
+	CHECK_STR(steps[1].label, "ec2 instances tagged k=v");
+	CHECK_INT(aws->stack, ST_ABSENT);
+	CHECK_STR(aws->inst[0].state, "stopped");
+	wf_destroy(wf);
+
+	/* a start whose first member fails: the stack is not created */
+	aws->log[0] = '\0';
+	aws->fail_op = "StartInstances";
+	aws->fail_err = (struct aws_err){ .rc = BOT_EREMOTE,
+					  .code = "InsufficientInstanceCapacity",
+					  .message = "none left" };
+	wf = run(aws, grp, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(aws->log, "DescribeInstances,StartInstances");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "es");
+	CHECK_STR(wf_summary(wf), "stopped at ec2 instances tagged k=v: StartInstances failed: "
+				  "InsufficientInstanceCapacity: none left; up: none; not started: "
+				  "stack app");
+	CHECK_INT(aws->stack, ST_ABSENT);
+	wf_destroy(wf);
+
+	/* a stop whose first member fails goes on with the next */
+	aws->fail_op = NULL;
+	wf = run(aws, grp, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	wf_destroy(wf);
+	aws->log[0] = '\0';
+	aws->fail_op = "DeleteStack";
+	aws->fail_err = (struct aws_err){ .rc = BOT_EAUTH,
+					  .code = "AccessDenied",
+					  .message = "not allowed" };
+	wf = run(aws, grp, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_INT(wf_error_rc(wf), BOT_EAUTH);
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "ed");
+	CHECK_STR(aws->inst[0].state, "stopped");
+	CHECK_STR(aws->inst[1].state, "stopped");
+	CHECK_STR(wf_summary(wf),
+		  "1 of 2 members did not stop (see the steps); down: ec2 instances tagged k=v");
+	msg = embed_workflow(wf, NULL);
+	CHECK(strstr(field(msg, "Reason"), "1 of 2 members did not stop") != NULL);
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
+	/* resumed at the second member of a start (the stack's Describe): the
+	 * instances, done before the restart, are not asked again */
+	aws->fail_op = NULL;
+	aws->log[0] = '\0';
+	aws->stack = ST_ABSENT;
+	r = (struct run){ .loop = aws->loop };
+	struct wf_params p = { .env = grp,
+			       .action = ACTION_START,
+			       .trigger = "test",
+			       .id = "wf-resume",
+			       .resume_state = "Members:1:Describe",
+			       .poll_ms = 1 };
+	struct wf_observer obs = { .checkpoint = obs_checkpoint,
+				   .changed = obs_changed,
+				   .finished = obs_finished,
+				   .arg = &r };
+	wf = wf_create(aws->loop, aws, &p, &obs);
+	CHECK(wf != NULL);
+	wf_begin(wf);
+	loop_run(aws->loop);
+	CHECK_INT(r.finished, 1);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeStacks,DescribeImages,CreateStack,DescribeStacks,"
+			    "DescribeStacks");
+	CHECK_INT(wf_steps(wf, &steps), 2);
+	CHECK_STR(steps[0].detail, "done before the restart");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "dd");
+	/* its checkpoints name the member position and the member's state */
+	CHECK(strncmp(wf_resume_point(wf), "Members:1:", 10) == 0);
+	wf_destroy(wf);
+}
+
 static void stop_loop(void *arg)
 {
 	loop_stop(arg);
@@ -764,6 +898,7 @@ int main(void)
 	test_stack(&aws, cfg);
 	test_ec2(&aws, cfg);
 	test_toy(&aws, cfg);
+	test_group(&aws, cfg);
 	test_destroy_cancels(&aws, cfg);
 	loop_destroy(aws.loop);
 	cfg_destroy(cfg);
