@@ -10,9 +10,9 @@ Scenarios (RELIABILITY.md has the table):
   gateway  gw_drop gw_op7_op9 gw_heartbeat gw_close burst1000 soak
   REST     rest_429 rest_5xx rest_slow rest_refused
   AWS      aws_throttle50 aws_5xx aws_creds aws_stuck
-  process  kill9 diskfull readonly sighup
+  process  kill9 kill9_group diskfull readonly sighup
 Knobs (environment): CHAOS_KILL_ROUNDS (kill9, default 20; 100 = the full
-run), CHAOS_SOAK_SECONDS (default 60), CHAOS_DROP_EVERY (soak, default 10),
+run), CHAOS_KILL_ROUNDS_GROUP (kill9_group, default 12), CHAOS_SOAK_SECONDS (default 60), CHAOS_DROP_EVERY (soak, default 10),
 ENVBOT_TEST_SEED (replay a random run).
 Exit 0 all passed, 1 a check failed, 77 skipped (no aiohttp for the fake
 Discord)."""
@@ -684,6 +684,94 @@ def kill9(c, binary, logdir):
         W.close()
 
 
+def stacks_up(W, names):
+    """Stack name -> its status in the fake ("" when there is none)."""
+    import json
+    import urllib.request
+    with urllib.request.urlopen(W.aws.url + "/_fake/stacks", timeout=10) as r:
+        live = json.loads(r.read())
+    return {n: live.get(n, "") for n in names}
+
+
+@scenario
+def kill9_group(c, binary, logdir):
+    """The kill loop on a group of three stacks (members started in order,
+    stopped in reverse): kill -9 while a random member is being created or
+    deleted, restart, CHAOS_KILL_ROUNDS times (default 12). After every
+    restart: the acknowledged workflow's message ends green, the group is
+    wholly up after a start and wholly down after a stop (never half up),
+    no member operation ran twice (one ClientRequestToken per member and
+    workflow, and one workflow id per command), the outbox drains."""
+    rounds = int(os.environ.get("CHAOS_KILL_ROUNDS_GROUP", "12"))
+    members = ["ga", "gb", "gc"]
+    W = L.World(c, binary, logdir, ["e0"], "kill9g", create_s=0.8, delete_s=0.4,
+                groups={"g0": members})
+    stacks = [L.stack_of(m) for m in members]
+    rnd = L.seeded_random()
+    failed_rounds = []
+    sent = {"start": 0, "stop": 0}
+    try:
+        W.start_daemon()
+        for k in range(1, rounds + 1):
+            before = c.failed
+            action = "start" if k % 2 else "stop"
+            op = "CreateStack" if action == "start" else "DeleteStack"
+            at = rnd.randrange(len(members))  # the member the kill lands in
+            ops0 = len(W.aws.requests(op))
+            iid = W.slash(action, "g0")
+            sent[action] += 1
+            end = time.monotonic() + 15
+            while time.monotonic() < end and len(W.aws.requests(op)) < ops0 + at + 1:
+                time.sleep(0.02)
+            time.sleep(rnd.uniform(0, 0.6))
+            W.d.kill9()
+            W.start_daemon()
+            if not W.wait_idle(40):
+                c.ok(False, "kill9_group round %d: workflows still in flight" % k,
+                     (W.read_state() or {}).get("workflows"))
+            bad = W.wait_workflows([x for x in W.wf[-1:]
+                                    if W.dc.record(x[0]).get("responses")], 20)
+            c.ok(not bad, "kill9_group round %d (%s, member %d): the message ends green" %
+                 (k, action, at + 1), [b[3] and L.w.embed_text(b[3])[-600:] for b in bad])
+            st = stacks_up(W, stacks)
+            want = (lambda s: s == "CREATE_COMPLETE") if action == "start" else \
+                (lambda s: s == "")
+            c.ok(all(want(v) for v in st.values()),
+                 "kill9_group round %d: the group is wholly %s" %
+                 (k, "up" if action == "start" else "down"), st)
+            # One token per member operation and workflow; one workflow per command.
+            toks = {}
+            for opname in ("CreateStack", "DeleteStack"):
+                for q in W.aws.requests(opname):
+                    p = q.get("params") or {}
+                    t = p.get("ClientRequestToken") or ""
+                    name = p.get("StackName") or ""
+                    if name.startswith("arn:"):
+                        name = name.split(":stack/", 1)[-1].split("/", 1)[0]
+                    toks.setdefault((opname, name), set()).add(t)
+            wids = {t.rsplit("-m", 1)[0] for ts in toks.values() for t in ts}
+            c.ok(len(wids) <= sent["start"] + sent["stop"],
+                 "kill9_group round %d: no workflow ran under a second id (%d ids, %d commands)"
+                 % (k, len(wids), sent["start"] + sent["stop"]), sorted(wids))
+            per = {key: len(ts) for key, ts in toks.items()}
+            c.ok(all(n <= sent["start" if key[0] == "CreateStack" else "stop"]
+                     for key, n in per.items()),
+                 "kill9_group round %d: no member operation done twice" % k, per)
+            end = time.monotonic() + 30
+            while time.monotonic() < end and (W.read_state() or {}).get("outbox"):
+                time.sleep(0.1)
+            c.ok(not (W.read_state() or {}).get("outbox"),
+                 "kill9_group round %d: every final picture delivered" % k)
+            if c.failed != before:
+                failed_rounds.append(k)
+        print("kill9_group: %d rounds, %d CreateStack / %d DeleteStack requests; failed rounds "
+              "%s" % (rounds, len(W.aws.requests("CreateStack")),
+                      len(W.aws.requests("DeleteStack")), failed_rounds), flush=True)
+        W.check_invariants("after %d kills" % rounds, counts=False)
+    finally:
+        W.close()
+
+
 def ignore_xfsz():
     # An ignored signal stays ignored across exec: a write past RLIMIT_FSIZE
     # then fails with EFBIG, like a full disk fails with ENOSPC.
@@ -849,7 +937,7 @@ def sighup(c, binary, logdir):
 CI = ["gw_drop", "gw_op7_op9", "gw_heartbeat", "gw_close", "burst1000", "soak",
       "rest_429", "rest_5xx", "rest_slow", "rest_refused",
       "aws_throttle50", "aws_5xx", "aws_creds", "aws_stuck",
-      "kill9", "diskfull", "readonly", "sighup"]
+      "kill9", "kill9_group", "diskfull", "readonly", "sighup"]
 
 
 def main():

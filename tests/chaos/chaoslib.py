@@ -53,13 +53,19 @@ def stack_of(env):
     return "Chaos%sStack" % env.capitalize()
 
 
-def write_config(path, aws_url, api_base, state_file, envs, extra_top=""):
+def write_config(path, aws_url, api_base, state_file, envs, extra_top="", groups=None):
     """Stack environments without schedules (nothing fires by itself, at
-    any hour the suite runs), UTC."""
+    any hour the suite runs), UTC; groups: {group: [member, ...]}, each
+    member a stack of its own (stack_of(member))."""
     items = []
     for e in envs:
         items.append('  { name = "%s"; kind = "stack"; stack_name = "%s"; template_url = "%s";'
                      ' hourly_cost = 0.1; }' % (e, stack_of(e), TEMPLATE))
+    for g, members in (groups or {}).items():
+        ms = ", ".join('{ kind = "stack"; stack_name = "%s"; template_url = "%s"; }' %
+                       (stack_of(m), TEMPLATE) for m in members)
+        items.append('  { name = "%s"; kind = "group"; members = ( %s ); hourly_cost = 0.3; }'
+                     % (g, ms))
     text = """
 discord: {
   application_id = "100000000000000001";
@@ -263,7 +269,8 @@ class World:
     """One scenario's fakes, config and daemon, and the invariant checks."""
 
     def __init__(self, c, binary, logdir, envs, name, aws_env=None, poll_ms=100,
-                 hb_ms=None, create_s=1.0, delete_s=0.5, extra_top="", extra_env=None):
+                 hb_ms=None, create_s=1.0, delete_s=0.5, extra_top="", extra_env=None,
+                 groups=None):
         self.c, self.binary, self.logdir, self.envs = c, binary, logdir, list(envs)
         self.name, self.poll_ms, self.extra_env = name, poll_ms, dict(extra_env or {})
         os.makedirs(logdir, exist_ok=True)
@@ -272,8 +279,9 @@ class World:
         self.cfg = os.path.join(logdir, name + ".cfg")
         self.state_path = os.path.join(logdir, name + "-state.json")
         self.extra_top = extra_top
+        self.groups = dict(groups or {})
         self.aws_env = aws_env if aws_env is not None else self.aws.env()
-        for e in self.envs:
+        for e in self.envs + [m for ms in self.groups.values() for m in ms]:
             self.aws.ctl("behavior", {"stack": stack_of(e), "create_seconds": create_s,
                                       "delete_seconds": delete_s,
                                       "outputs": {"Url": "http://%s.fake" % e}})
@@ -291,7 +299,7 @@ class World:
 
     def write_config(self, envs=None):
         write_config(self.cfg, self.aws.url, self.dc.api, self.state_path, envs or self.envs,
-                     self.extra_top)
+                     self.extra_top, self.groups)
 
     def start_daemon(self, wait_ready=True, **kw):
         self.runs += 1

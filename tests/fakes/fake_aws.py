@@ -30,6 +30,7 @@ Credential endpoints for the chain tests:
 Control API (JSON in, JSON out), under /_fake/:
   GET  /_fake/health                      -> {"ok": true}
   POST /_fake/reset                       clear all state, faults and the log
+  GET  /_fake/stacks                      the stacks not deleted: {name: status}
   GET  /_fake/requests                    every API request seen: [{service,
        action, params, target, json, signed, access_key, time}]
   POST /_fake/stack   {name, status?, parameters?{k:v}, outputs?{k:v},
@@ -634,6 +635,14 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_fake/requests":
             with LOCK:
                 return self.send(200, "application/json", json.dumps(S.requests))
+        if path == "/_fake/stacks":
+            with LOCK:
+                live = {}
+                for st in S.stacks:
+                    advance(st)
+                    if st["status"] != "DELETE_COMPLETE":
+                        live[st["name"]] = st["status"]
+                return self.send(200, "application/json", json.dumps(live))
         if path.startswith("/latest/meta-data/iam/security-credentials"):
             tok = self.headers.get("X-aws-ec2-metadata-token")
             if tok not in S.imds_tokens:
