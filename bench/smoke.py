@@ -17,7 +17,7 @@ def main():
         print("SKIP: /usr/bin/python3 has no aiohttp (the fake Discord needs it)")
         return 77
     p = subprocess.run([sys.executable, os.path.join(root, "bench/run"), "--quick", "--no-rt", "--binary",
-                        binary], capture_output=True, text=True, timeout=110)
+                        binary], capture_output=True, text=True, timeout=170)
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr[-4000:])
     lines = p.stdout.splitlines()
@@ -37,6 +37,9 @@ def main():
         "[6] channel": "[6] channel:",
         "[7] start-up": "[7] start-up",
         "[7] cpu": "[7] CPU idle",
+        "[8] group start": "/env start -> green embed",
+        "[8] group stop": "/env stop -> green embed",
+        "[8] group rss": "[8] RSS during the group",
     }
     failed = 0
     for name, needle in want.items():
