@@ -12,6 +12,8 @@ statement attached to the role and checks least privilege:
   - iam:PassRole only for the service role, only to CloudFormation;
   - ecr:DescribeImages only on the configured repositories;
   - ec2 start/stop only on instances carrying the configured tag;
+  - Auto Scaling groups, ECS services, RDS instances and clusters changed
+    only by name (their ARNs) or, tag-selected, only when carrying the tag;
   - without a value for an option, its permissions are absent.
 usage: deploy_cfn_policy.py   (cwd: source root; needs PyYAML)
 """
@@ -204,12 +206,24 @@ STACK_ACTIONS = ["cloudformation:CreateStack", "cloudformation:DeleteStack",
 SERVICE_ROLE = "arn:aws:iam::123456789012:role/cfn-service-role"
 
 
+# Reads IAM accepts only on "*" (the last four: listing to read tags, only
+# with a tag selection).
+UNSCOPABLE_READS = {"sts:GetCallerIdentity", "ec2:DescribeInstances",
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "application-autoscaling:DescribeScalableTargets", "ecs:ListServices",
+                    "ecs:DescribeServices", "rds:DescribeDBInstances", "rds:DescribeDBClusters"}
+SCALING = ["autoscaling:UpdateAutoScalingGroup", "autoscaling:SuspendProcesses",
+           "autoscaling:ResumeProcesses"]
+RDS_DB = ["rds:StartDBInstance", "rds:StopDBInstance"]
+RDS_CLUSTER = ["rds:StartDBCluster", "rds:StopDBCluster"]
+
+
 def common(stmts, label):
     for acts, rs, _ in stmts:
         for a in acts:
             check("*" not in a, f"{label}: no wildcard action ({a})")
         if "*" in rs:
-            check(set(acts) <= {"sts:GetCallerIdentity", "ec2:DescribeInstances"},
+            check(set(acts) <= UNSCOPABLE_READS,
                   f"{label}: '*' resource only for unscopable reads, not {acts}")
     check(grants(stmts, "sts:GetCallerIdentity") == [("*", None)], f"{label}: sts identity")
     check(grants(stmts, "ec2:DescribeInstances") == [("*", None)], f"{label}: describe instances")
@@ -223,6 +237,12 @@ full = {
     "EcrRepositoryNames": "chat-chat-http,team/api",
     "Ec2TagKey": "AutoStopStart",
     "Ec2TagValue": "Yes",
+    "AutoScalingGroupNames": "chat-ecs-asg",
+    "EcsServices": "chat/chat-http,chat/chat-ws",
+    "RdsInstanceIds": "chat-pg",
+    "RdsClusterIds": "chat-docdb",
+    "ResourceTagKey": "envbot:env",
+    "ResourceTagValue": "staging",
     "CreateHost": "true",
     "VpcId": "vpc-0123456789abcdef0",
     "SubnetId": "subnet-0123456789abcdef0",
@@ -262,11 +282,42 @@ check(grants(stmts, "s3:GetObject") and
 check(grants(stmts, "ssm:GetParameter") ==
       [(f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/envbot/discord-token", None)],
       "ssm:GetParameter only the token parameter")
+TAG_COND = {"StringEquals": {"aws:ResourceTag/envbot:env": "staging"}}
+ASG_ARN = f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/%s"
+ECS_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/%s"
+DB_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:%s"
+CL_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:%s"
+for a in SCALING:
+    check(sorted(map(str, grants(stmts, a))) == sorted(map(str, [
+        (ASG_ARN % "chat-ecs-asg", None), (ASG_ARN % "*", TAG_COND)])),
+        f"{a}: the named group, or any carrying the tag: {grants(stmts, a)}")
+check(sorted(map(str, grants(stmts, "ecs:UpdateService"))) == sorted(map(str, [
+    (ECS_ARN % "chat/chat-http", None), (ECS_ARN % "chat/chat-ws", None),
+    (ECS_ARN % "*", TAG_COND)])), f"ecs:UpdateService: the named services or tagged ones")
+for a, arn_of, name in [(x, DB_ARN, "chat-pg") for x in RDS_DB] + \
+        [(x, CL_ARN, "chat-docdb") for x in RDS_CLUSTER]:
+    check(sorted(map(str, grants(stmts, a))) == sorted(map(str, [
+        (arn_of % name, None), (arn_of % "*", TAG_COND)])),
+        f"{a}: the named one or tagged ones: {grants(stmts, a)}")
+check(grants(stmts, "application-autoscaling:RegisterScalableTarget") ==
+      [(f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/*", None)],
+      "RegisterScalableTarget on this account's and region's scalable targets only")
+for acts, rs, c in stmts:
+    changes = set(acts) & set(SCALING + RDS_DB + RDS_CLUSTER + ["ecs:UpdateService"])
+    if changes:
+        check("*" not in rs and all(r.endswith("/*") or r.endswith(":*") for r in rs) == (c ==
+              TAG_COND), f"changes by wildcard ARN only under the tag condition: {acts} {rs}")
 all_actions = {a for acts, _, _ in stmts for a in acts}
-check(all_actions == set(STACK_ACTIONS) | {
+check(all_actions == set(STACK_ACTIONS) | set(SCALING) | set(RDS_DB) | set(RDS_CLUSTER) | {
     "sts:GetCallerIdentity", "ec2:DescribeInstances", "iam:PassRole", "s3:GetObject",
-    "ecr:DescribeImages", "ec2:StartInstances", "ec2:StopInstances", "ssm:GetParameter"},
+    "ecr:DescribeImages", "ec2:StartInstances", "ec2:StopInstances", "ssm:GetParameter",
+    "autoscaling:DescribeAutoScalingGroups", "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:RegisterScalableTarget", "ecs:ListServices",
+    "ecs:DescribeServices", "ecs:UpdateService", "rds:DescribeDBInstances",
+    "rds:DescribeDBClusters"},
     f"no action beyond the list: {sorted(all_actions)}")
+
+
 
 # The host: IMDSv2 only, the unit installed from the release, no `set -x`.
 check("Host" in res and "EnvbotInstanceProfile" in res, "host created with CreateHost=true")
@@ -282,6 +333,16 @@ check("s3://rel-bucket/envbot/envbot-arm64.tar.gz" in ud and "/envbot/discord-to
 runtime = open("deploy/install-deps.sh", encoding="utf-8").read()
 rt = re.search(r'^RUNTIME_PKGS="([^"]*)"', runtime, re.M).group(1).split()
 check(all(p in ud for p in rt), "user data installs every runtime package of install-deps.sh")
+
+# ---- names only, no tag: nothing of the new kinds on a wildcard ARN
+stmts, _, _ = role_statements({"AutoScalingGroupNames": "a1", "RdsClusterIds": "docdb"})
+common(stmts, "names")
+check(grants(stmts, "autoscaling:UpdateAutoScalingGroup") == [(ASG_ARN % "a1", None)],
+      "one named group only")
+check(grants(stmts, "rds:StopDBCluster") == [(CL_ARN % "docdb", None)], "one cluster only")
+check(grants(stmts, "ecs:UpdateService") == [] and grants(stmts, "rds:StopDBInstance") == [],
+      "no ECS or DB instance permission when none is configured")
+check(grants(stmts, "ecs:ListServices") == [], "no listing without a tag selection")
 
 # ---- nothing configured: only the two unscopable reads remain
 stmts, res, _ = role_statements({})
