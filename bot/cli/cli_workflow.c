@@ -143,6 +143,8 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	struct wfm *wfm = NULL;
 	struct state *st = NULL;
 	struct saver *sv = NULL;
+	struct state_lock *lock = NULL;
+	enum bot_rc lrc = BOT_OK;
 	char *token = NULL;
 	char err[512];
 	struct cli_wf c = { 0 };
@@ -162,6 +164,22 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 			goto out;
 		}
 	}
+	/* One writer per state file: while the daemon runs, this run keeps
+	 * nothing there (its copy would overwrite the daemon's, or the
+	 * daemon's would overwrite what this run saved). */
+	lrc = state_lock_take(cfg->state_file, 0, &lock, err, sizeof(err));
+	if (lrc == BOT_EBUSY && lease_for) {
+		fprintf(stderr,
+			"envbot: --for: %s: a lease cannot be recorded beside it; use /env start "
+			"%s for %s in Discord\n",
+			err, env->name, lease_for);
+		goto out;
+	}
+	if (lrc == BOT_EBUSY)
+		fprintf(stderr,
+			"envbot: %s: this run keeps no state (no capacity can be saved for a "
+			"scale-down; /env start|stop in Discord can)\n",
+			err);
 	status = EXIT_FAILED;
 	loop = loop_create();
 	if (!loop)
@@ -188,10 +206,13 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	}
 	/* Capacities a stop scales to zero are kept in the state file, as the
 	 * daemon keeps them (a kind refuses to scale down without it). */
-	if (state_load(cfg->state_file, &st, NULL, err, sizeof(err)) == BOT_OK)
-		sv = saver_create(loop, st, cfg->state_file);
-	else
-		fprintf(stderr, "envbot: state file: %s (capacities cannot be saved)\n", err);
+	if (lrc != BOT_EBUSY) {
+		if (state_load(cfg->state_file, &st, NULL, err, sizeof(err)) == BOT_OK)
+			sv = saver_create(loop, st, cfg->state_file);
+		else
+			fprintf(stderr, "envbot: state file: %s (capacities cannot be saved)\n",
+				err);
+	}
 	struct wfm_deps deps = { .loop = loop,
 				 .aws = aws,
 				 .rest = rest,
@@ -225,6 +246,7 @@ out:
 	wfm_destroy(wfm);
 	saver_destroy(sv);
 	state_destroy(st);
+	state_lock_release(lock);
 	rest_destroy(rest);
 	aws_destroy(aws);
 	loop_destroy(loop);

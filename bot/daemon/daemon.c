@@ -23,14 +23,15 @@
 
 struct daemon {
 	struct loop *loop;
-	struct cfg *cfg;      /* owned: the current config */
-	struct cmd_deps deps; /* the handles, cfg included; what the
-				 scheduler and the health listener read */
-	struct aws *aws;      /* owned (deps.aws borrows) */
-	struct state *state;  /* owned; NULL until loaded */
-	struct saver *saver;  /* owned */
-	struct wfm *wfm;      /* owned */
-	struct sched *sched;  /* owned; rebuilt by SIGHUP */
+	struct cfg *cfg;         /* owned: the current config */
+	struct cmd_deps deps;    /* the handles, cfg included; what the
+				    scheduler and the health listener read */
+	struct aws *aws;         /* owned (deps.aws borrows) */
+	struct state *state;     /* owned; NULL until loaded */
+	struct saver *saver;     /* owned */
+	struct state_lock *lock; /* on the state file; NULL when none could be made */
+	struct wfm *wfm;         /* owned */
+	struct sched *sched;     /* owned; rebuilt by SIGHUP */
 	struct daemon_health *health;
 	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
 	/* Configs replaced by SIGHUP: running workflows and the AWS client
@@ -122,10 +123,34 @@ static void warn_channel(struct daemon *d, const char *text)
 				    NULL);
 }
 
+/* One writer per state file: refused while another process (a second
+ * daemon, a shell start/stop) writes it; a directory where no lock file can
+ * be made is worked in without one, said so. */
+static enum bot_rc lock_state(const char *path, struct state_lock **out)
+{
+	char err[512];
+	enum bot_rc rc = state_lock_take(path, 5000, out, err, sizeof(err));
+	if (rc == BOT_EBUSY) {
+		log_error(MOD,
+			  "msg=\"state file in use; not starting (one envbot writes a state file "
+			  "at a time)\" reason=\"%s\"",
+			  err);
+		return BOT_ECONFIG;
+	}
+	if (rc != BOT_OK)
+		log_warn(MOD,
+			 "msg=\"state file not locked (a second writer would not be seen)\" "
+			 "reason=\"%s\"",
+			 err);
+	return BOT_OK;
+}
+
 static enum bot_rc load_state(struct daemon *d)
 {
 	char err[512];
 	struct state_load_info info;
+	if (lock_state(d->cfg->state_file, &d->lock) != BOT_OK)
+		return BOT_ECONFIG;
 	enum bot_rc rc = state_load(d->cfg->state_file, &d->state, &info, err, sizeof(err));
 	if (rc != BOT_OK) {
 		log_error(MOD,
@@ -205,6 +230,7 @@ void daemon_destroy(struct daemon *d)
 	aws_destroy(d->aws);
 	saver_destroy(d->saver);
 	state_destroy(d->state);
+	state_lock_release(d->lock);
 	for (size_t i = 0; i < d->n_retired; i++)
 		cfg_destroy(d->retired[i]);
 	free(d->retired);
@@ -253,8 +279,18 @@ static void move_state_file(struct daemon *d, const char *was, const char *now)
 {
 	if (!d->saver || same(was, now))
 		return;
+	char err[512];
+	struct state_lock *lock = NULL;
+	if (state_lock_take(now, 0, &lock, err, sizeof(err)) == BOT_EBUSY) {
+		log_error(MOD,
+			  "msg=\"SIGHUP: new state_file in use; state still saved to the old "
+			  "one\" path=%s old=%s reason=\"%s\"",
+			  now, was, err);
+		return;
+	}
 	if (saver_set_path(d->saver, now) != BOT_OK) {
 		log_error(MOD, "msg=\"SIGHUP: out of memory; state still saved to\" path=%s", was);
+		state_lock_release(lock);
 		return;
 	}
 	if (saver_save_now(d->saver) != BOT_OK) {
@@ -264,8 +300,11 @@ static void move_state_file(struct daemon *d, const char *was, const char *now)
 			  now, was);
 		if (saver_set_path(d->saver, was) == BOT_OK)
 			saver_save_soon(d->saver);
+		state_lock_release(lock);
 		return;
 	}
+	state_lock_release(d->lock);
+	d->lock = lock;
 	log_info(MOD, "msg=\"state file moved\" path=%s old=%s", now, was);
 }
 

@@ -227,6 +227,18 @@ enum bot_rc state_load_readonly(const char *path, struct state **out, struct sta
  * Blocking; never from a signal handler. */
 enum bot_rc state_save(const struct state *st, const char *path, char *err, size_t errlen);
 
+/* One writer per state file (state_lock.c): an advisory lock on
+ * <path>.lock, held by the daemon while it runs and by a shell start/stop
+ * while it runs, dropped by the kernel when the holder dies. Waits up to
+ * wait_ms for a holder that is going away. BOT_OK: *out holds it;
+ * BOT_EBUSY: another process holds it (err names its pid); BOT_EIO: no lock
+ * file could be made there (err says why). */
+struct state_lock;
+enum bot_rc state_lock_take(const char *path, unsigned wait_ms, struct state_lock **out, char *err,
+			    size_t errlen);
+/* Accepts NULL. */
+void state_lock_release(struct state_lock *l);
+
 /* The JSON document state_save writes (a new string, caller frees with
  * free()); NULL on allocation failure. Stable for equal states: used by tests
  * and for debugging. */
