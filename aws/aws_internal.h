@@ -10,6 +10,7 @@
 
 #include "../bot/core/buf.h"
 #include "aws.h"
+#include "rds.h"
 
 /* Appends s[0..n) percent-encoded: every byte outside A-Za-z0-9-_.~ (and '/'
  * when keep_slash) becomes %XX, upper-case hex. */
@@ -99,6 +100,12 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 enum bot_rc ec2_decode_changes(const char *body, size_t len, struct arena *a, struct vec *changes,
 			       char *err, size_t errlen);
 
+/* rds.c: one DescribeDBInstances/DescribeDBClusters page into out (struct
+ * rds_db), only those tagged key=value when key is not NULL; *marker the
+ * next page's, NULL on the last. */
+enum bot_rc rds_decode_dbs(const char *body, size_t len, enum rds_what what, const char *key,
+			   const char *value, struct arena *a, struct vec *out, const char **marker,
+			   char *why, size_t whylen);
 enum bot_rc sts_decode_identity(const char *body, size_t len, struct arena *a,
 				struct sts_identity *out, char *err, size_t errlen);
 

@@ -5,6 +5,7 @@
 
 #include "ec2.h"
 #include "group.h"
+#include "rds.h"
 #include "stack.h"
 
 #ifdef ENVBOT_EXTRA_KIND
@@ -14,6 +15,8 @@ extern const struct kind ENVBOT_EXTRA_KIND;
 const struct cfg_kind *const envbot_kinds[] = {
 	&kind_stack.cfg,
 	&kind_ec2.cfg,
+	&kind_rds.cfg,
+	&kind_rds_cluster.cfg,
 	&kind_group.cfg,
 #ifdef ENVBOT_EXTRA_KIND
 	&ENVBOT_EXTRA_KIND.cfg,

@@ -13,6 +13,7 @@
 #include "../../aws/cfn.h"
 #include "../../aws/ec2.h"
 #include "../../aws/ecr.h"
+#include "../../aws/rds.h"
 #include "../../aws/sts.h"
 #include "../../bot/core/log.h"
 #include "../../bot/kinds/kinds.h"
@@ -40,6 +41,13 @@ struct aws {
 		bool in_asg;
 	} inst[MAX_INSTANCES];
 	size_t n_inst;
+	struct {
+		char id[24];
+		char status[48];
+		int settle;        /* describes left in a settling state */
+		const char *after; /* the state it settles into */
+	} db[MAX_INSTANCES];
+	size_t n_db;
 	/* faults: the operation that answers err */
 	const char *fail_op;
 	struct aws_err fail_err;
@@ -60,6 +68,8 @@ union cb {
 	ec2_instances_fn instances;
 	ec2_changes_fn changes;
 	sts_identity_fn identity;
+	rds_dbs_fn dbs;
+	rds_done_fn done_rds;
 };
 
 /* One answer waiting for the loop. */
@@ -371,6 +381,71 @@ enum bot_rc ec2_stop_instances(struct aws *aws, const char *const *ids, size_t n
 	return change(aws, "StopInstances", "stopping", ids, n, cb, arg);
 }
 
+/* RDS: databases whose start or stop settles after one describe (or after
+ * db[i].settle describes of a state set by the test). */
+
+static void fire_dbs(struct call *c, const struct aws_err *err)
+{
+	struct aws *aws = c->aws;
+	if (err->rc != BOT_OK) {
+		c->cb.dbs(c->arg, err, NULL);
+		return;
+	}
+	struct rds_db v[MAX_INSTANCES];
+	for (size_t i = 0; i < aws->n_db; i++)
+		v[i] = (struct rds_db){ .id = aws->db[i].id,
+					.status = aws->db[i].status,
+					.engine = "docdb",
+					.cluster = "",
+					.n_members = 2 };
+	struct rds_dbs list = { .v = v, .n = aws->n_db };
+	c->cb.dbs(c->arg, err, &list);
+	for (size_t i = 0; i < aws->n_db; i++)
+		if (aws->db[i].after && --aws->db[i].settle <= 0) {
+			snprintf(aws->db[i].status, sizeof(aws->db[i].status), "%s",
+				 aws->db[i].after);
+			aws->db[i].after = NULL;
+		}
+}
+
+enum bot_rc rds_describe(struct aws *aws, enum rds_what what, const char *id, const char *key,
+			 const char *value, rds_dbs_fn cb, void *arg)
+{
+	(void)id, (void)key, (void)value;
+	return post(aws, what == RDS_INSTANCE ? "DescribeDBInstances" : "DescribeDBClusters",
+		    fire_dbs, (union cb){ .dbs = cb }, arg);
+}
+
+static void fire_rds_change(struct call *c, const struct aws_err *err)
+{
+	struct aws *aws = c->aws;
+	bool start = strncmp(c->op, "Start", 5) == 0;
+	if (err->rc == BOT_OK)
+		for (size_t i = 0; i < aws->n_db; i++)
+			if (strcmp(aws->db[i].status, start ? "stopped" : "available") == 0) {
+				snprintf(aws->db[i].status, sizeof(aws->db[i].status), "%s",
+					 start ? "starting" : "stopping");
+				aws->db[i].after = start ? "available" : "stopped";
+				aws->db[i].settle = 1;
+			}
+	c->cb.done_rds(c->arg, err);
+}
+
+enum bot_rc rds_start(struct aws *aws, enum rds_what what, const char *id, rds_done_fn cb,
+		      void *arg)
+{
+	(void)id;
+	return post(aws, what == RDS_INSTANCE ? "StartDBInstance" : "StartDBCluster",
+		    fire_rds_change, (union cb){ .done_rds = cb }, arg);
+}
+
+enum bot_rc rds_stop(struct aws *aws, enum rds_what what, const char *id, rds_done_fn cb, void *arg)
+{
+	(void)id;
+	return post(aws, what == RDS_INSTANCE ? "StopDBInstance" : "StopDBCluster", fire_rds_change,
+		    (union cb){ .done_rds = cb }, arg);
+}
+
 /* STS (the toy kind knocks with it). */
 
 static void fire_identity(struct call *c, const struct aws_err *err)
@@ -398,6 +473,7 @@ static const char cfg_text[] =
 	"    parameters = ( { key = \"Env\"; value = \"dev\"; } ); },\n"
 	"  { name = \"qa\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
 	"  { name = \"toy\"; kind = \"toy\"; word = \"hello\"; },\n"
+	"  { name = \"docdb\"; kind = \"rds-cluster\"; cluster = \"chat-docdb\"; },\n"
 	"  { name = \"grp\"; kind = \"group\"; members = (\n"
 	"    { kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
 	"    { kind = \"stack\"; stack_name = \"app\"; template_url = "
@@ -501,7 +577,7 @@ static void test_tables(void)
 		if (err[0])
 			fprintf(stderr, "%s: %s\n", (*k)->name, err);
 	}
-	CHECK_INT(n, 4); /* stack, ec2, group and the toy */
+	CHECK_INT(n, 6); /* stack, ec2, rds, rds-cluster, group and the toy */
 }
 
 /* The config's kind messages come from the registry it is given: the toy
@@ -524,7 +600,7 @@ static void test_registry_messages(void)
 		  BOT_ECONFIG);
 	CHECK(cfg == NULL);
 	CHECK_STR(err, "bad.cfg:4: environments.[0].kind: unknown kind \"nope\" (expected "
-		       "\"stack\", \"ec2\", \"group\" or \"toy\")\n"
+		       "\"stack\", \"ec2\", \"rds\", \"rds-cluster\", \"group\" or \"toy\")\n"
 		       "bad.cfg:6: environments.[1].word: only valid for kind = \"toy\"\n"
 		       "bad.cfg:7: environments.[2].word: \"two words\" must be one word\n"
 		       "bad.cfg:7: environments.[2].stack_name: only valid for kind = \"stack\"\n"
@@ -856,6 +932,85 @@ static void test_group(struct aws *aws, const struct cfg *cfg)
 	wf_destroy(wf);
 }
 
+/* An RDS cluster: stopped and started, already there, a state that ends by
+ * itself waited for, a refusal named with AWS's code, not found. */
+static void test_rds(struct aws *aws, const struct cfg *cfg)
+{
+	const struct cfg_env *env = cfg_find_env(cfg, "docdb");
+	struct run r;
+	char marks[16];
+
+	reset(aws);
+	aws->n_db = 1;
+	snprintf(aws->db[0].id, sizeof(aws->db[0].id), "chat-docdb");
+	snprintf(aws->db[0].status, sizeof(aws->db[0].status), "available");
+	struct wf *wf = run(aws, env, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log,
+		  "DescribeDBClusters,StopDBCluster,DescribeDBClusters,DescribeDBClusters");
+	CHECK_STR(aws->db[0].status, "stopped");
+	CHECK(strncmp(wf_summary(wf), "1 DB cluster stopped in ", 24) == 0);
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "ddd");
+	CHECK_STR(wf_detail(wf, 0), "chat-docdb: stopped (docdb, 2 instances)");
+	cJSON *msg = embed_workflow(wf, NULL);
+	CHECK_STR(field(msg, "DB cluster"), "chat-docdb");
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
+	aws->log[0] = '\0';
+	wf = run(aws, env, ACTION_STOP, &r);
+	CHECK(wf_was_noop(wf));
+	CHECK_STR(wf_summary(wf), "already stopped: 1 DB cluster");
+	CHECK_STR(aws->log, "DescribeDBClusters");
+	wf_destroy(wf);
+
+	/* backing up when the start comes: waited for, then started */
+	aws->log[0] = '\0';
+	snprintf(aws->db[0].status, sizeof(aws->db[0].status), "backing-up");
+	aws->db[0].after = "stopped";
+	aws->db[0].settle = 2;
+	wf = run(aws, env, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	/* two looks while it backs up, then the start */
+	CHECK_STR(aws->log, "DescribeDBClusters,DescribeDBClusters,DescribeDBClusters,"
+			    "StartDBCluster,DescribeDBClusters,DescribeDBClusters");
+	CHECK_STR(aws->db[0].status, "available");
+	wf_destroy(wf);
+
+	/* refused: AWS's code and message in the summary */
+	aws->fail_op = "StopDBCluster";
+	aws->fail_err =
+		(struct aws_err){ .rc = BOT_EAUTH,
+				  .code = "AccessDenied",
+				  .message = "not authorized to perform: rds:StopDBCluster" };
+	wf = run(aws, env, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "StopDBCluster failed: AccessDenied: not authorized to perform: "
+				  "rds:StopDBCluster");
+	wf_destroy(wf);
+
+	/* a state envbot cannot act from */
+	aws->fail_op = NULL;
+	snprintf(aws->db[0].status, sizeof(aws->db[0].status),
+		 "inaccessible-encryption-credentials");
+	wf = run(aws, env, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "DB cluster chat-docdb is inaccessible-encryption-credentials: "
+				  "envbot cannot start it from there");
+	wf_destroy(wf);
+
+	/* gone */
+	aws->fail_op = "DescribeDBClusters";
+	aws->fail_err = (struct aws_err){ .rc = BOT_ENOTFOUND,
+					  .code = "DBClusterNotFoundFault",
+					  .message = "DBCluster chat-docdb not found." };
+	wf = run(aws, env, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "DB cluster chat-docdb not found (DBClusterNotFoundFault)");
+	wf_destroy(wf);
+	CHECK(kind_wakes_up(env));
+}
+
 static void stop_loop(void *arg)
 {
 	loop_stop(arg);
@@ -899,6 +1054,7 @@ int main(void)
 	test_ec2(&aws, cfg);
 	test_toy(&aws, cfg);
 	test_group(&aws, cfg);
+	test_rds(&aws, cfg);
 	test_destroy_cancels(&aws, cfg);
 	loop_destroy(aws.loop);
 	cfg_destroy(cfg);

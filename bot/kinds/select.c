@@ -1,0 +1,53 @@
+/* The name-or-tag selection of select.h. */
+#include "select.h"
+
+#include <stdlib.h>
+
+void kind_select_parse(struct cfg_reader *r, const struct cfg_env *env, const char *setting,
+		       struct kind_select *out)
+{
+	static const char *const tag_known[] = { "key", "value", NULL };
+	char *member_name = NULL;
+	bool by_name = cfg_read_string(r, setting, CFG_OPTIONAL, &out->name);
+	/* A member's `name` is its resource's (no environment name to clash
+	 * with: the member is named after its group). */
+	if (env->parent && cfg_read_string(r, "name", CFG_OPTIONAL, &member_name)) {
+		if (by_name)
+			cfg_read_error(r, "name", "give the name once: %s or name", setting);
+		else
+			out->name = member_name, member_name = NULL, by_name = true;
+	}
+	free(member_name);
+	struct cfg_reader *tag = cfg_read_group(r, "tag", false);
+	if (tag) {
+		cfg_read_known(tag, tag_known);
+		cfg_read_string(tag, "key", CFG_REQUIRED, &out->tag_key);
+		cfg_read_string(tag, "value", CFG_REQUIRED, &out->tag_value);
+		if (by_name)
+			cfg_read_error(r, "tag",
+				       "%s and tag both given: one selects what to act on",
+				       setting);
+	} else if (!by_name) {
+		cfg_read_error(r, NULL,
+			       "needs %s = \"...\"%s or tag = { key = \"...\"; value = "
+			       "\"...\"; }",
+			       setting, env->parent ? " (or name)" : "");
+	}
+}
+
+void kind_select_free(struct kind_select *s)
+{
+	free(s->name);
+	free(s->tag_key);
+	free(s->tag_value);
+}
+
+const char *kind_select_target(const struct kind_select *s, char *buf, size_t len)
+{
+	if (s->name)
+		snprintf(buf, len, "%s", s->name);
+	else
+		snprintf(buf, len, "%s=%s", s->tag_key ? s->tag_key : "",
+			 s->tag_value ? s->tag_value : "");
+	return buf;
+}
