@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "../bot/core/buf.h"
+#include "asg.h"
 #include "aws.h"
 #include "rds.h"
 
@@ -100,6 +101,12 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 enum bot_rc ec2_decode_changes(const char *body, size_t len, struct arena *a, struct vec *changes,
 			       char *err, size_t errlen);
 
+/* asg.c: one DescribeAutoScalingGroups page into out (struct asg_group),
+ * only those tagged key=value when key is not NULL; *next the next page's
+ * token, NULL on the last. */
+enum bot_rc asg_decode_groups(const char *body, size_t len, const char *key, const char *value,
+			      struct arena *a, struct vec *out, const char **next, char *why,
+			      size_t whylen);
 /* rds.c: one DescribeDBInstances/DescribeDBClusters page into out (struct
  * rds_db), only those tagged key=value when key is not NULL; *marker the
  * next page's, NULL on the last. */

@@ -3,6 +3,7 @@
  * (tests/kinds/: a kind in one file, nothing else changed). */
 #include "kinds.h"
 
+#include "asg.h"
 #include "ec2.h"
 #include "group.h"
 #include "rds.h"
@@ -15,6 +16,7 @@ extern const struct kind ENVBOT_EXTRA_KIND;
 const struct cfg_kind *const envbot_kinds[] = {
 	&kind_stack.cfg,
 	&kind_ec2.cfg,
+	&kind_asg.cfg,
 	&kind_rds.cfg,
 	&kind_rds_cluster.cfg,
 	&kind_group.cfg,

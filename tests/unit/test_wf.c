@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../aws/asg.h"
 #include "../../aws/cfn.h"
 #include "../../aws/ec2.h"
 #include "../../aws/ecr.h"
@@ -48,6 +49,11 @@ struct aws {
 		const char *after; /* the state it settles into */
 	} db[MAX_INSTANCES];
 	size_t n_db;
+	struct {
+		long long min, desired, max;
+		size_t n_instances, n_suspended;
+		bool exists;
+	} asg;
 	/* faults: the operation that answers err */
 	const char *fail_op;
 	struct aws_err fail_err;
@@ -70,6 +76,8 @@ union cb {
 	sts_identity_fn identity;
 	rds_dbs_fn dbs;
 	rds_done_fn done_rds;
+	asg_groups_fn groups;
+	asg_done_fn done_asg;
 };
 
 /* One answer waiting for the loop. */
@@ -446,6 +454,72 @@ enum bot_rc rds_stop(struct aws *aws, enum rds_what what, const char *id, rds_do
 		    (union cb){ .done_rds = cb }, arg);
 }
 
+/* Auto Scaling: one group whose instances follow its desired count one
+ * describe after a change. */
+
+static void fire_groups(struct call *c, const struct aws_err *err)
+{
+	struct aws *aws = c->aws;
+	if (err->rc != BOT_OK) {
+		c->cb.groups(c->arg, err, NULL);
+		return;
+	}
+	struct asg_group g = { .name = "web-asg",
+			       .min = aws->asg.min,
+			       .desired = aws->asg.desired,
+			       .max = aws->asg.max,
+			       .n_instances = aws->asg.n_instances,
+			       .n_ready = aws->asg.n_instances,
+			       .n_suspended = aws->asg.n_suspended };
+	struct asg_groups list = { .v = &g, .n = aws->asg.exists ? 1 : 0 };
+	c->cb.groups(c->arg, err, &list);
+	aws->asg.n_instances = (size_t)aws->asg.desired;
+}
+
+enum bot_rc asg_describe(struct aws *aws, const char *name, const char *key, const char *value,
+			 asg_groups_fn cb, void *arg)
+{
+	(void)name, (void)key, (void)value;
+	return post(aws, "DescribeAutoScalingGroups", fire_groups, (union cb){ .groups = cb }, arg);
+}
+
+static long long asg_ask[3];
+
+static void fire_asg_update(struct call *c, const struct aws_err *err)
+{
+	if (err->rc == BOT_OK) {
+		c->aws->asg.min = asg_ask[0];
+		c->aws->asg.desired = asg_ask[1];
+		c->aws->asg.max = asg_ask[2];
+	}
+	c->cb.done_asg(c->arg, err);
+}
+
+enum bot_rc asg_update(struct aws *aws, const char *name, long long min, long long desired,
+		       long long max, asg_done_fn cb, void *arg)
+{
+	(void)name;
+	asg_ask[0] = min, asg_ask[1] = desired, asg_ask[2] = max;
+	return post(aws, "UpdateAutoScalingGroup", fire_asg_update, (union cb){ .done_asg = cb },
+		    arg);
+}
+
+static void fire_processes(struct call *c, const struct aws_err *err)
+{
+	if (err->rc == BOT_OK)
+		c->aws->asg.n_suspended =
+			strcmp(c->op, "SuspendProcesses") == 0 ? ASG_N_PROCESSES : 0;
+	c->cb.done_asg(c->arg, err);
+}
+
+enum bot_rc asg_processes(struct aws *aws, const char *name, bool suspend, asg_done_fn cb,
+			  void *arg)
+{
+	(void)name;
+	return post(aws, suspend ? "SuspendProcesses" : "ResumeProcesses", fire_processes,
+		    (union cb){ .done_asg = cb }, arg);
+}
+
 /* STS (the toy kind knocks with it). */
 
 static void fire_identity(struct call *c, const struct aws_err *err)
@@ -474,12 +548,51 @@ static const char cfg_text[] =
 	"  { name = \"qa\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
 	"  { name = \"toy\"; kind = \"toy\"; word = \"hello\"; },\n"
 	"  { name = \"docdb\"; kind = \"rds-cluster\"; cluster = \"chat-docdb\"; },\n"
+	"  { name = \"web\"; kind = \"asg\"; group_name = \"web-asg\"; },\n"
+	"  { name = \"web2\"; kind = \"asg\"; group_name = \"web-asg\";\n"
+	"    restore = { min = 1; desired = 1; max = 1; }; },\n"
 	"  { name = \"grp\"; kind = \"group\"; members = (\n"
 	"    { kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
 	"    { kind = \"stack\"; stack_name = \"app\"; template_url = "
 	"\"https://example.com/t.yaml\";\n"
 	"      image = { repository = \"app\"; parameters = [ \"ImageTag\" ]; }; } ); }\n"
 	");\n";
+
+/* The capacities the observer keeps (the daemon's state file, here in
+ * memory); n_caps = -1: nothing persists (a save fails). */
+static struct state_capacity caps[4];
+static int n_caps;
+static int cap_saves;
+
+static enum bot_rc obs_save_capacity(void *arg, struct wf *wf, const struct state_capacity *c,
+				     char *err, size_t errlen)
+{
+	(void)arg, (void)wf;
+	if (n_caps < 0) {
+		snprintf(err, errlen, "the disk is full");
+		return BOT_EIO;
+	}
+	cap_saves++;
+	for (int i = 0; i < n_caps; i++)
+		if (strcmp(caps[i].key, c->key) == 0) {
+			caps[i] = *c;
+			return BOT_OK;
+		}
+	if (n_caps < 4)
+		caps[n_caps++] = *c;
+	return BOT_OK;
+}
+
+static bool obs_load_capacity(void *arg, struct wf *wf, const char *key, struct state_capacity *out)
+{
+	(void)arg, (void)wf;
+	for (int i = 0; i < n_caps; i++)
+		if (strcmp(caps[i].key, key) == 0) {
+			*out = caps[i];
+			return true;
+		}
+	return false;
+}
 
 struct run {
 	struct loop *loop;
@@ -519,6 +632,8 @@ static struct wf *run(struct aws *aws, const struct cfg_env *env, enum action ac
 	struct wf_observer obs = { .checkpoint = obs_checkpoint,
 				   .changed = obs_changed,
 				   .finished = obs_finished,
+				   .save_capacity = obs_save_capacity,
+				   .load_capacity = obs_load_capacity,
 				   .arg = r };
 	struct wf *wf = wf_create(aws->loop, aws, &p, &obs);
 	CHECK(wf != NULL);
@@ -577,7 +692,7 @@ static void test_tables(void)
 		if (err[0])
 			fprintf(stderr, "%s: %s\n", (*k)->name, err);
 	}
-	CHECK_INT(n, 6); /* stack, ec2, rds, rds-cluster, group and the toy */
+	CHECK_INT(n, 7); /* stack, ec2, asg, rds, rds-cluster, group and the toy */
 }
 
 /* The config's kind messages come from the registry it is given: the toy
@@ -599,14 +714,15 @@ static void test_registry_messages(void)
 	CHECK_INT(cfg_load_string(bad, "bad.cfg", envbot_kinds, &cfg, err, sizeof(err)),
 		  BOT_ECONFIG);
 	CHECK(cfg == NULL);
-	CHECK_STR(err, "bad.cfg:4: environments.[0].kind: unknown kind \"nope\" (expected "
-		       "\"stack\", \"ec2\", \"rds\", \"rds-cluster\", \"group\" or \"toy\")\n"
-		       "bad.cfg:6: environments.[1].word: only valid for kind = \"toy\"\n"
-		       "bad.cfg:7: environments.[2].word: \"two words\" must be one word\n"
-		       "bad.cfg:7: environments.[2].stack_name: only valid for kind = \"stack\"\n"
-		       "bad.cfg:8: environments.[3].wrod: unknown setting (did you mean "
-		       "\"word\"?)\n"
-		       "bad.cfg:8: environments.[3].word: required setting is missing\n");
+	CHECK_STR(err,
+		  "bad.cfg:4: environments.[0].kind: unknown kind \"nope\" (expected "
+		  "\"stack\", \"ec2\", \"asg\", \"rds\", \"rds-cluster\", \"group\" or \"toy\")\n"
+		  "bad.cfg:6: environments.[1].word: only valid for kind = \"toy\"\n"
+		  "bad.cfg:7: environments.[2].word: \"two words\" must be one word\n"
+		  "bad.cfg:7: environments.[2].stack_name: only valid for kind = \"stack\"\n"
+		  "bad.cfg:8: environments.[3].wrod: unknown setting (did you mean "
+		  "\"word\"?)\n"
+		  "bad.cfg:8: environments.[3].word: required setting is missing\n");
 }
 
 static void test_stack(struct aws *aws, const struct cfg *cfg)
@@ -1011,6 +1127,93 @@ static void test_rds(struct aws *aws, const struct cfg *cfg)
 	CHECK(kind_wakes_up(env));
 }
 
+static void asg_at(struct aws *aws, long long min, long long desired, long long max)
+{
+	memset(&aws->asg, 0, sizeof(aws->asg));
+	aws->asg.min = min;
+	aws->asg.desired = desired;
+	aws->asg.max = max;
+	aws->asg.n_instances = (size_t)desired;
+	aws->asg.exists = true;
+}
+
+/* An Auto Scaling group: the stop keeps its capacity before anything is
+ * sent, the start restores exactly it (not the config's restore), a
+ * repeated stop keeps what was saved, restore = { } only when nothing was
+ * saved, a refusal when neither; a failed save sends nothing. */
+static void test_asg(struct aws *aws, const struct cfg *cfg)
+{
+	const struct cfg_env *web = cfg_find_env(cfg, "web");
+	const struct cfg_env *web2 = cfg_find_env(cfg, "web2");
+	struct run r;
+
+	reset(aws);
+	n_caps = 0;
+	cap_saves = 0;
+	asg_at(aws, 2, 3, 6);
+	struct wf *wf = run(aws, web, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeAutoScalingGroups,SuspendProcesses,UpdateAutoScalingGroup,"
+			    "DescribeAutoScalingGroups,DescribeAutoScalingGroups");
+	CHECK_INT(n_caps, 1);
+	CHECK_STR(caps[0].key, "asg/web-asg");
+	CHECK(caps[0].min == 2 && caps[0].desired == 3 && caps[0].max == 6);
+	CHECK(aws->asg.max == 0 && aws->asg.n_instances == 0);
+	CHECK_INT(aws->asg.n_suspended, ASG_N_PROCESSES);
+	CHECK(strncmp(wf_summary(wf), "web-asg at 0/0/0 in ", 20) == 0);
+	CHECK_STR(wf_detail(wf, 0), "web-asg: 0/0/0 (kept: min 2, desired 3, max 6)");
+	wf_destroy(wf);
+
+	/* stopped again: nothing sent, the saved capacity not overwritten */
+	aws->log[0] = '\0';
+	wf = run(aws, web, ACTION_STOP, &r);
+	CHECK(wf_was_noop(wf));
+	CHECK_STR(aws->log, "DescribeAutoScalingGroups");
+	CHECK(caps[0].desired == 3 && cap_saves == 1);
+	wf_destroy(wf);
+
+	/* started: exactly the saved 2/3/6, even where the config says 1/1/1 */
+	aws->log[0] = '\0';
+	wf = run(aws, web2, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeAutoScalingGroups,UpdateAutoScalingGroup,ResumeProcesses,"
+			    "DescribeAutoScalingGroups,DescribeAutoScalingGroups");
+	CHECK(aws->asg.min == 2 && aws->asg.desired == 3 && aws->asg.max == 6);
+	CHECK_INT(aws->asg.n_suspended, 0);
+	CHECK(strncmp(wf_summary(wf), "web-asg 2/3/6, 3 InService in ", 30) == 0);
+	wf_destroy(wf);
+
+	/* nothing saved: restore = { } of the config */
+	n_caps = 0;
+	asg_at(aws, 0, 0, 0);
+	wf = run(aws, web2, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(aws->asg.min == 1 && aws->asg.desired == 1 && aws->asg.max == 1);
+	wf_destroy(wf);
+
+	/* neither: refused, nothing sent */
+	asg_at(aws, 0, 0, 0);
+	aws->log[0] = '\0';
+	wf = run(aws, web, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "asg web-asg: no saved capacity and no restore = { min; desired; "
+				  "max; } in the config: envbot does not guess a size");
+	CHECK_STR(aws->log, "DescribeAutoScalingGroups");
+	wf_destroy(wf);
+
+	/* the capacity cannot be kept: not scaled down */
+	asg_at(aws, 1, 2, 4);
+	n_caps = -1;
+	aws->log[0] = '\0';
+	wf = run(aws, web, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "asg web-asg not scaled down: the disk is full");
+	CHECK_STR(aws->log, "DescribeAutoScalingGroups");
+	CHECK(aws->asg.desired == 2);
+	wf_destroy(wf);
+	n_caps = 0;
+}
+
 static void stop_loop(void *arg)
 {
 	loop_stop(arg);
@@ -1055,6 +1258,7 @@ int main(void)
 	test_toy(&aws, cfg);
 	test_group(&aws, cfg);
 	test_rds(&aws, cfg);
+	test_asg(&aws, cfg);
 	test_destroy_cancels(&aws, cfg);
 	loop_destroy(aws.loop);
 	cfg_destroy(cfg);
