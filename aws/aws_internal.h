@@ -11,6 +11,7 @@
 #include "../bot/core/buf.h"
 #include "asg.h"
 #include "aws.h"
+#include "ecs.h"
 #include "rds.h"
 
 /* Appends s[0..n) percent-encoded: every byte outside A-Za-z0-9-_.~ (and '/'
@@ -107,6 +108,13 @@ enum bot_rc ec2_decode_changes(const char *body, size_t len, struct arena *a, st
 enum bot_rc asg_decode_groups(const char *body, size_t len, const char *key, const char *value,
 			      struct arena *a, struct vec *out, const char **next, char *why,
 			      size_t whylen);
+/* ecs.c: one DescribeServices answer into out (struct ecs_service), only
+ * those tagged key=value when key is not NULL; and the first scalable
+ * target of a DescribeScalableTargets answer. */
+enum bot_rc ecs_decode_services(const char *body, size_t len, const char *key, const char *value,
+				struct arena *a, struct vec *out, char *why, size_t whylen);
+enum bot_rc appas_decode_target(const char *body, size_t len, bool *found, long long *min,
+				long long *max, char *why, size_t whylen);
 /* rds.c: one DescribeDBInstances/DescribeDBClusters page into out (struct
  * rds_db), only those tagged key=value when key is not NULL; *marker the
  * next page's, NULL on the last. */

@@ -11,6 +11,7 @@ static void paged_free(struct aws_op *op)
 	aws_op_release(op);
 	arena_free(&p->a);
 	vec_free(&p->items);
+	vec_free(&p->aux);
 	free(p->key);
 	free(p->value);
 	free(p->ctx);

@@ -31,6 +31,10 @@ struct aws_paged {
 	char *key, *value; /* a tag filter, or NULL */
 	char *ctx;         /* the call's own string (cluster, name), or NULL */
 	size_t pages;
+	/* For a call of two phases (ECS: ListServices, then DescribeServices
+	 * of what it listed): the page function's own list. */
+	struct vec aux;
+	size_t aux_pos;
 };
 
 /* Starts the call: body is the first request's query form (after Action and

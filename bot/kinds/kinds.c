@@ -5,6 +5,7 @@
 
 #include "asg.h"
 #include "ec2.h"
+#include "ecs.h"
 #include "group.h"
 #include "rds.h"
 #include "stack.h"
@@ -17,6 +18,7 @@ const struct cfg_kind *const envbot_kinds[] = {
 	&kind_stack.cfg,
 	&kind_ec2.cfg,
 	&kind_asg.cfg,
+	&kind_ecs_service.cfg,
 	&kind_rds.cfg,
 	&kind_rds_cluster.cfg,
 	&kind_group.cfg,

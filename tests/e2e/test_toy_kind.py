@@ -65,7 +65,7 @@ def cli_checks(toy, stock, cfg, aws, discord, c):
     c.ok(re.search(r"toy\s+toy\s+toy saying hello, 0\.010 USD/h", r.out),
          "check-config: the toy's own summary", r.out)
     r = run_envbot(stock, cfg, "check-config", env=aws.env())
-    c.ok(r.rc == 2 and 'kind: unknown kind "toy" (expected "stack", "ec2", "asg", "rds", "rds-cluster" or "group")' in r.err,
+    c.ok(r.rc == 2 and 'kind: unknown kind "toy" (expected "stack", "ec2", "asg", "ecs-service", "rds", "rds-cluster" or "group")' in r.err,
          "check-config: the stock binary refuses kind toy", r)
 
     env = aws.env()

@@ -28,7 +28,7 @@ except ImportError as e:
     print(f"SKIP: {e} (needs the python3 with moto and boto3)")
     sys.exit(77)
 
-from wfcommon import Checks, Moto, run_envbot, tmpdir, write_config  # noqa: E402
+from wfcommon import Checks, Moto, run_envbot, saved_capacity, tmpdir, write_config  # noqa: E402,E501
 
 ENVS = """,
   { name = "web"; kind = "asg"; group_name = "web-asg";
@@ -43,30 +43,6 @@ def sizes(asg, name):
     g = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
     return (g["MinSize"], g["DesiredCapacity"], g["MaxSize"], len(g["Instances"]),
             sorted(p["ProcessName"] for p in g.get("SuspendedProcesses", [])))
-
-
-def saved(state_path, key):
-    """The capacity saved under key anywhere in the state file, or None."""
-    try:
-        st = json.load(open(state_path))
-    except (OSError, ValueError):
-        return None
-
-    def walk(n):
-        if isinstance(n, dict):
-            if isinstance(n.get("capacities"), dict) and key in n["capacities"]:
-                return n["capacities"][key]
-            for v in n.values():
-                f = walk(v)
-                if f is not None:
-                    return f
-        elif isinstance(n, list):
-            for v in n:
-                f = walk(v)
-                if f is not None:
-                    return f
-        return None
-    return walk(st)
 
 
 def main():
@@ -104,12 +80,12 @@ def main():
         c.ok(got[:4] == (0, 0, 0, 0), f"web: 0/0/0 and no instance in moto {got}")
         c.ok(got[4] == ["AZRebalance", "AlarmNotification", "ScheduledActions"],
              f"web: the fighting processes suspended {got[4]}")
-        cap = saved(state, "asg/web-asg") or {}
+        cap = saved_capacity(state, "asg/web-asg") or {}
         c.ok((cap.get("min"), cap.get("desired"), cap.get("max")) == (1, 2, 4),
              "web: 1/2/4 kept in the state file", cap)
         r = run_envbot(binary, cfg, "stop", "web")
         c.ok(r.rc == 0 and "already at 0" in r.out, "web: stop again: a no-op", r)
-        cap = saved(state, "asg/web-asg") or {}
+        cap = saved_capacity(state, "asg/web-asg") or {}
         c.ok((cap.get("min"), cap.get("desired"), cap.get("max")) == (1, 2, 4),
              "web: the saved capacity survives it", cap)
         r = run_envbot(binary, cfg, "start", "web")

@@ -4,6 +4,7 @@ running the real envbot binary with a time limit, and judging what a
 sanitizer build (-DENVBOT_SANITIZE=ON) of it reported.
 
 Everything listens on 127.0.0.1 only; ports are chosen free at runtime."""
+import json
 import os
 import re
 import signal
@@ -314,6 +315,30 @@ environments = (
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, 0o600)
+
+
+def saved_capacity(state_path, key):
+    """The capacity saved under key anywhere in the state file, or None."""
+    try:
+        st = json.load(open(state_path))
+    except (OSError, ValueError):
+        return None
+
+    def walk(n):
+        if isinstance(n, dict):
+            if isinstance(n.get("capacities"), dict) and key in n["capacities"]:
+                return n["capacities"][key]
+            for v in n.values():
+                f = walk(v)
+                if f is not None:
+                    return f
+        elif isinstance(n, list):
+            for v in n:
+                f = walk(v)
+                if f is not None:
+                    return f
+        return None
+    return walk(st)
 
 
 class Result:

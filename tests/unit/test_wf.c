@@ -14,6 +14,7 @@
 #include "../../aws/cfn.h"
 #include "../../aws/ec2.h"
 #include "../../aws/ecr.h"
+#include "../../aws/ecs.h"
 #include "../../aws/rds.h"
 #include "../../aws/sts.h"
 #include "../../bot/core/log.h"
@@ -54,6 +55,10 @@ struct aws {
 		size_t n_instances, n_suspended;
 		bool exists;
 	} asg;
+	struct {
+		long long desired, running, tmin, tmax;
+		bool has_target;
+	} ecs;
 	/* faults: the operation that answers err */
 	const char *fail_op;
 	struct aws_err fail_err;
@@ -78,6 +83,8 @@ union cb {
 	rds_done_fn done_rds;
 	asg_groups_fn groups;
 	asg_done_fn done_asg;
+	ecs_services_fn services;
+	appas_target_fn target;
 };
 
 /* One answer waiting for the loop. */
@@ -520,6 +527,77 @@ enum bot_rc asg_processes(struct aws *aws, const char *name, bool suspend, asg_d
 		    (union cb){ .done_asg = cb }, arg);
 }
 
+/* ECS: one service whose tasks follow its desired count one describe after
+ * a change, with or without a scalable target. */
+
+static void fire_services(struct call *c, const struct aws_err *err)
+{
+	struct aws *aws = c->aws;
+	struct ecs_service v = { .name = "chat-http",
+				 .status = "ACTIVE",
+				 .desired = aws->ecs.desired,
+				 .running = aws->ecs.running,
+				 .n_deployments = 1 };
+	struct ecs_services list = { .v = &v, .n = 1 };
+	c->cb.services(c->arg, err, err->rc == BOT_OK ? &list : NULL);
+	aws->ecs.running = aws->ecs.desired;
+}
+
+enum bot_rc ecs_describe(struct aws *aws, const char *cluster, const char *service, const char *key,
+			 const char *value, ecs_services_fn cb, void *arg)
+{
+	(void)cluster, (void)service, (void)key, (void)value;
+	return post(aws, "DescribeServices", fire_services, (union cb){ .services = cb }, arg);
+}
+
+static long long ecs_ask[2];
+
+static void fire_ecs_update(struct call *c, const struct aws_err *err)
+{
+	if (err->rc == BOT_OK)
+		c->aws->ecs.desired = ecs_ask[0];
+	c->cb.done_asg(c->arg, err);
+}
+
+enum bot_rc ecs_update(struct aws *aws, const char *cluster, const char *service, long long desired,
+		       ecs_done_fn cb, void *arg)
+{
+	(void)cluster, (void)service;
+	ecs_ask[0] = desired;
+	return post(aws, "UpdateService", fire_ecs_update, (union cb){ .done_asg = cb }, arg);
+}
+
+static void fire_target(struct call *c, const struct aws_err *err)
+{
+	struct aws *aws = c->aws;
+	c->cb.target(c->arg, err, aws->ecs.has_target, aws->ecs.tmin, aws->ecs.tmax);
+}
+
+enum bot_rc appas_target(struct aws *aws, const char *cluster, const char *service,
+			 appas_target_fn cb, void *arg)
+{
+	(void)cluster, (void)service;
+	return post(aws, "DescribeScalableTargets", fire_target, (union cb){ .target = cb }, arg);
+}
+
+static void fire_register(struct call *c, const struct aws_err *err)
+{
+	if (err->rc == BOT_OK) {
+		c->aws->ecs.tmin = ecs_ask[0];
+		c->aws->ecs.tmax = ecs_ask[1];
+	}
+	c->cb.done_asg(c->arg, err);
+}
+
+enum bot_rc appas_register(struct aws *aws, const char *cluster, const char *service, long long min,
+			   long long max, ecs_done_fn cb, void *arg)
+{
+	(void)cluster, (void)service;
+	ecs_ask[0] = min, ecs_ask[1] = max;
+	return post(aws, "RegisterScalableTarget", fire_register, (union cb){ .done_asg = cb },
+		    arg);
+}
+
 /* STS (the toy kind knocks with it). */
 
 static void fire_identity(struct call *c, const struct aws_err *err)
@@ -549,6 +627,9 @@ static const char cfg_text[] =
 	"  { name = \"toy\"; kind = \"toy\"; word = \"hello\"; },\n"
 	"  { name = \"docdb\"; kind = \"rds-cluster\"; cluster = \"chat-docdb\"; },\n"
 	"  { name = \"web\"; kind = \"asg\"; group_name = \"web-asg\"; },\n"
+	"  { name = \"http\"; kind = \"ecs-service\"; cluster = \"chat\"; service = "
+	"\"chat-http\";\n"
+	"    restore = { desired = 1; }; },\n"
 	"  { name = \"web2\"; kind = \"asg\"; group_name = \"web-asg\";\n"
 	"    restore = { min = 1; desired = 1; max = 1; }; },\n"
 	"  { name = \"grp\"; kind = \"group\"; members = (\n"
@@ -692,7 +773,7 @@ static void test_tables(void)
 		if (err[0])
 			fprintf(stderr, "%s: %s\n", (*k)->name, err);
 	}
-	CHECK_INT(n, 7); /* stack, ec2, asg, rds, rds-cluster, group and the toy */
+	CHECK_INT(n, 8); /* stack, ec2, asg, ecs-service, rds, rds-cluster, group and the toy */
 }
 
 /* The config's kind messages come from the registry it is given: the toy
@@ -714,15 +795,15 @@ static void test_registry_messages(void)
 	CHECK_INT(cfg_load_string(bad, "bad.cfg", envbot_kinds, &cfg, err, sizeof(err)),
 		  BOT_ECONFIG);
 	CHECK(cfg == NULL);
-	CHECK_STR(err,
-		  "bad.cfg:4: environments.[0].kind: unknown kind \"nope\" (expected "
-		  "\"stack\", \"ec2\", \"asg\", \"rds\", \"rds-cluster\", \"group\" or \"toy\")\n"
-		  "bad.cfg:6: environments.[1].word: only valid for kind = \"toy\"\n"
-		  "bad.cfg:7: environments.[2].word: \"two words\" must be one word\n"
-		  "bad.cfg:7: environments.[2].stack_name: only valid for kind = \"stack\"\n"
-		  "bad.cfg:8: environments.[3].wrod: unknown setting (did you mean "
-		  "\"word\"?)\n"
-		  "bad.cfg:8: environments.[3].word: required setting is missing\n");
+	CHECK_STR(err, "bad.cfg:4: environments.[0].kind: unknown kind \"nope\" (expected "
+		       "\"stack\", \"ec2\", \"asg\", \"ecs-service\", \"rds\", \"rds-cluster\", "
+		       "\"group\" or \"toy\")\n"
+		       "bad.cfg:6: environments.[1].word: only valid for kind = \"toy\"\n"
+		       "bad.cfg:7: environments.[2].word: \"two words\" must be one word\n"
+		       "bad.cfg:7: environments.[2].stack_name: only valid for kind = \"stack\"\n"
+		       "bad.cfg:8: environments.[3].wrod: unknown setting (did you mean "
+		       "\"word\"?)\n"
+		       "bad.cfg:8: environments.[3].word: required setting is missing\n");
 }
 
 static void test_stack(struct aws *aws, const struct cfg *cfg)
@@ -1214,6 +1295,55 @@ static void test_asg(struct aws *aws, const struct cfg *cfg)
 	n_caps = 0;
 }
 
+/* An ECS service with an autoscaler: the stop keeps the desired count and
+ * the target's range, sets the range to 0/0 before the count; the start
+ * restores both exactly (not the config's desired 1), range first. */
+static void test_ecs(struct aws *aws, const struct cfg *cfg)
+{
+	const struct cfg_env *http = cfg_find_env(cfg, "http");
+	struct run r;
+
+	reset(aws);
+	n_caps = 0;
+	aws->ecs.desired = aws->ecs.running = 3;
+	aws->ecs.has_target = true;
+	aws->ecs.tmin = 2;
+	aws->ecs.tmax = 6;
+	struct wf *wf = run(aws, http, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log,
+		  "DescribeServices,DescribeScalableTargets,RegisterScalableTarget,"
+		  "UpdateService,DescribeServices,DescribeScalableTargets,DescribeServices,"
+		  "DescribeScalableTargets");
+	CHECK_INT(n_caps, 1);
+	CHECK_STR(caps[0].key, "ecs/chat/chat-http");
+	CHECK(caps[0].desired == 3 && caps[0].min == 2 && caps[0].max == 6);
+	CHECK(aws->ecs.desired == 0 && aws->ecs.tmax == 0);
+	CHECK(strncmp(wf_summary(wf), "chat-http at 0 tasks in ", 24) == 0);
+	wf_destroy(wf);
+
+	aws->log[0] = '\0';
+	wf = run(aws, http, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log,
+		  "DescribeServices,DescribeScalableTargets,RegisterScalableTarget,"
+		  "UpdateService,DescribeServices,DescribeScalableTargets,DescribeServices,"
+		  "DescribeScalableTargets");
+	CHECK(aws->ecs.desired == 3 && aws->ecs.tmin == 2 && aws->ecs.tmax == 6);
+	CHECK(strncmp(wf_summary(wf), "chat-http 3/3 running (autoscaler range back) in ", 49) ==
+	      0);
+	wf_destroy(wf);
+
+	/* nothing saved, no autoscaler: the config's desired 1 */
+	n_caps = 0;
+	aws->ecs.desired = aws->ecs.running = 0;
+	aws->ecs.has_target = false;
+	wf = run(aws, http, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(aws->ecs.desired == 1);
+	wf_destroy(wf);
+}
+
 static void stop_loop(void *arg)
 {
 	loop_stop(arg);
@@ -1259,6 +1389,7 @@ int main(void)
 	test_group(&aws, cfg);
 	test_rds(&aws, cfg);
 	test_asg(&aws, cfg);
+	test_ecs(&aws, cfg);
 	test_destroy_cancels(&aws, cfg);
 	loop_destroy(aws.loop);
 	cfg_destroy(cfg);
