@@ -73,8 +73,10 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 		snprintf(title, sizeof(title), "%s %s failed", env->name,
 			 action_name(wf_action(wf)));
 
-	/* The steps, one per line. */
+	/* The steps, one per line (none yet: a group before its members are
+	 * listed). */
 	size_t off = 0;
+	buf[0] = '\0';
 	if (note && *note)
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "*%s*\n", note);
 	const struct wf_step *steps;
@@ -106,7 +108,8 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddItemToArray(embeds, e);
 	cJSON_AddStringToObject(e, "title", title);
-	cJSON_AddStringToObject(e, "description", buf);
+	if (buf[0])
+		cJSON_AddStringToObject(e, "description", buf);
 	cJSON_AddNumberToObject(e, "color",
 				st == WF_RUNNING     ? EMBED_BLUE
 				: st == WF_SUCCEEDED ? EMBED_GREEN

@@ -188,7 +188,7 @@ class Moto:
         env.update(extra_env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=logdir)
         wait_http(self.url + "/moto-api/", self.proc)
 
     def client(self, service):

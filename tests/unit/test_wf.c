@@ -1097,6 +1097,18 @@ static void test_group(struct aws *aws, const struct cfg *cfg)
 	cJSON_Delete(msg);
 	wf_destroy(wf);
 
+	/* pictured before its first state ran (no member listed yet): no
+	 * description made of whatever the buffer held */
+	struct wf_params p0 = { .env = grp, .action = ACTION_START, .trigger = "test" };
+	struct wf_observer obs0 = { .finished = obs_finished, .arg = &r };
+	wf = wf_create(aws->loop, aws, &p0, &obs0);
+	msg = embed_workflow(wf, NULL);
+	const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItem(msg, "embeds"), 0);
+	CHECK(cJSON_GetObjectItem(e0, "description") == NULL);
+	CHECK_STR(cJSON_GetObjectItem(e0, "title")->valuestring, "Starting grp…");
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
 	/* resumed at the second member of a start (the stack's Describe): the
 	 * instances, done before the restart, are not asked again */
 	aws->fail_op = NULL;
