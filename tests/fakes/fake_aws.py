@@ -44,7 +44,11 @@ Control API (JSON in, JSON out), under /_fake/:
   POST /_fake/images  {repository, images:[{tags[], pushed_at, digest?}]}
        or {repository, generate: N, start?: T, step?: S, tag_fmt?: "b{i}",
        latest_on_newest?: true}     adds images (repository created)
-  POST /_fake/instances {instances:[{id, state, type?, tags{}}]}
+  POST /_fake/instances {instances:[{id, state, type?, tags{}, delay?,
+       hibernation?: bool, fail_start?{code, message}}]}  hibernation:
+       HibernationOptions.Configured (StopInstances Hibernate=true on one
+       that is not: UnsupportedHibernationConfiguration); fail_start: every
+       start ends back at stopped with that stateReason
   POST /_fake/faults  {rules:[{match, count, status?, code?, message?,
        kind?}]}  match is an action/operation name ("DescribeStacks"), a
        service ("ecr", "cloudformation", "ec2", "sts") or "*"; the next
@@ -403,8 +407,14 @@ EC2_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48,
 def ec2_advance(inst):
     t = now()
     if inst.get("until") and t >= inst["until"]:
+        fail = inst.get("fail_start") if inst["state"] == "pending" else None
         inst["state"] = {"pending": "running", "stopping": "stopped"}.get(inst["state"],
                                                                          inst["state"])
+        inst["reason"] = None
+        if fail:  # EC2 gave up on the start: back to stopped, with its reason
+            inst["state"] = "stopped"
+            inst["reason"] = (fail.get("code", "Client.InternalError"),
+                              fail.get("message", "Client.InternalError: Client error on launch"))
         inst["until"] = None
 
 
@@ -445,10 +455,14 @@ def ec2(action, p):
                  "<instancesSet><item><instanceId>%s</instanceId><imageId>ami-1</imageId>"
                  "<instanceState><code>%d</code><name>%s</name></instanceState>"
                  "<instanceType>%s</instanceType><launchTime>%s</launchTime><tagSet>%s</tagSet>"
+                 "%s<hibernationOptions><configured>%s</configured></hibernationOptions>"
                  "</item></instancesSet></item>") % (
                     i["id"][2:], S.account, i["id"], EC2_CODES[i["state"]], i["state"], i["type"],
                     iso(i["launch"]), "".join("<item><key>%s</key><value>%s</value></item>"
-                                              % (esc(k), esc(v)) for k, v in i["tags"].items()))
+                                              % (esc(k), esc(v)) for k, v in i["tags"].items()),
+                    "<stateReason><code>%s</code><message>%s</message></stateReason>"
+                    % (esc(i["reason"][0]), esc(i["reason"][1])) if i.get("reason") else "",
+                    "true" if i.get("hibernation") else "false")
                 for i in page)
             return ("<DescribeInstancesResponse xmlns=\"%s\"><requestId>%s</requestId>"
                     "<reservationSet>%s</reservationSet>%s</DescribeInstancesResponse>") % (
@@ -463,6 +477,12 @@ def ec2(action, p):
                 if i not in S.instances:
                     raise ApiError(400, "InvalidInstanceID.NotFound",
                                    "The instance ID '%s' does not exist" % i)
+            if action == "StopInstances" and p.get("Hibernate") == "true":
+                for i in ids:
+                    if not S.instances[i].get("hibernation"):
+                        raise ApiError(400, "UnsupportedHibernationConfiguration",
+                                       "For hibernation, the instance %s must be configured "
+                                       "for hibernation" % i)
             items = ""
             for i in ids:
                 inst = S.instances[i]
@@ -715,7 +735,10 @@ class Handler(BaseHTTPRequestHandler):
                     S.instances[i["id"]] = {"id": i["id"], "state": i.get("state", "stopped"),
                                             "type": i.get("type", "t3.micro"),
                                             "tags": dict(i.get("tags", {})), "launch": now(),
-                                            "delay": float(i.get("delay", 0)), "until": None}
+                                            "delay": float(i.get("delay", 0)), "until": None,
+                                            "hibernation": bool(i.get("hibernation")),
+                                            "fail_start": i.get("fail_start"),
+                                            "reason": None}
             elif path == "/_fake/faults":
                 if d.get("clear"):
                     S.faults = []
