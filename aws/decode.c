@@ -722,6 +722,28 @@ void ecr_sort_newest(struct ecr_image *v, size_t n)
 
 /* ---- EC2 ---- */
 
+/* stateReason as one line: "code: message", or the message alone when EC2
+ * already starts it with the code ("Client.InternalError: Client error on
+ * launch"), or whichever of the two is there. NULL only on a full arena. */
+static const char *state_reason(struct arena *a, xmlNodePtr sr, const char **code)
+{
+	const char *c = aws_xml_child_text(a, sr, "code");
+	const char *m = aws_xml_child_text(a, sr, "message");
+	*code = c;
+	if (!c || !m)
+		return NULL;
+	size_t n = strlen(c);
+	if (!*c || (strncmp(m, c, n) == 0 && m[n] == ':'))
+		return m;
+	if (!*m)
+		return c;
+	size_t len = n + 2 + strlen(m) + 1;
+	char *out = arena_alloc(a, len);
+	if (out)
+		snprintf(out, len, "%s: %s", c, m);
+	return out;
+}
+
 enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 				 struct vec *instances, const char **next, char *err, size_t errlen)
 {
@@ -757,7 +779,12 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 			in->launch_time = aws_xml_child_text(a, i, "launchTime");
 			in->name = "";
 			in->asg_name = "";
-			OOM_IF(!in->id || !in->type || !in->launch_time);
+			in->reason =
+				state_reason(a, aws_xml_child(i, "stateReason"), &in->reason_code);
+			const char *hib = aws_xml_child_text(
+				a, aws_xml_child(i, "hibernationOptions"), "configured");
+			OOM_IF(!in->id || !in->type || !in->launch_time || !in->reason || !hib);
+			in->hibernation = strcmp(hib, "true") == 0;
 			if (!*in->id) {
 				snprintf(err, errlen,
 					 "DescribeInstances: instance without instanceId");

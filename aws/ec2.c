@@ -20,6 +20,7 @@ struct ec2_op {
 	char **ids; /* start/stop: copies */
 	size_t n_ids, sent;
 	const char *action;
+	bool hibernate; /* StopInstances: Hibernate=true in every batch */
 	size_t pages;
 	union {
 		ec2_instances_fn instances;
@@ -131,6 +132,8 @@ static enum bot_rc next_batch(struct ec2_op *e)
 	struct buf form = { 0 };
 	size_t n = e->n_ids - e->sent < EC2_BATCH ? e->n_ids - e->sent : EC2_BATCH;
 	ec2_encode_ids(&form, (const char *const *)e->ids + e->sent, n);
+	if (e->hibernate)
+		aws_form_addk(&form, "true", "Hibernate");
 	e->sent += n;
 	return ec2_send(e, e->action, &form);
 }
@@ -165,8 +168,8 @@ static void empty_done(void *arg)
 	changes_resp(&e->op, &err, "", 0);
 }
 
-static enum bot_rc start_stop(struct aws *aws, const char *action, const char *const *ids, size_t n,
-			      ec2_changes_fn cb, void *arg)
+static enum bot_rc start_stop(struct aws *aws, const char *action, bool hibernate,
+			      const char *const *ids, size_t n, ec2_changes_fn cb, void *arg)
 {
 	if (!aws || (n && !ids) || !cb)
 		return BOT_EINVAL;
@@ -180,6 +183,7 @@ static enum bot_rc start_stop(struct aws *aws, const char *action, const char *c
 	e->items.max = n + 1;
 	e->cb.changes = cb;
 	e->action = action;
+	e->hibernate = hibernate;
 	aws_op_init(&e->op, aws, AWS_EC2, arg, changes_resp, ec2_free);
 	enum bot_rc rc = BOT_ENOMEM;
 	e->ids = calloc(n ? n : 1, sizeof(*e->ids));
@@ -204,11 +208,17 @@ out:
 enum bot_rc ec2_start_instances(struct aws *aws, const char *const *ids, size_t n,
 				ec2_changes_fn cb, void *arg)
 {
-	return start_stop(aws, "StartInstances", ids, n, cb, arg);
+	return start_stop(aws, "StartInstances", false, ids, n, cb, arg);
 }
 
 enum bot_rc ec2_stop_instances(struct aws *aws, const char *const *ids, size_t n, ec2_changes_fn cb,
 			       void *arg)
 {
-	return start_stop(aws, "StopInstances", ids, n, cb, arg);
+	return start_stop(aws, "StopInstances", false, ids, n, cb, arg);
+}
+
+enum bot_rc ec2_hibernate_instances(struct aws *aws, const char *const *ids, size_t n,
+				    ec2_changes_fn cb, void *arg)
+{
+	return start_stop(aws, "StopInstances", true, ids, n, cb, arg);
 }

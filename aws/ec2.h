@@ -16,6 +16,13 @@ struct ec2_instance {
 	const char *asg_name; /* tag aws:autoscaling:groupName, "" if none */
 	bool in_asg;          /* managed by an Auto Scaling group: start/stop it there */
 	const char *launch_time;
+	/* AWS's own word on the last state change (stateReason), "" if none:
+	 * reason_code "Client.InternalError"; reason the code and the message
+	 * as one line, "Client.InternalError: Client error on launch" (EC2's
+	 * messages mostly repeat the code already; it is not doubled). */
+	const char *reason_code;
+	const char *reason;
+	bool hibernation; /* HibernationOptions.Configured: StopInstances may hibernate it */
 };
 
 struct ec2_instances {
@@ -48,5 +55,9 @@ enum bot_rc ec2_start_instances(struct aws *aws, const char *const *ids, size_t 
 				ec2_changes_fn cb, void *arg);
 enum bot_rc ec2_stop_instances(struct aws *aws, const char *const *ids, size_t n, ec2_changes_fn cb,
 			       void *arg);
+/* StopInstances with Hibernate=true. EC2 refuses the whole request
+ * (UnsupportedHibernationConfiguration) when one of them cannot hibernate. */
+enum bot_rc ec2_hibernate_instances(struct aws *aws, const char *const *ids, size_t n,
+				    ec2_changes_fn cb, void *arg);
 
 #endif

@@ -68,6 +68,8 @@ static void on_described(void *arg, const struct aws_err *err, const struct ec2_
 		snprintf(v[i].state, sizeof(v[i].state), "%s", list->v[i].state);
 		snprintf(v[i].name, sizeof(v[i].name), "%s", list->v[i].name);
 		v[i].in_asg = list->v[i].in_asg;
+		v[i].hibernation = list->v[i].hibernation;
+		snprintf(v[i].reason, sizeof(v[i].reason), "%s", list->v[i].reason);
 	}
 	free(wf->instances);
 	wf->instances = v;
@@ -95,6 +97,28 @@ static void t_describe(struct wf *wf)
 		wf_error(wf, rc, "DescribeInstances could not be sent");
 }
 
+/* The failure names AWS's own reason for every instance that fell back
+ * (stateReason: "Client.InternalError: Client error on launch" when the
+ * role may not use the volumes' KMS key), in the summary and the details. */
+static void stuck(struct wf *wf, size_t n)
+{
+	char why[400] = "";
+	size_t o = 0;
+	for (size_t i = 0; i < wf->n_instances; i++) {
+		const struct wf_instance *in = &wf->instances[i];
+		if (in->in_asg || strcmp(in->state, source_state(wf)) != 0)
+			continue;
+		wf_add_detail(wf, "%s: %s%s%s", in->id, in->state, in->reason[0] ? " — " : "",
+			      in->reason);
+		if (o < sizeof(why))
+			o += (size_t)snprintf(why + o, sizeof(why) - o, "; %s fell back to %s%s%s",
+					      in->id, in->state, in->reason[0] ? ": " : "",
+					      in->reason);
+	}
+	wf_set_summary(wf, "%zu instance(s) did not stay %s%s", n, target_state(wf), why);
+	wf_next(wf, "stuck");
+}
+
 /* Choice: what does the fleet need now? */
 static void c_choose(struct wf *wf)
 {
@@ -117,9 +141,7 @@ static void c_choose(struct wf *wf)
 	}
 	if (to_change > 0) {
 		if (wf->change_rounds >= MAX_CHANGE_ROUNDS) {
-			wf_set_summary(wf, "%zu instance(s) did not stay %s", to_change,
-				       target_state(wf));
-			wf_next(wf, "stuck");
+			stuck(wf, to_change);
 			return;
 		}
 		wf_next(wf, "change");
@@ -162,8 +184,84 @@ static void on_changed(void *arg, const struct aws_err *err, const struct ec2_ch
 	wf_next(wf, "*");
 }
 
+/* The ids to act on now; with hib, only those whose hibernation is (true)
+ * or is not (false) configured. Returns a new array the caller frees, NULL
+ * on ENOMEM; *n is its length. */
+static const char **change_ids(const struct wf *wf, int hib, size_t *n)
+{
+	const char **ids = calloc(wf->n_instances ? wf->n_instances : 1, sizeof(*ids));
+	*n = 0;
+	for (size_t i = 0; ids && i < wf->n_instances; i++)
+		if (!wf->instances[i].in_asg &&
+		    strcmp(wf->instances[i].state, source_state(wf)) == 0 &&
+		    (hib < 0 || wf->instances[i].hibernation == (hib > 0)))
+			ids[(*n)++] = wf->instances[i].id;
+	return ids;
+}
+
+/* Plain StopInstances for those that cannot hibernate (hib 0), or for all
+ * when EC2 refused the hibernation (hib -1); each one is named. */
+static void stop_rest(struct wf *wf, int hib)
+{
+	size_t n;
+	const char **ids = change_ids(wf, hib, &n);
+	if (!ids) {
+		wf_error(wf, BOT_ENOMEM, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		wf_add_detail(wf, "%s cannot hibernate (%s): stopped instead", ids[i],
+			      hib < 0 ? "EC2 refused: UnsupportedHibernationConfiguration"
+				      : "not configured");
+	enum bot_rc rc = ec2_stop_instances(wf->aws, ids, n, on_changed, wf);
+	free(ids);
+	if (rc != BOT_OK)
+		wf_error(wf, rc, "the EC2 request could not be sent");
+}
+
+static void on_hibernated(void *arg, const struct aws_err *err, const struct ec2_changes *ch)
+{
+	struct wf *wf = arg;
+	(void)ch;
+	if (err->rc != BOT_OK && strcmp(err->code, "UnsupportedHibernationConfiguration") == 0) {
+		stop_rest(wf, -1);
+		return;
+	}
+	if (err->rc != BOT_OK) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "StopInstances (Hibernate) failed: %s%s%s", err->code,
+			 err->code[0] ? ": " : "", err->message);
+		wf_error(wf, err->rc, msg);
+		return;
+	}
+	stop_rest(wf, 0);
+}
+
+/* hibernate = true: those configured for it hibernate first, then the
+ * others stop. */
+static void hibernate(struct wf *wf)
+{
+	size_t n;
+	const char **ids = change_ids(wf, 1, &n);
+	if (!ids) {
+		wf_error(wf, BOT_ENOMEM, "out of memory");
+		return;
+	}
+	enum bot_rc rc = n ? ec2_hibernate_instances(wf->aws, ids, n, on_hibernated, wf) : BOT_OK;
+	free(ids);
+	if (rc != BOT_OK)
+		wf_error(wf, rc, "the EC2 request could not be sent");
+	else if (n == 0)
+		stop_rest(wf, 0);
+}
+
 static void t_change(struct wf *wf)
 {
+	if (wf->action == ACTION_STOP && spec_of(wf->env)->hibernate) {
+		wf->change_rounds++;
+		hibernate(wf);
+		return;
+	}
 	const char **ids = calloc(wf->n_instances ? wf->n_instances : 1, sizeof(*ids));
 	if (!ids) {
 		wf_error(wf, BOT_ENOMEM, "out of memory");
@@ -229,7 +327,7 @@ static const struct wf_table stop_table = { .name = "ec2/stop",
 
 /* ---- settings ---- */
 
-static const char *const settings[] = { "tag", NULL };
+static const char *const settings[] = { "tag", "hibernate", NULL };
 
 static void free_spec(void *p)
 {
@@ -251,6 +349,7 @@ static void *parse(struct cfg_reader *r, struct cfg_env *env)
 		cfg_read_oom(r);
 		return NULL;
 	}
+	cfg_read_bool(r, "hibernate", &s->hibernate);
 	struct cfg_reader *tag = cfg_read_group(r, "tag", true);
 	if (!tag)
 		return s;

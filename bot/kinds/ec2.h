@@ -9,6 +9,7 @@
 struct ec2_spec {
 	char *tag_key;
 	char *tag_value;
+	bool hibernate; /* stop hibernates the instances configured for it */
 };
 
 extern const struct kind kind_ec2;

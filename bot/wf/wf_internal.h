@@ -56,6 +56,8 @@ struct wf_instance {
 	char state[16];
 	char name[64];
 	bool in_asg;
+	bool hibernation; /* EC2: configured for hibernation */
+	char reason[160]; /* EC2: AWS's stateReason, "" if none */
 };
 
 struct wf {

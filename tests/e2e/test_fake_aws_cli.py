@@ -27,10 +27,89 @@ def main():
     try:
         port = int(proc.stdout.readline())
         base = "http://127.0.0.1:%d" % port
-        return run(aws, base)
+        rc = run(aws, base)
     finally:
         proc.terminate()
         proc.wait(5)
+    return rc or upstream(aws)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def upstream(aws):
+    """--upstream: autoscaling, ecs and rds forwarded to moto, with the
+    fake's faults, rewrite and log applied to them."""
+    import time
+    try:
+        import moto  # noqa: F401
+    except ImportError:
+        print("SKIP upstream: this python3 has no moto")
+        return 0
+    mport = free_port()
+    moto_p = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                               str(mport)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = None
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/moto-api/" % mport, timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        proc = subprocess.Popen([sys.executable, FAKE, "--upstream",
+                                 "http://127.0.0.1:%d" % mport, "0"], stdout=subprocess.PIPE,
+                                text=True)
+        base = "http://127.0.0.1:%d" % int(proc.stdout.readline())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ACCESS_KEY_ID="AKIDFAKE", AWS_SECRET_ACCESS_KEY="fakesecret",
+                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+                   AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true",
+                   AWS_MAX_ATTEMPTS="1", AWS_PAGER="")
+
+        def cli(*args):
+            return subprocess.run([aws, "--endpoint-url", base, "--output", "json", *args],
+                                  env=env, capture_output=True, text=True, timeout=60)
+        r = cli("autoscaling", "describe-auto-scaling-groups")
+        check(r.returncode == 0 and json.loads(r.stdout)["AutoScalingGroups"] == [],
+              "upstream: describe-auto-scaling-groups answered by moto")
+        r = cli("ecs", "list-clusters")
+        check(r.returncode == 0 and json.loads(r.stdout)["clusterArns"] == [],
+              "upstream: ecs list-clusters answered by moto")
+        ctl(base, "faults", {"rules": [{"match": "DescribeDBInstances", "count": 1,
+                                        "kind": "rewrite", "pattern": "<DBInstances\\s*/>",
+                                        "replace": "<DBInstances><DBInstance><DBInstanceIdentifier>"
+                                        "rewritten</DBInstanceIdentifier></DBInstance>"
+                                        "</DBInstances>"}]})
+        r = cli("rds", "describe-db-instances")
+        dbs = json.loads(r.stdout)["DBInstances"] if r.returncode == 0 else []
+        check([d.get("DBInstanceIdentifier") for d in dbs] == ["rewritten"],
+              "upstream: rds describe-db-instances forwarded, its answer rewritten", )
+        ctl(base, "faults", {"rules": [{"match": "autoscaling", "count": 1, "status": 400,
+                                        "code": "Throttling"}]})
+        r = cli("autoscaling", "describe-auto-scaling-groups")
+        check(r.returncode != 0 and "Throttling" in r.stderr,
+              "upstream: a throttle fault on a forwarded call is Throttling to the CLI")
+        r = cli("sts", "get-caller-identity", )
+        check(r.returncode == 0, "upstream: sts still played by the fake")
+        log = [(q["service"], q["action"], q["forwarded"]) for q in ctl(base, "requests")]
+        check(log == [("autoscaling", "DescribeAutoScalingGroups", True),
+                      ("ecs", "ListClusters", True), ("rds", "DescribeDBInstances", True),
+                      ("autoscaling", "DescribeAutoScalingGroups", True),
+                      ("sts", "GetCallerIdentity", False)],
+              "upstream: the log has every call in order, forwarded ones marked", )
+        print("%d failures" % len(failures))
+        return 1 if failures else 0
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(5)
+        moto_p.terminate()
+        moto_p.wait(5)
 
 
 def ctl(base, path, body=None):

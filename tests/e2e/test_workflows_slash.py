@@ -12,6 +12,9 @@ original response, as the fake recorded every edit of it).
   throttle    throttling injected mid-workflow: green
   one         a second /env start while one runs: answered with a pointer
               to the running one; the first still ends green
+  ec2reason   an ec2 start that EC2 gives up on (the instance back at
+              stopped with StateReason Client.InternalError): red embed
+              with AWS's reason
   parallel200 200 environments stopped at once by 200 /env stop: every
               interaction acknowledged in time, 200 green embeds, 200 stacks
               deleted
@@ -199,7 +202,20 @@ def s_parallel200(aws, discord, c):
     c.ok(took < 60, f"parallel: done in {took:.1f}s")
 
 
-SCENARIOS = {"createfail": s_createfail, "deletefail": s_deletefail, "busy": s_busy,
+def s_ec2reason(aws, discord, c):
+    why = "Client.InternalError: Client error on launch"
+    aws.ctl("instances", {"instances": [
+        {"id": "i-0aa11bb22cc33dd44", "state": "stopped", "tags": {"AutoStopStart": "Yes"},
+         "fail_start": {"code": "Client.InternalError", "message": why}}]})
+    e = final_embed(wait_final(discord, discord.slash("start", "qa")))
+    c.ok(e.get("color") == RED, "ec2reason: red embed", e)
+    r = embed_field(e, "Reason") or ""
+    c.ok("i-0aa11bb22cc33dd44 fell back to stopped" in r and why in r,
+         "ec2reason: AWS's StateReason in the Reason", e)
+    c.ok(len(aws.requests("StartInstances")) >= 1, "ec2reason: StartInstances sent")
+
+
+SCENARIOS = {"ec2reason": s_ec2reason, "createfail": s_createfail, "deletefail": s_deletefail, "busy": s_busy,
              "leftover": s_leftover, "throttle": s_throttle, "one": s_one,
              "parallel200": s_parallel200}
 

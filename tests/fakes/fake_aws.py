@@ -5,7 +5,13 @@ operations with resource events, paged ECR/EC2 listings). Stdlib only,
 loopback only. Its wire format is proved with the real `aws` CLI
 (tests/e2e/test_fake_aws_cli.py).
 
-Usage: fake_aws.py [PORT [--tls CERT KEY]]   (0 or absent: a free port).
+Usage: fake_aws.py [--upstream URL] [PORT [--tls CERT KEY]]   (0 or absent:
+a free port). With --upstream (moto), every request of a service the fake
+does not play itself (autoscaling, ecs, application-autoscaling, rds, any
+other; by the SigV4 credential scope) is forwarded there as it came
+(headers, signature, body) and its answer returned; the signature check,
+throttle, latency, faults and the request log (its record has
+"forwarded": true) apply to forwarded calls as to native ones.
 Prints the port on stdout (one line) once listening. With --tls it speaks
 HTTPS only (control API included), for the certificate-verification tests. Region-agnostic; account 123456789012.
 
@@ -45,7 +51,11 @@ Control API (JSON in, JSON out), under /_fake/:
   POST /_fake/images  {repository, images:[{tags[], pushed_at, digest?}]}
        or {repository, generate: N, start?: T, step?: S, tag_fmt?: "b{i}",
        latest_on_newest?: true}     adds images (repository created)
-  POST /_fake/instances {instances:[{id, state, type?, tags{}}]}
+  POST /_fake/instances {instances:[{id, state, type?, tags{}, delay?,
+       hibernation?: bool, fail_start?{code, message}}]}  hibernation:
+       HibernationOptions.Configured (StopInstances Hibernate=true on one
+       that is not: UnsupportedHibernationConfiguration); fail_start: every
+       start ends back at stopped with that stateReason
   POST /_fake/faults  {rules:[{match, count, status?, code?, message?,
        kind?}]}  match is an action/operation name ("DescribeStacks"), a
        service ("ecr", "cloudformation", "ec2", "sts") or "*"; the next
@@ -54,7 +64,8 @@ Control API (JSON in, JSON out), under /_fake/:
        503 ServiceUnavailable), "reset" (connection closed, no response),
        "delay" (sleep `seconds`, then answer normally), "truncate" (a valid
        answer cut in half), "huge" (`bytes` of padding in a 200 body),
-       "garbage" (200 with a non-XML/JSON body); {"clear": true} first
+       "garbage" (200 with a non-XML/JSON body), "rewrite" (re.sub(`pattern`,
+       `replace`) on the answer's body, native or forwarded); {"clear": true} first
        drops the rules still pending
   POST /_fake/credentials {access_key, secret, token?, expires_in?}
        adds a known key; with expires_in, also what IMDS/ECS serve
@@ -69,8 +80,10 @@ import base64
 import datetime
 import hashlib
 import hmac
+import http.client
 import json
 import random
+import re
 import socket
 import sys
 import threading
@@ -85,6 +98,8 @@ STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 EVENTS_PAGE = 10
 
 LOCK = threading.RLock()
+UPSTREAM = None  # --upstream URL: (host, port) services the fake lacks go to
+NATIVE = ("cloudformation", "ec2", "sts", "ecr")
 
 
 def now():
@@ -404,8 +419,14 @@ EC2_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48,
 def ec2_advance(inst):
     t = now()
     if inst.get("until") and t >= inst["until"]:
+        fail = inst.get("fail_start") if inst["state"] == "pending" else None
         inst["state"] = {"pending": "running", "stopping": "stopped"}.get(inst["state"],
                                                                          inst["state"])
+        inst["reason"] = None
+        if fail:  # EC2 gave up on the start: back to stopped, with its reason
+            inst["state"] = "stopped"
+            inst["reason"] = (fail.get("code", "Client.InternalError"),
+                              fail.get("message", "Client.InternalError: Client error on launch"))
         inst["until"] = None
 
 
@@ -446,10 +467,14 @@ def ec2(action, p):
                  "<instancesSet><item><instanceId>%s</instanceId><imageId>ami-1</imageId>"
                  "<instanceState><code>%d</code><name>%s</name></instanceState>"
                  "<instanceType>%s</instanceType><launchTime>%s</launchTime><tagSet>%s</tagSet>"
+                 "%s<hibernationOptions><configured>%s</configured></hibernationOptions>"
                  "</item></instancesSet></item>") % (
                     i["id"][2:], S.account, i["id"], EC2_CODES[i["state"]], i["state"], i["type"],
                     iso(i["launch"]), "".join("<item><key>%s</key><value>%s</value></item>"
-                                              % (esc(k), esc(v)) for k, v in i["tags"].items()))
+                                              % (esc(k), esc(v)) for k, v in i["tags"].items()),
+                    "<stateReason><code>%s</code><message>%s</message></stateReason>"
+                    % (esc(i["reason"][0]), esc(i["reason"][1])) if i.get("reason") else "",
+                    "true" if i.get("hibernation") else "false")
                 for i in page)
             return ("<DescribeInstancesResponse xmlns=\"%s\"><requestId>%s</requestId>"
                     "<reservationSet>%s</reservationSet>%s</DescribeInstancesResponse>") % (
@@ -464,6 +489,12 @@ def ec2(action, p):
                 if i not in S.instances:
                     raise ApiError(400, "InvalidInstanceID.NotFound",
                                    "The instance ID '%s' does not exist" % i)
+            if action == "StopInstances" and p.get("Hibernate") == "true":
+                for i in ids:
+                    if not S.instances[i].get("hibernation"):
+                        raise ApiError(400, "UnsupportedHibernationConfiguration",
+                                       "For hibernation, the instance %s must be configured "
+                                       "for hibernation" % i)
             items = ""
             for i in ids:
                 inst = S.instances[i]
@@ -576,8 +607,8 @@ def verify_sigv4(method, path, query, headers, body):
 # ---------------------------------------------------------------- http
 
 
-def error_body(service, status, code, message):
-    if service == "ecr":
+def error_body(service, status, code, message, json_proto=False):
+    if service == "ecr" or json_proto:
         return "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message})
     if service == "ec2":
         return "text/xml", ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error>"
@@ -724,7 +755,10 @@ class Handler(BaseHTTPRequestHandler):
                     S.instances[i["id"]] = {"id": i["id"], "state": i.get("state", "stopped"),
                                             "type": i.get("type", "t3.micro"),
                                             "tags": dict(i.get("tags", {})), "launch": now(),
-                                            "delay": float(i.get("delay", 0)), "until": None}
+                                            "delay": float(i.get("delay", 0)), "until": None,
+                                            "hibernation": bool(i.get("hibernation")),
+                                            "fail_start": i.get("fail_start"),
+                                            "reason": None}
             elif path == "/_fake/faults":
                 if d.get("clear"):
                     S.faults = []
@@ -775,7 +809,12 @@ class Handler(BaseHTTPRequestHandler):
                 scope_service = m.split("Credential=")[1].split(",")[0].split("/")[3]
             except IndexError:
                 scope_service = None
-        if target.startswith("AmazonEC2ContainerRegistry"):
+        forward = (UPSTREAM is not None and scope_service not in NATIVE and
+                   not target.startswith("AmazonEC2ContainerRegistry") and
+                   action not in ("AssumeRoleWithWebIdentity", "GetCallerIdentity", "AssumeRole"))
+        if forward:
+            service = scope_service or "unknown"
+        elif target.startswith("AmazonEC2ContainerRegistry"):
             service = "ecr"
         elif scope_service in ("cloudformation", "ec2", "sts", "ecr"):
             service = scope_service
@@ -796,12 +835,13 @@ class Handler(BaseHTTPRequestHandler):
             S.requests.append({"service": service, "action": action, "params": params,
                                "target": target, "json": jbody, "signed": access_key is not None,
                                "access_key": access_key, "time": now(),
-                               "error": err.code if err else None})
+                               "error": err.code if err else None, "forwarded": forward})
         ctype = "application/x-amz-json-1.1" if service == "ecr" else "text/xml"
         if latency:
             time.sleep(latency)
+        jp = bool(target) and service != "ecr"
         if err:
-            ct, b = error_body(service, err.status, err.code, err.message)
+            ct, b = error_body(service, err.status, err.code, err.message, jp)
             return self.send(err.status, ct, b)
         fault = take_fault(service, action)
         if fault:
@@ -818,12 +858,16 @@ class Handler(BaseHTTPRequestHandler):
             elif kind == "error":
                 st = int(fault.get("status", 400))
                 code = fault.get("code") or DEFAULT_CODES.get(st, "InternalFailure")
-                ct, b = error_body(service, st, code, fault.get("message", "injected " + code))
+                ct, b = error_body(service, st, code, fault.get("message", "injected " + code),
+                                   jp)
                 return self.send(st, ct, b)
             elif kind == "garbage":
                 return self.send(200, ctype, "<<<this is not a response")
+        status = 200
         try:
-            if service == "cloudformation":
+            if forward:
+                status, ctype, out = self.forward(body)
+            elif service == "cloudformation":
                 out = cfn(action, params)
             elif service == "ecr":
                 out = ecr(action, jbody)
@@ -834,12 +878,28 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             ct, b = error_body(service, e.status, e.code, e.message)
             return self.send(e.status, ct, b)
+        if fault and fault.get("kind") == "rewrite":
+            out = re.sub(fault["pattern"], fault.get("replace", ""), out)
         if fault and fault.get("kind") == "truncate":
             out = out[:len(out) // 2]
         if fault and fault.get("kind") == "huge":
             pad = int(fault.get("bytes", 20 << 20))
             out = out + " " * pad if service != "ecr" else out[:-1] + ', "pad": "' + "x" * pad + '"}'
-        self.send(200, ctype, out)
+        self.send(status, ctype, out)
+
+    def forward(self, body):
+        """The request as it came (headers, signature, body) to the upstream;
+        its status, content type and body (text)."""
+        conn = http.client.HTTPConnection(UPSTREAM[0], UPSTREAM[1], timeout=60)
+        try:
+            hdrs = {k: v for k, v in self.headers.items()
+                    if k.lower() not in ("connection", "keep-alive", "transfer-encoding")}
+            conn.request("POST", self.path, body=body, headers=hdrs)
+            r = conn.getresponse()
+            data = r.read().decode("utf-8", "replace")
+            return r.status, r.getheader("Content-Type", "text/xml"), data
+        finally:
+            conn.close()
 
 
 class Server(ThreadingHTTPServer):
@@ -850,6 +910,12 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
+    global UPSTREAM
+    if "--upstream" in sys.argv:
+        i = sys.argv.index("--upstream")
+        u = urllib.parse.urlsplit(sys.argv[i + 1])
+        UPSTREAM = (u.hostname, u.port or 80)
+        del sys.argv[i:i + 2]
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     srv = Server(("127.0.0.1", port), Handler)
     if len(sys.argv) == 5 and sys.argv[2] == "--tls":

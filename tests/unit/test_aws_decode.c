@@ -120,6 +120,28 @@ static void test_samples(void)
 		CHECK_STR(i->name, "Server_1");
 		CHECK(!i->in_asg);
 		CHECK_STR(i->launch_time, "2018-05-08T16:46:19.000Z");
+		CHECK_STR(i->reason, ""); /* no stateReason */
+		CHECK(!i->hibernation);   /* no hibernationOptions */
+	}
+	vec_free(&in);
+	free(s);
+
+	/* stateReason: a message that repeats its code is not doubled */
+	s = load("ec2-describe-instances-reasons.xml", &len);
+	in = (struct vec){ .size = sizeof(struct ec2_instance), .max = 100 };
+	CHECK_INT(ec2_decode_instances(s, len, &a, &in, &next, err, sizeof(err)), BOT_OK);
+	CHECK_INT(in.n, 2);
+	CHECK(next == NULL);
+	if (in.n == 2) {
+		const struct ec2_instance *i = in.v;
+		CHECK_STR(i[0].state, "stopped");
+		CHECK_STR(i[0].reason_code, "Client.InternalError");
+		CHECK_STR(i[0].reason, "Client.InternalError: Client error on launch");
+		CHECK(i[0].hibernation);
+		CHECK_STR(i[1].reason_code, "Server.InsufficientInstanceCapacity");
+		CHECK_STR(i[1].reason, "Server.InsufficientInstanceCapacity: Insufficient capacity "
+				       "to satisfy instance request");
+		CHECK(!i[1].hibernation);
 	}
 	vec_free(&in);
 	free(s);
@@ -188,6 +210,7 @@ static void test_truncations(void)
 		"cfn-describe-stacks.xml",
 		"cfn-error-stack-does-not-exist.xml",
 		"ec2-describe-instances.xml",
+		"ec2-describe-instances-reasons.xml",
 		"ec2-error.xml",
 		"ec2-start-instances.xml",
 		"ecr-describe-images.json",

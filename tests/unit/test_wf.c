@@ -18,6 +18,7 @@
 #include "../../aws/rds.h"
 #include "../../aws/sts.h"
 #include "../../bot/core/log.h"
+#include "../../bot/kinds/ec2.h"
 #include "../../bot/kinds/kinds.h"
 #include "../../bot/wf/embed.h"
 #include "../../bot/wf/kind.h"
@@ -36,11 +37,14 @@ struct aws {
 	/* the world */
 	enum stack_state stack;
 	int settle;                /* describes left before a change completes */
+	bool refuse_hibernation;   /* EC2 says UnsupportedHibernationConfiguration */
 	bool fail_create_resource; /* the creation rolls back */
 	struct {
 		char id[24];
 		char state[16];
 		bool in_asg;
+		bool hibernation;
+		const char *fall_back; /* a start ends stopped with this stateReason */
 	} inst[MAX_INSTANCES];
 	size_t n_inst;
 	struct {
@@ -329,14 +333,20 @@ static void fire_instances(struct call *c, const struct aws_err *err)
 					      .name = "",
 					      .asg_name = aws->inst[i].in_asg ? "asg" : "",
 					      .in_asg = aws->inst[i].in_asg,
-					      .launch_time = "" };
+					      .launch_time = "",
+					      .reason = aws->inst[i].fall_back
+								? aws->inst[i].fall_back
+								: "",
+					      .reason_code = "",
+					      .hibernation = aws->inst[i].hibernation };
 		list.n_asg += aws->inst[i].in_asg;
 	}
 	c->cb.instances(c->arg, err, &list);
 	/* what was asked to change has changed by the next look */
 	for (size_t i = 0; i < aws->n_inst; i++) {
 		if (strcmp(aws->inst[i].state, "pending") == 0)
-			snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "running");
+			snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "%s",
+				 aws->inst[i].fall_back ? "stopped" : "running");
 		else if (strcmp(aws->inst[i].state, "stopping") == 0)
 			snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "stopped");
 	}
@@ -394,6 +404,24 @@ enum bot_rc ec2_stop_instances(struct aws *aws, const char *const *ids, size_t n
 			       void *arg)
 {
 	return change(aws, "StopInstances", "stopping", ids, n, cb, arg);
+}
+
+/* EC2 refuses the whole call when one of them is not configured. */
+enum bot_rc ec2_hibernate_instances(struct aws *aws, const char *const *ids, size_t n,
+				    ec2_changes_fn cb, void *arg)
+{
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < aws->n_inst; i++)
+			if (strcmp(aws->inst[i].id, ids[k]) == 0 &&
+			    (!aws->inst[i].hibernation || aws->refuse_hibernation)) {
+				aws->fail_op = "Hibernate";
+				aws->fail_err = (struct aws_err){
+					.rc = BOT_EREMOTE,
+					.code = "UnsupportedHibernationConfiguration",
+					.message = "not configured"
+				};
+			}
+	return change(aws, "Hibernate", "stopping", ids, n, cb, arg);
 }
 
 /* RDS: databases whose start or stop settles after one describe (or after
@@ -624,6 +652,8 @@ static const char cfg_text[] =
 	"    image = { repository = \"app\"; parameters = [ \"ImageTag\" ]; };\n"
 	"    parameters = ( { key = \"Env\"; value = \"dev\"; } ); },\n"
 	"  { name = \"qa\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
+	"  { name = \"qah\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
+	"    hibernate = true; },\n"
 	"  { name = \"toy\"; kind = \"toy\"; word = \"hello\"; },\n"
 	"  { name = \"docdb\"; kind = \"rds-cluster\"; cluster = \"chat-docdb\"; },\n"
 	"  { name = \"web\"; kind = \"asg\"; group_name = \"web-asg\"; },\n"
@@ -964,6 +994,58 @@ static void test_ec2(struct aws *aws, const struct cfg *cfg)
 	wf = run(aws, qa, ACTION_START, &r);
 	CHECK_INT(wf_status(wf), WF_FAILED);
 	CHECK_STR(wf_summary(wf), "no instances tagged k=v outside Auto Scaling groups");
+	wf_destroy(wf);
+
+	/* a start that falls back to stopped: retried, then failed with AWS's reason */
+	reset(aws);
+	aws->n_inst = 2;
+	snprintf(aws->inst[0].id, sizeof(aws->inst[0].id), "i-0a");
+	snprintf(aws->inst[1].id, sizeof(aws->inst[1].id), "i-0b");
+	for (size_t i = 0; i < 2; i++)
+		snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "stopped");
+	aws->inst[1].fall_back = "Client.InternalError: Client error on launch";
+	wf = run(aws, qa, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "1 instance(s) did not stay running; i-0b fell back to stopped: "
+				  "Client.InternalError: Client error on launch");
+	msg = embed_workflow(wf, NULL);
+	CHECK(strstr(field(msg, "Reason"), "Client.InternalError: Client error on launch") != NULL);
+	cJSON_Delete(msg);
+	CHECK_STR(aws->inst[0].state, "running");
+	wf_destroy(wf);
+
+	/* hibernate = true: i-0a hibernates, i-0b (not configured) stops */
+	const struct cfg_env *qah = cfg_find_env(cfg, "qah");
+	CHECK(qah && ((const struct ec2_spec *)qah->spec)->hibernate);
+	CHECK(!((const struct ec2_spec *)qa->spec)->hibernate);
+	reset(aws);
+	aws->n_inst = 2;
+	snprintf(aws->inst[0].id, sizeof(aws->inst[0].id), "i-0a");
+	snprintf(aws->inst[1].id, sizeof(aws->inst[1].id), "i-0b");
+	for (size_t i = 0; i < 2; i++)
+		snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "running");
+	aws->inst[0].hibernation = true;
+	wf = run(aws, qah, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeInstances,Hibernate,StopInstances,DescribeInstances,"
+			    "DescribeInstances");
+	CHECK_STR(wf_detail(wf, 0), "i-0b cannot hibernate (not configured): stopped instead");
+	CHECK_STR(aws->inst[1].state, "stopped");
+	wf_destroy(wf);
+
+	/* EC2 refuses the hibernation (configured said otherwise): all stop plainly */
+	reset(aws);
+	aws->n_inst = 1;
+	snprintf(aws->inst[0].id, sizeof(aws->inst[0].id), "i-0a");
+	snprintf(aws->inst[0].state, sizeof(aws->inst[0].state), "running");
+	aws->inst[0].hibernation = true;
+	aws->refuse_hibernation = true;
+	wf = run(aws, qah, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeInstances,Hibernate,StopInstances,DescribeInstances,"
+			    "DescribeInstances");
+	CHECK_STR(wf_detail(wf, 0), "i-0a cannot hibernate (EC2 refused: "
+				    "UnsupportedHibernationConfiguration): stopped instead");
 	wf_destroy(wf);
 }
 
