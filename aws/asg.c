@@ -8,100 +8,10 @@
 #include <string.h>
 
 #include "paged.h"
-#include "xml_internal.h"
 
 #define ASG_MAX 10000
 
 static const char *const processes[] = { ASG_PROCESSES };
-
-static bool has_tag(struct arena *a, xmlNodePtr g, const char *key, const char *value)
-{
-	xmlNodePtr tags = aws_xml_child(g, "Tags");
-	for (xmlNodePtr t = tags ? tags->children : NULL; t; t = t->next) {
-		if (!aws_xml_is(t, "member"))
-			continue;
-		const char *k = aws_xml_child_text(a, t, "Key");
-		const char *v = aws_xml_child_text(a, t, "Value");
-		if (k && v && strcmp(k, key) == 0 && strcmp(v, value) == 0)
-			return true;
-	}
-	return false;
-}
-
-static bool number(struct arena *a, xmlNodePtr n, const char *name, long long *out)
-{
-	const char *t = aws_xml_child_text(a, n, name);
-	char *end = NULL;
-	if (!t || !*t)
-		return false;
-	*out = strtoll(t, &end, 10);
-	return end && *end == '\0' && *out >= 0;
-}
-
-enum bot_rc asg_decode_groups(const char *body, size_t len, const char *key, const char *value,
-			      struct arena *a, struct vec *out, const char **next, char *why,
-			      size_t whylen)
-{
-	*next = NULL;
-	xmlDocPtr doc = aws_xml_parse(body, len, why, whylen);
-	if (!doc)
-		return BOT_EPARSE;
-	enum bot_rc rc = BOT_OK;
-	xmlNodePtr res =
-		aws_xml_child(aws_xml_root(doc, "DescribeAutoScalingGroupsResponse", why, whylen),
-			      "DescribeAutoScalingGroupsResult");
-	if (!res) {
-		if (!why[0])
-			snprintf(why, whylen, "DescribeAutoScalingGroups: no result");
-		rc = BOT_EPARSE;
-		goto out;
-	}
-	xmlNodePtr list = aws_xml_child(res, "AutoScalingGroups");
-	for (xmlNodePtr g = list ? list->children : NULL; g; g = g->next) {
-		if (!aws_xml_is(g, "member") || (key && !has_tag(a, g, key, value)))
-			continue;
-		struct asg_group *o = vec_push(out);
-		if (!o) {
-			snprintf(why, whylen, "more than %d groups or out of memory", ASG_MAX);
-			rc = BOT_ENOMEM;
-			goto out;
-		}
-		o->name = aws_xml_child_text(a, g, "AutoScalingGroupName");
-		if (!o->name || !o->name[0] || !number(a, g, "MinSize", &o->min) ||
-		    !number(a, g, "DesiredCapacity", &o->desired) ||
-		    !number(a, g, "MaxSize", &o->max)) {
-			snprintf(why, whylen,
-				 "DescribeAutoScalingGroups: a group without its name "
-				 "or sizes");
-			rc = BOT_EPARSE;
-			goto out;
-		}
-		xmlNodePtr insts = aws_xml_child(g, "Instances");
-		for (xmlNodePtr i = insts ? insts->children : NULL; i; i = i->next) {
-			if (!aws_xml_is(i, "member"))
-				continue;
-			o->n_instances++;
-			const char *life = aws_xml_child_text(a, i, "LifecycleState");
-			const char *health = aws_xml_child_text(a, i, "HealthStatus");
-			if (life && health && strcmp(life, "InService") == 0 &&
-			    strcmp(health, "Healthy") == 0)
-				o->n_ready++;
-		}
-		xmlNodePtr sus = aws_xml_child(g, "SuspendedProcesses");
-		for (xmlNodePtr s = sus ? sus->children : NULL; s; s = s->next) {
-			const char *p = aws_xml_is(s, "member")
-						? aws_xml_child_text(a, s, "ProcessName")
-						: NULL;
-			for (size_t k = 0; p && k < ASG_N_PROCESSES; k++)
-				o->n_suspended += strcmp(p, processes[k]) == 0;
-		}
-	}
-	const char *t = aws_xml_child_text(a, res, "NextToken");
-	*next = t && *t ? t : NULL;
-out:
-	xmlFreeDoc(doc);
-	return rc;
-}
 
 static char *describe_form(const char *name, const char *token)
 {

@@ -14,76 +14,6 @@
 #define ECS_MAX      5000
 #define ECS_DESCRIBE 10 /* services per DescribeServices */
 
-static long long num(const cJSON *o, const char *name)
-{
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(n) && n->valuedouble >= 0 ? (long long)n->valuedouble : 0;
-}
-
-static const char *str(struct arena *a, const cJSON *o, const char *name)
-{
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, name);
-	return arena_strdup(a, cJSON_IsString(s) ? s->valuestring : "");
-}
-
-static bool tagged(const cJSON *svc, const char *key, const char *value)
-{
-	const cJSON *t;
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(svc, "tags"))
-	{
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "key");
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, "value");
-		if (cJSON_IsString(k) && cJSON_IsString(v) && strcmp(k->valuestring, key) == 0 &&
-		    strcmp(v->valuestring, value) == 0)
-			return true;
-	}
-	return false;
-}
-
-enum bot_rc ecs_decode_services(const char *body, size_t len, const char *key, const char *value,
-				struct arena *a, struct vec *out, char *why, size_t whylen)
-{
-	cJSON *doc = cJSON_ParseWithLength(body, len);
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "services");
-	if (!cJSON_IsArray(list)) {
-		snprintf(why, whylen, "DescribeServices: no services list in the answer");
-		cJSON_Delete(doc);
-		return BOT_EPARSE;
-	}
-	enum bot_rc rc = BOT_OK;
-	const cJSON *s;
-	cJSON_ArrayForEach(s, list)
-	{
-		if (key && !tagged(s, key, value))
-			continue;
-		struct ecs_service *o = vec_push(out);
-		if (!o) {
-			snprintf(why, whylen, "more than %d services or out of memory", ECS_MAX);
-			rc = BOT_ENOMEM;
-			break;
-		}
-		o->name = str(a, s, "serviceName");
-		o->status = str(a, s, "status");
-		o->desired = num(s, "desiredCount");
-		o->running = num(s, "runningCount");
-		o->pending = num(s, "pendingCount");
-		o->n_deployments = (size_t)cJSON_GetArraySize(
-			cJSON_GetObjectItemCaseSensitive(s, "deployments"));
-		if (!o->name || !o->status) {
-			snprintf(why, whylen, "out of memory");
-			rc = BOT_ENOMEM;
-			break;
-		}
-		if (!o->name[0]) {
-			snprintf(why, whylen, "DescribeServices: a service without its name");
-			rc = BOT_EPARSE;
-			break;
-		}
-	}
-	cJSON_Delete(doc);
-	return rc;
-}
-
 /* DescribeServices of names[0..n) of cluster (JSON text, malloc'd). */
 static char *describe_body(const char *cluster, const char *const *names, size_t n)
 {
@@ -248,24 +178,6 @@ static cJSON *target_request(const char *cluster, const char *service)
 	cJSON_AddStringToObject(o, "ServiceNamespace", "ecs");
 	cJSON_AddStringToObject(o, "ScalableDimension", "ecs:service:DesiredCount");
 	return cJSON_AddStringToObject(o, "ResourceId", id) ? o : (cJSON_Delete(o), NULL);
-}
-
-enum bot_rc appas_decode_target(const char *body, size_t len, bool *found, long long *min,
-				long long *max, char *why, size_t whylen)
-{
-	cJSON *doc = cJSON_ParseWithLength(body, len);
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "ScalableTargets");
-	if (!cJSON_IsArray(list)) {
-		snprintf(why, whylen, "DescribeScalableTargets: no ScalableTargets in the answer");
-		cJSON_Delete(doc);
-		return BOT_EPARSE;
-	}
-	const cJSON *t = cJSON_GetArrayItem(list, 0);
-	*found = t != NULL;
-	*min = t ? num(t, "MinCapacity") : 0;
-	*max = t ? num(t, "MaxCapacity") : 0;
-	cJSON_Delete(doc);
-	return BOT_OK;
 }
 
 static enum bot_rc target_page(struct aws_paged *p, const char *body, size_t len, char **next,

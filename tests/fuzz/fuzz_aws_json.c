@@ -65,6 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	touch(msg);
 
 	(void)aws_parse_iso8601(body);
+	struct vec svcs = { .size = sizeof(struct ecs_service), .max = 1000 };
+	if (ecs_decode_services(body, size, "envbot", "staging", &a, &svcs, err, sizeof(err)) ==
+	    BOT_OK) {
+		const struct ecs_service *v = svcs.v;
+		for (size_t i = 0; i < svcs.n; i++)
+			touch(v[i].name);
+	}
+	vec_free(&svcs);
+	bool found;
+	long long mn, mx;
+	if (appas_decode_target(body, size, &found, &mn, &mx, err, sizeof(err)) == BOT_OK && found)
+		sink += (size_t)(mn + mx);
 	arena_free(&a);
 	free(body);
 	return 0;

@@ -114,6 +114,37 @@ static void decode_all(const char *body, size_t len)
 	FUZZ_CHECK(strlen(code) < sizeof(code) && strlen(msg) < sizeof(msg));
 	touch(code);
 	touch(msg);
+	/* the services built on the paged call */
+	struct vec groups = { .size = sizeof(struct asg_group), .max = 1000 };
+	const char *token = NULL;
+	if (asg_decode_groups(body, len, NULL, NULL, &a, &groups, &token, err, sizeof(err)) ==
+	    BOT_OK) {
+		const struct asg_group *g = groups.v;
+		for (size_t i = 0; i < groups.n; i++)
+			touch(g[i].name);
+		touch(token);
+	}
+	vec_free(&groups);
+	struct vec tagged = { .size = sizeof(struct asg_group), .max = 1000 };
+	if (asg_decode_groups(body, len, "envbot", "staging", &a, &tagged, &token, err,
+			      sizeof(err)) == BOT_OK)
+		touch(token);
+	vec_free(&tagged);
+	for (int w = RDS_INSTANCE; w <= RDS_CLUSTER; w++) {
+		struct vec dbs = { .size = sizeof(struct rds_db), .max = 1000 };
+		const char *marker = NULL;
+		if (rds_decode_dbs(body, len, (enum rds_what)w, w == RDS_CLUSTER ? "k" : NULL, "v",
+				   &a, &dbs, &marker, err, sizeof(err)) == BOT_OK) {
+			const struct rds_db *d = dbs.v;
+			for (size_t i = 0; i < dbs.n; i++) {
+				touch(d[i].id);
+				touch(d[i].status);
+				touch(d[i].cluster);
+			}
+			touch(marker);
+		}
+		vec_free(&dbs);
+	}
 	arena_free(&a);
 }
 

@@ -587,6 +587,94 @@ test_failure_analysis(void)
 	arena_free(&a);
 }
 
+/* The services built on the paged call, on answers moto 5.2.1 gave (tests/
+ * data/aws-responses: asg-, rds-, ecs-, appas-*): sizes, states, tags. */
+static void test_new_services(void)
+{
+	struct arena a = { 0 };
+	char err[256] = "";
+	size_t len;
+	const char *next = NULL;
+
+	char *s = load("asg-describe-groups.xml", &len);
+	struct vec g = { .size = sizeof(struct asg_group), .max = 10 };
+	CHECK_INT(asg_decode_groups(s, len, NULL, NULL, &a, &g, &next, err, sizeof(err)), BOT_OK);
+	CHECK_INT(g.n, 1);
+	const struct asg_group *grp = g.v;
+	CHECK_STR(grp->name, "chat-ecs-asg");
+	CHECK(grp->min == 1 && grp->desired == 2 && grp->max == 4);
+	CHECK_INT(grp->n_instances, 2);
+	CHECK_INT(grp->n_ready, 2);
+	CHECK_INT(grp->n_suspended, 1); /* AZRebalance */
+	CHECK(next == NULL);
+	vec_free(&g);
+	struct vec none = { .size = sizeof(struct asg_group), .max = 10 };
+	CHECK_INT(asg_decode_groups(s, len, "envbot", "prod", &a, &none, &next, err, sizeof(err)),
+		  BOT_OK);
+	CHECK_INT(none.n, 0);
+	CHECK_INT(
+		asg_decode_groups(s, len, "envbot", "staging", &a, &none, &next, err, sizeof(err)),
+		BOT_OK);
+	CHECK_INT(none.n, 1);
+	vec_free(&none);
+	free(s);
+
+	s = load("rds-describe-db-clusters.xml", &len);
+	struct vec d = { .size = sizeof(struct rds_db), .max = 10 };
+	CHECK_INT(rds_decode_dbs(s, len, RDS_CLUSTER, "envbot", "staging", &a, &d, &next, err,
+				 sizeof(err)),
+		  BOT_OK);
+	CHECK_INT(d.n, 1);
+	const struct rds_db *db = d.v;
+	CHECK_STR(db->id, "chat-graph");
+	CHECK_STR(db->status, "available");
+	CHECK_STR(db->engine, "neptune");
+	/* a cluster answer is not an instance answer */
+	CHECK_INT(rds_decode_dbs(s, len, RDS_INSTANCE, NULL, NULL, &a, &d, &next, err, sizeof(err)),
+		  BOT_EPARSE);
+	vec_free(&d);
+	free(s);
+	s = load("rds-describe-db-instances.xml", &len);
+	struct vec di = { .size = sizeof(struct rds_db), .max = 10 };
+	CHECK_INT(
+		rds_decode_dbs(s, len, RDS_INSTANCE, NULL, NULL, &a, &di, &next, err, sizeof(err)),
+		BOT_OK);
+	CHECK_INT(di.n, 1);
+	db = di.v;
+	CHECK_STR(db->id, "chat-pg");
+	CHECK_STR(db->engine, "postgres");
+	CHECK_STR(db->cluster, "");
+	vec_free(&di);
+	free(s);
+
+	s = load("ecs-describe-services.json", &len);
+	struct vec sv = { .size = sizeof(struct ecs_service), .max = 10 };
+	CHECK_INT(ecs_decode_services(s, len, "envbot", "staging", &a, &sv, err, sizeof(err)),
+		  BOT_OK);
+	CHECK_INT(sv.n, 1);
+	const struct ecs_service *e = sv.v;
+	CHECK_STR(e->name, "chat-http");
+	CHECK_STR(e->status, "ACTIVE");
+	CHECK(e->desired == 3 && e->running == 0);
+	CHECK_INT(e->n_deployments, 1);
+	vec_free(&sv);
+	struct vec sv2 = { .size = sizeof(struct ecs_service), .max = 10 };
+	CHECK_INT(ecs_decode_services(s, len, "envbot", "prod", &a, &sv2, err, sizeof(err)),
+		  BOT_OK);
+	CHECK_INT(sv2.n, 0);
+	vec_free(&sv2);
+	free(s);
+
+	s = load("appas-describe-scalable-targets.json", &len);
+	bool found = false;
+	long long mn = -1, mx = -1;
+	CHECK_INT(appas_decode_target(s, len, &found, &mn, &mx, err, sizeof(err)), BOT_OK);
+	CHECK(found && mn == 2 && mx == 6);
+	CHECK_INT(appas_decode_target("{}", 2, &found, &mn, &mx, err, sizeof(err)), BOT_EPARSE);
+	free(s);
+	arena_free(&a);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -601,5 +689,6 @@ int main(int argc, char **argv)
 	test_times();
 	test_pick_tag();
 	test_failure_analysis();
+	test_new_services();
 	return check_done();
 }
