@@ -24,7 +24,8 @@ fail() {
 
 # The reference config.
 if "$bin" -c "$src/config/example.cfg" check-config >"$tmp/out" 2>"$tmp/err"; then
-	for want in "environments (2)" "ChatAppMasterStack" "AutoStopStart=Yes" \
+	for want in "environments (3)" "ChatAppMasterStack" "AutoStopStart=Yes" \
+		"1. rds-cluster chat-docdb" "3. asg chat-ecs-asg (restore 1/2/4)" \
 		"at 09:00" "Asia/Seoul" "2026-12-25" "400000000000000004"; do
 		if ! grep -qF -- "$want" "$tmp/out"; then
 			fail "example.cfg: summary lacks '$want'"

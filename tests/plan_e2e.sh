@@ -1,6 +1,6 @@
 #!/bin/sh
 # End-to-end test of `envbot plan` on the shipped example config: the
-# December 2026 figures (dev stack, qa EC2, the holidays of the example), the holiday skip in the listing, --json
+# December 2026 figures (dev stack, qa EC2, staging group, the holidays of the example), the holiday skip in the listing, --json
 # parseable with the same numbers, and exit 2 on bad arguments.
 # usage: plan_e2e.sh ENVBOT_BINARY SOURCE_DIR
 set -u
@@ -33,12 +33,14 @@ check "dev row: 198 of 744 h, 179.30 vs 47.72, saved 131.58 (73.4 %)" \
 	has '^ +dev +0\.241 +198\.0/744 +179\.30 +47\.72 +131\.58 +73\.4%'
 check "qa row: 253 of 744 h, 68.45 vs 23.28, saved 45.17" \
 	has '^ +qa +0\.092 +253\.0/744 +68\.45 +23\.28 +45\.17 +66\.0%'
-check "total row adds up: 247.75 vs 71.00, saved 176.75" \
-	has '^ +total +451\.0/1488 +247\.75 +71\.00 +176\.75 +71\.3%'
+check "staging row (a group: its own schedule and cost): 198 of 744 h, 312.48 vs 83.16" \
+	has '^ +staging +0\.420 +198\.0/744 +312\.48 +83\.16 +229\.32 +73\.4%'
+check "total row adds up: 560.23 vs 154.16, saved 406.07" \
+	has '^ +total +649\.0/2232 +560\.23 +154\.16 +406\.07 +72\.5%'
 check "first action: Tue 09:00 KST = 00:00 UTC" \
 	has 'Tue 2026-12-01 09:00 KST +start +2026-12-01 00:00 UTC'
-check "a week: 5 starts and 5 stops each for dev and qa (Tue-Fri, Mon)" \
-	test "$(grep -Ec 'KST +start' "$out"),$(grep -Ec 'KST +stop' "$out")" = "10,10"
+check "a week: 5 starts and 5 stops each for dev, qa and staging (Tue-Fri, Mon)" \
+	test "$(grep -Ec 'KST +start' "$out"),$(grep -Ec 'KST +stop' "$out")" = "15,15"
 
 "$bin" -c "$cfg" plan --from 2026-12-21 --env dev >"$out" 2>&1
 check "plan --env exits 0" test $? -eq 0

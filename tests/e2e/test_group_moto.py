@@ -265,6 +265,36 @@ def s_chat(w, c):
     c.ok(order and order == sorted(order) and set(order) == {1, 2, 3, 4},
          "chat: the start's calls go member 1, 2, 3, 4, each after the last", order)
     w.recording(False)
+    # every kind in status, /env status, /env list and doctor
+    iid = w.discord.call("/interaction", {"command": "env", "subcommand": "status",
+                                          "options": {"name": "staging"},
+                                          "roles": [FakeDiscord.OPERATOR_ROLE],
+                                          "user_name": "alice"})["id"]
+    text = ""
+    end = time.monotonic() + 20
+    while time.monotonic() < end and "chat-http" not in text:
+        text = json.dumps(w.discord.reply(iid)["msg"])
+        time.sleep(0.3)
+    c.ok(all(x in text for x in ("chat-graph available", "chat-ecs-asg 2/2 InService",
+                                 "chat-http 3/3 running")),
+         "chat: /env status staging shows every member live", text[:1500])
+    env = aws_test_env()
+    env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
+    r = subprocess.run([sys.argv[1], "-c", cfg, "status", "staging"], capture_output=True,
+                       text=True, env=env, timeout=60)
+    c.ok(r.returncode == 0 and "staging[3] asg chat-ecs-asg: chat-ecs-asg 2/2 InService "
+         "(min 1, max 4)" in r.stdout and "staging[4] ecs-service chat/chat-http: chat-http "
+         "3/3 running, 1 deployment" in r.stdout, "chat: envbot status staging", r.stdout)
+    r = subprocess.run([sys.argv[1], "-c", cfg, "doctor"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    c.ok(r.returncode == 0 and all(x in r.stdout for x in (
+        "✔ rds:DescribeDBClusters chat-graph (staging[1])",
+        "✔ autoscaling:DescribeAutoScalingGroups chat-ecs-asg (staging[3])",
+        "✔ ecs:DescribeServices chat/chat-http (staging[4])",
+        "✔ application-autoscaling:DescribeScalableTargets chat/chat-http (staging[4]): "
+        "allowed: autoscaled, min 2, max 6",
+        "ℹ autoscaling:UpdateAutoScalingGroup chat-ecs-asg")),
+        "chat: doctor checks every member's kind", r.stdout[-3000:])
     w.stop_bot(c)
 
 
