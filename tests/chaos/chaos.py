@@ -695,35 +695,61 @@ def stacks_up(W, names):
 
 @scenario
 def kill9_group(c, binary, logdir):
-    """The kill loop on a group of three stacks (members started in order,
-    stopped in reverse): kill -9 while a random member is being created or
-    deleted, restart, CHAOS_KILL_ROUNDS times (default 12). After every
-    restart: the acknowledged workflow's message ends green, the group is
-    wholly up after a start and wholly down after a stop (never half up),
-    no member operation ran twice (one ClientRequestToken per member and
-    workflow, and one workflow id per command), the outbox drains."""
+    """The kill loop on a group of a stack, an Auto Scaling group (moto behind
+    the fake AWS) and a stack, started in order and stopped in reverse: kill
+    -9 while the round's changes are being sent (after a random one of
+    them: a CreateStack/DeleteStack, SuspendProcesses, UpdateAutoScaling-
+    Group, ResumeProcesses), restart, CHAOS_KILL_ROUNDS_GROUP times (default
+    12). After every restart: the acknowledged workflow's message ends
+    green; the group is wholly up after a start (both stacks, and the ASG at
+    exactly 1/2/4) and wholly down after a stop (no stack, the ASG at 0/0/0
+    with 1/2/4 kept in the state file): no capacity lost, never half up; no
+    member operation ran twice (one ClientRequestToken per stack operation
+    and workflow, one workflow id per command); the outbox drains. Without
+    moto the ASG member is left out (said so; CI has moto)."""
     rounds = int(os.environ.get("CHAOS_KILL_ROUNDS_GROUP", "12"))
-    members = ["ga", "gb", "gc"]
-    W = L.World(c, binary, logdir, ["e0"], "kill9g", create_s=0.8, delete_s=0.4,
-                groups={"g0": members})
-    stacks = [L.stack_of(m) for m in members]
+    moto = L.MotoUpstream.start(logdir)
+    if not moto:
+        print("kill9_group: no moto for the fake's upstream: the Auto Scaling group member is "
+              "left out", flush=True)
+    members = ["ga", "asg:chaos-asg", "gb"] if moto else ["ga", "gb", "gc"]
+    if moto:
+        moto.make_asg("chaos-asg", 1, 2, 4)
+    try:
+        W = L.World(c, binary, logdir, ["e0"], "kill9g", create_s=0.8, delete_s=0.4,
+                    groups={"g0": members}, upstream=moto.url if moto else None)
+    except Exception:
+        if moto:
+            moto.stop()
+        raise
+    stacks = [L.stack_of(m) for m in members if not m.startswith("asg:")]
+    changes = ("CreateStack", "DeleteStack", "SuspendProcesses", "UpdateAutoScalingGroup",
+               "ResumeProcesses")
     rnd = L.seeded_random()
     failed_rounds = []
     sent = {"start": 0, "stop": 0}
+    kinds_hit = {}
     try:
         W.start_daemon()
         for k in range(1, rounds + 1):
             before = c.failed
             action = "start" if k % 2 else "stop"
-            op = "CreateStack" if action == "start" else "DeleteStack"
-            at = rnd.randrange(len(members))  # the member the kill lands in
-            ops0 = len(W.aws.requests(op))
-            iid = W.slash(action, "g0")
+            # the round's changes: 2 stack operations, and the ASG's 2 calls
+            n_changes = len(stacks) + (2 if moto else 0)
+            at = rnd.randrange(n_changes)  # kill after this many of them, and a bit
+            ops0 = len([q for q in W.aws.requests() if q["action"] in changes])
+            W.slash(action, "g0")
             sent[action] += 1
             end = time.monotonic() + 15
-            while time.monotonic() < end and len(W.aws.requests(op)) < ops0 + at + 1:
+            seen = []
+            while time.monotonic() < end:
+                seen = [q for q in W.aws.requests() if q["action"] in changes][ops0:]
+                if len(seen) >= at + 1:
+                    break
                 time.sleep(0.02)
-            time.sleep(rnd.uniform(0, 0.6))
+            if seen:
+                kinds_hit[seen[-1]["action"]] = kinds_hit.get(seen[-1]["action"], 0) + 1
+            time.sleep(rnd.uniform(0, 0.4))
             W.d.kill9()
             W.start_daemon()
             if not W.wait_idle(40):
@@ -731,15 +757,23 @@ def kill9_group(c, binary, logdir):
                      (W.read_state() or {}).get("workflows"))
             bad = W.wait_workflows([x for x in W.wf[-1:]
                                     if W.dc.record(x[0]).get("responses")], 20)
-            c.ok(not bad, "kill9_group round %d (%s, member %d): the message ends green" %
-                 (k, action, at + 1), [b[3] and L.w.embed_text(b[3])[-600:] for b in bad])
+            c.ok(not bad, "kill9_group round %d (%s, after change %d): the message ends green"
+                 % (k, action, at + 1), [b[3] and L.w.embed_text(b[3])[-600:] for b in bad])
             st = stacks_up(W, stacks)
             want = (lambda s: s == "CREATE_COMPLETE") if action == "start" else \
                 (lambda s: s == "")
             c.ok(all(want(v) for v in st.values()),
-                 "kill9_group round %d: the group is wholly %s" %
+                 "kill9_group round %d: the stacks wholly %s" %
                  (k, "up" if action == "start" else "down"), st)
-            # One token per member operation and workflow; one workflow per command.
+            if moto:
+                sizes = moto.asg_sizes("chaos-asg")
+                c.ok(sizes == ((1, 2, 4) if action == "start" else (0, 0, 0)),
+                     "kill9_group round %d: the ASG at %s" % (k, "exactly 1/2/4" if action ==
+                                                              "start" else "0/0/0"), sizes)
+                if k > 1:  # round 1 starts a group that is up: nothing to keep yet
+                    kept = L.w.saved_capacity(W.state_path, "asg/chaos-asg") or {}
+                    c.ok((kept.get("min"), kept.get("desired"), kept.get("max")) == (1, 2, 4),
+                         "kill9_group round %d: 1/2/4 kept in the state file" % k, kept)
             toks = {}
             for opname in ("CreateStack", "DeleteStack"):
                 for q in W.aws.requests(opname):
@@ -756,7 +790,7 @@ def kill9_group(c, binary, logdir):
             per = {key: len(ts) for key, ts in toks.items()}
             c.ok(all(n <= sent["start" if key[0] == "CreateStack" else "stop"]
                      for key, n in per.items()),
-                 "kill9_group round %d: no member operation done twice" % k, per)
+                 "kill9_group round %d: no stack operation done twice" % k, per)
             end = time.monotonic() + 30
             while time.monotonic() < end and (W.read_state() or {}).get("outbox"):
                 time.sleep(0.1)
@@ -764,13 +798,21 @@ def kill9_group(c, binary, logdir):
                  "kill9_group round %d: every final picture delivered" % k)
             if c.failed != before:
                 failed_rounds.append(k)
-        print("kill9_group: %d rounds, %d CreateStack / %d DeleteStack requests; failed rounds "
-              "%s" % (rounds, len(W.aws.requests("CreateStack")),
-                      len(W.aws.requests("DeleteStack")), failed_rounds), flush=True)
+        print("kill9_group: %d rounds, killed after %s; %d CreateStack / %d DeleteStack / %d "
+              "UpdateAutoScalingGroup requests; failed rounds %s" %
+              (rounds, kinds_hit, len(W.aws.requests("CreateStack")),
+               len(W.aws.requests("DeleteStack")), len(W.aws.requests("UpdateAutoScalingGroup")),
+               failed_rounds), flush=True)
+        if moto:
+            # round 1 starts it up already; every other round sizes it once
+            n = len(W.aws.requests("UpdateAutoScalingGroup"))
+            c.ok(n == rounds - 1, "kill9_group: the ASG sized once per round that needed it "
+                 "(%d UpdateAutoScalingGroup for %d rounds)" % (n, rounds - 1))
         W.check_invariants("after %d kills" % rounds, counts=False)
     finally:
         W.close()
-
+        if moto:
+            moto.stop()
 
 def ignore_xfsz():
     # An ignored signal stays ignored across exec: a write past RLIMIT_FSIZE

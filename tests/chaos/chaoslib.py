@@ -17,6 +17,8 @@ for the fake Discord)."""
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,16 +55,77 @@ def stack_of(env):
     return "Chaos%sStack" % env.capitalize()
 
 
+class MotoUpstream:
+    """moto (on the Python that has it: $ENVBOT_MOTO_PYTHON, else python3 on
+    PATH) behind the fake AWS, for the kinds the fake does not play; None
+    from start() when there is no moto. Requests to it are plain forms
+    (moto reads the service from the credential scope and checks no
+    signature)."""
+
+    def __init__(self, logdir, python):
+        self.port = w.free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        os.makedirs(logdir, exist_ok=True)
+        self.log = open(os.path.join(logdir, "moto.log"), "wb")
+        self.proc = subprocess.Popen([python, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                                      str(self.port)], stdout=self.log,
+                                     stderr=subprocess.STDOUT, cwd=logdir)
+        w.wait_http(self.url + "/moto-api/", self.proc)
+
+    @staticmethod
+    def start(logdir):
+        python = os.environ.get("ENVBOT_MOTO_PYTHON") or shutil.which("python3")
+        if not python or subprocess.run([python, "-c", "import moto"],
+                                         capture_output=True).returncode != 0:
+            return None
+        return MotoUpstream(logdir, python)
+
+    def query(self, service, form):
+        req = urllib.request.Request(self.url + "/", data=form.encode(), headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/%s/%s/aws4_request, "
+                             "SignedHeaders=host, Signature=0" % (w.REGION, service)})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read().decode()
+
+    def make_asg(self, name, mn, des, mx):
+        self.query("ec2", "Action=CreateLaunchTemplate&Version=2016-11-15&LaunchTemplateName="
+                   "%s-lt&LaunchTemplateData.ImageId=ami-12c6146b&LaunchTemplateData."
+                   "InstanceType=t3.micro" % name)
+        self.query("autoscaling", "Action=CreateAutoScalingGroup&Version=2011-01-01&"
+                   "AutoScalingGroupName=%s&MinSize=%d&DesiredCapacity=%d&MaxSize=%d&"
+                   "LaunchTemplate.LaunchTemplateName=%s-lt&AvailabilityZones.member.1=%sa"
+                   % (name, mn, des, mx, name, w.REGION))
+
+    def asg_sizes(self, name):
+        x = self.query("autoscaling", "Action=DescribeAutoScalingGroups&Version=2011-01-01&"
+                       "AutoScalingGroupNames.member.1=%s" % name)
+        get = lambda tag: int(re.search("<%s>(\\d+)</%s>" % (tag, tag), x).group(1))  # noqa
+        return (get("MinSize"), get("DesiredCapacity"), get("MaxSize"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
 def write_config(path, aws_url, api_base, state_file, envs, extra_top="", groups=None):
     """Stack environments without schedules (nothing fires by itself, at
     any hour the suite runs), UTC; groups: {group: [member, ...]}, each
-    member a stack of its own (stack_of(member))."""
+    member a stack of its own (stack_of(member)), or "asg:NAME" an Auto
+    Scaling group (played by moto behind the fake)."""
     items = []
     for e in envs:
         items.append('  { name = "%s"; kind = "stack"; stack_name = "%s"; template_url = "%s";'
                      ' hourly_cost = 0.1; }' % (e, stack_of(e), TEMPLATE))
     for g, members in (groups or {}).items():
-        ms = ", ".join('{ kind = "stack"; stack_name = "%s"; template_url = "%s"; }' %
+        ms = ", ".join(('{ kind = "asg"; name = "%s"; }' % m[4:]) if m.startswith("asg:") else
+                       '{ kind = "stack"; stack_name = "%s"; template_url = "%s"; }' %
                        (stack_of(m), TEMPLATE) for m in members)
         items.append('  { name = "%s"; kind = "group"; members = ( %s ); hourly_cost = 0.3; }'
                      % (g, ms))
@@ -270,18 +333,21 @@ class World:
 
     def __init__(self, c, binary, logdir, envs, name, aws_env=None, poll_ms=100,
                  hb_ms=None, create_s=1.0, delete_s=0.5, extra_top="", extra_env=None,
-                 groups=None):
+                 groups=None, upstream=None):
         self.c, self.binary, self.logdir, self.envs = c, binary, logdir, list(envs)
         self.name, self.poll_ms, self.extra_env = name, poll_ms, dict(extra_env or {})
         os.makedirs(logdir, exist_ok=True)
-        self.aws = w.FakeAws(logdir, FAKE_AWS)
+        # upstream: moto behind the fake, for the kinds it does not play
+        # (a group's "asg:NAME" members)
+        self.aws = w.FakeAws(logdir, FAKE_AWS, upstream=upstream)
         self.dc = Discord(logdir, hb_ms=hb_ms)
         self.cfg = os.path.join(logdir, name + ".cfg")
         self.state_path = os.path.join(logdir, name + "-state.json")
         self.extra_top = extra_top
         self.groups = dict(groups or {})
         self.aws_env = aws_env if aws_env is not None else self.aws.env()
-        for e in self.envs + [m for ms in self.groups.values() for m in ms]:
+        for e in self.envs + [m for ms in self.groups.values() for m in ms
+                              if not m.startswith("asg:")]:
             self.aws.ctl("behavior", {"stack": stack_of(e), "create_seconds": create_s,
                                       "delete_seconds": delete_s,
                                       "outputs": {"Url": "http://%s.fake" % e}})

@@ -399,10 +399,11 @@ class FakeAws:
 
     KEY, SECRET = "AKIDFAKE", "fakesecret"
 
-    def __init__(self, logdir, script):
+    def __init__(self, logdir, script, upstream=None):
         self.log = open(os.path.join(logdir, "fake_aws.log"), "wb")
-        self.proc = subprocess.Popen([sys.executable, script, "0"], stdout=subprocess.PIPE,
-                                     stderr=self.log, env=aws_test_env())
+        args = ["--upstream", upstream] if upstream else []
+        self.proc = subprocess.Popen([sys.executable, script, *args, "0"],
+                                     stdout=subprocess.PIPE, stderr=self.log, env=aws_test_env())
         line = self.proc.stdout.readline().decode().strip()
         if not line.isdigit():
             raise RuntimeError(f"fake_aws.py did not start (said {line!r})")
