@@ -68,7 +68,19 @@ static void test_example(void)
 	CHECK_INT(cfg->holidays[0], 20261225);
 	CHECK_INT(cfg->holidays[1], 20270101);
 	CHECK_INT(cfg->audit_max, 1000);
-	CHECK_INT(cfg->n_envs, 2);
+	CHECK_INT(cfg->n_envs, 3);
+	const struct cfg_env *stg = cfg_find_env(cfg, "staging");
+	CHECK(stg != NULL);
+	if (stg) {
+		/* the seed's layout: data first, then the apps */
+		CHECK_INT(stg->n_members, 4);
+		static const char *const kinds[] = { "rds-cluster", "stack", "asg", "ecs-service" };
+		for (size_t i = 0; i < stg->n_members && i < 4; i++) {
+			CHECK_STR(cfg_kind_name(stg->members[i].kind), kinds[i]);
+			CHECK(stg->members[i].parent == stg);
+		}
+		CHECK_STR(stg->members[2].name, "staging[3]");
+	}
 
 	const struct cfg_env *dev = cfg_find_env(cfg, "dev");
 	CHECK(dev == &cfg->envs[0]);
@@ -126,7 +138,8 @@ static void test_example(void)
 	unsetenv("DISCORD_TOKEN");
 	cfg_print_summary(cfg, mem);
 	fclose(mem);
-	CHECK(strstr(text, "environments (2)") != NULL);
+	CHECK(strstr(text, "environments (3)") != NULL);
+	CHECK(strstr(text, "3. asg chat-ecs-asg (restore 1/2/4)") != NULL);
 	CHECK(strstr(text, "dev") && strstr(text, "ChatAppMasterStack"));
 	CHECK(strstr(text, "AutoStopStart=Yes") != NULL);
 	CHECK(strstr(text, "at 09:00") != NULL);
@@ -137,7 +150,9 @@ static void test_example(void)
 	CHECK(strstr(text, "500000000000000005") != NULL);
 	CHECK(strstr(text, "127.0.0.1:9464") != NULL);
 	CHECK(strstr(text, "/var/lib/envbot/state.json") != NULL);
-	CHECK(count_lines(text) <= 25);
+	/* a screen: three environments, one of them a group of four members
+	 * listed one per line */
+	CHECK(count_lines(text) <= 40);
 	free(text);
 	cfg_destroy(cfg);
 }
