@@ -59,6 +59,18 @@ static void on_fire(void *arg, const struct cfg_env *env, enum action action, en
 	}
 	const struct wf *running = NULL;
 	enum bot_rc rc = wfm_start(deps->wfm, &req, &running);
+	/* The opposite action still running (a group's stop that takes longer
+	 * than the gap to its start): the scheduled one runs when it ends, as
+	 * a queued /env command does, rather than not at all. */
+	if (rc == BOT_EBUSY && kind != SCHED_ENFORCE && kind != SCHED_WATCH && running &&
+	    wf_action(running) != action) {
+		rc = wfm_enqueue(deps->wfm, &req, "the schedule", NULL);
+		if (rc == BOT_OK)
+			log_info(MOD,
+				 "msg=\"scheduled action queued behind the running one\" env=%s "
+				 "action=%s running=%s",
+				 env->name, action_name(action), wf_id(running));
+	}
 	if (rc == BOT_EBUSY && kind != SCHED_ENFORCE && kind != SCHED_WATCH)
 		log_warn(MOD,
 			 "msg=\"scheduled action not started: a workflow is running\" env=%s "

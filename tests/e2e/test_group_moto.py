@@ -167,9 +167,12 @@ class World:
             out.append((svc, op))
         return out
 
-    def start_bot(self, cfg, name, faketime=None, extra=None):
+    def start_bot(self, cfg, name, faketime=None, extra=None, poll_ms=300):
+        """poll_ms None: the real 5 s poll."""
         env = aws_test_env()
-        env.update(DISCORD_TOKEN=FakeDiscord.TOKEN, ENVBOT_TEST_POLL_MS="300")
+        env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
+        if poll_ms:
+            env["ENVBOT_TEST_POLL_MS"] = str(poll_ms)
         if faketime:
             env.update(TZ="UTC", LD_PRELOAD=libfaketime(), FAKETIME=faketime,
                        FAKETIME_NO_CACHE="1")
@@ -299,13 +302,16 @@ def s_chat(w, c):
 
 
 def s_schedule(w, c):
-    # 08:59:50 KST on Monday 2026-11-23: the stop at 09:00, the start at 09:03
-    # (a scheduled action that finds the opposite one still running is not
-    # queued: the gap leaves the group's stop time to end).
-    cfg = w.config("sched", schedule=("3 9 * * *", "0 9 * * *"))
+    # 08:59:50 KST on Monday 2026-11-23: the stop at 09:00, the start at 09:01,
+    # while the group's stop still runs (it takes minutes of the fake clock):
+    # the start is queued behind it and runs when it ends.
+    cfg = w.config("sched", schedule=("1 9 * * *", "0 9 * * *"))
     before = len(w.channel())
-    c.ok(w.start_bot(cfg, "sched", faketime="@2026-11-22 23:59:50 x10"), "schedule: ready")
-    end = time.monotonic() + 120
+    # A 30 s poll (of the fake clock, 3 s real): the stop waits for each of
+    # three members at least once, so it is still running at 09:01.
+    c.ok(w.start_bot(cfg, "sched", faketime="@2026-11-22 23:59:50 x10", poll_ms=30000),
+         "schedule: ready")
+    end = time.monotonic() + 150
     titles = {}
     while time.monotonic() < end and not ("staging is up" in titles and
                                           "staging is down" in titles):
@@ -321,6 +327,9 @@ def s_schedule(w, c):
     snap = w.snapshot()
     c.ok(snap == {"cluster": "available", "stack": "CREATE_COMPLETE", "asg": (1, 2, 4),
                   "ecs": 3, "target": (2, 6)}, f"schedule: exact capacities back {snap}")
+    log = open(w.log_path, errors="replace").read()
+    c.ok('msg="scheduled action queued behind the running one" env=staging action=start' in log,
+         "schedule: the 09:01 start came while the stop ran, and was queued behind it")
     w.stop_bot(c)
 
 
