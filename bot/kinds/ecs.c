@@ -77,9 +77,12 @@ static void cap_key(const struct wf *wf, const char *name, char *key, size_t len
 	snprintf(key, len, "ecs/%.90s/%.90s", spec_of(wf->env)->cluster, name);
 }
 
+/* At a start, a service at desired 0 is down, whatever its target says (a
+ * start killed between restoring the target and the count leaves 0 with
+ * the range back). */
 static bool held_at_zero(const struct svc *s)
 {
-	return s->desired == 0 && (!s->has_target || s->tmax == 0);
+	return s->desired == 0;
 }
 
 static void fail_call(struct wf *wf, const char *call, const char *name, const struct aws_err *err)

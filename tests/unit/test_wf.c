@@ -1428,6 +1428,16 @@ static void test_ecs(struct aws *aws, const struct cfg *cfg)
 	      0);
 	wf_destroy(wf);
 
+	/* a start killed after the range came back but before the count: the
+	 * next start still brings the count back (exactly 3) */
+	aws->ecs.desired = aws->ecs.running = 0;
+	aws->ecs.tmin = 2;
+	aws->ecs.tmax = 6;
+	wf = run(aws, http, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(aws->ecs.desired == 3 && aws->ecs.tmin == 2 && aws->ecs.tmax == 6);
+	wf_destroy(wf);
+
 	/* nothing saved, no autoscaler: the config's desired 1 */
 	n_caps = 0;
 	aws->ecs.desired = aws->ecs.running = 0;
