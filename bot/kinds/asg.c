@@ -431,57 +431,33 @@ static void print_target(const struct cfg_env *env, FILE *out)
 
 /* ---- live status ---- */
 
-struct live {
-	struct kind_live out;
-	kind_escape_fn escape;
-	kind_live_done done;
-	void *arg;
-	char name[64], target[400];
-};
+#define LIVE_MAX 20 /* resources listed; the rest are left out */
 
 static void on_live(void *arg, const struct aws_err *err, const struct asg_groups *list)
 {
-	struct live *l = arg;
-	struct buf *b = &l->out.report;
-	buf_addf(b, "%-6s asg %s: ", l->name, l->target);
-	if (err->rc != BOT_OK || !list) {
-		buf_addf(b, "unknown\n");
-		kind_live_report_error(&l->out, "DescribeAutoScalingGroups", err);
-		kind_live_line_error(&l->out, err, l->escape);
-	} else if (list->n == 0) {
-		buf_addf(b, "not found\n");
-		kind_escape(l->escape, "not found", l->out.line, sizeof(l->out.line));
-	} else {
-		char line[700] = "";
-		size_t o = 0;
-		for (size_t i = 0; i < list->n && o < sizeof(line); i++) {
-			const struct asg_group *g = &list->v[i];
-			char one[400];
-			snprintf(one, sizeof(one), "%s %zu/%lld InService (min %lld, max %lld)%s",
-				 g->name, g->n_ready, g->desired, g->min, g->max,
-				 g->n_suspended ? ", scaling processes suspended" : "");
-			buf_addf(b, "%s%s", i ? "\n       " : "", one);
-			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s", i ? "; " : "",
-					      one);
-		}
-		buf_addf(b, "\n");
-		kind_escape(l->escape, line, l->out.line, sizeof(l->out.line));
+	char text[LIVE_MAX][400];
+	const char *lines[LIVE_MAX];
+	size_t n = 0;
+	for (size_t i = 0; list && i < list->n && n < LIVE_MAX; i++, n++) {
+		const struct asg_group *g = &list->v[i];
+		snprintf(text[n], sizeof(text[n]), "%s %zu/%lld InService (min %lld, max %lld)%s",
+			 g->name, g->n_ready, g->desired, g->min, g->max,
+			 g->n_suspended ? ", scaling processes suspended" : "");
+		lines[n] = text[n];
 	}
-	l->done(l->arg, &l->out);
-	buf_free(&l->out.report);
-	free(l);
+	kind_live_list_end(arg, err, lines, n);
 }
 
 static enum bot_rc live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
 			kind_live_done done, void *arg)
 {
 	const struct kind_select *s = &spec_of(env)->sel;
-	struct live *l = calloc(1, sizeof(*l));
+	char target[400];
+	struct kind_live_list *l =
+		kind_live_list_new(env, kind_select_target(s, target, sizeof(target)),
+				   "DescribeAutoScalingGroups", escape, done, arg);
 	if (!l)
 		return BOT_ENOMEM;
-	*l = (struct live){ .escape = escape, .done = done, .arg = arg };
-	snprintf(l->name, sizeof(l->name), "%s", env->name);
-	kind_select_target(s, l->target, sizeof(l->target));
 	enum bot_rc rc = asg_describe(aws, s->name, s->tag_key, s->tag_value, on_live, l);
 	if (rc != BOT_OK)
 		free(l);

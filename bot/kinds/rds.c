@@ -415,67 +415,41 @@ static void print_target(const struct cfg_env *env, FILE *out)
 
 /* ---- live status ---- */
 
-struct live {
-	struct kind_live out;
-	kind_escape_fn escape;
-	kind_live_done done;
-	void *arg;
-	char name[64], target[400];
-	enum rds_what what;
-};
+#define LIVE_MAX 20 /* resources listed; the rest are left out */
 
 static void on_live(void *arg, const struct aws_err *err, const struct rds_dbs *list)
 {
-	struct live *l = arg;
-	struct buf *b = &l->out.report;
-	const char *kindname = l->what == RDS_INSTANCE ? "rds" : "rds-cluster";
-	buf_addf(b, "%-6s %s %s: ", l->name, kindname, l->target);
-	if (err->rc != BOT_OK || !list) {
-		buf_addf(b, "unknown\n");
-		kind_live_report_error(&l->out,
-				       l->what == RDS_INSTANCE ? "DescribeDBInstances"
-							       : "DescribeDBClusters",
-				       err);
-		kind_live_line_error(&l->out, err, l->escape);
-	} else if (list->n == 0) {
-		buf_addf(b, "none found\n");
-		kind_escape(l->escape, "none found", l->out.line, sizeof(l->out.line));
-	} else {
-		char line[700] = "";
-		size_t o = 0;
-		for (size_t i = 0; i < list->n && o < sizeof(line); i++) {
-			const struct rds_db *d = &list->v[i];
-			char one[240];
-			if (l->what == RDS_CLUSTER)
-				snprintf(one, sizeof(one), "%s %s (%s, %zu instance%s)", d->id,
-					 d->status, d->engine, d->n_members,
-					 d->n_members == 1 ? "" : "s");
-			else
-				snprintf(one, sizeof(one), "%s %s (%s)", d->id, d->status,
-					 d->engine);
-			buf_addf(b, "%s%s", i ? "\n       " : "", one);
-			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s", i ? ", " : "",
-					      one);
-		}
-		buf_addf(b, "\n");
-		kind_escape(l->escape, line, l->out.line, sizeof(l->out.line));
+	const struct kind_live_list *l = arg;
+	char text[LIVE_MAX][240];
+	const char *lines[LIVE_MAX];
+	size_t n = 0;
+	for (size_t i = 0; list && i < list->n && n < LIVE_MAX; i++, n++) {
+		const struct rds_db *d = &list->v[i];
+		if (l->what == RDS_CLUSTER)
+			snprintf(text[n], sizeof(text[n]), "%s %s (%s, %zu instance%s)", d->id,
+				 d->status, d->engine, d->n_members, d->n_members == 1 ? "" : "s");
+		else
+			snprintf(text[n], sizeof(text[n]), "%s %s (%s)", d->id, d->status,
+				 d->engine);
+		lines[n] = text[n];
 	}
-	l->done(l->arg, &l->out);
-	buf_free(&l->out.report);
-	free(l);
+	kind_live_list_end(arg, err, lines, n);
 }
 
 static enum bot_rc live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
 			kind_live_done done, void *arg)
 {
 	const struct kind_select *s = sel_of(env);
-	struct live *l = calloc(1, sizeof(*l));
+	char target[400];
+	struct kind_live_list *l = kind_live_list_new(
+		env, kind_select_target(s, target, sizeof(target)),
+		what_of(env) == RDS_INSTANCE ? "DescribeDBInstances" : "DescribeDBClusters", escape,
+		done, arg);
 	if (!l)
 		return BOT_ENOMEM;
-	*l = (struct live){ .escape = escape, .done = done, .arg = arg, .what = what_of(env) };
-	snprintf(l->name, sizeof(l->name), "%s", env->name);
-	kind_select_target(s, l->target, sizeof(l->target));
-	enum bot_rc rc = rds_describe(aws, l->what, s->name, s->tag_key, s->tag_value, on_live, l);
+	l->what = what_of(env);
+	enum bot_rc rc =
+		rds_describe(aws, what_of(env), s->name, s->tag_key, s->tag_value, on_live, l);
 	if (rc != BOT_OK)
 		free(l);
 	return rc;

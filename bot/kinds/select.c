@@ -2,6 +2,7 @@
 #include "select.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void kind_select_parse(struct cfg_reader *r, const struct cfg_env *env, const char *setting,
 		       struct kind_select *out)
@@ -50,4 +51,49 @@ const char *kind_select_target(const struct kind_select *s, char *buf, size_t le
 		snprintf(buf, len, "%s=%s", s->tag_key ? s->tag_key : "",
 			 s->tag_value ? s->tag_value : "");
 	return buf;
+}
+
+struct kind_live_list *kind_live_list_new(const struct cfg_env *env, const char *target,
+					  const char *call, kind_escape_fn escape,
+					  kind_live_done done, void *arg)
+{
+	struct kind_live_list *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->escape = escape;
+	l->done = done;
+	l->arg = arg;
+	l->call = call;
+	snprintf(l->head, sizeof(l->head), "%-6s %s %s: ", env->name, cfg_kind_name(env->kind),
+		 target);
+	return l;
+}
+
+void kind_live_list_end(struct kind_live_list *l, const struct aws_err *err,
+			const char *const *lines, size_t n)
+{
+	struct buf *b = &l->out.report;
+	buf_adds(b, l->head);
+	if (err->rc != BOT_OK) {
+		buf_addf(b, "unknown\n");
+		kind_live_report_error(&l->out, l->call, err);
+		kind_live_line_error(&l->out, err, l->escape);
+	} else if (n == 0) {
+		buf_addf(b, "not found\n");
+		kind_escape(l->escape, "not found", l->out.line, sizeof(l->out.line));
+	} else {
+		char line[700] = "";
+		size_t o = 0;
+		for (size_t i = 0; i < n; i++) {
+			buf_addf(b, "%s%s", i ? "\n       " : "", lines[i]);
+			if (o < sizeof(line))
+				o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s",
+						      i ? "; " : "", lines[i]);
+		}
+		buf_addf(b, "\n");
+		kind_escape(l->escape, line, l->out.line, sizeof(l->out.line));
+	}
+	l->done(l->arg, &l->out);
+	buf_free(&l->out.report);
+	free(l);
 }
