@@ -192,10 +192,18 @@ out:
 
 /* ---- ECS, Application Auto Scaling ---- */
 
-static long long num(const cJSON *o, const char *name)
+#define COUNT_MAX 1e9 /* no task count or capacity comes near it */
+
+/* A count: a whole number in [0, COUNT_MAX]; false for anything else
+ * (missing, negative, fractional, huge: a broken answer, never a size). */
+static bool num(const cJSON *o, const char *name, long long *out)
 {
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(n) && n->valuedouble >= 0 ? (long long)n->valuedouble : 0;
+	if (!cJSON_IsNumber(n) || !(n->valuedouble >= 0 && n->valuedouble <= COUNT_MAX) ||
+	    n->valuedouble != (double)(long long)n->valuedouble)
+		return false;
+	*out = (long long)n->valuedouble;
+	return true;
 }
 
 static const char *str(struct arena *a, const cJSON *o, const char *name)
@@ -242,9 +250,12 @@ enum bot_rc ecs_decode_services(const char *body, size_t len, const char *key, c
 		}
 		o->name = str(a, s, "serviceName");
 		o->status = str(a, s, "status");
-		o->desired = num(s, "desiredCount");
-		o->running = num(s, "runningCount");
-		o->pending = num(s, "pendingCount");
+		if (!num(s, "desiredCount", &o->desired) || !num(s, "runningCount", &o->running) ||
+		    !num(s, "pendingCount", &o->pending)) {
+			snprintf(why, whylen, "DescribeServices: a service without whole counts");
+			rc = BOT_EPARSE;
+			break;
+		}
 		o->n_deployments = (size_t)cJSON_GetArraySize(
 			cJSON_GetObjectItemCaseSensitive(s, "deployments"));
 		if (!o->name || !o->status) {
@@ -274,8 +285,12 @@ enum bot_rc appas_decode_target(const char *body, size_t len, bool *found, long 
 	}
 	const cJSON *t = cJSON_GetArrayItem(list, 0);
 	*found = t != NULL;
-	*min = t ? num(t, "MinCapacity") : 0;
-	*max = t ? num(t, "MaxCapacity") : 0;
+	*min = *max = 0;
+	enum bot_rc rc = BOT_OK;
+	if (t && (!num(t, "MinCapacity", min) || !num(t, "MaxCapacity", max))) {
+		snprintf(why, whylen, "DescribeScalableTargets: a target without whole capacities");
+		rc = BOT_EPARSE;
+	}
 	cJSON_Delete(doc);
-	return BOT_OK;
+	return rc;
 }

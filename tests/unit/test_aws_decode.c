@@ -671,6 +671,18 @@ static void test_new_services(void)
 	CHECK_INT(appas_decode_target(s, len, &found, &mn, &mx, err, sizeof(err)), BOT_OK);
 	CHECK(found && mn == 2 && mx == 6);
 	CHECK_INT(appas_decode_target("{}", 2, &found, &mn, &mx, err, sizeof(err)), BOT_EPARSE);
+	/* what the fuzzer found: a count no long long holds is a broken answer */
+	static const char huge[] =
+		"{\"ScalableTargets\":[{\"MinCapacity\":1.7e92,\"MaxCapacity\":2}]}";
+	CHECK_INT(appas_decode_target(huge, sizeof(huge) - 1, &found, &mn, &mx, err, sizeof(err)),
+		  BOT_EPARSE);
+	static const char half[] = "{\"services\":[{\"serviceName\":\"a\",\"desiredCount\":1.5,"
+				   "\"runningCount\":0,\"pendingCount\":0}]}";
+	struct vec sv3 = { .size = sizeof(struct ecs_service), .max = 10 };
+	CHECK_INT(
+		ecs_decode_services(half, sizeof(half) - 1, NULL, NULL, &a, &sv3, err, sizeof(err)),
+		BOT_EPARSE);
+	vec_free(&sv3);
 	free(s);
 	arena_free(&a);
 }
