@@ -70,8 +70,9 @@ enum bot_rc aws_paged_start(struct aws *aws, enum aws_service svc, const char *a
 			    const char *value, const char *ctx)
 {
 	if (!aws || !cb || !body) {
+		enum bot_rc rc = body ? BOT_EINVAL : BOT_ENOMEM;
 		free(body);
-		return body ? BOT_EINVAL : BOT_ENOMEM;
+		return rc;
 	}
 	struct aws_paged *p = calloc(1, sizeof(*p));
 	if (!p) {
