@@ -281,6 +281,14 @@ def s_chat(w, c):
     c.ok(all(x in text for x in ("chat-graph available", "chat-ecs-asg 2/2 InService",
                                  "chat-http 3/3 running")),
          "chat: /env status staging shows every member live", text[:1500])
+    iid = w.discord.slash("list", "staging")
+    text = ""
+    end = time.monotonic() + 20
+    while time.monotonic() < end and "staging" not in text:
+        text = json.dumps(w.discord.reply(iid)["msg"], ensure_ascii=False)
+        time.sleep(0.3)
+    c.ok("**staging** (group): up since" in text, "chat: /env list shows the group up",
+         text[:1500])
     env = aws_test_env()
     env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
     r = subprocess.run([sys.argv[1], "-c", cfg, "status", "staging"], capture_output=True,
