@@ -423,7 +423,8 @@ static void print_target(const struct cfg_env *env, FILE *out)
 	if (s->sel.name)
 		fprintf(out, "%s", s->sel.name);
 	else
-		fprintf(out, "groups tagged %s=%s", s->sel.tag_key, s->sel.tag_value);
+		fprintf(out, "groups tagged %s=%s", kind_str(s->sel.tag_key),
+			kind_str(s->sel.tag_value));
 	if (s->restore.set)
 		fprintf(out, " (restore %lld/%lld/%lld)", s->restore.min, s->restore.desired,
 			s->restore.max);

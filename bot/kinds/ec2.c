@@ -361,7 +361,8 @@ static void *parse(struct cfg_reader *r, struct cfg_env *env)
 
 static void print_target(const struct cfg_env *env, FILE *out)
 {
-	fprintf(out, "instances tagged %s=%s", spec_of(env)->tag_key, spec_of(env)->tag_value);
+	fprintf(out, "instances tagged %s=%s", kind_str(spec_of(env)->tag_key),
+		kind_str(spec_of(env)->tag_value));
 }
 
 /* ---- live status: the tagged instances by state ---- */

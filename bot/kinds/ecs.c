@@ -496,10 +496,10 @@ static void print_target(const struct cfg_env *env, FILE *out)
 {
 	const struct ecs_spec *s = spec_of(env);
 	if (s->sel.name)
-		fprintf(out, "%s/%s", s->cluster, s->sel.name);
+		fprintf(out, "%s/%s", kind_str(s->cluster), s->sel.name);
 	else
-		fprintf(out, "services of %s tagged %s=%s", s->cluster, s->sel.tag_key,
-			s->sel.tag_value);
+		fprintf(out, "services of %s tagged %s=%s", kind_str(s->cluster),
+			kind_str(s->sel.tag_key), kind_str(s->sel.tag_value));
 	if (s->restore.set)
 		fprintf(out, " (restore desired %lld)", s->restore.desired);
 }

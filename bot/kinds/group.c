@@ -47,7 +47,7 @@ static char *member_label(const struct cfg_env *m)
 	if (!f)
 		return NULL;
 	fprintf(f, "%s", cfg_kind_name(m->kind));
-	if (m->kind && m->kind->print_target) {
+	if (m->kind && m->kind->print_target && m->spec) {
 		fputc(' ', f);
 		m->kind->print_target(m, f);
 	}

@@ -410,7 +410,8 @@ static void print_target(const struct cfg_env *env, FILE *out)
 	if (s->name)
 		fprintf(out, "%s", s->name);
 	else
-		fprintf(out, "%ss tagged %s=%s", what, s->tag_key, s->tag_value);
+		fprintf(out, "%ss tagged %s=%s", what, kind_str(s->tag_key),
+			kind_str(s->tag_value));
 }
 
 /* ---- live status ---- */

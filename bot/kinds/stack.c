@@ -577,7 +577,7 @@ static void *parse(struct cfg_reader *r, struct cfg_env *env)
 
 static void print_target(const struct cfg_env *env, FILE *out)
 {
-	fprintf(out, "%s", spec_of(env)->stack_name);
+	fprintf(out, "%s", kind_str(spec_of(env)->stack_name));
 }
 
 static void print_details(const struct cfg_env *env, FILE *out)

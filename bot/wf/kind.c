@@ -65,3 +65,8 @@ bool kind_wakes_up(const struct cfg_env *env)
 	const struct kind *k = kind_of(env);
 	return k && k->wakes_up && k->wakes_up(env);
 }
+
+const char *kind_str(const char *s)
+{
+	return s ? s : "?";
+}

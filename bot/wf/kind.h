@@ -126,6 +126,9 @@ const struct kind *kind_from_cfg(const struct cfg_kind *k);
 const struct kind *kind_of(const struct cfg_env *env);
 /* env's image repository, NULL if its kind has none. */
 const char *kind_image_repository(const struct cfg_env *env);
+/* s, or "?" for a setting left out: print_target may run on a member whose
+ * settings have errors (a group labels its members while they load). */
+const char *kind_str(const char *s);
 /* kind_of(env)->wakes_up(env), false when the kind has no such hook. */
 bool kind_wakes_up(const struct cfg_env *env);
 

@@ -50,7 +50,7 @@ static void *parse(struct cfg_reader *r, struct cfg_env *env)
 
 static void print_target(const struct cfg_env *env, FILE *out)
 {
-	fprintf(out, "toy saying %s", spec_of(env)->word);
+	fprintf(out, "toy saying %s", kind_str(spec_of(env)->word));
 }
 
 /* ---- the workflows: knock, wait once, done ---- */
