@@ -92,6 +92,24 @@ out:
 	return rc;
 }
 
+/* Every service's endpoint for aws->region. */
+static int set_endpoints(struct aws *aws, char *err, size_t errlen)
+{
+	const struct cfg *cfg = aws->cfg;
+	for (int s = 0; s < AWS_SERVICE_COUNT; s++) {
+		aws->endpoint[s] =
+			aws_resolve_endpoint((enum aws_service)s, aws->region,
+					     cfg ? cfg->endpoint_url : NULL, err, errlen);
+		if (!aws->endpoint[s])
+			return -1;
+		if (split_endpoint(aws->endpoint[s], &aws->host[s], &aws->path[s]) != 0) {
+			snprintf(err, errlen, "cannot parse endpoint URL \"%s\"", aws->endpoint[s]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct aws *aws_create(struct loop *loop, const struct cfg *cfg, char *err, size_t errlen)
 {
 	struct aws *aws = calloc(1, sizeof(*aws));
@@ -120,21 +138,108 @@ struct aws *aws_create(struct loop *loop, const struct cfg *cfg, char *err, size
 			 "profile's region)");
 		goto fail;
 	}
-	for (int s = 0; s < AWS_SERVICE_COUNT; s++) {
-		aws->endpoint[s] =
-			aws_resolve_endpoint((enum aws_service)s, aws->region,
-					     cfg ? cfg->endpoint_url : NULL, err, errlen);
-		if (!aws->endpoint[s])
-			goto fail;
-		if (split_endpoint(aws->endpoint[s], &aws->host[s], &aws->path[s]) != 0) {
-			snprintf(err, errlen, "cannot parse endpoint URL \"%s\"", aws->endpoint[s]);
-			goto fail;
-		}
-	}
+	if (set_endpoints(aws, err, errlen) != 0)
+		goto fail;
 	return aws;
 fail:
 	aws_destroy(aws);
 	return NULL;
+}
+
+/* ---- derived clients: other regions, other accounts ---- */
+
+static bool same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static struct aws *find_derived(struct aws *root, const char *region, const char *role,
+				const char *external_id)
+{
+	for (size_t i = 0; i < root->n_derived; i++) {
+		struct aws *d = root->derived[i];
+		if (strcmp(d->region, region) == 0 && same(d->role_arn, role) &&
+		    same(d->external_id, external_id))
+			return d;
+	}
+	return NULL;
+}
+
+/* A new client of root for region and role (NULL: root's credentials),
+ * using owner's credentials (NULL: its own, from assuming role). */
+static struct aws *derive(struct aws *root, const char *region, const char *role,
+			  const char *external_id, struct aws *owner, char *err, size_t errlen)
+{
+	if (root->n_derived == root->cap_derived) {
+		size_t cap = root->cap_derived ? root->cap_derived * 2 : 8;
+		struct aws **v = realloc(root->derived, cap * sizeof(*v));
+		if (!v)
+			goto oom;
+		root->derived = v;
+		root->cap_derived = cap;
+	}
+	struct aws *d = calloc(1, sizeof(*d));
+	if (!d)
+		goto oom;
+	d->loop = root->loop;
+	d->cfg = root->cfg;
+	d->clock_fn = root->clock_fn;
+	d->clock_arg = root->clock_arg;
+	d->tuning = root->tuning;
+	d->quota = root->tuning.retry_quota;
+	d->capture = root->capture;
+	d->capture_arg = root->capture_arg;
+	d->root = root;
+	d->cred_owner = owner;
+	d->region = strdup(region);
+	d->ca_bundle = root->ca_bundle ? strdup(root->ca_bundle) : NULL;
+	d->role_arn = role ? strdup(role) : NULL;
+	d->external_id = external_id ? strdup(external_id) : NULL;
+	if (!d->region || (root->ca_bundle && !d->ca_bundle) || (role && !d->role_arn) ||
+	    (external_id && !d->external_id)) {
+		aws_destroy(d);
+		goto oom;
+	}
+	if ((!owner && aws_creds_init_role(d, role, external_id, err, errlen) != BOT_OK) ||
+	    set_endpoints(d, err, errlen) != 0) {
+		aws_destroy(d);
+		return NULL;
+	}
+	root->derived[root->n_derived++] = d;
+	log_info("aws", "msg=\"client for another target\" region=%s role=%s", region,
+		 role ? role : "-");
+	return d;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+struct aws *aws_for(struct aws *aws, const struct aws_target *t, char *err, size_t errlen)
+{
+	struct aws *root = aws->root ? aws->root : aws;
+	const char *region = t && t->region && *t->region ? t->region : root->region;
+	const char *role = t && t->role_arn && *t->role_arn ? t->role_arn : NULL;
+	const char *ext = role && t->external_id && *t->external_id ? t->external_id : NULL;
+	if (!role && strcmp(region, root->region) == 0)
+		return root;
+	struct aws *d = find_derived(root, region, role, ext);
+	if (d)
+		return d;
+	struct aws *owner = root;
+	if (role) {
+		/* the role's credentials live in its client of the root's region */
+		owner = find_derived(root, root->region, role, ext);
+		if (!owner)
+			owner = derive(root, root->region, role, ext, NULL, err, errlen);
+		if (!owner || strcmp(region, root->region) == 0)
+			return owner;
+	}
+	return derive(root, region, role, ext, owner, err, errlen);
+}
+
+const char *aws_role(const struct aws *aws)
+{
+	return aws->role_arn ? aws->role_arn : "";
 }
 
 void aws_destroy(struct aws *aws)
@@ -142,6 +247,13 @@ void aws_destroy(struct aws *aws)
 	if (!aws)
 		return;
 	aws->destroying = true;
+	/* newest first: a role's other regions before the client owning its
+	 * credentials, all before the root their AssumeRole calls run on */
+	while (aws->n_derived)
+		aws_destroy(aws->derived[--aws->n_derived]);
+	free(aws->derived);
+	free(aws->role_arn);
+	free(aws->external_id);
 	while (aws->ops)
 		aws_op_abort(aws->ops);
 	aws_creds_cleanup(aws);
@@ -168,6 +280,8 @@ void aws_set_clock(struct aws *aws, aws_clock_fn fn, void *arg)
 {
 	aws->clock_fn = fn ? fn : default_clock;
 	aws->clock_arg = arg;
+	for (size_t i = 0; i < aws->n_derived; i++)
+		aws_set_clock(aws->derived[i], fn, arg);
 }
 
 void aws_get_tuning(const struct aws *aws, struct aws_tuning *out)
@@ -183,11 +297,29 @@ void aws_set_tuning(struct aws *aws, const struct aws_tuning *tuning)
 	if (aws->tuning.max_body < 1024)
 		aws->tuning.max_body = 1024;
 	aws->quota = aws->tuning.retry_quota;
+	for (size_t i = 0; i < aws->n_derived; i++)
+		aws_set_tuning(aws->derived[i], tuning);
 }
 
+/* The root's counters include its derived clients'. */
 void aws_get_metrics(const struct aws *aws, struct aws_metrics *out)
 {
 	*out = aws->metrics;
+	for (size_t i = 0; i < aws->n_derived; i++) {
+		const struct aws_metrics *d = &aws->derived[i]->metrics;
+		for (int s = 0; s < AWS_SERVICE_COUNT; s++) {
+			out->calls[s] += d->calls[s];
+			out->errors[s] += d->errors[s];
+			out->requests[s] += d->requests[s];
+			out->retries[s] += d->retries[s];
+			out->throttles[s] += d->throttles[s];
+			out->latency_ms_sum[s] += d->latency_ms_sum[s];
+		}
+		out->cred_refreshes += d->cred_refreshes;
+		out->cred_errors += d->cred_errors;
+		out->retry_quota_exhausted += d->retry_quota_exhausted;
+		out->in_flight += d->in_flight;
+	}
 }
 
 const char *aws_region(const struct aws *aws)
@@ -545,7 +677,7 @@ static void attempt_now(struct aws_op *op)
 		creds = op->creds;
 	} else {
 		switch (aws_creds_get(op->aws, &creds, why, sizeof(why))) {
-		case AWS_CREDS_READY: break;
+		case AWS_CREDS_READY: op->cred_gen = aws_creds_gen(op->aws); break;
 		case AWS_CREDS_WAIT: op->waiting_creds = true; return;
 		case AWS_CREDS_FAILED: fail_now(op, BOT_EAUTH, "NoCredentials", why); return;
 		}
@@ -566,7 +698,7 @@ static void attempt_timer(void *arg)
 	attempt_now(op);
 }
 
-void aws_ops_creds_ready(struct aws *aws)
+static void wake_waiting(struct aws *aws)
 {
 	for (struct aws_op *op = aws->ops; op; op = op->next) {
 		if (op->waiting_creds && !op->timer) {
@@ -575,6 +707,16 @@ void aws_ops_creds_ready(struct aws *aws)
 				op->waiting_creds = true; /* picked up by the next refresh */
 		}
 	}
+}
+
+void aws_ops_creds_ready(struct aws *aws)
+{
+	wake_waiting(aws);
+	/* the clients of other regions sharing these credentials */
+	struct aws *root = aws->root ? aws->root : aws;
+	for (size_t i = 0; i < root->n_derived; i++)
+		if (root->derived[i]->cred_owner == aws)
+			wake_waiting(root->derived[i]);
 }
 
 /* Decides whether to retry; schedules it and returns true if so. */
@@ -659,7 +801,7 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 	if (cls.rc == BOT_EAUTH && !op->refreshed && !op->creds && !op->unsigned_req &&
 	    (strcmp(err.code, "ExpiredToken") == 0 ||
 	     strcmp(err.code, "ExpiredTokenException") == 0) &&
-	    aws_creds_invalidate(aws)) {
+	    aws_creds_invalidate(aws, op->cred_gen)) {
 		op->refreshed = true;
 		op->attempt--;
 		if (schedule_attempt(op, 0) == BOT_OK)

@@ -75,6 +75,12 @@ struct aws_metrics {
 	int in_flight;                              /* logical calls not yet finished */
 };
 
+/* A resource's tag as the describe calls return it. */
+struct aws_tag {
+	const char *key;
+	const char *value;
+};
+
 /* Returns the current wall-clock time in Unix seconds (the signer's clock). */
 typedef int64_t (*aws_clock_fn)(void *arg);
 
@@ -99,8 +105,31 @@ struct aws_tuning {
  * Returns NULL with a reason in err on failure (bad region, endpoint not
  * https and not loopback, ...). */
 struct aws *aws_create(struct loop *loop, const struct cfg *cfg, char *err, size_t errlen);
-/* Accepts NULL. Cancels every call in flight; no callback runs. */
+/* Accepts NULL. Cancels every call in flight (the derived clients' too, which
+ * it frees); no callback runs. Only for a client from aws_create. */
 void aws_destroy(struct aws *aws);
+
+/* Where calls go when an environment says so: another region and/or
+ * another account through an IAM role. NULL or "" fields: the daemon's. */
+struct aws_target {
+	const char *region;
+	const char *role_arn;    /* assumed with STS AssumeRole */
+	const char *external_id; /* sent with it, may be NULL */
+};
+/* The client for t, derived from aws (any client: its root is used). Made
+ * on first use and owned by the root (freed by aws_destroy of the root,
+ * never by the caller); the same target gives the same client. It shares
+ * the root's loop, tuning, clock and endpoint settings. The credentials of
+ * one role (role + external id) are one cache for all its regions: one
+ * AssumeRole signed with the root's credentials, refreshed 15 minutes
+ * before they expire, one refresh at a time; calls meanwhile wait or use
+ * the current ones. A refused AssumeRole fails the calls with BOT_EAUTH and
+ * "STS AssumeRole for ROLE: CODE: message". Returns the root itself when t
+ * asks for nothing different; NULL with err on failure. */
+struct aws *aws_for(struct aws *aws, const struct aws_target *t, char *err, size_t errlen);
+/* The role a client's calls run as, "" for the daemon's own credentials
+ * (borrowed). */
+const char *aws_role(const struct aws *aws);
 
 /* Cancels every pending call that was started with this arg; their callbacks
  * will not run. For owners (workflows) that are about to be freed. */

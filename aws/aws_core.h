@@ -42,6 +42,7 @@ struct aws_op {
 	int attempt;
 	unsigned retry_cost;
 	bool refreshed;
+	uint64_t cred_gen; /* generation of the credentials it was signed with */
 	bool waiting_creds;
 	bool linked_out;
 	bool too_big;
@@ -80,9 +81,19 @@ struct aws {
 	struct aws_metrics metrics;
 	struct aws_op *ops;
 	bool destroying;
-	struct cred_state *cred;
+	struct cred_state *cred; /* NULL for a client using cred_owner's */
 	aws_capture_fn capture;
 	void *capture_arg;
+
+	/* aws_for: a derived client has its root; its credentials are its own
+	 * (a role's first client, in the root's region) or cred_owner's (the
+	 * root, or its role's first client). The root owns every derived one,
+	 * in creation order (a role's owner before its other regions). */
+	struct aws *root;       /* NULL for a root */
+	struct aws *cred_owner; /* NULL: cred is its own */
+	char *role_arn, *external_id;
+	struct aws **derived;
+	size_t n_derived, cap_derived;
 };
 
 int64_t aws_now(const struct aws *aws);
@@ -129,9 +140,18 @@ void aws_creds_cleanup(struct aws *aws);
  * with why. Starts a background refresh 15 minutes before expiry. */
 enum aws_creds_status aws_creds_get(struct aws *aws, const struct aws_creds **out, char *why,
 				    size_t whylen);
-/* Drops refreshable credentials so the next call fetches new ones; false
- * for static credentials (nothing to refresh). */
-bool aws_creds_invalidate(struct aws *aws);
+/* The generation of the credentials aws_creds_get hands out now (it grows
+ * with every load). */
+uint64_t aws_creds_gen(struct aws *aws);
+/* Drops refreshable credentials of generation gen so the next call fetches
+ * new ones (when newer ones were loaded meanwhile, nothing is dropped: a
+ * hundred calls refused with the old ones make one refresh); false for
+ * static credentials (nothing to refresh). */
+bool aws_creds_invalidate(struct aws *aws, uint64_t gen);
+/* The credential state of a derived client of role_arn (aws->root set):
+ * AssumeRole signed by the root's chain. */
+enum bot_rc aws_creds_init_role(struct aws *aws, const char *role_arn, const char *external_id,
+				char *err, size_t errlen);
 /* Wakes the operations waiting for credentials (creds.c calls it). */
 void aws_ops_creds_ready(struct aws *aws);
 

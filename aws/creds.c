@@ -391,6 +391,25 @@ out:
 	return rc;
 }
 
+enum bot_rc aws_creds_init_role(struct aws *aws, const char *role_arn, const char *external_id,
+				char *err, size_t errlen)
+{
+	struct cred_state *st = calloc(1, sizeof(*st));
+	char *label = label_of("role:%s", role_arn);
+	struct cred_provider *p = label ? provider_new(CK_ASSUME_ROLE, label) : NULL;
+	free(label);
+	if (!st || !p || !(p->role_arn = strdup(role_arn)) ||
+	    (external_id && !(p->external_id = strdup(external_id)))) {
+		free(st);
+		provider_free(p);
+		snprintf(err, errlen, "out of memory");
+		return BOT_ENOMEM;
+	}
+	st->provider = p;
+	aws->cred = st;
+	return BOT_OK;
+}
+
 /* ---- the chain at run time ---- */
 
 static void top_done(void *arg, enum bot_rc rc, const struct aws_cred_fields *c, const char *why)
@@ -411,6 +430,7 @@ static void top_done(void *arg, enum bot_rc rc, const struct aws_cred_fields *c,
 	    creds_set(&st->cur, c->access_key, c->secret_key, c->token, c->expiration) == 0) {
 		st->have = true;
 		st->failed = false;
+		st->gen++;
 		st->refresh_after = aws_now(aws) + REFRESH_EVERY_S;
 		aws->metrics.cred_refreshes++;
 		log_info("aws", "msg=\"credentials loaded\" source=%s expires_in_s=%lld",
@@ -433,9 +453,21 @@ static void start_top_fetch(struct aws *aws)
 	st->top = creds_fetch_start(aws, st->provider, top_done, aws);
 }
 
+/* The client whose credential state aws uses. */
+static struct aws *owner_of(struct aws *aws)
+{
+	return aws->cred_owner ? aws->cred_owner : aws;
+}
+
+uint64_t aws_creds_gen(struct aws *aws)
+{
+	return owner_of(aws)->cred->gen;
+}
+
 enum aws_creds_status aws_creds_get(struct aws *aws, const struct aws_creds **out, char *why,
 				    size_t whylen)
 {
+	aws = owner_of(aws);
 	struct cred_state *st = aws->cred;
 	int64_t now = aws_now(aws);
 	*out = NULL;
@@ -480,11 +512,13 @@ enum aws_creds_status aws_creds_get(struct aws *aws, const struct aws_creds **ou
 	return AWS_CREDS_WAIT;
 }
 
-bool aws_creds_invalidate(struct aws *aws)
+bool aws_creds_invalidate(struct aws *aws, uint64_t gen)
 {
-	struct cred_state *st = aws->cred;
+	struct cred_state *st = owner_of(aws)->cred;
 	if (!st->provider || st->provider->kind == CK_STATIC)
 		return false;
+	if (gen != st->gen)
+		return true; /* refreshed since that call was signed */
 	st->have = false;
 	st->failed = false;
 	st->retry_after = 0;
@@ -493,15 +527,20 @@ bool aws_creds_invalidate(struct aws *aws)
 
 const char *aws_credentials_source(const struct aws *aws)
 {
-	const struct cred_state *st = aws->cred;
+	const struct cred_state *st = aws->cred_owner ? aws->cred_owner->cred : aws->cred;
 	return st && st->provider ? st->provider->label : "none";
 }
 
 void aws_creds_cleanup(struct aws *aws)
 {
 	struct cred_state *st = aws->cred;
-	if (!st)
+	if (!st) {
+		free(aws->region);
+		aws->region = NULL;
+		free(aws->ca_bundle);
+		aws->ca_bundle = NULL;
 		return;
+	}
 	while (st->fetches) {
 		st->fetches->done = NULL;
 		creds_fetch_free(st->fetches);

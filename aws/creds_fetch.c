@@ -153,10 +153,14 @@ static void sts_cred_call(struct fetch *f, const char *web_token)
 	aws_form_add(&form, "ExternalId", f->p->external_id);
 	s->f = f;
 	s->op.internal = true;
-	aws_op_init(&s->op, aws, AWS_STS, f, sts_cred_resp, sts_cred_free);
+	/* A role of aws_for (no source of its own) is assumed through the
+	 * root's STS endpoint with the root's credentials, waiting for them
+	 * like any call. */
+	bool via_root = !web_token && !f->p->source && aws->root;
+	aws_op_init(&s->op, via_root ? aws->root : aws, AWS_STS, f, sts_cred_resp, sts_cred_free);
 	if (web_token)
 		s->op.unsigned_req = true;
-	else
+	else if (!via_root)
 		s->op.creds = &f->src;
 	f->sts = s;
 	enum bot_rc rc = aws_op_query_body(&form, AWS_STS,
@@ -416,6 +420,10 @@ static void fetch_begin(void *arg)
 		return;
 	}
 	case CK_ASSUME_ROLE:
+		if (!f->p->source) {
+			sts_cred_call(f, NULL);
+			return;
+		}
 		f->child = creds_fetch_start(f->aws, f->p->source, source_done, f);
 		if (!f->child)
 			fetch_complete(f, BOT_ENOMEM, NULL, "out of memory");

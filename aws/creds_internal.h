@@ -21,7 +21,7 @@ struct cred_provider {
 	struct aws_creds stat; /* CK_STATIC */
 	char *role_arn, *session_name, *external_id;
 	long duration;
-	struct cred_provider *source; /* CK_ASSUME_ROLE */
+	struct cred_provider *source; /* CK_ASSUME_ROLE; NULL: signed by the root's chain */
 	char *token_file;             /* CK_WEB_IDENTITY */
 	char *command;                /* CK_PROCESS */
 	char *url;                    /* CK_ECS: full URL; CK_IMDS: base */
@@ -65,6 +65,7 @@ struct cred_state {
 	struct aws_creds cur;
 	bool have;
 	bool failed;
+	uint64_t gen;          /* grows with every load */
 	int64_t retry_after;   /* after a failure: no fetch before this */
 	int64_t refresh_after; /* after a success: no early refresh before this */
 	char error[512];

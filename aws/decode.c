@@ -791,12 +791,20 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 				goto out;
 			}
 			xmlNodePtr ts = aws_xml_child(i, "tagSet");
+			size_t n_tags = 0;
+			for (xmlNodePtr t = ts ? ts->children : NULL; t; t = t->next)
+				n_tags += aws_xml_is(t, "item");
+			struct aws_tag *tags =
+				n_tags ? arena_alloc(a, n_tags * sizeof(*tags)) : NULL;
+			OOM_IF(n_tags && !tags);
+			in->tags = tags;
 			for (xmlNodePtr t = ts ? ts->children : NULL; t; t = t->next) {
 				if (!aws_xml_is(t, "item"))
 					continue;
 				const char *k = aws_xml_child_text(a, t, "key");
 				const char *v = aws_xml_child_text(a, t, "value");
 				OOM_IF(!k || !v);
+				tags[in->n_tags++] = (struct aws_tag){ .key = k, .value = v };
 				if (strcmp(k, "Name") == 0)
 					in->name = v;
 				else if (strcmp(k, "aws:autoscaling:groupName") == 0) {
@@ -811,6 +819,39 @@ enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 		const char *t = aws_xml_text(a, tok);
 		OOM_IF(!t);
 		*next = *t ? t : NULL;
+	}
+	rc = BOT_OK;
+out:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+enum bot_rc ec2_decode_regions(const char *body, size_t len, struct arena *a, struct vec *names,
+			       char *err, size_t errlen)
+{
+	enum bot_rc rc = BOT_EPARSE;
+	xmlDocPtr doc = aws_xml_parse(body, len, err, errlen);
+	if (!doc)
+		return BOT_EPARSE;
+	xmlNodePtr root = aws_xml_root(doc, "DescribeRegionsResponse", err, errlen);
+	if (!root)
+		goto out;
+	xmlNodePtr ri = aws_xml_child(root, "regionInfo");
+	for (xmlNodePtr i = ri ? ri->children : NULL; i; i = i->next) {
+		if (!aws_xml_is(i, "item"))
+			continue;
+		const char *name = aws_xml_child_text(a, i, "regionName");
+		OOM_IF(!name);
+		if (!*name) {
+			snprintf(err, errlen, "DescribeRegions: region without regionName");
+			goto out;
+		}
+		const char **slot = vec_push(names);
+		if (!slot) {
+			snprintf(err, errlen, "DescribeRegions: too many regions");
+			goto out;
+		}
+		*slot = name;
 	}
 	rc = BOT_OK;
 out:

@@ -222,3 +222,60 @@ enum bot_rc ec2_hibernate_instances(struct aws *aws, const char *const *ids, siz
 {
 	return start_stop(aws, "StopInstances", true, ids, n, cb, arg);
 }
+
+/* ---- DescribeRegions ---- */
+
+struct regions_op {
+	struct aws_op op;
+	ec2_regions_fn cb;
+};
+
+static void regions_free(struct aws_op *op)
+{
+	aws_op_release(op);
+	free(op);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void regions_resp(struct aws_op *op, const struct aws_err *in, const char *body,
+			 size_t len)
+{
+	struct regions_op *r = (struct regions_op *)op;
+	struct aws_err err = *in;
+	struct arena a = { 0 };
+	struct vec names = { .size = sizeof(const char *), .max = 1000 };
+	char why[300];
+	if (err.rc == BOT_OK &&
+	    ec2_decode_regions(body, len, &a, &names, why, sizeof(why)) != BOT_OK)
+		set_failure(&err, BOT_EPARSE, why);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(const char *), cmp_str);
+	struct ec2_regions list = { .v = names.v, .n = names.n };
+	ec2_regions_fn cb = r->cb;
+	void *arg = op->user_arg;
+	aws_op_finish(op, &err);
+	cb(arg, &err, err.rc == BOT_OK ? &list : NULL);
+	regions_free(op);
+	vec_free(&names);
+	arena_free(&a);
+}
+
+enum bot_rc ec2_describe_regions(struct aws *aws, ec2_regions_fn cb, void *arg)
+{
+	struct regions_op *r = calloc(1, sizeof(*r));
+	if (!r)
+		return BOT_ENOMEM;
+	r->cb = cb;
+	aws_op_init(&r->op, aws, AWS_EC2, arg, regions_resp, regions_free);
+	char *body = NULL;
+	enum bot_rc rc = aws_op_query_body(NULL, AWS_EC2, "DescribeRegions", "", &body);
+	if (rc == BOT_OK)
+		rc = aws_op_send(&r->op, body);
+	if (rc != BOT_OK)
+		aws_op_abort(&r->op);
+	return rc;
+}

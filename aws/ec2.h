@@ -23,6 +23,8 @@ struct ec2_instance {
 	const char *reason_code;
 	const char *reason;
 	bool hibernation; /* HibernationOptions.Configured: StopInstances may hibernate it */
+	const struct aws_tag *tags; /* every tag, as DescribeInstances gave them */
+	size_t n_tags;
 };
 
 struct ec2_instances {
@@ -57,6 +59,15 @@ enum bot_rc ec2_stop_instances(struct aws *aws, const char *const *ids, size_t n
 			       void *arg);
 /* StopInstances with Hibernate=true. EC2 refuses the whole request
  * (UnsupportedHibernationConfiguration) when one of them cannot hibernate. */
+/* The regions enabled in the account (DescribeRegions without AllRegions),
+ * names only, sorted. */
+struct ec2_regions {
+	const char *const *v;
+	size_t n;
+};
+typedef void (*ec2_regions_fn)(void *arg, const struct aws_err *err, const struct ec2_regions *r);
+enum bot_rc ec2_describe_regions(struct aws *aws, ec2_regions_fn cb, void *arg);
+
 enum bot_rc ec2_hibernate_instances(struct aws *aws, const char *const *ids, size_t n,
 				    ec2_changes_fn cb, void *arg);
 

@@ -564,26 +564,149 @@ static void load_discord(struct loader *ld, const config_setting_t *root)
 	}
 }
 
+/* "ap-northeast-2", "us-gov-west-1": lowercase words, then a digit. */
+static void check_region(struct loader *ld, const config_setting_t *at, const char *path,
+			 const char *v)
+{
+	size_t n = strlen(v);
+	if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || !strchr(v, '-') ||
+	    !isdigit((unsigned char)v[n - 1]) || !islower((unsigned char)v[0]))
+		add_error(ld, at, path, "\"%s\" is not an AWS region name (like \"ap-northeast-2\")",
+			  v);
+}
+
 static void load_aws(struct loader *ld, const config_setting_t *root)
 {
-	static const char *const known[] = { "region", "endpoint_url", "profile", NULL };
+	static const char *const known[] = { "region", "endpoint_url", "profile", "exclude_tag",
+					     NULL };
 	struct cfg *cfg = ld->cfg;
 	const config_setting_t *g = get_group(ld, root, "", "aws", true);
 	if (!g)
 		return;
 	check_unknown(ld, g, "aws", known);
-	if (get_string(ld, g, "aws", "region", true, &cfg->region)) {
-		/* "ap-northeast-2", "us-gov-west-1": lowercase words, then a digit. */
-		const char *v = cfg->region;
-		size_t n = strlen(v);
-		if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || !strchr(v, '-') ||
-		    !isdigit((unsigned char)v[n - 1]) || !islower((unsigned char)v[0]))
-			add_error(ld, at_of(g, "region"), "aws.region",
-				  "\"%s\" is not an AWS region name (like \"ap-northeast-2\")", v);
-	}
+	if (get_string(ld, g, "aws", "region", true, &cfg->region))
+		check_region(ld, at_of(g, "region"), "aws.region", cfg->region);
 	if (get_string(ld, g, "aws", "endpoint_url", false, &cfg->endpoint_url))
 		check_endpoint(ld, at_of(g, "endpoint_url"), "aws.endpoint_url", cfg->endpoint_url);
 	get_string(ld, g, "aws", "profile", false, &cfg->profile);
+	/* AWS tag keys are at most 128 characters; "-until" is appended. */
+	if (get_string(ld, g, "aws", "exclude_tag", false, &cfg->exclude_tag) &&
+	    strlen(cfg->exclude_tag) > 120)
+		add_error(ld, at_of(g, "exclude_tag"), "aws.exclude_tag",
+			  "is %zu characters; a tag key is at most 128, and \"-until\" is added",
+			  strlen(cfg->exclude_tag));
+}
+
+/* arn:PARTITION:iam::ACCOUNT:role/NAME, as IAM spells a role's ARN. */
+static bool role_arn_ok(const char *v)
+{
+	if (strncmp(v, "arn:", 4) != 0)
+		return false;
+	v += 4;
+	size_t part = strspn(v, "abcdefghijklmnopqrstuvwxyz-");
+	if (part == 0 || strncmp(v + part, ":iam::", 6) != 0)
+		return false;
+	v += part + 6;
+	if (strspn(v, "0123456789") != 12 || strncmp(v + 12, ":role/", 6) != 0)
+		return false;
+	v += 18;
+	return *v && strlen(v) <= 512 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-/") ==
+		       strlen(v);
+}
+
+/* aws = { region; assume_role; external_id; } and regions = [ ... ] | "all"
+ * of an environment or a member. */
+static void load_target(struct loader *ld, const config_setting_t *g, const char *path,
+			struct cfg_env *env)
+{
+	static const char *const known[] = { "region", "assume_role", "external_id", NULL };
+	char p[CFG_PATH_LEN], ap[CFG_PATH_LEN];
+	child_path(ap, path, "aws");
+	const config_setting_t *a = get_group(ld, g, path, "aws", false);
+	if (a) {
+		check_unknown(ld, a, ap, known);
+		child_path(p, ap, "region");
+		if (get_string(ld, a, ap, "region", false, &env->aws.region))
+			check_region(ld, at_of(a, "region"), p, env->aws.region);
+		child_path(p, ap, "assume_role");
+		if (get_string(ld, a, ap, "assume_role", false, &env->aws.assume_role) &&
+		    !role_arn_ok(env->aws.assume_role))
+			add_error(ld, at_of(a, "assume_role"), p,
+				  "\"%s\" is not an IAM role ARN "
+				  "(arn:aws:iam::123456789012:role/NAME)",
+				  env->aws.assume_role);
+		child_path(p, ap, "external_id");
+		if (get_string(ld, a, ap, "external_id", false, &env->aws.external_id)) {
+			size_t n = strlen(env->aws.external_id);
+			if (n < 2 || n > 1224 ||
+			    strspn(env->aws.external_id,
+				   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				   "+=,.@:/_-") != n)
+				add_error(ld, at_of(a, "external_id"), p,
+					  "must be 2 to 1224 letters, digits or +=,.@:/_- (as STS "
+					  "takes it)");
+			if (!member(a, "assume_role"))
+				add_error(ld, at_of(a, "external_id"), p,
+					  "only makes sense with assume_role (STS sends it with "
+					  "AssumeRole)");
+		}
+	}
+	child_path(p, path, "regions");
+	const config_setting_t *rs = member(g, "regions");
+	if (!rs)
+		return;
+	if (config_setting_type(rs) == CONFIG_TYPE_STRING) {
+		if (strcmp(config_setting_get_string(rs), "all") == 0)
+			env->all_regions = true;
+		else
+			add_error(ld, rs, p,
+				  "must be \"all\" (every region enabled in the account) or an "
+				  "array [ \"ap-northeast-2\", ... ]");
+	} else if (get_strings(ld, g, path, "regions", &env->regions, &env->n_regions)) {
+		if (env->n_regions == 0)
+			add_error(ld, rs, p, "must name at least one region");
+		if (env->n_regions > CFG_MAX_REGIONS)
+			add_error(ld, rs, p, "names %zu regions; at most %d", env->n_regions,
+				  CFG_MAX_REGIONS);
+		for (size_t i = 0; i < env->n_regions; i++) {
+			char ep[CFG_PATH_LEN];
+			elem_path(ep, p, (unsigned)i);
+			check_region(ld, rs, ep, env->regions[i]);
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(env->regions[i], env->regions[j]) == 0)
+					add_error(ld, rs, ep, "\"%s\" is listed twice",
+						  env->regions[i]);
+		}
+	}
+	if (a && member(a, "region"))
+		add_error(ld, rs, p,
+			  "give either regions or aws.region, not both (regions names each "
+			  "region the environment spans)");
+}
+
+/* regions only where the kind finds its resources by tag. */
+static void check_regions_kind(struct loader *ld, const config_setting_t *g, const char *path,
+			       const struct cfg_env *env)
+{
+	if (!env->kind || !(env->regions || env->all_regions))
+		return;
+	if (env->kind->by_tag && env->kind->by_tag(env))
+		return;
+	char names[256] = "";
+	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++) {
+		if (!(*k)->by_tag)
+			continue;
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
+			 (*k)->name);
+	}
+	char p[CFG_PATH_LEN];
+	child_path(p, path, "regions");
+	add_error(ld, at_of(g, "regions"), p,
+		  "only valid where resources are found by tag = { key; value; } (kinds %s); "
+		  "a named resource lives in one region: use aws.region",
+		  names);
 }
 
 static void load_holidays(struct loader *ld, const config_setting_t *root)
@@ -941,7 +1064,7 @@ static void build_env_known(struct loader *ld)
 {
 	static const char *const head[] = { "name", "kind", NULL };
 	static const char *const tail[] = { "schedule", "protected", "enforce", "hourly_cost",
-					    NULL };
+					    "aws",      "regions",   NULL };
 	size_t n = sizeof(head) / sizeof(head[0]) + sizeof(tail) / sizeof(tail[0]);
 	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++)
 		for (const char *const *s = (*k)->settings; s && *s; s++)
@@ -1007,9 +1130,11 @@ static void load_env(struct loader *ld, const config_setting_t *g, unsigned idx)
 		if (k) {
 			env->kind = k;
 			struct cfg_reader *r = new_reader(ld, g, path);
+			load_target(ld, g, path, env);
 			if (r && k->parse)
 				env->spec = k->parse(r, env);
 			reject_others(ld, g, path, k);
+			check_regions_kind(ld, g, path, env);
 		} else {
 			char names[256];
 			kind_names(ld, NULL, NULL, names, sizeof(names));
@@ -1027,6 +1152,24 @@ static void load_env(struct loader *ld, const config_setting_t *g, unsigned idx)
 		add_error(ld, at_of(g, "hourly_cost"), p, "%g is negative (USD per hour, >= 0)",
 			  env->hourly_cost);
 	}
+}
+
+struct cfg_aws_target cfg_env_target(const struct cfg_env *env)
+{
+	struct cfg_aws_target t = env->aws;
+	const struct cfg_env *g = env->parent;
+	if (g && !t.region && !env->regions && !env->all_regions)
+		t.region = g->aws.region;
+	if (g && !t.assume_role) {
+		t.assume_role = g->aws.assume_role;
+		t.external_id = g->aws.external_id;
+	}
+	return t;
+}
+
+bool cfg_env_multi_region(const struct cfg_env *env)
+{
+	return env->all_regions || env->n_regions > 1;
 }
 
 const struct cfg_env *cfg_env_root(const struct cfg_env *env)
@@ -1069,15 +1212,19 @@ static void load_member(struct loader *ld, struct cfg_env *group, struct cfg_env
 	size_t n = 0;
 	known[n++] = "kind";
 	known[n++] = "name";
+	known[n++] = "aws";
+	known[n++] = "regions";
 	for (const char *const *st = k->settings; st && *st && n + 1 < 64; st++)
 		known[n++] = *st;
 	known[n] = NULL;
 	check_unknown(ld, g, path, known);
 	reject_others(ld, g, path, k);
 	m->kind = k;
+	load_target(ld, g, path, m);
 	struct cfg_reader *r = new_reader(ld, g, path);
 	if (r && k->parse)
 		m->spec = k->parse(r, m);
+	check_regions_kind(ld, g, path, m);
 }
 
 size_t cfg_read_members(struct cfg_reader *r, const char *name, struct cfg_env *env)
@@ -1170,10 +1317,16 @@ static void cfg_defaults(struct loader *ld)
 		cfg->warn_before = 15 * 60;
 	if (cfg->audit_max <= 0)
 		cfg->audit_max = 1000;
+	if (!cfg->exclude_tag)
+		cfg->exclude_tag = dup_str(ld, CFG_EXCLUDE_TAG);
 	for (size_t i = 0; i < cfg->n_envs; i++) {
-		struct cfg_schedule *s = &cfg->envs[i].schedule;
+		struct cfg_env *e = &cfg->envs[i];
+		struct cfg_schedule *s = &e->schedule;
 		if (!s->timezone && cfg->timezone)
 			s->timezone = dup_str(ld, cfg->timezone);
+		e->exclude_tag = cfg->exclude_tag;
+		for (size_t m = 0; m < e->n_members; m++)
+			e->members[m].exclude_tag = cfg->exclude_tag;
 	}
 }
 
@@ -1364,6 +1517,10 @@ void cfg_free_strv(char **v, size_t n)
 
 static void env_free(struct cfg_env *e)
 {
+	free(e->aws.region);
+	free(e->aws.assume_role);
+	free(e->aws.external_id);
+	cfg_free_strv(e->regions, e->n_regions);
 	for (size_t i = 0; i < e->n_members; i++)
 		env_free(&e->members[i]);
 	free(e->members);
@@ -1396,6 +1553,7 @@ void cfg_destroy(struct cfg *cfg)
 	free(cfg->region);
 	free(cfg->endpoint_url);
 	free(cfg->profile);
+	free(cfg->exclude_tag);
 	free(cfg->state_file);
 	free(cfg->health_listen);
 	free(cfg->timezone);

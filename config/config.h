@@ -43,6 +43,9 @@ struct cfg_kind {
 	 * lines under it (may be NULL). */
 	void (*print_target)(const struct cfg_env *env, FILE *out);
 	void (*print_details)(const struct cfg_env *env, FILE *out);
+	/* True when env selects its resources by tag, so it may be discovered
+	 * in several regions (`regions = [ ... ]`). NULL: never. */
+	bool (*by_tag)(const struct cfg_env *env);
 };
 
 /* The readers' getters: each looks up name in the reader's group, reports a
@@ -113,6 +116,19 @@ struct cfg_schedule {
 	struct tz *tz;  /* that zone, opened once when the config is loaded (owned) */
 };
 
+/* aws = { region = "..."; assume_role = "arn:..."; external_id = "..."; }:
+ * where an environment's (or a member's) calls go, instead of the daemon's
+ * own region and credentials. NULL: not set (a member falls back to its
+ * group's, then the daemon's). */
+struct cfg_aws_target {
+	char *region;
+	char *assume_role; /* arn:PARTITION:iam::ACCOUNT:role/NAME */
+	char *external_id;
+};
+
+#define CFG_MAX_REGIONS 40
+#define CFG_EXCLUDE_TAG "envbot:exclude" /* the default of aws.exclude_tag */
+
 struct cfg_env {
 	char *name;
 	const struct cfg_kind *kind; /* from the registry it was loaded with */
@@ -124,12 +140,29 @@ struct cfg_env {
 	bool enforce;
 	double hourly_cost; /* USD per hour while up; >= 0 */
 
+	struct cfg_aws_target aws; /* its own aws = { ... } (see cfg_env_target) */
+	/* regions = [ "...", ... ] or "all" (a kind selecting by tag): the
+	 * resources are found and acted on in each region, in parallel. */
+	char **regions;
+	size_t n_regions;
+	bool all_regions;
+	/* aws.exclude_tag: a resource with KEY = "true" is never touched, one
+	 * with KEY-until = "YYYY-MM-DD" not before that date (borrowed from the
+	 * config). */
+	const char *exclude_tag;
+
 	/* A group's members (cfg_read_members), in start order; a member has
 	 * its group as parent and no schedule of its own. */
 	const struct cfg_env *parent;
 	struct cfg_env *members;
 	size_t n_members;
 };
+
+/* Where env's calls go: each field its own, else its group's (a member),
+ * else NULL (the daemon's). */
+struct cfg_aws_target cfg_env_target(const struct cfg_env *env);
+/* True when env names more than one region or "all" (discovery fans out). */
+bool cfg_env_multi_region(const struct cfg_env *env);
 
 /* The top-level environment env belongs to: env itself, or its group. */
 const struct cfg_env *cfg_env_root(const struct cfg_env *env);
@@ -153,6 +186,7 @@ struct cfg {
 	char *region;
 	char *endpoint_url; /* may be NULL */
 	char *profile;      /* may be NULL */
+	char *exclude_tag;  /* default CFG_EXCLUDE_TAG */
 
 	char *state_file;    /* default "/var/lib/envbot/state.json" */
 	int64_t catch_up;    /* seconds, default 2h */

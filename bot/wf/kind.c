@@ -3,9 +3,13 @@
  * struct kind, so the way back is a cast checked by that layout. */
 #include "kind.h"
 #include "../core/exitcode.h"
+#include "regions.h"
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
 
 _Static_assert(offsetof(struct kind, cfg) == 0, "struct kind must start with its cfg_kind");
 
@@ -69,4 +73,72 @@ bool kind_wakes_up(const struct cfg_env *env)
 const char *kind_str(const char *s)
 {
 	return s ? s : "?";
+}
+
+struct aws *kind_aws(struct aws *aws, const struct cfg_env *env, const char *region, char *err,
+		     size_t errlen)
+{
+	if (!aws)
+		return NULL;
+	struct cfg_aws_target t = cfg_env_target(env);
+	if (!region && env->n_regions == 1)
+		region = env->regions[0];
+	struct aws_target at = { .region = region ? region : t.region,
+				 .role_arn = t.assume_role,
+				 .external_id = t.external_id };
+	return aws_for(aws, &at, err, errlen);
+}
+
+enum bot_rc kind_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
+		      kind_live_done done, void *arg)
+{
+	const struct kind *k = kind_of(env);
+	if (!k || !k->live)
+		return BOT_EINVAL;
+	if (aws && cfg_env_multi_region(env))
+		return regions_live(aws, env, escape, done, arg);
+	char err[256];
+	struct aws *a = aws ? kind_aws(aws, env, NULL, err, sizeof(err)) : NULL;
+	if (aws && !a)
+		return BOT_ENOMEM;
+	return k->live(a, env, escape, done, arg);
+}
+
+static const char *tag_value(const struct aws_tag *tags, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tags[i].key && strcmp(tags[i].key, key) == 0)
+			return tags[i].value ? tags[i].value : "";
+	return NULL;
+}
+
+bool kind_exempt(const struct cfg_env *env, const struct aws_tag *tags, size_t n, int64_t now,
+		 char *why, size_t whylen)
+{
+	const char *key = env->exclude_tag ? env->exclude_tag : CFG_EXCLUDE_TAG;
+	const char *v = tag_value(tags, n, key);
+	if (v && strcasecmp(v, "true") == 0) {
+		snprintf(why, whylen, "%s=%s", key, v);
+		return true;
+	}
+	char until_key[160];
+	snprintf(until_key, sizeof(until_key), "%s-until", key);
+	const char *u = tag_value(tags, n, until_key);
+	if (!u)
+		return false;
+	struct tm tm = { 0 };
+	const char *end = strptime(u, "%Y-%m-%d", &tm);
+	if (!end || *end) {
+		snprintf(why, whylen, "%s=%s (not a date YYYY-MM-DD: exempt until it is fixed)",
+			 until_key, u);
+		return true;
+	}
+	/* exempt through that day, UTC */
+	tm.tm_hour = 23;
+	tm.tm_min = 59;
+	tm.tm_sec = 59;
+	if ((int64_t)timegm(&tm) < now)
+		return false;
+	snprintf(why, whylen, "%s=%s", until_key, u);
+	return true;
 }

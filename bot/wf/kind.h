@@ -132,4 +132,26 @@ const char *kind_str(const char *s);
 /* kind_of(env)->wakes_up(env), false when the kind has no such hook. */
 bool kind_wakes_up(const struct cfg_env *env);
 
+/* ---- where an environment's calls go ----------------------------------------- */
+
+/* The client for env's calls (its aws = { ... }, else its group's, else the
+ * daemon's), in region when not NULL (one of env's regions), else in env's
+ * only region. NULL with err on failure; aws NULL gives NULL (no AWS). */
+struct aws *kind_aws(struct aws *aws, const struct cfg_env *env, const char *region, char *err,
+		     size_t errlen);
+/* The live lookups of env (kind_of(env)->live) through its own client; an
+ * environment of several regions is looked up in each ("all": the account's
+ * regions from DescribeRegions), its lines grouped by region. Same contract
+ * as the kind's live hook. */
+enum bot_rc kind_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
+		      kind_live_done done, void *arg);
+
+/* Whether a resource with these tags is exempt (env->exclude_tag: KEY =
+ * "true", or KEY-until = "YYYY-MM-DD" a date after today, UTC, at now);
+ * why then says which tag ("envbot:exclude=true", "envbot:exclude-until=
+ * 2026-12-31"). An until-date that cannot be read exempts too (an exemption
+ * someone meant is honoured until it is fixed) and says so. */
+bool kind_exempt(const struct cfg_env *env, const struct aws_tag *tags, size_t n, int64_t now,
+		 char *why, size_t whylen);
+
 #endif

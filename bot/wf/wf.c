@@ -12,6 +12,7 @@
 #include "../core/rand.h"
 #include "kind.h"
 #include "wf_internal.h"
+#include "regions.h"
 
 /* The environment's kind supplies the tables: the interpreter knows no kind. */
 static const struct wf_table *table_for(const struct cfg_env *env, enum action action)
@@ -67,11 +68,21 @@ struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params 
 	if (!wf)
 		return NULL;
 	wf->loop = loop;
-	wf->aws = aws;
 	wf->env = p->env;
 	wf->action = p->action;
-	wf->table = table_for(p->env, p->action);
-	if (!wf->table) {
+	bool fan_out = cfg_env_multi_region(p->env) && !(p->region && *p->region);
+	wf->table = !fan_out                   ? table_for(p->env, p->action)
+		    : p->action == ACTION_START ? &wf_regions_start
+						: &wf_regions_stop;
+	if (!wf->table || !kind_of(p->env)) {
+		free(wf);
+		return NULL;
+	}
+	char err[256];
+	wf->aws = kind_aws(aws, p->env, fan_out ? NULL : p->region, err, sizeof(err));
+	if (aws && !wf->aws) {
+		log_error("wf", "msg=\"no AWS client for the environment\" env=%s why=\"%s\"",
+			  p->env->name, err);
 		free(wf);
 		return NULL;
 	}

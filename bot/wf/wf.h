@@ -74,10 +74,16 @@ struct wf_params {
 	const char *resume_stack_id;
 	const char *resume_image_tag;
 	uint64_t poll_ms; /* 0 = WF_POLL_MS, or $ENVBOT_TEST_POLL_MS (a test knob) */
+	/* The region to act in, of an environment of several (its fan-out
+	 * sets it per region); NULL: the environment's own. */
+	const char *region;
 };
 
 /* Returns a new workflow (not started), or NULL on allocation failure, an
- * unknown resume_state or an environment of no registered kind. aws, loop and env are borrowed. */
+ * unknown resume_state or an environment of no registered kind. aws, loop
+ * and env are borrowed. The workflow's calls go through env's own client
+ * (kind_aws: its region, its role); an environment of several regions runs
+ * its kind's workflow in each at once. */
 struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params *p,
 		     const struct wf_observer *obs);
 /* Accepts NULL. Cancels timers and AWS calls in flight; no observer call
