@@ -219,7 +219,7 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	c->ix = NULL;
 	const struct kind *kind = kind_of(e);
 	enum bot_rc rc =
-		kind && kind->live ? kind->live(r->aws, e, cmd_escape, on_live, r) : BOT_EINVAL;
+		kind && kind->live ? kind_live(r->aws, e, cmd_escape, on_live, r) : BOT_EINVAL;
 	if (rc != BOT_OK) {
 		snprintf(r->live, sizeof(r->live), "unknown (%s)", bot_strerror(rc));
 		status_send(r);

@@ -116,7 +116,7 @@ int cli_status(const struct cli *cli, int argc, char **argv)
 		if (!k || !k->live)
 			continue;
 		s.pending++;
-		if (k->live(aws, env, NULL, on_live, e) != BOT_OK)
+		if (kind_live(aws, env, NULL, on_live, e) != BOT_OK)
 			goto out;
 	}
 	if (loop_run(s.loop) != 0)

@@ -568,6 +568,11 @@ static const struct kind_check check_resume = {
 static const struct kind_check *const checks[] = { &check_describe, &check_update, &check_suspend,
 						   &check_resume, NULL };
 
+static bool by_tag(const struct cfg_env *env)
+{
+	return spec_of(env) && spec_of(env)->sel.tag_key;
+}
+
 const struct kind kind_asg = {
 	.cfg = {
 		.name = "asg",
@@ -575,6 +580,7 @@ const struct kind kind_asg = {
 		.parse = parse,
 		.free_spec = free_spec,
 		.print_target = print_target,
+		.by_tag = by_tag,
 	},
 	.start = &start_table,
 	.stop = &stop_table,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../wf/wf_internal.h"
 
@@ -37,6 +38,12 @@ static const char *target_state(const struct wf *wf)
 static const char *source_state(const struct wf *wf)
 {
 	return wf->action == ACTION_START ? "stopped" : "running";
+}
+
+/* Not ours to change: an Auto Scaling group's, or exempt by its tag. */
+static bool left_alone(const struct wf_instance *in)
+{
+	return in->in_asg || in->exempt[0];
 }
 
 static void on_described(void *arg, const struct aws_err *err, const struct ec2_instances *list)
@@ -70,22 +77,29 @@ static void on_described(void *arg, const struct aws_err *err, const struct ec2_
 		v[i].in_asg = list->v[i].in_asg;
 		v[i].hibernation = list->v[i].hibernation;
 		snprintf(v[i].reason, sizeof(v[i].reason), "%s", list->v[i].reason);
+		kind_exempt(wf->env->exclude_tag, list->v[i].tags, list->v[i].n_tags,
+			    (int64_t)time(NULL), v[i].exempt, sizeof(v[i].exempt));
 	}
 	free(wf->instances);
 	wf->instances = v;
 	wf->n_instances = n;
 	wf->polls++;
 
-	size_t ok = 0, managed = 0;
+	size_t ok = 0, managed = 0, exempt = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].in_asg)
+		exempt += !v[i].in_asg && v[i].exempt[0];
+		if (left_alone(&v[i]))
 			continue;
 		managed++;
 		if (strcmp(v[i].state, target_state(wf)) == 0)
 			ok++;
 	}
-	wf_detail_step(wf, "%zu/%zu %s (%zu in Auto Scaling groups, left alone)", ok, managed,
-		       target_state(wf), list->n_asg);
+	if (exempt)
+		wf_detail_step(wf, "%zu/%zu %s (%zu in Auto Scaling groups, %zu exempt: left alone)",
+			       ok, managed, target_state(wf), list->n_asg, exempt);
+	else
+		wf_detail_step(wf, "%zu/%zu %s (%zu in Auto Scaling groups, left alone)", ok,
+			       managed, target_state(wf), list->n_asg);
 	wf_next(wf, "*");
 }
 
@@ -106,7 +120,7 @@ static void stuck(struct wf *wf, size_t n)
 	size_t o = 0;
 	for (size_t i = 0; i < wf->n_instances; i++) {
 		const struct wf_instance *in = &wf->instances[i];
-		if (in->in_asg || strcmp(in->state, source_state(wf)) != 0)
+		if (left_alone(in) || strcmp(in->state, source_state(wf)) != 0)
 			continue;
 		wf_add_detail(wf, "%s: %s%s%s", in->id, in->state, in->reason[0] ? " — " : "",
 			      in->reason);
@@ -125,7 +139,7 @@ static void c_choose(struct wf *wf)
 	size_t managed = 0, to_change = 0, settling = 0;
 	for (size_t i = 0; i < wf->n_instances; i++) {
 		const struct wf_instance *in = &wf->instances[i];
-		if (in->in_asg)
+		if (left_alone(in))
 			continue;
 		managed++;
 		if (strcmp(in->state, source_state(wf)) == 0)
@@ -134,8 +148,19 @@ static void c_choose(struct wf *wf)
 			settling++; /* pending, stopping: wait for it to settle */
 	}
 	if (managed == 0) {
-		wf_set_summary(wf, "no instances tagged %s=%s outside Auto Scaling groups",
-			       spec_of(wf->env)->tag_key, spec_of(wf->env)->tag_value);
+		size_t exempt = 0;
+		for (size_t i = 0; i < wf->n_instances; i++) {
+			const struct wf_instance *in = &wf->instances[i];
+			if (!in->in_asg && in->exempt[0]) {
+				exempt++;
+				wf_add_detail(wf, "%s %s%s%s: %s (exempt: %s, left alone)", in->id,
+					      in->name[0] ? "(" : "", in->name,
+					      in->name[0] ? ")" : "", in->state, in->exempt);
+			}
+		}
+		wf_set_summary(wf, "no instances tagged %s=%s outside Auto Scaling groups%s",
+			       spec_of(wf->env)->tag_key, spec_of(wf->env)->tag_value,
+			       exempt ? " but exempt ones" : "");
 		wf_next(wf, "none");
 		return;
 	}
@@ -154,17 +179,29 @@ static void c_choose(struct wf *wf)
 	/* Everything is in the target state. */
 	bool changed = wf->steps[E_CHANGE].mark != WF_PENDING;
 	wf->noop = !changed;
-	for (size_t i = 0; i < wf->n_instances; i++)
-		wf_add_detail(wf, "%s %s%s%s: %s%s", wf->instances[i].id,
-			      wf->instances[i].name[0] ? "(" : "", wf->instances[i].name,
-			      wf->instances[i].name[0] ? ")" : "", wf->instances[i].state,
-			      wf->instances[i].in_asg ? " (Auto Scaling group, left alone)" : "");
+	size_t exempt = 0;
+	for (size_t i = 0; i < wf->n_instances; i++) {
+		const struct wf_instance *in = &wf->instances[i];
+		char note[200] = "";
+		if (in->in_asg)
+			snprintf(note, sizeof(note), " (Auto Scaling group, left alone)");
+		else if (in->exempt[0])
+			snprintf(note, sizeof(note), " (exempt: %s, left alone)", in->exempt);
+		exempt += !in->in_asg && in->exempt[0];
+		wf_add_detail(wf, "%s %s%s%s: %s%s", in->id, in->name[0] ? "(" : "", in->name,
+			      in->name[0] ? ")" : "", in->state, note);
+	}
+	char skipped[64] = "";
+	if (exempt)
+		snprintf(skipped, sizeof(skipped), "; %zu exempt, left alone", exempt);
 	uint64_t secs = wf_elapsed_ms(wf) / 1000;
 	if (changed)
-		wf_set_summary(wf, "%zu instance(s) %s in %llum%02llus", managed, target_state(wf),
-			       (unsigned long long)(secs / 60), (unsigned long long)(secs % 60));
+		wf_set_summary(wf, "%zu instance(s) %s in %llum%02llus%s", managed,
+			       target_state(wf), (unsigned long long)(secs / 60),
+			       (unsigned long long)(secs % 60), skipped);
 	else
-		wf_set_summary(wf, "already %s: %zu instance(s)", target_state(wf), managed);
+		wf_set_summary(wf, "already %s: %zu instance(s)%s", target_state(wf), managed,
+			       skipped);
 	wf_next(wf, "done");
 }
 
@@ -192,7 +229,7 @@ static const char **change_ids(const struct wf *wf, int hib, size_t *n)
 	const char **ids = calloc(wf->n_instances ? wf->n_instances : 1, sizeof(*ids));
 	*n = 0;
 	for (size_t i = 0; ids && i < wf->n_instances; i++)
-		if (!wf->instances[i].in_asg &&
+		if (!left_alone(&wf->instances[i]) &&
 		    strcmp(wf->instances[i].state, source_state(wf)) == 0 &&
 		    (hib < 0 || wf->instances[i].hibernation == (hib > 0)))
 			ids[(*n)++] = wf->instances[i].id;
@@ -270,7 +307,7 @@ static void t_change(struct wf *wf)
 	size_t n = 0;
 	wf->change_rounds++;
 	for (size_t i = 0; i < wf->n_instances; i++)
-		if (!wf->instances[i].in_asg &&
+		if (!left_alone(&wf->instances[i]) &&
 		    strcmp(wf->instances[i].state, source_state(wf)) == 0)
 			ids[n++] = wf->instances[i].id;
 	enum bot_rc rc = wf->action == ACTION_START
@@ -377,7 +414,20 @@ struct live {
 	kind_live_done done;
 	void *arg;
 	char name[64], tag_key[128], tag_value[256];
+	char exclude[128]; /* the exemption tag key */
 };
+
+/* How many of list are exempt; the first why into why. */
+static size_t count_exempt(const struct live *l, const struct ec2_instances *list)
+{
+	size_t n = 0;
+	char why[160];
+	for (size_t i = 0; i < list->n; i++)
+		n += !list->v[i].in_asg && kind_exempt(l->exclude, list->v[i].tags,
+						       list->v[i].n_tags, (int64_t)time(NULL),
+						       why, sizeof(why));
+	return n;
+}
 
 /* `envbot status`: a count by state and one line per instance. */
 static void render_report(struct live *l, const struct aws_err *err,
@@ -409,13 +459,20 @@ static void render_report(struct live *l, const struct aws_err *err,
 		buf_addf(b, ", %zu changing", other);
 	if (list->n_asg)
 		buf_addf(b, " (%zu in Auto Scaling groups: left to the group)", list->n_asg);
+	size_t exempt = count_exempt(l, list);
+	if (exempt)
+		buf_addf(b, " (%zu exempt: left alone)", exempt);
 	buf_addf(b, "\n");
 	for (size_t i = 0; i < list->n && i < LIVE_MAX_INSTANCES; i++) {
 		const struct ec2_instance *in = &list->v[i];
-		char line[160];
-		snprintf(line, sizeof(line), "%s  %-13s %-11s %s%s%s%s", in->id, in->state,
+		char line[400], why[160] = "";
+		if (!in->in_asg)
+			kind_exempt(l->exclude, in->tags, in->n_tags, (int64_t)time(NULL), why,
+				    sizeof(why));
+		snprintf(line, sizeof(line), "%s  %-13s %-11s %s%s%s%s%s%s%s", in->id, in->state,
 			 in->type, in->name, in->in_asg ? "  (Auto Scaling group " : "",
-			 in->in_asg ? in->asg_name : "", in->in_asg ? ")" : "");
+			 in->in_asg ? in->asg_name : "", in->in_asg ? ")" : "",
+			 why[0] ? "  (exempt: " : "", why, why[0] ? ")" : "");
 		buf_addf(b, "       %s\n", line);
 	}
 	if (list->n > LIVE_MAX_INSTANCES)
@@ -442,7 +499,11 @@ static void render_line(struct live *l, const struct aws_err *err, const struct 
 			o += (size_t)snprintf(line + o, len - o, ", %zu %s", k, shown[s]);
 	}
 	if (list->n_asg && o < len)
-		snprintf(line + o, len - o, " (%zu in Auto Scaling groups)", list->n_asg);
+		o += (size_t)snprintf(line + o, len - o, " (%zu in Auto Scaling groups)",
+				      list->n_asg);
+	size_t exempt = count_exempt(l, list);
+	if (exempt && o < len)
+		snprintf(line + o, len - o, " (%zu exempt by tag %s)", exempt, l->exclude);
 }
 
 static void on_live(void *arg, const struct aws_err *err, const struct ec2_instances *list)
@@ -468,6 +529,8 @@ static enum bot_rc live(struct aws *aws, const struct cfg_env *env, kind_escape_
 	snprintf(l->name, sizeof(l->name), "%s", env->name);
 	snprintf(l->tag_key, sizeof(l->tag_key), "%s", spec_of(env)->tag_key);
 	snprintf(l->tag_value, sizeof(l->tag_value), "%s", spec_of(env)->tag_value);
+	snprintf(l->exclude, sizeof(l->exclude), "%s",
+		 env->exclude_tag ? env->exclude_tag : CFG_EXCLUDE_TAG);
 	enum bot_rc rc = ec2_describe_by_tag(aws, l->tag_key, l->tag_value, on_live, l);
 	if (rc != BOT_OK)
 		free(l);
@@ -525,8 +588,11 @@ static void on_probe_instances(void *arg, const struct aws_err *err, const struc
 		return;
 	}
 	struct probe_ids *ids = calloc(1, sizeof(*ids));
+	char why[160];
 	for (size_t i = 0; ids && i < l->n && ids->n < PROBE_MAX_IDS; i++)
-		if (!l->v[i].in_asg && instance_id_ok(l->v[i].id))
+		if (!l->v[i].in_asg && instance_id_ok(l->v[i].id) &&
+		    !kind_exempt(p->env->exclude_tag, l->v[i].tags, l->v[i].n_tags,
+				 (int64_t)time(NULL), why, sizeof(why)))
 			snprintf(ids->id[ids->n++], sizeof(ids->id[0]), "%s", l->v[i].id);
 	char detail[200];
 	snprintf(detail, sizeof(detail), "allowed: %zu instance%s tagged%s", l->n,
@@ -635,6 +701,12 @@ static const struct kind_check *const checks[] = { &check_describe, &check_start
 
 /* ---- the descriptor ---- */
 
+static bool by_tag(const struct cfg_env *env)
+{
+	(void)env;
+	return true; /* ec2 always selects by tag */
+}
+
 const struct kind kind_ec2 = {
 	.cfg = {
 		.name = "ec2",
@@ -642,6 +714,7 @@ const struct kind kind_ec2 = {
 		.parse = parse,
 		.free_spec = free_spec,
 		.print_target = print_target,
+		.by_tag = by_tag,
 	},
 	.start = &start_table,
 	.stop = &stop_table,

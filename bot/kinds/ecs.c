@@ -677,6 +677,11 @@ static const struct kind_check check_register = {
 static const struct kind_check *const checks[] = { &check_describe, &check_target, &check_update,
 						   &check_register, NULL };
 
+static bool by_tag(const struct cfg_env *env)
+{
+	return spec_of(env) && spec_of(env)->sel.tag_key;
+}
+
 const struct kind kind_ecs_service = {
 	.cfg = {
 		.name = "ecs-service",
@@ -684,6 +689,7 @@ const struct kind kind_ecs_service = {
 		.parse = parse,
 		.free_spec = free_spec,
 		.print_target = print_target,
+		.by_tag = by_tag,
 	},
 	.start = &start_table,
 	.stop = &stop_table,

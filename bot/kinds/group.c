@@ -416,7 +416,7 @@ static void live_next(struct group_live *gl)
 	while (gl->i < g->n) {
 		const struct cfg_env *m = &gl->env->members[gl->i];
 		const struct kind *k = kind_of(m);
-		if (k && k->live && k->live(gl->aws, m, gl->escape, on_member_live, gl) == BOT_OK)
+		if (k && k->live && kind_live(gl->aws, m, gl->escape, on_member_live, gl) == BOT_OK)
 			return; /* on_member_live goes on */
 		buf_addf(&gl->out.report, "%-6s %s: could not be looked up\n", m->name,
 			 g->labels[gl->i]);

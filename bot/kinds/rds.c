@@ -561,6 +561,11 @@ static bool wakes_up(const struct cfg_env *env)
 	return true; /* AWS restarts a database stopped for 7 days */
 }
 
+static bool by_tag(const struct cfg_env *env)
+{
+	return sel_of(env) && sel_of(env)->tag_key;
+}
+
 const struct kind kind_rds = {
 	.cfg = {
 		.name = "rds",
@@ -568,6 +573,7 @@ const struct kind kind_rds = {
 		.parse = parse_instance,
 		.free_spec = free_spec,
 		.print_target = print_target,
+		.by_tag = by_tag,
 	},
 	.start = &start_table,
 	.stop = &stop_table,
@@ -585,6 +591,7 @@ const struct kind kind_rds_cluster = {
 		.parse = parse_cluster,
 		.free_spec = free_spec,
 		.print_target = print_target,
+		.by_tag = by_tag,
 	},
 	.start = &start_table,
 	.stop = &stop_table,

@@ -3,7 +3,6 @@
  * struct kind, so the way back is a cast checked by that layout. */
 #include "kind.h"
 #include "../core/exitcode.h"
-#include "regions.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -89,21 +88,6 @@ struct aws *kind_aws(struct aws *aws, const struct cfg_env *env, const char *reg
 	return aws_for(aws, &at, err, errlen);
 }
 
-enum bot_rc kind_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
-		      kind_live_done done, void *arg)
-{
-	const struct kind *k = kind_of(env);
-	if (!k || !k->live)
-		return BOT_EINVAL;
-	if (aws && cfg_env_multi_region(env))
-		return regions_live(aws, env, escape, done, arg);
-	char err[256];
-	struct aws *a = aws ? kind_aws(aws, env, NULL, err, sizeof(err)) : NULL;
-	if (aws && !a)
-		return BOT_ENOMEM;
-	return k->live(a, env, escape, done, arg);
-}
-
 static const char *tag_value(const struct aws_tag *tags, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++)
@@ -112,10 +96,11 @@ static const char *tag_value(const struct aws_tag *tags, size_t n, const char *k
 	return NULL;
 }
 
-bool kind_exempt(const struct cfg_env *env, const struct aws_tag *tags, size_t n, int64_t now,
-		 char *why, size_t whylen)
+bool kind_exempt(const char *key, const struct aws_tag *tags, size_t n, int64_t now, char *why,
+		 size_t whylen)
 {
-	const char *key = env->exclude_tag ? env->exclude_tag : CFG_EXCLUDE_TAG;
+	if (!key)
+		key = CFG_EXCLUDE_TAG;
 	const char *v = tag_value(tags, n, key);
 	if (v && strcasecmp(v, "true") == 0) {
 		snprintf(why, whylen, "%s=%s", key, v);

@@ -146,12 +146,12 @@ struct aws *kind_aws(struct aws *aws, const struct cfg_env *env, const char *reg
 enum bot_rc kind_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
 		      kind_live_done done, void *arg);
 
-/* Whether a resource with these tags is exempt (env->exclude_tag: KEY =
+/* Whether a resource with these tags is exempt (key, env->exclude_tag: KEY =
  * "true", or KEY-until = "YYYY-MM-DD" a date after today, UTC, at now);
  * why then says which tag ("envbot:exclude=true", "envbot:exclude-until=
  * 2026-12-31"). An until-date that cannot be read exempts too (an exemption
  * someone meant is honoured until it is fixed) and says so. */
-bool kind_exempt(const struct cfg_env *env, const struct aws_tag *tags, size_t n, int64_t now,
-		 char *why, size_t whylen);
+bool kind_exempt(const char *key, const struct aws_tag *tags, size_t n, int64_t now, char *why,
+		 size_t whylen);
 
 #endif

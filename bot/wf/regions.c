@@ -231,7 +231,7 @@ static void start_children(struct region_run *run)
 						 .save_capacity = child_save_capacity,
 						 .load_capacity = child_load_capacity,
 						 .arg = c };
-		c->wf = wf_create(wf->loop, wf->aws, &p, &obs);
+		c->wf = wf_new(wf->loop, wf->aws, &p, &obs, NULL);
 		if (!c->wf) {
 			wf_error(wf, BOT_ENOMEM, "out of memory starting a region");
 			return;
@@ -305,12 +305,24 @@ static const struct wf_state states[] = {
 	{ 0 },
 };
 
-const struct wf_table wf_regions_start = {
+static const struct wf_table start_table = {
 	.name = "regions/start", .steps = no_steps, .states = states, .no_deadline = true
 };
-const struct wf_table wf_regions_stop = {
+static const struct wf_table stop_table = {
 	.name = "regions/stop", .steps = no_steps, .states = states, .no_deadline = true
 };
+
+const struct wf_table *wf_regions_table(enum action action)
+{
+	return action == ACTION_START ? &start_table : &stop_table;
+}
+
+struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params *p,
+		     const struct wf_observer *obs)
+{
+	bool fan_out = cfg_env_multi_region(p->env) && !(p->region && *p->region);
+	return wf_new(loop, aws, p, obs, fan_out ? wf_regions_table(p->action) : NULL);
+}
 
 /* ---- live status: region after region ---- */
 
@@ -381,7 +393,7 @@ static void on_live_regions(void *arg, const struct aws_err *in, const struct ec
 	live_next(rl);
 }
 
-enum bot_rc regions_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
+static enum bot_rc regions_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
 			 kind_live_done done, void *arg)
 {
 	struct regions_live *rl = calloc(1, sizeof(*rl));
@@ -409,4 +421,19 @@ enum bot_rc regions_live(struct aws *aws, const struct cfg_env *env, kind_escape
 	list_free(&rl->regions);
 	free(rl);
 	return rc;
+}
+
+enum bot_rc kind_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
+		      kind_live_done done, void *arg)
+{
+	const struct kind *k = kind_of(env);
+	if (!k || !k->live)
+		return BOT_EINVAL;
+	if (aws && cfg_env_multi_region(env))
+		return regions_live(aws, env, escape, done, arg);
+	char err[256];
+	struct aws *a = aws ? kind_aws(aws, env, NULL, err, sizeof(err)) : NULL;
+	if (aws && !a)
+		return BOT_ENOMEM;
+	return k->live(a, env, escape, done, arg);
 }

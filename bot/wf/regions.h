@@ -1,16 +1,14 @@
-/* Environments of several regions: the fan-out workflow tables and the
- * region-by-region live lookups (regions.c). wf.c and kind.c use them;
- * the kinds need not know. */
+/* Environments of several regions: wf_create (wf.h) and kind_live (kind.h)
+ * live in regions.c, above the interpreter (wf.c) and the descriptors
+ * (kind.c), because they choose between the kind's own workflow or lookup
+ * and the fan-out over the regions. */
 #ifndef ENVBOT_WF_REGIONS_H
 #define ENVBOT_WF_REGIONS_H
 
-#include "kind.h"
+#include "../core/action.h"
 
 struct wf_table;
-extern const struct wf_table wf_regions_start, wf_regions_stop;
-
-/* kind_live for an environment of several regions. */
-enum bot_rc regions_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
-			 kind_live_done done, void *arg);
+/* The fan-out table: the kind's workflow in every region at once. */
+const struct wf_table *wf_regions_table(enum action action);
 
 #endif

@@ -12,7 +12,6 @@
 #include "../core/rand.h"
 #include "kind.h"
 #include "wf_internal.h"
-#include "regions.h"
 
 /* The environment's kind supplies the tables: the interpreter knows no kind. */
 static const struct wf_table *table_for(const struct cfg_env *env, enum action action)
@@ -61,8 +60,8 @@ static uint64_t poll_ms(void)
 	return v > 0 && v < 60000 ? (uint64_t)v : WF_POLL_MS;
 }
 
-struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params *p,
-		     const struct wf_observer *obs)
+struct wf *wf_new(struct loop *loop, struct aws *aws, const struct wf_params *p,
+		  const struct wf_observer *obs, const struct wf_table *fan_out)
 {
 	struct wf *wf = calloc(1, sizeof(*wf));
 	if (!wf)
@@ -70,10 +69,7 @@ struct wf *wf_create(struct loop *loop, struct aws *aws, const struct wf_params 
 	wf->loop = loop;
 	wf->env = p->env;
 	wf->action = p->action;
-	bool fan_out = cfg_env_multi_region(p->env) && !(p->region && *p->region);
-	wf->table = !fan_out                   ? table_for(p->env, p->action)
-		    : p->action == ACTION_START ? &wf_regions_start
-						: &wf_regions_stop;
+	wf->table = fan_out ? fan_out : table_for(p->env, p->action);
 	if (!wf->table || !kind_of(p->env)) {
 		free(wf);
 		return NULL;

@@ -58,6 +58,7 @@ struct wf_instance {
 	bool in_asg;
 	bool hibernation; /* EC2: configured for hibernation */
 	char reason[160]; /* EC2: AWS's stateReason, "" if none */
+	char exempt[160]; /* the exemption tag that keeps it untouched, "" if none */
 };
 
 struct wf {
@@ -110,6 +111,11 @@ struct wf {
 	char resume_point[STATE_STEP_MAX];
 	const struct wf *parent; /* a group member's: its group's workflow */
 };
+
+/* wf_create's work (regions.c decides between the kind's table and the
+ * fan-out over regions, fan_out, which runs in env's home region). */
+struct wf *wf_new(struct loop *loop, struct aws *aws, const struct wf_params *p,
+		  const struct wf_observer *obs, const struct wf_table *fan_out);
 
 /* For tasks: go to the state the current one maps outcome to. */
 void wf_next(struct wf *wf, const char *outcome);
