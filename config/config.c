@@ -1687,6 +1687,29 @@ static void print_schedule(FILE *out, const char *what, const char *expr, const 
 	fprintf(out, "      %-6s %s (%s, \"%s\")\n", what, words, zone, expr);
 }
 
+/* "in account 222222222222 (role ...), regions a, b": where env's calls
+ * go when not the daemon's own; nothing otherwise. */
+void cfg_print_target_aws(FILE *out, const struct cfg_env *e, const char *indent)
+{
+	struct cfg_aws_target t = cfg_env_target(e);
+	if (!t.assume_role && !t.region && !e->regions && !e->all_regions)
+		return;
+	fprintf(out, "%s", indent);
+	if (t.assume_role) {
+		const char *acct = strstr(t.assume_role, ":iam::");
+		fprintf(out, "account %.12s as %s%s", acct ? acct + 6 : "?", t.assume_role,
+			t.external_id ? " (with an external id)" : "");
+	}
+	if (t.region)
+		fprintf(out, "%sregion %s", t.assume_role ? ", " : "", t.region);
+	if (e->all_regions)
+		fprintf(out, "%severy enabled region", t.assume_role ? ", " : "");
+	for (size_t i = 0; i < e->n_regions; i++)
+		fprintf(out, "%s%s", i ? ", " : t.assume_role ? ", regions " : "regions ",
+			e->regions[i]);
+	fprintf(out, "\n");
+}
+
 void cfg_print_summary(const struct cfg *cfg, FILE *out)
 {
 	char a[32], b[32], c[32];
@@ -1716,6 +1739,8 @@ void cfg_print_summary(const struct cfg *cfg, FILE *out)
 		fprintf(out, ", profile %s", cfg->profile);
 	if (cfg->endpoint_url)
 		fprintf(out, ", endpoint %s", cfg->endpoint_url);
+	fprintf(out, "\n          exempt: resources tagged %s = \"true\" or %s-until = \"DATE\"",
+		cfg->exclude_tag, cfg->exclude_tag);
 	fprintf(out, "\nstate     %s (audit keeps %d entries)\n", cfg->state_file, cfg->audit_max);
 	when_format_duration(cfg->catch_up, a, sizeof(a));
 	when_format_duration(cfg->max_extend, b, sizeof(b));
@@ -1739,6 +1764,7 @@ void cfg_print_summary(const struct cfg *cfg, FILE *out)
 			e->kind->print_target(e, out);
 		fprintf(out, ", %.3f USD/h%s%s\n", e->hourly_cost,
 			e->protected_env ? ", protected" : "", e->enforce ? ", enforced" : "");
+		cfg_print_target_aws(out, e, "             ");
 		if (e->kind->print_details)
 			e->kind->print_details(e, out);
 		print_schedule(out, "start", e->schedule.start_expr, e->schedule.timezone);

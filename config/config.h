@@ -237,6 +237,10 @@ const struct cfg_env *cfg_find_env(const struct cfg *cfg, const char *name);
  * message in err when neither is set. */
 enum bot_rc cfg_discord_token(const struct cfg *cfg, char **out, char *err, size_t errlen);
 
+/* One line (after indent) saying where env's calls go when its aws = { }
+ * or regions say other than the daemon's own; nothing otherwise. */
+void cfg_print_target_aws(FILE *out, const struct cfg_env *env, const char *indent);
+
 /* Prints the one-screen summary of `envbot check-config`. */
 void cfg_print_summary(const struct cfg *cfg, FILE *out);
 

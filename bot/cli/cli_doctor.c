@@ -38,7 +38,9 @@ enum doc_kind_id {
 	K_CHANNEL,
 	K_GUILD,
 	K_CREDENTIALS,
-	K_KIND, /* a permission check of an environment kind (kc) */
+	K_ROLE,    /* an environment's aws.assume_role: who it makes us */
+	K_REGIONS, /* regions = "all": the account's enabled regions */
+	K_KIND,    /* a permission check of an environment kind (kc) */
 	K_COUNT
 };
 
@@ -71,6 +73,12 @@ struct doc_check {
 	char fix[768];
 	struct kind_probe probe; /* K_KIND: the kind's view of this check */
 	void *output;            /* K_KIND: its answer's output (owned) */
+	/* Where the calls go (K_ROLE, K_REGIONS, K_KIND): the region, the role
+	 * (and its external id, its account from the ARN); "" for the
+	 * daemon's own. */
+	char region[32];
+	char role[600], external_id[300], role_account[16];
+	struct aws *aws; /* the client of that target (the root's) */
 };
 
 struct doctor {
@@ -111,12 +119,22 @@ static void finish(struct doc_check *c, enum doc_state state)
 		loop_stop(d->loop);
 }
 
+/* Where env's calls go, as a check keeps it. */
+struct doc_where {
+	const char *region; /* "" home */
+	const char *role;   /* "" own credentials */
+	const char *external_id;
+};
+
 static struct doc_check *find_check(struct doctor *d, enum doc_kind_id kind,
-				    const struct kind_check *kc, const char *target)
+				    const struct kind_check *kc, const char *target,
+				    const struct doc_where *w)
 {
 	for (size_t i = 0; i < d->n_checks; i++)
 		if (d->checks[i].kind == kind && d->checks[i].kc == kc &&
-		    strcmp(d->checks[i].target, target) == 0)
+		    strcmp(d->checks[i].target, target) == 0 &&
+		    strcmp(d->checks[i].region, w->region) == 0 &&
+		    strcmp(d->checks[i].role, w->role) == 0)
 			return &d->checks[i];
 	return NULL;
 }
@@ -124,11 +142,11 @@ static struct doc_check *find_check(struct doctor *d, enum doc_kind_id kind,
 /* Adds a check (or names env on the existing one with the same target).
  * Returns it, NULL on ENOMEM. The array may move: pointers into it are
  * taken only once every check has been added. */
-static struct doc_check *add_check(struct doctor *d, enum doc_kind_id kind,
-				   const struct kind_check *kc, const char *target,
-				   const struct cfg_env *env)
+static struct doc_check *add_check_at(struct doctor *d, enum doc_kind_id kind,
+				      const struct kind_check *kc, const char *target,
+				      const struct cfg_env *env, const struct doc_where *w)
 {
-	struct doc_check *c = find_check(d, kind, kc, target);
+	struct doc_check *c = find_check(d, kind, kc, target, w);
 	if (c) {
 		if (env) {
 			size_t n = strlen(c->envs);
@@ -146,9 +164,24 @@ static struct doc_check *add_check(struct doctor *d, enum doc_kind_id kind,
 	c->kc = kc;
 	c->env = env;
 	SET(c->target, "%s", target);
+	SET(c->region, "%s", w->region);
+	SET(c->role, "%s", w->role);
+	SET(c->external_id, "%s", w->external_id ? w->external_id : "");
+	/* arn:aws:iam::ACCOUNT:role/NAME (checked by the config) */
+	const char *acct = strstr(c->role, ":iam::");
+	if (acct)
+		SET(c->role_account, "%.12s", acct + 6);
 	if (env)
 		SET(c->envs, "%s", env->name);
 	return c;
+}
+
+static struct doc_check *add_check(struct doctor *d, enum doc_kind_id kind,
+				   const struct kind_check *kc, const char *target,
+				   const struct cfg_env *env)
+{
+	static const struct doc_where home = { "", "", "" };
+	return add_check_at(d, kind, kc, target, env, &home);
 }
 
 /* ---- Discord ---- */
@@ -514,6 +547,74 @@ static enum bot_rc start_credentials(struct doc_check *c)
 	return aws_started(c, sts_get_caller_identity(c->d->aws, on_identity, c));
 }
 
+/* ---- other accounts and regions ---- */
+
+static void on_role_identity(void *arg, const struct aws_err *err, const struct sts_identity *id)
+{
+	struct doc_check *c = arg;
+	if (c->d->finished)
+		return;
+	char why[600];
+	if (err->rc == BOT_EAUTH) {
+		aws_why(err, why, sizeof(why));
+		c->refused = true;
+		SET(c->detail, "%s", why);
+		SET(c->fix,
+		    "the role's trust policy must allow %s to sts:AssumeRole it%s%s%s, and that "
+		    "identity's policy must allow sts:AssumeRole on %s; "
+		    "deploy/cloudformation/envbot-spoke-role.yaml creates such a role in the "
+		    "other account",
+		    c->d->arn[0] ? c->d->arn : "envbot's own role",
+		    c->external_id[0] ? " with the condition sts:ExternalId = \"" : "",
+		    c->external_id[0] ? c->external_id : "", c->external_id[0] ? "\"" : "",
+		    c->role);
+		finish(c, DOC_FAIL);
+		return;
+	}
+	if (aws_common(c, err))
+		return;
+	if (err->rc != BOT_OK || !id) {
+		aws_other(c, err);
+		return;
+	}
+	SET(c->detail, "account %s, %s", id->account, id->arn);
+	finish(c, DOC_PASS);
+}
+
+static enum bot_rc start_role(struct doc_check *c)
+{
+	if (start_aws_pending(c) != BOT_OK || !c->aws)
+		return BOT_OK;
+	return aws_started(c, sts_get_caller_identity(c->aws, on_role_identity, c));
+}
+
+static void on_doc_regions(void *arg, const struct aws_err *err, const struct ec2_regions *r)
+{
+	struct doc_check *c = arg;
+	if (c->d->finished || aws_common(c, err))
+		return;
+	if (err->rc != BOT_OK || !r) {
+		aws_other(c, err);
+		return;
+	}
+	char names[500] = "";
+	for (size_t i = 0; i < r->n; i++) {
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "", r->v[i]);
+	}
+	SET(c->detail, "allowed: %zu region%s enabled (%s); the checks below ran in the home "
+		       "region only",
+	    r->n, r->n == 1 ? "" : "s", names);
+	finish(c, DOC_PASS);
+}
+
+static enum bot_rc start_regions(struct doc_check *c)
+{
+	if (start_aws_pending(c) != BOT_OK || !c->aws)
+		return BOT_OK;
+	return aws_started(c, ec2_describe_regions(c->aws, on_doc_regions, c));
+}
+
 static enum bot_rc start_info(struct doc_check *c)
 {
 	c->state = DOC_INFO;
@@ -542,7 +643,8 @@ static void start_after(struct doctor *d, struct doc_check *first, bool passed)
 	for (size_t i = 0; i < d->n_checks; i++) {
 		struct doc_check *c = &d->checks[i];
 		if (c->kind != K_KIND || c->kc->after != first->kc || c->state != DOC_PENDING ||
-		    strcmp(c->target, first->target) != 0)
+		    strcmp(c->target, first->target) != 0 || strcmp(c->region, first->region) != 0 ||
+		    strcmp(c->role, first->role) != 0)
 			continue;
 		if (first->state == DOC_SKIP) {
 			SET(c->detail, "%s", first->detail);
@@ -614,10 +716,39 @@ static const struct doc_kind kinds[K_COUNT] = {
 		.start = start_credentials,
 		.fix_denied = "allow sts:GetCallerIdentity on Resource \"*\"%s",
 	},
+	[K_ROLE] = {
+		.name = "AWS role (sts:AssumeRole, then sts:GetCallerIdentity)",
+		.start = start_role,
+		.fix_denied = "allow sts:AssumeRole on %s%s",
+	},
+	[K_REGIONS] = {
+		.name = "ec2:DescribeRegions",
+		.start = start_regions,
+		.fix_denied = "allow ec2:DescribeRegions on Resource \"*\" (regions = \"all\" "
+			      "lists them)%s%s",
+	},
 	[K_KIND] = { .name = "environment kind check", .start = start_kind },
 };
 
 /* ---- the list, the run and the report ---- */
+
+/* A kind's check of env in each region env acts in (its list; "all": the
+ * home region, DescribeRegions names the rest), as env's role. */
+static int add_kind_checks(struct doctor *d, const struct kind_check *kc, const char *target,
+			   const struct cfg_env *env)
+{
+	struct cfg_aws_target t = cfg_env_target(env);
+	struct doc_where w = { t.region ? t.region : "", t.assume_role ? t.assume_role : "",
+			       t.external_id };
+	if (env->n_regions == 0)
+		return add_check_at(d, K_KIND, kc, target, env, &w) ? 0 : -1;
+	for (size_t r = 0; r < env->n_regions; r++) {
+		w.region = env->regions[r];
+		if (!add_check_at(d, K_KIND, kc, target, env, &w))
+			return -1;
+	}
+	return 0;
+}
 
 static int build_checks(struct doctor *d)
 {
@@ -631,6 +762,21 @@ static int build_checks(struct doctor *d)
 		return -1;
 	if (!add_check(d, K_CREDENTIALS, NULL, "", NULL))
 		return -1;
+	/* every role in use, then every "all regions" lookup */
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		const struct cfg_env *top = &cfg->envs[i];
+		size_t n = top->n_members ? top->n_members : 1;
+		for (size_t j = 0; j < n; j++) {
+			const struct cfg_env *env = top->n_members ? &top->members[j] : top;
+			struct cfg_aws_target t = cfg_env_target(env);
+			struct doc_where w = { "", t.assume_role ? t.assume_role : "",
+					       t.external_id };
+			if (t.assume_role && !add_check_at(d, K_ROLE, NULL, t.assume_role, env, &w))
+				return -1;
+			if (env->all_regions && !add_check_at(d, K_REGIONS, NULL, "", env, &w))
+				return -1;
+		}
+	}
 	/* the environment kinds' checks: kind by kind in the registry's order,
 	 * check by check, environments in config order within each */
 	for (const struct cfg_kind *const *ck = cfg->kinds; ck && *ck; ck++) {
@@ -646,8 +792,7 @@ static int build_checks(struct doctor *d)
 					if (env->kind != *ck)
 						continue;
 					const char *target = (*kc)->target(env, tag, sizeof(tag));
-					if (target && target[0] &&
-					    !add_check(d, K_KIND, *kc, target, env))
+					if (target && target[0] && add_kind_checks(d, *kc, target, env) != 0)
 						return -1;
 				}
 			}
@@ -674,17 +819,20 @@ static void on_deadline(void *arg)
 
 /* The fixes name ARNs with REGION and ACCOUNT; once STS answered, the real
  * values make them copy-pastable. Writes into out (truncated to len). */
-static void fill_arn(const struct doctor *d, const char *text, char *out, size_t len)
+static void fill_arn(const struct doctor *d, const struct doc_check *c, const char *text,
+		     char *out, size_t len)
 {
 	size_t n = 0;
+	const char *region = c->region[0] ? c->region : d->cfg->region;
+	const char *account = c->role_account[0] ? c->role_account : d->account;
 	while (*text && n + 1 < len) {
 		const char *with = NULL;
 		size_t skip = 0;
-		if (strncmp(text, "REGION", 6) == 0 && d->cfg->region) {
-			with = d->cfg->region;
+		if (strncmp(text, "REGION", 6) == 0 && region) {
+			with = region;
 			skip = 6;
-		} else if (strncmp(text, "ACCOUNT", 7) == 0 && d->account[0]) {
-			with = d->account;
+		} else if (strncmp(text, "ACCOUNT", 7) == 0 && account[0]) {
+			with = account;
 			skip = 7;
 		}
 		if (with) {
@@ -720,10 +868,21 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 	case K_CHANNEL: SET(head, "channel %s", c->target); break;
 	case K_GUILD: SET(head, "guild %s", c->target); break;
 	case K_CREDENTIALS: SET(head, "%s", kinds[c->kind].name); break;
-	case K_KIND:
-		SET(head, "%s %s%s (%s)", c->kc->name, c->kc->label ? c->kc->label : "", c->target,
+	case K_ROLE: SET(head, "AWS role %s (%s)", c->role, c->envs); break;
+	case K_REGIONS:
+		SET(head, "%s%s%s (%s)", kinds[c->kind].name, c->role[0] ? " as " : "", c->role,
 		    c->envs);
 		break;
+	case K_KIND: {
+		char where[700] = "";
+		if (c->region[0] || c->role[0])
+			SET(where, " [%s%s%s%s]", c->region[0] ? "region " : "", c->region,
+			    c->region[0] && c->role[0] ? ", account " : c->role[0] ? "account " : "",
+			    c->role_account);
+		SET(head, "%s %s%s (%s)%s", c->kc->name, c->kc->label ? c->kc->label : "", c->target,
+		    c->envs, where);
+		break;
+	}
 	case K_COUNT: head[0] = '\0'; break;
 	}
 	char detail[sizeof(c->detail)];
@@ -736,7 +895,7 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 		policy_text(c, fix, sizeof(fix));
 	else
 		SET(fix, "%s", c->fix);
-	fill_arn(d, fix, filled, sizeof(filled));
+	fill_arn(d, c, fix, filled, sizeof(filled));
 	log_redact(filled, sizeof(filled));
 	printable(filled);
 	if (c->state == DOC_INFO)
@@ -859,8 +1018,21 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < d.n_checks; i++)
 		if (d.checks[i].kind == K_CREDENTIALS)
 			make_aws(&d, &d.checks[i]);
-	for (size_t i = 0; i < d.n_checks; i++)
-		d.checks[i].probe.aws = d.aws;
+	for (size_t i = 0; i < d.n_checks; i++) {
+		struct doc_check *c = &d.checks[i];
+		const struct aws_target t = { .region = c->region,
+					      .role_arn = c->role,
+					      .external_id = c->external_id };
+		char aerr[256];
+		c->aws = d.aws ? aws_for(d.aws, &t, aerr, sizeof(aerr)) : NULL;
+		if (d.aws && !c->aws && c->state == DOC_PENDING) {
+			SET(c->detail, "no AWS client for this target: %s", aerr);
+			c->state = DOC_FAIL;
+		}
+		c->probe.aws = c->aws;
+		if (c->role_account[0])
+			c->probe.account = c->role_account;
+	}
 	/* pending starts at 1 so an answer arriving while the others are still
 	 * being started cannot stop the loop early */
 	d.pending = 1;

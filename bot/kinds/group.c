@@ -95,6 +95,7 @@ static void print_details(const struct cfg_env *env, FILE *out)
 	for (size_t i = 0; g && i < g->n; i++) {
 		fprintf(out, "      %zu. %s\n", i + 1, g->labels[i]);
 		const struct cfg_env *m = &env->members[i];
+		cfg_print_target_aws(out, m, "         ");
 		if (m->kind && m->kind->print_details)
 			m->kind->print_details(m, out);
 	}
