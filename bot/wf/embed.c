@@ -51,6 +51,30 @@ static void add_field(cJSON *fields, const char *name, const char *value, int is
 	cJSON_AddItemToArray(fields, f);
 }
 
+/* Another account or region than the daemon's is said, so nobody reads a
+ * red embed against the wrong console: "222222222222, ap-northeast-2". */
+static void add_target_field(cJSON *fields, const struct cfg_env *env)
+{
+	struct cfg_aws_target t = cfg_env_target(env);
+	if (!t.assume_role && !t.region && !env->regions && !env->all_regions)
+		return;
+	char where[700];
+	const char *acct = t.assume_role ? strstr(t.assume_role, ":iam::") : NULL;
+	size_t o = 0;
+	if (acct)
+		o += (size_t)snprintf(where + o, sizeof(where) - o, "%.12s", acct + 6);
+	else
+		o += (size_t)snprintf(where + o, sizeof(where) - o, "envbot's own");
+	if (env->all_regions)
+		snprintf(where + o, sizeof(where) - o, ", every enabled region");
+	else if (env->n_regions > 1)
+		snprintf(where + o, sizeof(where) - o, ", %zu regions", env->n_regions);
+	else if (env->n_regions == 1 || t.region)
+		snprintf(where + o, sizeof(where) - o, ", %s",
+			 env->n_regions == 1 ? env->regions[0] : t.region);
+	add_field(fields, "Account", where, 1);
+}
+
 /* The kinds add their fields through this (kind_field_fn). */
 static void add_kind_field(void *arg, const char *name, const char *value, bool is_inline)
 {
@@ -120,6 +144,7 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 	const struct kind *kind = kind_of(env);
 	if (kind && kind->embed_fields)
 		kind->embed_fields(wf, add_kind_field, fields);
+	add_target_field(fields, env);
 	if (wf_image_tag(wf)[0]) {
 		snprintf(buf, sizeof(buf), "`%s`%s%s%s", wf_image_tag(wf),
 			 wf_image_rule(wf)[0] ? " (" : "", wf_image_rule(wf),
