@@ -83,7 +83,8 @@ static void on_wf_finished(void *arg, const struct wf *wf)
 	char action[STATE_TEXT_MAX], outcome[STATE_TEXT_MAX];
 	snprintf(action, sizeof(action), "workflow %s (%s)", action_name(wf_action(wf)),
 		 wf_trigger(wf));
-	snprintf(outcome, sizeof(outcome), "%s: %s", ok ? "ok" : "failed", wf_summary(wf));
+	snprintf(outcome, sizeof(outcome), "%s: %s%s%s", ok ? "ok" : "failed", wf_summary(wf),
+		 wf_skipped(wf)[0] ? "; left alone: " : "", wf_skipped(wf));
 	state_audit(d->state, now, "", "envbot", action, env, outcome);
 	saver_save_soon(d->saver);
 	daemon_count_workflow(d->health, wf);

@@ -153,6 +153,7 @@ static void c_choose(struct wf *wf)
 			const struct wf_instance *in = &wf->instances[i];
 			if (!in->in_asg && in->exempt[0]) {
 				exempt++;
+				wf_add_skipped(wf, "%s (%s)", in->id, in->exempt);
 				wf_add_detail(wf, "%s %s%s%s: %s (exempt: %s, left alone)", in->id,
 					      in->name[0] ? "(" : "", in->name,
 					      in->name[0] ? ")" : "", in->state, in->exempt);
@@ -187,7 +188,10 @@ static void c_choose(struct wf *wf)
 			snprintf(note, sizeof(note), " (Auto Scaling group, left alone)");
 		else if (in->exempt[0])
 			snprintf(note, sizeof(note), " (exempt: %s, left alone)", in->exempt);
-		exempt += !in->in_asg && in->exempt[0];
+		if (!in->in_asg && in->exempt[0]) {
+			exempt++;
+			wf_add_skipped(wf, "%s (%s)", in->id, in->exempt);
+		}
 		wf_add_detail(wf, "%s %s%s%s: %s%s", in->id, in->name[0] ? "(" : "", in->name,
 			      in->name[0] ? ")" : "", in->state, note);
 	}

@@ -202,6 +202,8 @@ static void child_finished(void *arg, struct wf *child)
 	wf_mark_step(wf, (int)run->pos, ok ? WF_DONE : WF_ERROR, wf_summary(child));
 	for (size_t i = 0; i < wf_n_details(child); i++)
 		wf_add_detail(wf, "%zu. %s", member_at(wf, run->pos) + 1, wf_detail(child, i));
+	if (wf_skipped(child)[0])
+		wf_add_skipped(wf, "%zu. %s", member_at(wf, run->pos) + 1, wf_skipped(child));
 	if (child->image_tag[0]) {
 		snprintf(wf->image_tag, sizeof(wf->image_tag), "%s", child->image_tag);
 		wf->image_rule = child->image_rule;

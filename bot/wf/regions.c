@@ -147,6 +147,8 @@ static void child_finished(void *arg, struct wf *child)
 	wf_mark_step(wf, (int)c->i, ok ? WF_DONE : WF_ERROR, wf_summary(child));
 	for (size_t i = 0; i < wf_n_details(child); i++)
 		wf_add_detail(wf, "%s: %s", region, wf_detail(child, i));
+	if (wf_skipped(child)[0])
+		wf_add_skipped(wf, "%s: %s", region, wf_skipped(child));
 	if (!ok) {
 		run->n_failed++;
 		wf->last_rc = wf_error_rc(child);

@@ -137,6 +137,24 @@ void wf_destroy(struct wf *wf)
 	free(wf);
 }
 
+void wf_add_skipped(struct wf *wf, const char *fmt, ...)
+{
+	size_t used = strlen(wf->skipped);
+	if (used + 3 >= sizeof(wf->skipped))
+		return;
+	if (used)
+		used += (size_t)snprintf(wf->skipped + used, sizeof(wf->skipped) - used, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(wf->skipped + used, sizeof(wf->skipped) - used, fmt, ap);
+	va_end(ap);
+}
+
+const char *wf_skipped(const struct wf *wf)
+{
+	return wf->skipped;
+}
+
 void wf_changed(struct wf *wf)
 {
 	if (wf->obs.changed)

@@ -112,6 +112,9 @@ const char *wf_image_rule(const struct wf *wf); /* why that tag */
 /* The outcome in one line: "created in 4m12s", "already up", or the failure
  * reason ("ApiTask (AWS::ECS::Service): Resource handler returned ..."). */
 const char *wf_summary(const struct wf *wf);
+/* What was left alone on purpose, with why ("i-0abc (envbot:exclude=true)"),
+ * "; "-separated; "" when nothing. */
+const char *wf_skipped(const struct wf *wf);
 /* Extra lines for the embed: stack outputs "Key: value", instance states. */
 size_t wf_n_details(const struct wf *wf);
 const char *wf_detail(const struct wf *wf, size_t i);

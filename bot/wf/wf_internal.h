@@ -93,6 +93,7 @@ struct wf {
 	char image_tag[136];
 	const char *image_rule;
 	char summary[512];
+	char skipped[400]; /* what was left alone on purpose and why (exemptions) */
 	char details[WF_MAX_DETAILS][256];
 	size_t n_details;
 	struct wf_instance *instances;
@@ -116,6 +117,10 @@ struct wf {
  * fan-out over regions, fan_out, which runs in env's home region). */
 struct wf *wf_new(struct loop *loop, struct aws *aws, const struct wf_params *p,
 		  const struct wf_observer *obs, const struct wf_table *fan_out);
+
+/* Appends "what (why)" to the workflow's skipped list ("; "-separated,
+ * cut when full). */
+void wf_add_skipped(struct wf *wf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* For tasks: go to the state the current one maps outcome to. */
 void wf_next(struct wf *wf, const char *outcome);
