@@ -5,13 +5,17 @@ operations with resource events, paged ECR/EC2 listings). Stdlib only,
 loopback only. Its wire format is proved with the real `aws` CLI
 (tests/e2e/test_fake_aws_cli.py).
 
-Usage: fake_aws.py [--upstream URL] [PORT [--tls CERT KEY]]   (0 or absent:
+Usage: fake_aws.py [--upstream URL [--proxy]] [PORT [--tls CERT KEY]]   (0 or absent:
 a free port). With --upstream (moto), every request of a service the fake
 does not play itself (autoscaling, ecs, application-autoscaling, rds, any
 other; by the SigV4 credential scope) is forwarded there as it came
 (headers, signature, body) and its answer returned; the signature check,
 throttle, latency, faults and the request log (its record has
-"forwarded": true) apply to forwarded calls as to native ones.
+"forwarded": true) apply to forwarded calls as to native ones. With --proxy
+as well, every request goes upstream (STS and EC2 too: moto keeps
+resources per account and region) and the signature is left to moto (the
+fake cannot know the keys moto issues); the fake only records, delays and
+breaks requests.
 Prints the port on stdout (one line) once listening. With --tls it speaks
 HTTPS only (control API included), for the certificate-verification tests. Region-agnostic; account 123456789012.
 
@@ -57,8 +61,9 @@ Control API (JSON in, JSON out), under /_fake/:
        that is not: UnsupportedHibernationConfiguration); fail_start: every
        start ends back at stopped with that stateReason
   POST /_fake/faults  {rules:[{match, count, status?, code?, message?,
-       kind?}]}  match is an action/operation name ("DescribeStacks"), a
-       service ("ecr", "cloudformation", "ec2", "sts") or "*"; the next
+       kind?, region?}]}  match is an action/operation name ("DescribeStacks"), a
+       service ("ecr", "cloudformation", "ec2", "sts") or "*"; with region,
+       only requests signed for that region (the credential scope); the next
        `count` matching requests get: kind "error" (default: HTTP status +
        AWS error code in the service's shape, e.g. 400 Throttling,
        503 ServiceUnavailable), "reset" (connection closed, no response),
@@ -67,6 +72,8 @@ Control API (JSON in, JSON out), under /_fake/:
        "garbage" (200 with a non-XML/JSON body), "rewrite" (re.sub(`pattern`,
        `replace`) on the answer's body, native or forwarded); {"clear": true} first
        drops the rules still pending
+  POST /_fake/expire  every temporary key it issued expires now (its next
+       use gets ExpiredToken)
   POST /_fake/credentials {access_key, secret, token?, expires_in?}
        adds a known key; with expires_in, also what IMDS/ECS serve
   POST /_fake/config {imds_role?, ecs_token?, account?}
@@ -99,6 +106,7 @@ EVENTS_PAGE = 10
 
 LOCK = threading.RLock()
 UPSTREAM = None  # --upstream URL: (host, port) services the fake lacks go to
+PROXY = False    # --proxy: every request goes upstream
 NATIVE = ("cloudformation", "ec2", "sts", "ecr")
 
 
@@ -626,10 +634,12 @@ DEFAULT_CODES = {400: "Throttling", 429: "TooManyRequestsException", 500: "Inter
                  502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
 
-def take_fault(service, action):
+def take_fault(service, action, region=None):
     with LOCK:
         for r in S.faults:
             m = r.get("match", "*")
+            if r.get("region") and r["region"] != region:
+                continue
             if r.get("count", 0) > 0 and m in ("*", service, action):
                 r["count"] -= 1
                 return dict(r)
@@ -763,6 +773,10 @@ class Handler(BaseHTTPRequestHandler):
                 if d.get("clear"):
                     S.faults = []
                 S.faults.extend(d.get("rules", []))
+            elif path == "/_fake/expire":
+                for k in S.keys.values():
+                    if k.get("token"):
+                        k["expires"] = now() - 1
             elif path == "/_fake/credentials":
                 if d.get("access_key"):
                     exp = now() + d["expires_in"] if d.get("expires_in") is not None else None
@@ -802,16 +816,18 @@ class Handler(BaseHTTPRequestHandler):
             params = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"),
                                                  keep_blank_values=True))
             action = params.get("Action", "")
-        scope_service = None
+        scope_service = scope_region = scope_key = None
         m = headers.get("authorization", "")
         if "Credential=" in m:
             try:
-                scope_service = m.split("Credential=")[1].split(",")[0].split("/")[3]
+                scope = m.split("Credential=")[1].split(",")[0].split("/")
+                scope_key, scope_region, scope_service = scope[0], scope[2], scope[3]
             except IndexError:
                 scope_service = None
-        forward = (UPSTREAM is not None and scope_service not in NATIVE and
-                   not target.startswith("AmazonEC2ContainerRegistry") and
-                   action not in ("AssumeRoleWithWebIdentity", "GetCallerIdentity", "AssumeRole"))
+        forward = PROXY or (UPSTREAM is not None and scope_service not in NATIVE and
+                            not target.startswith("AmazonEC2ContainerRegistry") and
+                            action not in ("AssumeRoleWithWebIdentity", "GetCallerIdentity",
+                                           "AssumeRole"))
         if forward:
             service = scope_service or "unknown"
         elif target.startswith("AmazonEC2ContainerRegistry"):
@@ -824,7 +840,11 @@ class Handler(BaseHTTPRequestHandler):
             service = "ec2"
         else:
             service = "cloudformation"
-        access_key, err = verify_sigv4("POST", parts.path or "/", parts.query, headers, body)
+        if PROXY:
+            access_key, err = scope_key, None  # moto checks what it issued
+        else:
+            access_key, err = verify_sigv4("POST", parts.path or "/", parts.query, headers,
+                                           body)
         if err is None and access_key is None and action != "AssumeRoleWithWebIdentity":
             err = ApiError(403, "MissingAuthenticationToken" if service != "ecr" else
                            "MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -835,7 +855,8 @@ class Handler(BaseHTTPRequestHandler):
             S.requests.append({"service": service, "action": action, "params": params,
                                "target": target, "json": jbody, "signed": access_key is not None,
                                "access_key": access_key, "time": now(),
-                               "error": err.code if err else None, "forwarded": forward})
+                               "error": err.code if err else None, "forwarded": forward,
+                               "region": scope_region})
         ctype = "application/x-amz-json-1.1" if service == "ecr" else "text/xml"
         if latency:
             time.sleep(latency)
@@ -843,7 +864,7 @@ class Handler(BaseHTTPRequestHandler):
         if err:
             ct, b = error_body(service, err.status, err.code, err.message, jp)
             return self.send(err.status, ct, b)
-        fault = take_fault(service, action)
+        fault = take_fault(service, action, scope_region)
         if fault:
             kind = fault.get("kind", "error")
             if kind == "reset":
@@ -910,7 +931,10 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
-    global UPSTREAM
+    global UPSTREAM, PROXY
+    if "--proxy" in sys.argv:
+        PROXY = True
+        sys.argv.remove("--proxy")
     if "--upstream" in sys.argv:
         i = sys.argv.index("--upstream")
         u = urllib.parse.urlsplit(sys.argv[i + 1])
