@@ -101,7 +101,7 @@ static void on_described(void *arg, const struct aws_err *err, const struct asg_
 		else
 			wf_set_summary(wf, "no Auto Scaling groups tagged %s=%s", s->tag_key,
 				       s->tag_value);
-		wf_next(wf, "none");
+		wf_found_nothing(wf);
 		return;
 	}
 	if (list->n > MAX_GROUPS) {

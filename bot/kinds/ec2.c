@@ -162,7 +162,7 @@ static void c_choose(struct wf *wf)
 		wf_set_summary(wf, "no instances tagged %s=%s outside Auto Scaling groups%s",
 			       spec_of(wf->env)->tag_key, spec_of(wf->env)->tag_value,
 			       exempt ? " but exempt ones" : "");
-		wf_next(wf, "none");
+		wf_found_nothing(wf);
 		return;
 	}
 	if (to_change > 0) {

@@ -157,7 +157,7 @@ static void on_described(void *arg, const struct aws_err *err, const struct ecs_
 		else
 			wf_set_summary(wf, "no ECS services of %s tagged %s=%s", sp->cluster,
 				       sp->sel.tag_key, sp->sel.tag_value);
-		wf_next(wf, "none");
+		wf_found_nothing(wf);
 		return;
 	}
 	if (n > MAX_SERVICES) {

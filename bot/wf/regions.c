@@ -70,7 +70,7 @@ struct region_run {
 	struct wf *wf;
 	struct region_list regions;
 	struct region_child *children;
-	size_t n_ended, n_failed, n_noop;
+	size_t n_ended, n_failed, n_noop, n_empty;
 	struct loop_timer *timer; /* frees the ended children, then finishes */
 	bool finishing;
 };
@@ -112,28 +112,41 @@ static void finish_regions(void *arg)
 	size_t n = run->regions.n;
 	const char *verb = wf->action == ACTION_START ? "up" : "down";
 	uint64_t secs = wf_elapsed_ms(wf) / 1000;
+	size_t n_used = n - run->n_empty; /* the regions where something matched */
+	if (n_used == 0 && run->n_failed == 0) {
+		/* the selection matches nothing anywhere: a mistake worth red */
+		wf_set_summary(wf, "nothing matched in any of the %zu region%s", n,
+			       n == 1 ? "" : "s");
+		wf->found_nothing = true;
+		wf_next(wf, "failed");
+		return;
+	}
+	char empty[64] = "";
+	if (run->n_empty)
+		snprintf(empty, sizeof(empty), " (%zu with nothing to act on)", run->n_empty);
 	if (run->n_failed == 0) {
-		wf->noop = run->n_noop == n;
+		wf->noop = run->n_noop == n_used;
 		if (wf->noop)
-			wf_set_summary(wf, "already %s in %zu region%s", verb, n, n == 1 ? "" : "s");
+			wf_set_summary(wf, "already %s in %zu region%s%s", verb, n_used,
+				       n_used == 1 ? "" : "s", empty);
 		else
-			wf_set_summary(wf, "%s in %zu region%s in %llum%02llus", verb, n,
-				       n == 1 ? "" : "s", (unsigned long long)(secs / 60),
-				       (unsigned long long)(secs % 60));
+			wf_set_summary(wf, "%s in %zu region%s in %llum%02llus%s", verb, n_used,
+				       n_used == 1 ? "" : "s", (unsigned long long)(secs / 60),
+				       (unsigned long long)(secs % 60), empty);
 		wf_next(wf, "done");
 		return;
 	}
 	char failed[400] = "";
 	for (size_t i = 0; i < n; i++) {
 		struct wf *c = run->children[i].wf;
-		if (c && wf_status(c) == WF_SUCCEEDED)
+		if (c && (wf_status(c) == WF_SUCCEEDED || wf_found_none(c)))
 			continue;
 		size_t used = strlen(failed);
 		snprintf(failed + used, sizeof(failed) - used, "%s%s", used ? ", " : "",
 			 run->regions.v[i]);
 	}
-	wf_set_summary(wf, "%zu of %zu regions %s; failed: %s (see the steps)",
-		       n - run->n_failed, n, verb, failed);
+	wf_set_summary(wf, "%zu of %zu regions %s; failed: %s (see the steps)%s",
+		       n_used - run->n_failed, n_used, verb, failed, empty);
 	wf_next(wf, "failed");
 }
 
@@ -144,6 +157,13 @@ static void child_finished(void *arg, struct wf *child)
 	struct wf *wf = run->wf;
 	bool ok = wf_status(child) == WF_SUCCEEDED;
 	const char *region = run->regions.v[c->i];
+	/* nothing selected in one region of several: nothing to do there */
+	bool empty = !ok && wf_found_none(child);
+	if (empty) {
+		run->n_empty++;
+		wf_mark_step(wf, (int)c->i, WF_SKIPPED, wf_summary(child));
+		goto ended;
+	}
 	wf_mark_step(wf, (int)c->i, ok ? WF_DONE : WF_ERROR, wf_summary(child));
 	for (size_t i = 0; i < wf_n_details(child); i++)
 		wf_add_detail(wf, "%s: %s", region, wf_detail(child, i));
@@ -155,8 +175,9 @@ static void child_finished(void *arg, struct wf *child)
 	} else if (wf_was_noop(child)) {
 		run->n_noop++;
 	}
-	log_info("wf", "msg=\"region %s\" id=%s region=%s summary=\"%s\"", ok ? "done" : "failed",
-		 wf->id, region, wf_summary(child));
+ended:
+	log_info("wf", "msg=\"region %s\" id=%s region=%s summary=\"%s\"",
+		 empty ? "empty" : ok ? "done" : "failed", wf->id, region, wf_summary(child));
 	c->ended = true;
 	/* The child is freed with the run (we are inside its own call); the
 	 * end is decided on the next turn, after every child that ends in this

@@ -150,6 +150,17 @@ void wf_add_skipped(struct wf *wf, const char *fmt, ...)
 	va_end(ap);
 }
 
+void wf_found_nothing(struct wf *wf)
+{
+	wf->found_nothing = true;
+	wf_next(wf, "none");
+}
+
+bool wf_found_none(const struct wf *wf)
+{
+	return wf->found_nothing;
+}
+
 const char *wf_skipped(const struct wf *wf)
 {
 	return wf->skipped;

@@ -124,6 +124,8 @@ uint64_t wf_elapsed_ms(const struct wf *wf);
 /* The error that ended a failed workflow (BOT_EAUTH: credentials refused),
  * BOT_EFAILED for a failure AWS reported (rollback, DELETE_FAILED). */
 enum bot_rc wf_error_rc(const struct wf *wf);
+/* True when the selection (a tag, a name) matched nothing. */
+bool wf_found_none(const struct wf *wf);
 /* True when the workflow found nothing to do (already up / down). */
 bool wf_was_noop(const struct wf *wf);
 

@@ -94,6 +94,7 @@ struct wf {
 	const char *image_rule;
 	char summary[512];
 	char skipped[400]; /* what was left alone on purpose and why (exemptions) */
+	bool found_nothing; /* the selection matched nothing (wf_found_nothing) */
 	char details[WF_MAX_DETAILS][256];
 	size_t n_details;
 	struct wf_instance *instances;
@@ -121,6 +122,11 @@ struct wf *wf_new(struct loop *loop, struct aws *aws, const struct wf_params *p,
 /* Appends "what (why)" to the workflow's skipped list ("; "-separated,
  * cut when full). */
 void wf_add_skipped(struct wf *wf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* For tasks: the environment's selection matched nothing here; goes on
+ * with outcome "none". (In one of several regions that is no failure: the
+ * fan-out counts it so.) */
+void wf_found_nothing(struct wf *wf);
 
 /* For tasks: go to the state the current one maps outcome to. */
 void wf_next(struct wf *wf, const char *outcome);

@@ -399,9 +399,9 @@ class FakeAws:
 
     KEY, SECRET = "AKIDFAKE", "fakesecret"
 
-    def __init__(self, logdir, script, upstream=None):
+    def __init__(self, logdir, script, upstream=None, extra=None):
         self.log = open(os.path.join(logdir, "fake_aws.log"), "wb")
-        args = ["--upstream", upstream] if upstream else []
+        args = (["--upstream", upstream] if upstream else []) + list(extra or [])
         self.proc = subprocess.Popen([sys.executable, script, *args, "0"],
                                      stdout=subprocess.PIPE, stderr=self.log, env=aws_test_env())
         line = self.proc.stdout.readline().decode().strip()

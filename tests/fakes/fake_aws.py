@@ -61,9 +61,11 @@ Control API (JSON in, JSON out), under /_fake/:
        that is not: UnsupportedHibernationConfiguration); fail_start: every
        start ends back at stopped with that stateReason
   POST /_fake/faults  {rules:[{match, count, status?, code?, message?,
-       kind?, region?}]}  match is an action/operation name ("DescribeStacks"), a
-       service ("ecr", "cloudformation", "ec2", "sts") or "*"; with region,
-       only requests signed for that region (the credential scope); the next
+       kind?, region?, params?}]}  match is an action/operation name
+       ("DescribeStacks"), a service ("ecr", "cloudformation", "ec2", "sts")
+       or "*"; with region, only requests signed for that region (the
+       credential scope); with params ({"RoleArn": "..."}), only query
+       requests with those parameters; the next
        `count` matching requests get: kind "error" (default: HTTP status +
        AWS error code in the service's shape, e.g. 400 Throttling,
        503 ServiceUnavailable), "reset" (connection closed, no response),
@@ -634,11 +636,13 @@ DEFAULT_CODES = {400: "Throttling", 429: "TooManyRequestsException", 500: "Inter
                  502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
 
-def take_fault(service, action, region=None):
+def take_fault(service, action, region=None, params=None):
     with LOCK:
         for r in S.faults:
             m = r.get("match", "*")
             if r.get("region") and r["region"] != region:
+                continue
+            if any((params or {}).get(k) != v for k, v in (r.get("params") or {}).items()):
                 continue
             if r.get("count", 0) > 0 and m in ("*", service, action):
                 r["count"] -= 1
@@ -864,7 +868,7 @@ class Handler(BaseHTTPRequestHandler):
         if err:
             ct, b = error_body(service, err.status, err.code, err.message, jp)
             return self.send(err.status, ct, b)
-        fault = take_fault(service, action, scope_region)
+        fault = take_fault(service, action, scope_region, params)
         if fault:
             kind = fault.get("kind", "error")
             if kind == "reset":
