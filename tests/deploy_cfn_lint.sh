@@ -1,7 +1,8 @@
 #!/bin/sh
 # deploy/cloudformation/envbot.yaml through cfn-lint, once with the defaults
 # (role only) and once with every option set (stacks, service role, ECR, EC2
-# tag, host with SSH). Skips (77) when cfn-lint is not installed (it is a PyPI
+# tag, host with SSH, spoke roles), and envbot-spoke.yaml (the role in each
+# other account). Skips (77) when cfn-lint is not installed (it is a PyPI
 # package, not a Debian one; CI machines have it on the pyenv python3).
 # The policy semantics are checked by deploy_cfn_policy.py (no cfn-lint needed).
 set -u
@@ -18,7 +19,12 @@ cfn-lint "$t" --parameters StackNames=ChatAppMasterStack,qa-stack \
 	TrustedPrincipalArn=arn:aws:iam::123456789012:user/envbot CreateHost=true \
 	VpcId=vpc-0123456789abcdef0 SubnetId=subnet-0123456789abcdef0 \
 	ReleaseS3Uri=s3://example-bucket/envbot-arm64.tar.gz \
-	ConfigS3Uri=s3://example-bucket/envbot.cfg KeyName=admin SshCidr=10.0.0.0/8 || fail=1
+	ConfigS3Uri=s3://example-bucket/envbot.cfg KeyName=admin SshCidr=10.0.0.0/8 \
+	SpokeRoleArns=arn:aws:iam::222222222222:role/envbot-spoke,arn:aws:iam::333333333333:role/envbot-spoke || fail=1
+s=deploy/cloudformation/envbot-spoke.yaml
+echo "cfn-lint $s"
+cfn-lint "$s" --parameters HubRoleArn=arn:aws:iam::123456789012:role/envbot \
+	ExternalId=envbot-test || fail=1
 # The lint must not be vacuous: a template with a wrong resource type fails.
 tmp=$(mktemp --suffix=.yaml)
 trap 'rm -f "$tmp"' EXIT

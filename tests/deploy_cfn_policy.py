@@ -24,6 +24,7 @@ import sys
 import yaml
 
 TEMPLATE = "deploy/cloudformation/envbot.yaml"
+SPOKE_TEMPLATE = "deploy/cloudformation/envbot-spoke.yaml"
 REGION, ACCOUNT = "ap-northeast-2", "123456789012"
 NOVALUE = object()
 passed = failed = 0
@@ -208,7 +209,7 @@ SERVICE_ROLE = "arn:aws:iam::123456789012:role/cfn-service-role"
 
 # Reads IAM accepts only on "*" (the last four: listing to read tags, only
 # with a tag selection).
-UNSCOPABLE_READS = {"sts:GetCallerIdentity", "ec2:DescribeInstances",
+UNSCOPABLE_READS = {"sts:GetCallerIdentity", "ec2:DescribeInstances", "ec2:DescribeRegions",
                     "autoscaling:DescribeAutoScalingGroups",
                     "application-autoscaling:DescribeScalableTargets", "ecs:ListServices",
                     "ecs:DescribeServices", "rds:DescribeDBInstances", "rds:DescribeDBClusters"}
@@ -248,6 +249,8 @@ full = {
     "SubnetId": "subnet-0123456789abcdef0",
     "ReleaseS3Uri": "s3://rel-bucket/envbot/envbot-arm64.tar.gz",
     "ConfigS3Uri": "s3://cfg-bucket/envbot.cfg",
+    "SpokeRoleArns": "arn:aws:iam::222222222222:role/envbot-spoke,"
+                     "arn:aws:iam::333333333333:role/envbot-spoke",
 }
 stmts, res, ev = role_statements(full)
 common(stmts, "full")
@@ -309,8 +312,8 @@ for acts, rs, c in stmts:
               TAG_COND), f"changes by wildcard ARN only under the tag condition: {acts} {rs}")
 all_actions = {a for acts, _, _ in stmts for a in acts}
 check(all_actions == set(STACK_ACTIONS) | set(SCALING) | set(RDS_DB) | set(RDS_CLUSTER) | {
-    "sts:GetCallerIdentity", "ec2:DescribeInstances", "iam:PassRole", "s3:GetObject",
-    "ecr:DescribeImages", "ec2:StartInstances", "ec2:StopInstances", "ssm:GetParameter",
+    "sts:GetCallerIdentity", "ec2:DescribeInstances", "ec2:DescribeRegions", "iam:PassRole",
+    "s3:GetObject", "sts:AssumeRole", "ecr:DescribeImages", "ec2:StartInstances", "ec2:StopInstances", "ssm:GetParameter",
     "autoscaling:DescribeAutoScalingGroups", "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:RegisterScalableTarget", "ecs:ListServices",
     "ecs:DescribeServices", "ecs:UpdateService", "rds:DescribeDBInstances",
@@ -320,6 +323,10 @@ check(all_actions == set(STACK_ACTIONS) | set(SCALING) | set(RDS_DB) | set(RDS_C
 
 
 # The host: IMDSv2 only, the unit installed from the release, no `set -x`.
+check(sorted(grants(stmts, "sts:AssumeRole")) == [
+    ("arn:aws:iam::222222222222:role/envbot-spoke", None),
+    ("arn:aws:iam::333333333333:role/envbot-spoke", None)],
+    f"sts:AssumeRole exactly on the spoke roles: {grants(stmts, 'sts:AssumeRole')}")
 check("Host" in res and "EnvbotInstanceProfile" in res, "host created with CreateHost=true")
 lt = ev.ev(res["HostLaunchTemplate"]["Properties"])["LaunchTemplateData"]
 check(lt["MetadataOptions"]["HttpTokens"] == "required", "IMDSv2 required")
@@ -348,8 +355,9 @@ check(grants(stmts, "ecs:ListServices") == [], "no listing without a tag selecti
 stmts, res, _ = role_statements({})
 common(stmts, "empty")
 check({a for acts, _, _ in stmts for a in acts} ==
-      {"sts:GetCallerIdentity", "ec2:DescribeInstances"},
+      {"sts:GetCallerIdentity", "ec2:DescribeInstances", "ec2:DescribeRegions"},
       f"empty configuration grants only the reads: {stmts}")
+check(grants(stmts, "sts:AssumeRole") == [], "no AssumeRole without spoke roles")
 check("Host" not in res and "Ec2TagPolicy" not in res, "no host, no tag policy by default")
 check("EnvbotInstanceProfile" in res, "the instance profile exists without the host too")
 
@@ -359,6 +367,42 @@ stmts, _, _ = role_statements({"StackNames": "dev"})
 check(grants(stmts, "iam:PassRole") == [], "no PassRole without a service role")
 check(grants(stmts, "cloudformation:CreateStack") == [(arn % "dev", None)],
       "CreateStack on the one stack")
+
+# ---- the spoke role (envbot-spoke.yaml): trusted by the hub role only, with
+# the external id; changes only on tagged resources, in any region.
+spoke_t = yaml.load(open(SPOKE_TEMPLATE, encoding="utf-8"), Loader=Loader)
+check("Transform" not in spoke_t, "spoke: no transform (a StackSet deploys it as is)")
+sev = Evaluator(spoke_t, {"HubRoleArn": "arn:aws:iam::123456789012:role/envbot",
+                          "ExternalId": "envbot-test"})
+sres = resources(sev)
+srole = sev.ev(sres["SpokeRole"]["Properties"])
+trust = srole["AssumeRolePolicyDocument"]["Statement"]
+check(trust == [{"Sid": "OnlyEnvbotWithTheExternalId", "Effect": "Allow",
+                 "Principal": {"AWS": "arn:aws:iam::123456789012:role/envbot"},
+                 "Action": "sts:AssumeRole",
+                 "Condition": {"StringEquals": {"sts:ExternalId": "envbot-test"}}}],
+      f"spoke: only the hub role, only with the external id: {trust}")
+sdocs = [p["PolicyDocument"] for p in srole.get("Policies", [])]
+sdocs.append(json.loads(sev.ev(sres["SpokeTagPolicy"]["Properties"])["PolicyDocument"]))
+sstmts = []
+for d in sdocs:
+    for st in d["Statement"]:
+        acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        rsrc = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        check(st["Effect"] == "Allow", "spoke: only Allow statements")
+        sstmts.append((acts, rsrc, st.get("Condition")))
+common(sstmts, "spoke")
+SPOKE_TAG = {"StringEquals": {"aws:ResourceTag/AutoStopStart": "Yes"}}
+for acts, rs, c in sstmts:
+    changes = set(acts) & set(SCALING + RDS_DB + RDS_CLUSTER +
+                              ["ecs:UpdateService", "ec2:StartInstances", "ec2:StopInstances"])
+    if changes:
+        check(c == SPOKE_TAG and "*" not in rs, f"spoke: {sorted(changes)} only on tagged "
+              f"resources: {rs} {c}")
+check(grants(sstmts, "ec2:DescribeRegions") == [("*", None)], "spoke: DescribeRegions")
+check(not [a for acts, _, _ in sstmts for a in acts if a.startswith("cloudformation:") or
+           a.startswith("iam:") or a == "sts:AssumeRole"],
+      "spoke: no stack, IAM or further AssumeRole permission")
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
