@@ -537,8 +537,63 @@ static void test_token(void)
 	cfg_destroy(cfg);
 }
 
+/* aws = { } and regions: a member falls back to its group's role and
+ * region; regions override the group's region; the exemption tag key. */
+static void test_targets(void)
+{
+	static const char text[] =
+		"discord: { application_id = \"1\"; channel_id = \"2\"; };\n"
+		"aws: { region = \"ap-northeast-2\"; exclude_tag = \"team:keep\"; };\n"
+		"environments = (\n"
+		" { name = \"g\"; kind = \"group\";\n"
+		"   aws = { region = \"us-east-1\";\n"
+		"           assume_role = \"arn:aws:iam::222222222222:role/envbot-spoke\";\n"
+		"           external_id = \"ext-1\"; };\n"
+		"   members = ( { kind = \"ec2\"; tag = { key = \"a\"; value = \"b\"; }; },\n"
+		"     { kind = \"ec2\"; tag = { key = \"c\"; value = \"d\"; };\n"
+		"       regions = [ \"eu-west-1\", \"sa-east-1\" ]; },\n"
+		"     { kind = \"asg\"; name = \"x\"; restore = { min = 0; desired = 1; max = 1; };\n"
+		"       aws = { region = \"eu-central-1\"; }; } ); },\n"
+		" { name = \"all\"; kind = \"ec2\"; tag = { key = \"a\"; value = \"b\"; };\n"
+		"   regions = \"all\"; } );\n";
+	struct cfg *cfg = NULL;
+	char err[2048] = "";
+	CHECK_INT(cfg_load_string(text, "t.cfg", envbot_kinds, &cfg, err, sizeof(err)), BOT_OK);
+	if (!cfg) {
+		fprintf(stderr, "%s", err);
+		return;
+	}
+	const struct cfg_env *g = &cfg->envs[0];
+	struct cfg_aws_target t = cfg_env_target(&g->members[0]);
+	CHECK_STR(t.region, "us-east-1");
+	CHECK_STR(t.assume_role, "arn:aws:iam::222222222222:role/envbot-spoke");
+	CHECK_STR(t.external_id, "ext-1");
+	CHECK(!cfg_env_multi_region(&g->members[0]));
+	t = cfg_env_target(&g->members[1]);
+	CHECK(t.region == NULL); /* its regions instead of the group's region */
+	CHECK_STR(t.assume_role, "arn:aws:iam::222222222222:role/envbot-spoke");
+	CHECK(cfg_env_multi_region(&g->members[1]));
+	CHECK_INT(g->members[1].n_regions, 2);
+	t = cfg_env_target(&g->members[2]);
+	CHECK_STR(t.region, "eu-central-1");
+	CHECK_STR(g->members[2].exclude_tag, "team:keep");
+	CHECK(cfg->envs[1].all_regions && cfg_env_multi_region(&cfg->envs[1]));
+	t = cfg_env_target(&cfg->envs[1]);
+	CHECK(t.region == NULL && t.assume_role == NULL);
+	CHECK_STR(cfg->envs[1].exclude_tag, "team:keep");
+	cfg_destroy(cfg);
+
+	/* the default key */
+	CHECK_INT(cfg_load_string(minimal, "min.cfg", envbot_kinds, &cfg, err, sizeof(err)),
+		  BOT_OK);
+	if (cfg)
+		CHECK_STR(cfg->envs[0].exclude_tag, "envbot:exclude");
+	cfg_destroy(cfg);
+}
+
 int main(void)
 {
+	test_targets();
 	test_example();
 	test_defaults_and_extras();
 	test_errors();

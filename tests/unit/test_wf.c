@@ -45,6 +45,7 @@ struct aws {
 		bool in_asg;
 		bool hibernation;
 		const char *fall_back; /* a start ends stopped with this stateReason */
+		struct aws_tag tag;    /* one tag besides the selection's, key NULL: none */
 	} inst[MAX_INSTANCES];
 	size_t n_inst;
 	struct {
@@ -347,7 +348,9 @@ static void fire_instances(struct call *c, const struct aws_err *err)
 								? aws->inst[i].fall_back
 								: "",
 					      .reason_code = "",
-					      .hibernation = aws->inst[i].hibernation };
+					      .hibernation = aws->inst[i].hibernation,
+					      .tags = aws->inst[i].tag.key ? &aws->inst[i].tag : NULL,
+					      .n_tags = aws->inst[i].tag.key ? 1 : 0 };
 		list.n_asg += aws->inst[i].in_asg;
 	}
 	c->cb.instances(c->arg, err, &list);
@@ -673,6 +676,10 @@ static const char cfg_text[] =
 	"    image = { repository = \"app\"; parameters = [ \"ImageTag\" ]; };\n"
 	"    parameters = ( { key = \"Env\"; value = \"dev\"; } ); },\n"
 	"  { name = \"qa\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; }; },\n"
+	"  { name = \"qa3\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
+	"    regions = [ \"ap-northeast-2\", \"us-east-1\", \"eu-west-1\" ]; },\n"
+	"  { name = \"qall\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
+	"    regions = \"all\"; },\n"
 	"  { name = \"qah\"; kind = \"ec2\"; tag = { key = \"k\"; value = \"v\"; };\n"
 	"    hibernate = true; },\n"
 	"  { name = \"toy\"; kind = \"toy\"; word = \"hello\"; },\n"
@@ -1475,6 +1482,96 @@ static void stop_loop(void *arg)
 }
 
 /* A workflow destroyed mid-flight cancels its call: no callback follows. */
+/* Exemptions: "true" (any case), an until-date today or later, an
+ * unreadable one; a lapsed one and other values are no exemption. */
+static void test_exempt(void)
+{
+	char why[160];
+	const int64_t now = 1796256000; /* 2026-12-03T00:00:00Z */
+	struct aws_tag t[2] = { { "Name", "x" }, { "envbot:exclude", "True" } };
+	CHECK(kind_exempt(NULL, t, 2, now, why, sizeof(why)));
+	CHECK_STR(why, "envbot:exclude=True");
+	t[1].value = "no";
+	CHECK(!kind_exempt(NULL, t, 2, now, why, sizeof(why)));
+	t[1] = (struct aws_tag){ "envbot:exclude-until", "2026-12-03" };
+	CHECK(kind_exempt(NULL, t, 2, now + 86399, why, sizeof(why))); /* through that day */
+	CHECK_STR(why, "envbot:exclude-until=2026-12-03");
+	CHECK(!kind_exempt(NULL, t, 2, now + 86400, why, sizeof(why)));
+	t[1].value = "next week";
+	CHECK(kind_exempt(NULL, t, 2, now, why, sizeof(why)));
+	CHECK(strstr(why, "not a date") != NULL);
+	t[1] = (struct aws_tag){ "team:keep", "true" };
+	CHECK(!kind_exempt(NULL, t, 2, now, why, sizeof(why)));
+	CHECK(kind_exempt("team:keep", t, 2, now, why, sizeof(why)));
+}
+
+/* An environment of several regions: the kind's workflow in each at once,
+ * a step per region; an exempt instance left alone and reported; a region
+ * that fails fails its step, the others finish; "all" asks DescribeRegions
+ * first. (The stub is one client for every region: what differs per region
+ * is the fan-out's, which is what is under test.) */
+static void test_regions(struct aws *aws, const struct cfg *cfg)
+{
+	const struct cfg_env *qa3 = cfg_find_env(cfg, "qa3");
+	const struct cfg_env *qall = cfg_find_env(cfg, "qall");
+	struct run r;
+	char marks[16];
+
+	reset(aws);
+	aws->n_inst = 2;
+	snprintf(aws->inst[0].id, sizeof(aws->inst[0].id), "i-0a");
+	snprintf(aws->inst[1].id, sizeof(aws->inst[1].id), "i-0b");
+	for (size_t i = 0; i < 2; i++)
+		snprintf(aws->inst[i].state, sizeof(aws->inst[i].state), "running");
+	aws->inst[1].tag = (struct aws_tag){ "envbot:exclude", "true" };
+	struct wf *wf = run(aws, qa3, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "ddd");
+	const struct wf_step *steps;
+	CHECK_INT(wf_steps(wf, &steps), 3);
+	CHECK_STR(steps[0].label, "ap-northeast-2");
+	CHECK_STR(steps[2].label, "eu-west-1");
+	CHECK(strncmp(wf_summary(wf), "down in 3 regions in ", 21) == 0);
+	CHECK_STR(aws->inst[0].state, "stopped");
+	CHECK_STR(aws->inst[1].state, "running");
+	CHECK(strstr(wf_skipped(wf), "ap-northeast-2: i-0b (envbot:exclude=true)") != NULL);
+	cJSON *msg = embed_workflow(wf, NULL);
+	CHECK_STR(field(msg, "Account"), "envbot's own, 3 regions");
+	CHECK(strstr(field(msg, "Instances"), "exempt: envbot:exclude=true") != NULL);
+	cJSON_Delete(msg);
+	wf_destroy(wf);
+
+	/* StartInstances refused: every region's step fails, the summary says
+	 * how many */
+	aws->fail_op = "StartInstances";
+	aws->fail_err = (struct aws_err){ .rc = BOT_EREMOTE, .code = "UnauthorizedOperation" };
+	wf = run(aws, qa3, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "eee");
+	CHECK(strncmp(wf_summary(wf),
+		      "0 of 3 regions up; failed: ap-northeast-2, us-east-1, eu-west-1", 63) == 0);
+	wf_destroy(wf);
+	aws->fail_op = NULL;
+
+	/* "all": DescribeRegions, then the three regions it lists */
+	aws->log[0] = '\0';
+	wf = run(aws, qall, ACTION_START, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(strncmp(aws->log, "DescribeRegions,", 16) == 0);
+	CHECK_INT(wf_steps(wf, &steps), 3);
+	CHECK_STR(steps[1].label, "us-east-1");
+	CHECK_STR(aws->inst[0].state, "running");
+	wf_destroy(wf);
+
+	/* nothing tagged anywhere: red, said so */
+	aws->n_inst = 0;
+	wf = run(aws, qa3, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_FAILED);
+	CHECK_STR(wf_summary(wf), "nothing matched in any of the 3 regions");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "sss");
+	wf_destroy(wf);
+}
+
 static void test_destroy_cancels(struct aws *aws, const struct cfg *cfg)
 {
 	struct run r = { .loop = aws->loop };
@@ -1515,6 +1612,8 @@ int main(void)
 	test_rds(&aws, cfg);
 	test_asg(&aws, cfg);
 	test_ecs(&aws, cfg);
+	test_exempt();
+	test_regions(&aws, cfg);
 	test_destroy_cancels(&aws, cfg);
 	loop_destroy(aws.loop);
 	cfg_destroy(cfg);
