@@ -15,6 +15,8 @@ struct asg_group {
 	size_t n_instances; /* in any lifecycle state */
 	size_t n_ready;     /* InService and Healthy */
 	size_t n_suspended; /* of ASG_PROCESSES, suspended now */
+	const struct aws_tag *tags; /* the group's tags */
+	size_t n_tags;
 };
 
 struct asg_groups {

@@ -98,7 +98,8 @@ void ecr_sort_newest(struct ecr_image *v, size_t n);
 enum bot_rc ec2_decode_instances(const char *body, size_t len, struct arena *a,
 				 struct vec *instances, const char **next, char *err,
 				 size_t errlen);
-/* Appends the region names (const char *) of DescribeRegions. */
+/* Appends the region names (const char *) of DescribeRegions, the enabled
+ * ones (optInStatus not "not-opted-in"). */
 enum bot_rc ec2_decode_regions(const char *body, size_t len, struct arena *a, struct vec *names,
 			       char *err, size_t errlen);
 /* Appends struct ec2_state_change from Start/StopInstances. */

@@ -841,7 +841,12 @@ enum bot_rc ec2_decode_regions(const char *body, size_t len, struct arena *a, st
 		if (!aws_xml_is(i, "item"))
 			continue;
 		const char *name = aws_xml_child_text(a, i, "regionName");
-		OOM_IF(!name);
+		const char *opt = aws_xml_child_text(a, i, "optInStatus");
+		OOM_IF(!name || !opt);
+		/* not enabled in the account (AWS lists those only with AllRegions;
+		 * an answer that has them anyway is not a list to act in) */
+		if (strcmp(opt, "not-opted-in") == 0)
+			continue;
 		if (!*name) {
 			snprintf(err, errlen, "DescribeRegions: region without regionName");
 			goto out;

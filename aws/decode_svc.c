@@ -31,6 +31,37 @@ static bool asg_has_tag(struct arena *a, xmlNodePtr g, const char *key, const ch
 	return false;
 }
 
+/* Every <ITEM><Key/><Value/></ITEM> under parent's <LIST>, into *out (arena);
+ * false on allocation failure. */
+static bool xml_tags(struct arena *a, xmlNodePtr parent, const char *list, const char *item,
+		     const struct aws_tag **out, size_t *n_out)
+{
+	xmlNodePtr l = aws_xml_child(parent, list);
+	size_t n = 0;
+	*out = NULL;
+	*n_out = 0;
+	for (xmlNodePtr t = l ? l->children : NULL; t; t = t->next)
+		n += aws_xml_is(t, item);
+	if (!n)
+		return true;
+	struct aws_tag *v = arena_alloc(a, n * sizeof(*v));
+	if (!v)
+		return false;
+	size_t k = 0;
+	for (xmlNodePtr t = l->children; t; t = t->next) {
+		if (!aws_xml_is(t, item))
+			continue;
+		v[k].key = aws_xml_child_text(a, t, "Key");
+		v[k].value = aws_xml_child_text(a, t, "Value");
+		if (!v[k].key || !v[k].value)
+			return false;
+		k++;
+	}
+	*out = v;
+	*n_out = k;
+	return true;
+}
+
 static bool number(struct arena *a, xmlNodePtr n, const char *name, long long *out)
 {
 	const char *t = aws_xml_child_text(a, n, name);
@@ -77,6 +108,11 @@ enum bot_rc asg_decode_groups(const char *body, size_t len, const char *key, con
 				 "DescribeAutoScalingGroups: a group without its name "
 				 "or sizes");
 			rc = BOT_EPARSE;
+			goto out;
+		}
+		if (!xml_tags(a, g, "Tags", "member", &o->tags, &o->n_tags)) {
+			snprintf(why, whylen, "out of memory");
+			rc = BOT_ENOMEM;
 			goto out;
 		}
 		xmlNodePtr insts = aws_xml_child(g, "Instances");
@@ -172,7 +208,8 @@ enum bot_rc rds_decode_dbs(const char *body, size_t len, enum rds_what what, con
 				d->n_members += aws_xml_is(c, "DBClusterMember");
 		}
 		d->engine = aws_xml_child_text(a, n, "Engine");
-		if (!d->id || !d->status || !d->engine || !d->cluster) {
+		if (!d->id || !d->status || !d->engine || !d->cluster ||
+		    !xml_tags(a, n, "TagList", "Tag", &d->tags, &d->n_tags)) {
 			snprintf(why, whylen, "out of memory");
 			rc = BOT_ENOMEM;
 			goto out;
@@ -258,6 +295,31 @@ enum bot_rc ecs_decode_services(const char *body, size_t len, const char *key, c
 		}
 		o->n_deployments = (size_t)cJSON_GetArraySize(
 			cJSON_GetObjectItemCaseSensitive(s, "deployments"));
+		const cJSON *tags = cJSON_GetObjectItemCaseSensitive(s, "tags");
+		size_t nt = cJSON_IsArray(tags) ? (size_t)cJSON_GetArraySize(tags) : 0;
+		struct aws_tag *tv = nt ? arena_alloc(a, nt * sizeof(*tv)) : NULL;
+		if (nt && !tv) {
+			snprintf(why, whylen, "out of memory");
+			rc = BOT_ENOMEM;
+			break;
+		}
+		for (const cJSON *t = tv ? tags->child : NULL; t; t = t->next) {
+			const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "key");
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, "value");
+			if (!cJSON_IsString(k))
+				continue;
+			tv[o->n_tags].key = arena_strdup(a, k->valuestring);
+			tv[o->n_tags].value = arena_strdup(a, cJSON_IsString(v) ? v->valuestring : "");
+			if (!tv[o->n_tags].key || !tv[o->n_tags].value) {
+				snprintf(why, whylen, "out of memory");
+				rc = BOT_ENOMEM;
+				break;
+			}
+			o->n_tags++;
+		}
+		if (rc != BOT_OK)
+			break;
+		o->tags = tv;
 		if (!o->name || !o->status) {
 			snprintf(why, whylen, "out of memory");
 			rc = BOT_ENOMEM;

@@ -14,6 +14,8 @@ struct ecs_service {
 	const char *status; /* ACTIVE, DRAINING, INACTIVE */
 	long long desired, running, pending;
 	size_t n_deployments;
+	const struct aws_tag *tags; /* include TAGS */
+	size_t n_tags;
 };
 
 struct ecs_services {

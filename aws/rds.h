@@ -17,6 +17,8 @@ struct rds_db {
 	const char *engine;  /* postgres, aurora-postgresql, docdb, neptune, ... */
 	const char *cluster; /* an instance's DBClusterIdentifier, "" if none */
 	size_t n_members;    /* a cluster's instances */
+	const struct aws_tag *tags; /* TagList */
+	size_t n_tags;
 };
 
 struct rds_dbs {

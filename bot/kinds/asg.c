@@ -44,6 +44,10 @@ struct run {
 	size_t n;
 	size_t next; /* Apply: the group being worked on */
 	int phase;   /* Apply: the call of that group to send next */
+	/* Found but exempt by tag (kind_exempt): never acted on, reported at
+	 * the end ("NAME (envbot:exclude=true)", "; "-separated). */
+	size_t n_exempt;
+	char exempt[600];
 };
 
 static void free_run(void *p)
@@ -113,27 +117,37 @@ static void on_described(void *arg, const struct aws_err *err, const struct asg_
 		wf_error(wf, BOT_ENOMEM, "out of memory");
 		return;
 	}
-	size_t ready = 0, want = 0;
+	size_t ready = 0, want = 0, n = 0;
+	r->n_exempt = 0;
+	r->exempt[0] = '\0';
 	for (size_t i = 0; i < list->n; i++) {
 		const struct asg_group *g = &list->v[i];
-		snprintf(v[i].name, sizeof(v[i].name), "%s", g->name);
-		v[i].min = g->min;
-		v[i].desired = g->desired;
-		v[i].max = g->max;
-		v[i].n_instances = g->n_instances;
-		v[i].n_ready = g->n_ready;
-		v[i].n_suspended = g->n_suspended;
+		char why[160];
+		if (kind_exempt(wf->env->exclude_tag, g->tags, g->n_tags, (int64_t)time(NULL), why,
+				sizeof(why))) {
+			kind_note_exempt(r->exempt, sizeof(r->exempt), &r->n_exempt, g->name, why);
+			continue;
+		}
+		snprintf(v[n].name, sizeof(v[n].name), "%s", g->name);
+		v[n].min = g->min;
+		v[n].desired = g->desired;
+		v[n].max = g->max;
+		v[n].n_instances = g->n_instances;
+		v[n].n_ready = g->n_ready;
+		v[n].n_suspended = g->n_suspended;
 		ready += g->n_ready;
 		want += (size_t)g->desired;
+		n++;
 	}
 	free(r->v);
 	r->v = v;
-	r->n = list->n;
+	r->n = n;
 	if (r->n == 1)
 		wf_detail_step(wf, "%s %lld/%lld/%lld, %zu/%lld InService", v[0].name, v[0].min,
 			       v[0].desired, v[0].max, v[0].n_ready, v[0].desired);
 	else
-		wf_detail_step(wf, "%zu groups, %zu/%zu InService", r->n, ready, want);
+		wf_detail_step(wf, "%zu groups, %zu/%zu InService%s", r->n, ready, want,
+			       r->n_exempt ? " (and exempt ones)" : "");
 	wf_next(wf, "*");
 }
 
@@ -230,7 +244,11 @@ static void c_choose(struct wf *wf)
 	}
 	uint64_t secs = wf_elapsed_ms(wf) / 1000;
 	const struct grp *g = &r->v[0];
-	if (!changed)
+	kind_report_exempt(wf, r->exempt, r->n_exempt);
+	if (r->n == 0)
+		wf_set_summary(wf, "nothing to do: %zu group%s found, exempt (left alone)",
+			       r->n_exempt, r->n_exempt == 1 ? "" : "s");
+	else if (!changed)
 		wf_set_summary(wf, "already %s: %zu group%s",
 			       wf->action == ACTION_START ? "up" : "at 0", r->n,
 			       r->n == 1 ? "" : "s");

@@ -47,6 +47,10 @@ struct run {
 	size_t n;
 	size_t next; /* the service being looked at or worked on */
 	int phase;
+	/* Found but exempt by tag (kind_exempt): never acted on, reported at
+	 * the end ("NAME (envbot:exclude=true)", "; "-separated). */
+	size_t n_exempt;
+	char exempt[600];
 };
 
 static void free_run(void *p)
@@ -170,10 +174,18 @@ static void on_described(void *arg, const struct aws_err *err, const struct ecs_
 		return;
 	}
 	size_t k = 0;
+	r->n_exempt = 0;
+	r->exempt[0] = '\0';
 	for (size_t i = 0; i < list->n; i++) {
 		const struct ecs_service *e = &list->v[i];
 		if (strcmp(e->status, "ACTIVE") != 0)
 			continue;
+		char why[160];
+		if (kind_exempt(wf->env->exclude_tag, e->tags, e->n_tags, (int64_t)time(NULL), why,
+				sizeof(why))) {
+			kind_note_exempt(r->exempt, sizeof(r->exempt), &r->n_exempt, e->name, why);
+			continue;
+		}
 		snprintf(v[k].name, sizeof(v[k].name), "%s", e->name);
 		v[k].desired = e->desired;
 		v[k].running = e->running;
@@ -183,7 +195,7 @@ static void on_described(void *arg, const struct aws_err *err, const struct ecs_
 	}
 	free(r->v);
 	r->v = v;
-	r->n = n;
+	r->n = k;
 	r->next = 0;
 	target_next(wf);
 }
@@ -286,7 +298,11 @@ static void c_choose(struct wf *wf)
 	}
 	uint64_t secs = wf_elapsed_ms(wf) / 1000;
 	const struct svc *s = &r->v[0];
-	if (!changed)
+	kind_report_exempt(wf, r->exempt, r->n_exempt);
+	if (r->n == 0)
+		wf_set_summary(wf, "nothing to do: %zu service%s found, exempt (left alone)",
+			       r->n_exempt, r->n_exempt == 1 ? "" : "s");
+	else if (!changed)
 		wf_set_summary(wf, "already %s: %zu service%s",
 			       wf->action == ACTION_START ? "up" : "at 0", r->n,
 			       r->n == 1 ? "" : "s");

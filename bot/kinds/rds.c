@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../aws/rds.h"
 #include "../wf/wf_internal.h"
@@ -45,6 +46,7 @@ struct db {
 	char engine[40];
 	char cluster[72];
 	size_t n_members;
+	char exempt[160]; /* the exemption tag keeping it untouched, "" if none */
 };
 
 struct run {
@@ -113,9 +115,12 @@ static bool settling(const char *status)
 	return false;
 }
 
+/* An Aurora instance selected by tag belongs to its cluster; an exempt one
+ * (kind_exempt) to nobody. */
 static bool left_alone(const struct wf *wf, const struct db *d)
 {
-	return what_of(wf->env) == RDS_INSTANCE && sel_of(wf->env)->tag_key && d->cluster[0];
+	return d->exempt[0] ||
+	       (what_of(wf->env) == RDS_INSTANCE && sel_of(wf->env)->tag_key && d->cluster[0]);
 }
 
 static void db_error(struct wf *wf, const char *call, const struct aws_err *err)
@@ -170,6 +175,8 @@ static void on_described(void *arg, const struct aws_err *err, const struct rds_
 		snprintf(v[i].engine, sizeof(v[i].engine), "%s", list->v[i].engine);
 		snprintf(v[i].cluster, sizeof(v[i].cluster), "%s", list->v[i].cluster);
 		v[i].n_members = list->v[i].n_members;
+		kind_exempt(wf->env->exclude_tag, list->v[i].tags, list->v[i].n_tags,
+			    (int64_t)time(NULL), v[i].exempt, sizeof(v[i].exempt));
 	}
 	free(r->v);
 	r->v = v;
@@ -228,8 +235,26 @@ static void c_choose(struct wf *wf)
 		}
 	}
 	if (managed == 0) {
-		wf_set_summary(wf, "no %ss tagged %s=%s", noun(wf->env), s->tag_key, s->tag_value);
-		wf_next(wf, "none");
+		size_t exempt = 0;
+		for (size_t i = 0; r && i < r->n; i++) {
+			const struct db *d = &r->v[i];
+			if (!d->exempt[0])
+				continue;
+			exempt++;
+			wf_add_skipped(wf, "%s (%s)", d->id, d->exempt);
+			wf_add_detail(wf, "%s: %s (exempt: %s, left alone)", d->id, d->status,
+				      d->exempt);
+		}
+		if (exempt) {
+			wf->noop = true;
+			wf_set_summary(wf, "nothing to do: %zu %s%s found, exempt (left alone)",
+				       exempt, noun(wf->env), exempt == 1 ? "" : "s");
+			wf_next(wf, "done");
+			return;
+		}
+		wf_set_summary(wf, "no %ss tagged %s=%s", noun(wf->env), kind_str(s->tag_key),
+			       kind_str(s->tag_value));
+		wf_found_nothing(wf);
 		return;
 	}
 	if (to_change > 0) {
@@ -250,7 +275,11 @@ static void c_choose(struct wf *wf)
 	wf->noop = !changed;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct db *d = &r->v[i];
-		if (what_of(wf->env) == RDS_CLUSTER)
+		if (d->exempt[0]) {
+			wf_add_skipped(wf, "%s (%s)", d->id, d->exempt);
+			wf_add_detail(wf, "%s: %s (exempt: %s, left alone)", d->id, d->status,
+				      d->exempt);
+		} else if (what_of(wf->env) == RDS_CLUSTER)
 			wf_add_detail(wf, "%s: %s (%s, %zu instance%s)", d->id, d->status,
 				      d->engine, d->n_members, d->n_members == 1 ? "" : "s");
 		else

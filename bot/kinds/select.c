@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../wf/wf_internal.h"
+
 void kind_select_parse(struct cfg_reader *r, const struct cfg_env *env, const char *setting,
 		       struct kind_select *out)
 {
@@ -96,4 +98,20 @@ void kind_live_list_end(struct kind_live_list *l, const struct aws_err *err,
 	l->done(l->arg, &l->out);
 	buf_free(&l->out.report);
 	free(l);
+}
+
+void kind_note_exempt(char *buf, size_t len, size_t *n, const char *name, const char *why)
+{
+	size_t used = strlen(buf);
+	if (used + 3 < len)
+		snprintf(buf + used, len - used, "%s%s (%s)", used ? "; " : "", name, why);
+	(*n)++;
+}
+
+void kind_report_exempt(struct wf *wf, const char *buf, size_t n)
+{
+	if (!n)
+		return;
+	wf_add_detail(wf, "exempt, left alone: %s", buf);
+	wf_add_skipped(wf, "%s", buf);
 }

@@ -9,6 +9,8 @@
 #include "../../config/config.h"
 #include "../wf/kind.h"
 
+struct wf;
+
 struct kind_select {
 	char *name;                /* NULL when selected by tag */
 	char *tag_key, *tag_value; /* NULL when selected by name */
@@ -44,5 +46,12 @@ struct kind_live_list *kind_live_list_new(const struct cfg_env *env, const char 
  * failed lookup's err, runs done and frees l. */
 void kind_live_list_end(struct kind_live_list *l, const struct aws_err *err,
 			const char *const *lines, size_t n);
+
+/* Exemptions found by a kind's lookup (kind_exempt): "NAME (why)" appended
+ * to buf ("; "-separated, cut when full) and counted in *n. */
+void kind_note_exempt(char *buf, size_t len, size_t *n, const char *name, const char *why);
+/* At the end of a workflow: each exemption noted in buf as a detail line
+ * and in the workflow's skipped list. */
+void kind_report_exempt(struct wf *wf, const char *buf, size_t n);
 
 #endif

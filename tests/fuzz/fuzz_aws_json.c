@@ -69,8 +69,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ecs_decode_services(body, size, "envbot", "staging", &a, &svcs, err, sizeof(err)) ==
 	    BOT_OK) {
 		const struct ecs_service *v = svcs.v;
-		for (size_t i = 0; i < svcs.n; i++)
+		for (size_t i = 0; i < svcs.n; i++) {
 			touch(v[i].name);
+			for (size_t t = 0; t < v[i].n_tags; t++) {
+				touch(v[i].tags[t].key);
+				touch(v[i].tags[t].value);
+			}
+		}
 	}
 	vec_free(&svcs);
 	bool found;

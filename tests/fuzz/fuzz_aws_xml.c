@@ -75,9 +75,19 @@ static void decode_all(const char *body, size_t len)
 			touch(v[i].state);
 			touch(v[i].name);
 			touch(v[i].asg_name);
+			for (size_t t = 0; t < v[i].n_tags; t++) {
+				touch(v[i].tags[t].key);
+				touch(v[i].tags[t].value);
+			}
 		}
 	}
 	vec_free(&in);
+
+	struct vec rn = { .size = sizeof(const char *), .max = 1000 };
+	if (ec2_decode_regions(body, len, &a, &rn, err, sizeof(err)) == BOT_OK)
+		for (size_t i = 0; i < rn.n; i++)
+			touch(((const char **)rn.v)[i]);
+	vec_free(&rn);
 
 	struct vec ch = { .size = sizeof(struct ec2_state_change), .max = 1000 };
 	if (ec2_decode_changes(body, len, &a, &ch, err, sizeof(err)) == BOT_OK) {
@@ -120,8 +130,13 @@ static void decode_all(const char *body, size_t len)
 	if (asg_decode_groups(body, len, NULL, NULL, &a, &groups, &token, err, sizeof(err)) ==
 	    BOT_OK) {
 		const struct asg_group *g = groups.v;
-		for (size_t i = 0; i < groups.n; i++)
+		for (size_t i = 0; i < groups.n; i++) {
 			touch(g[i].name);
+			for (size_t t = 0; t < g[i].n_tags; t++) {
+				touch(g[i].tags[t].key);
+				touch(g[i].tags[t].value);
+			}
+		}
 		touch(token);
 	}
 	vec_free(&groups);
@@ -140,6 +155,10 @@ static void decode_all(const char *body, size_t len)
 				touch(d[i].id);
 				touch(d[i].status);
 				touch(d[i].cluster);
+				for (size_t t = 0; t < d[i].n_tags; t++) {
+					touch(d[i].tags[t].key);
+					touch(d[i].tags[t].value);
+				}
 			}
 			touch(marker);
 		}

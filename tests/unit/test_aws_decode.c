@@ -606,6 +606,9 @@ static void test_new_services(void)
 	CHECK_INT(grp->n_instances, 2);
 	CHECK_INT(grp->n_ready, 2);
 	CHECK_INT(grp->n_suspended, 1); /* AZRebalance */
+	CHECK_INT(grp->n_tags, 1); /* the tags, for the exemptions */
+	CHECK(grp->n_tags == 1 && strcmp(grp->tags[0].key, "envbot") == 0 &&
+	      strcmp(grp->tags[0].value, "staging") == 0);
 	CHECK(next == NULL);
 	vec_free(&g);
 	struct vec none = { .size = sizeof(struct asg_group), .max = 10 };
@@ -619,6 +622,26 @@ static void test_new_services(void)
 	vec_free(&none);
 	free(s);
 
+	/* moto's DescribeRegions: the regions not opted in are left out */
+	s = load("ec2-describe-regions.xml", &len);
+	struct vec rn = { .size = sizeof(const char *), .max = 100 };
+	CHECK_INT(ec2_decode_regions(s, len, &a, &rn, err, sizeof(err)), BOT_OK);
+	bool seoul = false, hk = false;
+	for (size_t i = 0; i < rn.n; i++) {
+		const char *r = ((const char **)rn.v)[i];
+		seoul = seoul || strcmp(r, "ap-northeast-2") == 0;
+		hk = hk || strcmp(r, "ap-east-1") == 0; /* not-opted-in */
+	}
+	CHECK(seoul && !hk);
+	CHECK(rn.n >= 15 && rn.n < 38);
+	vec_free(&rn);
+	CHECK_INT(ec2_decode_regions("<DescribeRegionsResponse><regionInfo><item><regionName/>"
+				     "</item></regionInfo></DescribeRegionsResponse>",
+				     102, &a, &rn, err, sizeof(err)),
+		  BOT_EPARSE);
+	vec_free(&rn);
+	free(s);
+
 	s = load("rds-describe-db-clusters.xml", &len);
 	struct vec d = { .size = sizeof(struct rds_db), .max = 10 };
 	CHECK_INT(rds_decode_dbs(s, len, RDS_CLUSTER, "envbot", "staging", &a, &d, &next, err,
@@ -629,6 +652,8 @@ static void test_new_services(void)
 	CHECK_STR(db->id, "chat-graph");
 	CHECK_STR(db->status, "available");
 	CHECK_STR(db->engine, "neptune");
+	CHECK(db->n_tags == 1 && strcmp(db->tags[0].key, "envbot") == 0 &&
+	      strcmp(db->tags[0].value, "staging") == 0);
 	/* a cluster answer is not an instance answer */
 	CHECK_INT(rds_decode_dbs(s, len, RDS_INSTANCE, NULL, NULL, &a, &d, &next, err, sizeof(err)),
 		  BOT_EPARSE);
@@ -657,6 +682,8 @@ static void test_new_services(void)
 	CHECK_STR(e->status, "ACTIVE");
 	CHECK(e->desired == 3 && e->running == 0);
 	CHECK_INT(e->n_deployments, 1);
+	CHECK(e->n_tags == 1 && strcmp(e->tags[0].key, "envbot") == 0 &&
+	      strcmp(e->tags[0].value, "staging") == 0);
 	vec_free(&sv);
 	struct vec sv2 = { .size = sizeof(struct ecs_service), .max = 10 };
 	CHECK_INT(ecs_decode_services(s, len, "envbot", "prod", &a, &sv2, err, sizeof(err)),

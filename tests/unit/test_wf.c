@@ -64,6 +64,8 @@ struct aws {
 		long long desired, running, tmin, tmax;
 		bool has_target;
 	} ecs;
+	/* a tag on every group, service and database (key NULL: none) */
+	struct aws_tag tag;
 	/* faults: the operation that answers err */
 	const char *fail_op;
 	struct aws_err fail_err;
@@ -464,7 +466,9 @@ static void fire_dbs(struct call *c, const struct aws_err *err)
 					.status = aws->db[i].status,
 					.engine = "docdb",
 					.cluster = "",
-					.n_members = 2 };
+					.n_members = 2,
+					.tags = aws->tag.key ? &aws->tag : NULL,
+					.n_tags = aws->tag.key ? 1 : 0 };
 	struct rds_dbs list = { .v = v, .n = aws->n_db };
 	c->cb.dbs(c->arg, err, &list);
 	for (size_t i = 0; i < aws->n_db; i++)
@@ -529,7 +533,9 @@ static void fire_groups(struct call *c, const struct aws_err *err)
 			       .max = aws->asg.max,
 			       .n_instances = aws->asg.n_instances,
 			       .n_ready = aws->asg.n_instances,
-			       .n_suspended = aws->asg.n_suspended };
+			       .n_suspended = aws->asg.n_suspended,
+			       .tags = aws->tag.key ? &aws->tag : NULL,
+			       .n_tags = aws->tag.key ? 1 : 0 };
 	struct asg_groups list = { .v = &g, .n = aws->asg.exists ? 1 : 0 };
 	c->cb.groups(c->arg, err, &list);
 	aws->asg.n_instances = (size_t)aws->asg.desired;
@@ -589,7 +595,9 @@ static void fire_services(struct call *c, const struct aws_err *err)
 				 .status = "ACTIVE",
 				 .desired = aws->ecs.desired,
 				 .running = aws->ecs.running,
-				 .n_deployments = 1 };
+				 .n_deployments = 1,
+				 .tags = aws->tag.key ? &aws->tag : NULL,
+				 .n_tags = aws->tag.key ? 1 : 0 };
 	struct ecs_services list = { .v = &v, .n = 1 };
 	c->cb.services(c->arg, err, err->rc == BOT_OK ? &list : NULL);
 	aws->ecs.running = aws->ecs.desired;
@@ -1572,6 +1580,58 @@ static void test_regions(struct aws *aws, const struct cfg *cfg)
 	wf_destroy(wf);
 }
 
+/* A group, a service, a database tagged envbot:exclude: found, reported,
+ * never changed; the workflow ends green with nothing done. */
+static void test_exempt_kinds(struct aws *aws, const struct cfg *cfg)
+{
+	struct run r;
+	reset(aws);
+	n_caps = 0;
+	asg_at(aws, 2, 3, 6);
+	aws->tag = (struct aws_tag){ "envbot:exclude", "true" };
+	struct wf *wf = run(aws, cfg_find_env(cfg, "web"), ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(wf_was_noop(wf));
+	CHECK_STR(aws->log, "DescribeAutoScalingGroups");
+	CHECK_STR(wf_summary(wf), "nothing to do: 1 group found, exempt (left alone)");
+	CHECK_STR(wf_skipped(wf), "web-asg (envbot:exclude=true)");
+	CHECK(aws->asg.max == 6 && n_caps == 0);
+	wf_destroy(wf);
+
+	reset(aws);
+	aws->tag = (struct aws_tag){ "envbot:exclude-until", "2999-01-01" };
+	aws->ecs.desired = aws->ecs.running = 3;
+	wf = run(aws, cfg_find_env(cfg, "http"), ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(wf_summary(wf), "nothing to do: 1 service found, exempt (left alone)");
+	CHECK_STR(wf_skipped(wf), "chat-http (envbot:exclude-until=2999-01-01)");
+	CHECK(strstr(aws->log, "UpdateService") == NULL && aws->ecs.desired == 3);
+	wf_destroy(wf);
+
+	reset(aws);
+	aws->tag = (struct aws_tag){ "envbot:exclude", "TRUE" };
+	aws->n_db = 1;
+	snprintf(aws->db[0].id, sizeof(aws->db[0].id), "chat-docdb");
+	snprintf(aws->db[0].status, sizeof(aws->db[0].status), "available");
+	wf = run(aws, cfg_find_env(cfg, "docdb"), ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK_STR(aws->log, "DescribeDBClusters");
+	CHECK_STR(wf_summary(wf), "nothing to do: 1 DB cluster found, exempt (left alone)");
+	CHECK_STR(aws->db[0].status, "available");
+	CHECK_STR(wf_skipped(wf), "chat-docdb (envbot:exclude=TRUE)");
+	wf_destroy(wf);
+
+	/* a lapsed exemption is none: the stop goes ahead */
+	reset(aws);
+	aws->tag = (struct aws_tag){ "envbot:exclude-until", "2020-01-01" };
+	asg_at(aws, 2, 3, 6);
+	wf = run(aws, cfg_find_env(cfg, "web"), ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(aws->asg.max == 0);
+	CHECK_STR(wf_skipped(wf), "");
+	wf_destroy(wf);
+}
+
 static void test_destroy_cancels(struct aws *aws, const struct cfg *cfg)
 {
 	struct run r = { .loop = aws->loop };
@@ -1614,6 +1674,7 @@ int main(void)
 	test_ecs(&aws, cfg);
 	test_exempt();
 	test_regions(&aws, cfg);
+	test_exempt_kinds(&aws, cfg);
 	test_destroy_cancels(&aws, cfg);
 	loop_destroy(aws.loop);
 	cfg_destroy(cfg);
