@@ -12,9 +12,9 @@
 struct asg_group {
 	const char *name;
 	long long min, desired, max;
-	size_t n_instances; /* in any lifecycle state */
-	size_t n_ready;     /* InService and Healthy */
-	size_t n_suspended; /* of ASG_PROCESSES, suspended now */
+	size_t n_instances;         /* in any lifecycle state */
+	size_t n_ready;             /* InService and Healthy */
+	size_t n_suspended;         /* of ASG_PROCESSES, suspended now */
 	const struct aws_tag *tags; /* the group's tags */
 	size_t n_tags;
 };

@@ -309,7 +309,8 @@ enum bot_rc ecs_decode_services(const char *body, size_t len, const char *key, c
 			if (!cJSON_IsString(k))
 				continue;
 			tv[o->n_tags].key = arena_strdup(a, k->valuestring);
-			tv[o->n_tags].value = arena_strdup(a, cJSON_IsString(v) ? v->valuestring : "");
+			tv[o->n_tags].value =
+				arena_strdup(a, cJSON_IsString(v) ? v->valuestring : "");
 			if (!tv[o->n_tags].key || !tv[o->n_tags].value) {
 				snprintf(why, whylen, "out of memory");
 				rc = BOT_ENOMEM;

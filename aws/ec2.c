@@ -241,8 +241,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void regions_resp(struct aws_op *op, const struct aws_err *in, const char *body,
-			 size_t len)
+static void regions_resp(struct aws_op *op, const struct aws_err *in, const char *body, size_t len)
 {
 	struct regions_op *r = (struct regions_op *)op;
 	struct aws_err err = *in;

@@ -13,10 +13,10 @@ enum rds_what { RDS_INSTANCE, RDS_CLUSTER };
 
 struct rds_db {
 	const char *id;
-	const char *status;  /* available, stopped, stopping, starting, ... */
-	const char *engine;  /* postgres, aurora-postgresql, docdb, neptune, ... */
-	const char *cluster; /* an instance's DBClusterIdentifier, "" if none */
-	size_t n_members;    /* a cluster's instances */
+	const char *status;         /* available, stopped, stopping, starting, ... */
+	const char *engine;         /* postgres, aurora-postgresql, docdb, neptune, ... */
+	const char *cluster;        /* an instance's DBClusterIdentifier, "" if none */
+	size_t n_members;           /* a cluster's instances */
 	const struct aws_tag *tags; /* TagList */
 	size_t n_tags;
 };

@@ -571,8 +571,8 @@ static void check_region(struct loader *ld, const config_setting_t *at, const ch
 	size_t n = strlen(v);
 	if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || !strchr(v, '-') ||
 	    !isdigit((unsigned char)v[n - 1]) || !islower((unsigned char)v[0]))
-		add_error(ld, at, path, "\"%s\" is not an AWS region name (like \"ap-northeast-2\")",
-			  v);
+		add_error(ld, at, path,
+			  "\"%s\" is not an AWS region name (like \"ap-northeast-2\")", v);
 }
 
 static void load_aws(struct loader *ld, const config_setting_t *root)
@@ -611,7 +611,8 @@ static bool role_arn_ok(const char *v)
 		return false;
 	v += 18;
 	return *v && strlen(v) <= 512 &&
-	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-/") ==
+	       strspn(v,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-/") ==
 		       strlen(v);
 }
 
@@ -698,8 +699,7 @@ static void check_regions_kind(struct loader *ld, const config_setting_t *g, con
 		if (!(*k)->by_tag)
 			continue;
 		size_t used = strlen(names);
-		snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
-			 (*k)->name);
+		snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", (*k)->name);
 	}
 	char p[CFG_PATH_LEN];
 	child_path(p, path, "regions");
@@ -1705,7 +1705,10 @@ void cfg_print_target_aws(FILE *out, const struct cfg_env *e, const char *indent
 	if (e->all_regions)
 		fprintf(out, "%severy enabled region", t.assume_role ? ", " : "");
 	for (size_t i = 0; i < e->n_regions; i++)
-		fprintf(out, "%s%s", i ? ", " : t.assume_role ? ", regions " : "regions ",
+		fprintf(out, "%s%s",
+			i               ? ", "
+			: t.assume_role ? ", regions "
+					: "regions ",
 			e->regions[i]);
 	fprintf(out, "\n");
 }

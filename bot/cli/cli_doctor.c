@@ -602,8 +602,9 @@ static void on_doc_regions(void *arg, const struct aws_err *err, const struct ec
 		size_t used = strlen(names);
 		snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "", r->v[i]);
 	}
-	SET(c->detail, "allowed: %zu region%s enabled (%s); the checks below ran in the home "
-		       "region only",
+	SET(c->detail,
+	    "allowed: %zu region%s enabled (%s); the checks below ran in the home "
+	    "region only",
 	    r->n, r->n == 1 ? "" : "s", names);
 	finish(c, DOC_PASS);
 }
@@ -643,8 +644,8 @@ static void start_after(struct doctor *d, struct doc_check *first, bool passed)
 	for (size_t i = 0; i < d->n_checks; i++) {
 		struct doc_check *c = &d->checks[i];
 		if (c->kind != K_KIND || c->kc->after != first->kc || c->state != DOC_PENDING ||
-		    strcmp(c->target, first->target) != 0 || strcmp(c->region, first->region) != 0 ||
-		    strcmp(c->role, first->role) != 0)
+		    strcmp(c->target, first->target) != 0 ||
+		    strcmp(c->region, first->region) != 0 || strcmp(c->role, first->role) != 0)
 			continue;
 		if (first->state == DOC_SKIP) {
 			SET(c->detail, "%s", first->detail);
@@ -792,7 +793,8 @@ static int build_checks(struct doctor *d)
 					if (env->kind != *ck)
 						continue;
 					const char *target = (*kc)->target(env, tag, sizeof(tag));
-					if (target && target[0] && add_kind_checks(d, *kc, target, env) != 0)
+					if (target && target[0] &&
+					    add_kind_checks(d, *kc, target, env) != 0)
 						return -1;
 				}
 			}
@@ -819,8 +821,8 @@ static void on_deadline(void *arg)
 
 /* The fixes name ARNs with REGION and ACCOUNT; once STS answered, the real
  * values make them copy-pastable. Writes into out (truncated to len). */
-static void fill_arn(const struct doctor *d, const struct doc_check *c, const char *text,
-		     char *out, size_t len)
+static void fill_arn(const struct doctor *d, const struct doc_check *c, const char *text, char *out,
+		     size_t len)
 {
 	size_t n = 0;
 	const char *region = c->region[0] ? c->region : d->cfg->region;
@@ -877,10 +879,12 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 		char where[700] = "";
 		if (c->region[0] || c->role[0])
 			SET(where, " [%s%s%s%s]", c->region[0] ? "region " : "", c->region,
-			    c->region[0] && c->role[0] ? ", account " : c->role[0] ? "account " : "",
+			    c->region[0] && c->role[0] ? ", account "
+			    : c->role[0]               ? "account "
+						       : "",
 			    c->role_account);
-		SET(head, "%s %s%s (%s)%s", c->kc->name, c->kc->label ? c->kc->label : "", c->target,
-		    c->envs, where);
+		SET(head, "%s %s%s (%s)%s", c->kc->name, c->kc->label ? c->kc->label : "",
+		    c->target, c->envs, where);
 		break;
 	}
 	case K_COUNT: head[0] = '\0'; break;

@@ -95,7 +95,8 @@ static void on_described(void *arg, const struct aws_err *err, const struct ec2_
 			ok++;
 	}
 	if (exempt)
-		wf_detail_step(wf, "%zu/%zu %s (%zu in Auto Scaling groups, %zu exempt: left alone)",
+		wf_detail_step(wf,
+			       "%zu/%zu %s (%zu in Auto Scaling groups, %zu exempt: left alone)",
 			       ok, managed, target_state(wf), list->n_asg, exempt);
 	else
 		wf_detail_step(wf, "%zu/%zu %s (%zu in Auto Scaling groups, left alone)", ok,
@@ -427,9 +428,9 @@ static size_t count_exempt(const struct live *l, const struct ec2_instances *lis
 	size_t n = 0;
 	char why[160];
 	for (size_t i = 0; i < list->n; i++)
-		n += !list->v[i].in_asg && kind_exempt(l->exclude, list->v[i].tags,
-						       list->v[i].n_tags, (int64_t)time(NULL),
-						       why, sizeof(why));
+		n += !list->v[i].in_asg &&
+		     kind_exempt(l->exclude, list->v[i].tags, list->v[i].n_tags,
+				 (int64_t)time(NULL), why, sizeof(why));
 	return n;
 }
 

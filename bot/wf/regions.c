@@ -48,8 +48,7 @@ static int list_set(struct region_list *l, const char *const *names, size_t n)
 
 /* For "all": the regions DescribeRegions gave, into out; err is set
  * (BOT_ENOMEM) when they cannot be kept. */
-static void take_regions(struct region_list *out, struct aws_err *err,
-			 const struct ec2_regions *r)
+static void take_regions(struct region_list *out, struct aws_err *err, const struct ec2_regions *r)
 {
 	if (err->rc == BOT_OK && list_set(out, r->v, r->n) != 0) {
 		err->rc = BOT_ENOMEM;
@@ -177,7 +176,10 @@ static void child_finished(void *arg, struct wf *child)
 	}
 ended:
 	log_info("wf", "msg=\"region %s\" id=%s region=%s summary=\"%s\"",
-		 empty ? "empty" : ok ? "done" : "failed", wf->id, region, wf_summary(child));
+		 empty ? "empty"
+		 : ok  ? "done"
+		       : "failed",
+		 wf->id, region, wf_summary(child));
 	c->ended = true;
 	/* The child is freed with the run (we are inside its own call); the
 	 * end is decided on the next turn, after every child that ends in this
@@ -196,8 +198,8 @@ static void region_key(const struct region_child *c, const char *key, char *out,
 	snprintf(out, len, "%s/%s", c->run->regions.v[c->i], key);
 }
 
-static enum bot_rc child_save_capacity(void *arg, struct wf *child, const struct state_capacity *cap,
-				       char *err, size_t errlen)
+static enum bot_rc child_save_capacity(void *arg, struct wf *child,
+				       const struct state_capacity *cap, char *err, size_t errlen)
 {
 	struct region_child *c = arg;
 	struct state_capacity k = *cap;
@@ -278,8 +280,8 @@ static void on_region_list(void *arg, const struct aws_err *in, const struct ec2
 	take_regions(&run->regions, &e, r);
 	if (err->rc != BOT_OK) {
 		char msg[700];
-		snprintf(msg, sizeof(msg), "cannot list the account's regions (DescribeRegions): %s",
-			 err->message);
+		snprintf(msg, sizeof(msg),
+			 "cannot list the account's regions (DescribeRegions): %s", err->message);
 		wf_error(run->wf, err->rc, msg);
 		return;
 	}
@@ -417,7 +419,7 @@ static void on_live_regions(void *arg, const struct aws_err *in, const struct ec
 }
 
 static enum bot_rc regions_live(struct aws *aws, const struct cfg_env *env, kind_escape_fn escape,
-			 kind_live_done done, void *arg)
+				kind_live_done done, void *arg)
 {
 	struct regions_live *rl = calloc(1, sizeof(*rl));
 	if (!rl)
@@ -431,7 +433,8 @@ static enum bot_rc regions_live(struct aws *aws, const struct cfg_env *env, kind
 	struct aws *home = kind_aws(aws, env, NULL, err, sizeof(err));
 	enum bot_rc rc = BOT_ENOMEM;
 	if (home && !env->all_regions) {
-		if (list_set(&rl->regions, (const char *const *)env->regions, env->n_regions) == 0) {
+		if (list_set(&rl->regions, (const char *const *)env->regions, env->n_regions) ==
+		    0) {
 			live_next(rl);
 			return BOT_OK;
 		}

@@ -93,7 +93,7 @@ struct wf {
 	char image_tag[136];
 	const char *image_rule;
 	char summary[512];
-	char skipped[400]; /* what was left alone on purpose and why (exemptions) */
+	char skipped[400];  /* what was left alone on purpose and why (exemptions) */
 	bool found_nothing; /* the selection matched nothing (wf_found_nothing) */
 	char details[WF_MAX_DETAILS][256];
 	size_t n_details;

@@ -176,7 +176,8 @@ static void burst(struct aws *const *clients, size_t n_clients, int n, struct ta
 	memset(t, 0, sizeof(*t));
 	for (size_t c = 0; c < n_clients; c++)
 		for (int i = 0; i < n; i++)
-			if (ec2_describe_by_tag(clients[c], "Team", "spoke", on_instances, t) == BOT_OK)
+			if (ec2_describe_by_tag(clients[c], "Team", "spoke", on_instances, t) ==
+			    BOT_OK)
 				t->pending++;
 	if (t->pending)
 		loop_run(loop);

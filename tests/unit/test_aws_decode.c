@@ -606,7 +606,7 @@ static void test_new_services(void)
 	CHECK_INT(grp->n_instances, 2);
 	CHECK_INT(grp->n_ready, 2);
 	CHECK_INT(grp->n_suspended, 1); /* AZRebalance */
-	CHECK_INT(grp->n_tags, 1); /* the tags, for the exemptions */
+	CHECK_INT(grp->n_tags, 1);      /* the tags, for the exemptions */
 	CHECK(grp->n_tags == 1 && strcmp(grp->tags[0].key, "envbot") == 0 &&
 	      strcmp(grp->tags[0].value, "staging") == 0);
 	CHECK(next == NULL);

@@ -552,7 +552,8 @@ static void test_targets(void)
 		"   members = ( { kind = \"ec2\"; tag = { key = \"a\"; value = \"b\"; }; },\n"
 		"     { kind = \"ec2\"; tag = { key = \"c\"; value = \"d\"; };\n"
 		"       regions = [ \"eu-west-1\", \"sa-east-1\" ]; },\n"
-		"     { kind = \"asg\"; name = \"x\"; restore = { min = 0; desired = 1; max = 1; };\n"
+		"     { kind = \"asg\"; name = \"x\"; restore = { min = 0; desired = 1; max = 1; "
+		"};\n"
 		"       aws = { region = \"eu-central-1\"; }; } ); },\n"
 		" { name = \"all\"; kind = \"ec2\"; tag = { key = \"a\"; value = \"b\"; };\n"
 		"   regions = \"all\"; } );\n";

@@ -339,20 +339,20 @@ static void fire_instances(struct call *c, const struct aws_err *err)
 		return;
 	}
 	for (size_t i = 0; i < aws->n_inst; i++) {
-		v[i] = (struct ec2_instance){ .id = aws->inst[i].id,
-					      .state = aws->inst[i].state,
-					      .type = "t3.small",
-					      .name = "",
-					      .asg_name = aws->inst[i].in_asg ? "asg" : "",
-					      .in_asg = aws->inst[i].in_asg,
-					      .launch_time = "",
-					      .reason = aws->inst[i].fall_back
-								? aws->inst[i].fall_back
-								: "",
-					      .reason_code = "",
-					      .hibernation = aws->inst[i].hibernation,
-					      .tags = aws->inst[i].tag.key ? &aws->inst[i].tag : NULL,
-					      .n_tags = aws->inst[i].tag.key ? 1 : 0 };
+		v[i] = (struct ec2_instance){
+			.id = aws->inst[i].id,
+			.state = aws->inst[i].state,
+			.type = "t3.small",
+			.name = "",
+			.asg_name = aws->inst[i].in_asg ? "asg" : "",
+			.in_asg = aws->inst[i].in_asg,
+			.launch_time = "",
+			.reason = aws->inst[i].fall_back ? aws->inst[i].fall_back : "",
+			.reason_code = "",
+			.hibernation = aws->inst[i].hibernation,
+			.tags = aws->inst[i].tag.key ? &aws->inst[i].tag : NULL,
+			.n_tags = aws->inst[i].tag.key ? 1 : 0
+		};
 		list.n_asg += aws->inst[i].in_asg;
 	}
 	c->cb.instances(c->arg, err, &list);
