@@ -238,6 +238,9 @@ static void start_children(struct region_run *run)
 		wf_error(wf, BOT_ENOMEM, "out of memory");
 		return;
 	}
+	/* the steps are the regions, labelled with this run's strings (a retry
+	 * freed the previous run and starts the list over) */
+	wf->n_steps = 0;
 	for (size_t i = 0; i < n; i++)
 		wf_add_step(wf, run->regions.v[i]);
 	for (size_t i = 0; i < n; i++) {
@@ -292,6 +295,11 @@ static void on_region_list(void *arg, const struct aws_err *in, const struct ec2
  * are idempotent, and a region already done finds nothing to do. */
 static void t_regions(struct wf *wf)
 {
+	/* a retry (DescribeRegions throttled, memory short) starts over */
+	if (wf->kind_data_free)
+		wf->kind_data_free(wf->kind_data);
+	wf->kind_data = NULL;
+	wf->kind_data_free = NULL;
 	struct region_run *run = calloc(1, sizeof(*run));
 	if (!run) {
 		wf_error(wf, BOT_ENOMEM, "out of memory");

@@ -66,8 +66,9 @@ struct aws {
 	} ecs;
 	/* a tag on every group, service and database (key NULL: none) */
 	struct aws_tag tag;
-	/* faults: the operation that answers err */
+	/* faults: the operation that answers err (fail_times > 0: that often) */
 	const char *fail_op;
+	int fail_times;
 	struct aws_err fail_err;
 	/* what was asked */
 	char log[1024];
@@ -123,8 +124,11 @@ static void on_post(void *arg)
 			calls[i] = calls[--n_calls];
 	if (!c->cancelled) {
 		struct aws_err err = { .rc = BOT_OK };
-		if (c->aws->fail_op && strcmp(c->aws->fail_op, c->op) == 0)
+		if (c->aws->fail_op && strcmp(c->aws->fail_op, c->op) == 0) {
 			err = c->aws->fail_err;
+			if (c->aws->fail_times && --c->aws->fail_times == 0)
+				c->aws->fail_op = NULL;
+		}
 		c->fire(c, &err);
 	}
 	free(c);
@@ -1569,6 +1573,20 @@ static void test_regions(struct aws *aws, const struct cfg *cfg)
 	CHECK_INT(wf_steps(wf, &steps), 3);
 	CHECK_STR(steps[1].label, "us-east-1");
 	CHECK_STR(aws->inst[0].state, "running");
+	wf_destroy(wf);
+
+	/* DescribeRegions throttled once: the task starts over and succeeds,
+	 * with the steps once */
+	aws->fail_op = "DescribeRegions";
+	aws->fail_times = 1;
+	aws->fail_err = (struct aws_err){ .rc = BOT_ETHROTTLED, .code = "RequestLimitExceeded" };
+	aws->log[0] = '\0';
+	wf = run(aws, qall, ACTION_STOP, &r);
+	CHECK_INT(wf_status(wf), WF_SUCCEEDED);
+	CHECK(strncmp(aws->log, "DescribeRegions,DescribeRegions,", 32) == 0);
+	CHECK_INT(wf_steps(wf, &steps), 3);
+	CHECK_STR(steps[2].label, "us-west-2");
+	CHECK_STR(step_marks(wf, marks, sizeof(marks)), "ddd");
 	wf_destroy(wf);
 
 	/* nothing tagged anywhere: red, said so */
