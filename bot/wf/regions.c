@@ -206,11 +206,12 @@ static enum bot_rc child_save_capacity(void *arg, struct wf *child,
 	(void)child;
 	char key[STATE_KEY_MAX + 40];
 	region_key(c, cap->key, key, sizeof(key));
-	if (strlen(key) >= sizeof(k.key)) {
+	size_t n = strlen(key);
+	if (n >= sizeof(k.key)) {
 		snprintf(err, errlen, "capacity key \"%s\" is too long to keep", key);
 		return BOT_EINVAL;
 	}
-	snprintf(k.key, sizeof(k.key), "%s", key);
+	memcpy(k.key, key, n + 1);
 	return wf_capacity_save(c->run->wf, &k, err, errlen);
 }
 
