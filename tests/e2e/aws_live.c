@@ -14,43 +14,12 @@
 #include "../../aws/aws_core.h"
 #include "../../bot/core/log.h"
 #include "../unit/check.h"
+#include "fake_ctl.h"
 
-static const char *base;
 static struct loop *loop;
 static char region[] = "us-east-1";
 static char endpoint[256];
 static struct cfg cfg;
-
-/* ---- control of the fake (blocking: test code, not the loop) ---- */
-
-static size_t sink(char *d, size_t s, size_t n, void *arg)
-{
-	buf_add(arg, d, s * n);
-	return s * n;
-}
-
-static char *ctl(const char *path, const char *json)
-{
-	char url[512];
-	struct buf out = { 0 };
-	snprintf(url, sizeof(url), "%s/_fake/%s", base, path);
-	CURL *e = curl_easy_init();
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	if (json)
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
-	CURLcode rc = curl_easy_perform(e);
-	curl_easy_cleanup(e);
-	if (rc != CURLE_OK)
-		fprintf(stderr, "control %s failed: %s\n", path, curl_easy_strerror(rc));
-	return buf_take(&out);
-}
-
-static void ctlv(const char *path, const char *json)
-{
-	free(ctl(path, json));
-}
 
 /* Requests the fake saw with this action (and how many). */
 static int count_requests(const char *action)

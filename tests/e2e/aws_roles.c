@@ -31,47 +31,18 @@
 #include "../../aws/aws_core.h"
 #include "../../bot/core/log.h"
 #include "../unit/check.h"
+#include "fake_ctl.h"
 
 #define ROLE_A "arn:aws:iam::222222222222:role/envbot-spoke"
 #define ROLE_B "arn:aws:iam::333333333333:role/envbot-spoke"
 #define ROLE_C "arn:aws:iam::444444444444:role/not-trusted"
 #define BURST  40
 
-static const char *base;
 static struct loop *loop;
 static char region[] = "ap-northeast-2";
 static char endpoint[256];
 static struct cfg cfg;
 static int64_t clock_offset;
-
-static size_t sink(char *d, size_t s, size_t n, void *arg)
-{
-	buf_add(arg, d, s * n);
-	return s * n;
-}
-
-static char *ctl(const char *path, const char *json)
-{
-	char url[512];
-	struct buf out = { 0 };
-	snprintf(url, sizeof(url), "%s/_fake/%s", base, path);
-	CURL *e = curl_easy_init();
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	if (json)
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
-	CURLcode rc = curl_easy_perform(e);
-	curl_easy_cleanup(e);
-	if (rc != CURLE_OK)
-		fprintf(stderr, "control %s failed: %s\n", path, curl_easy_strerror(rc));
-	return buf_take(&out);
-}
-
-static void ctlv(const char *path, const char *json)
-{
-	free(ctl(path, json));
-}
 
 /* AssumeRole requests the fake saw for role (NULL: any), and of action in
  * region (NULL: any) when action is not NULL. */

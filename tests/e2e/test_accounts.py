@@ -35,7 +35,6 @@ usage: test_accounts.py ENVBOT_BINARY [SCENARIO...]
 Exit 77 without moto or aiohttp in Debian's python3."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -49,7 +48,8 @@ except ImportError as e:
     print(f"SKIP: {e}")
     sys.exit(77)
 from wfcommon import (GREEN, RED, Checks, FakeAws, FakeDiscord, Moto, aws_test_env,  # noqa: E402
-                      embed_field, embed_text, tmpdir, write_config)
+                      embed_field, embed_text, start_daemon, stop_daemon, tmpdir,
+                      write_config)
 
 FAKE_DISCORD = os.path.join(HERE, "..", "fakes", "fake_discord.py")
 FAKE_AWS = os.path.join(HERE, "..", "fakes", "fake_aws.py")
@@ -134,28 +134,11 @@ class World:
         env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
         env["ENVBOT_TEST_POLL_MS"] = "300"
         self.log_path = os.path.join(self.d, name + ".log")
-        self.bot = subprocess.Popen([sys.argv[1], "-c", cfg, "run"],
-                                    stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT,
-                                    env=env)
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            if 'msg="ready"' in open(self.log_path, errors="replace").read():
-                return True
-            time.sleep(0.1)
-        return False
+        ready, self.bot = start_daemon(sys.argv[1], cfg, self.log_path, env)
+        return ready
 
     def stop_bot(self, c):
-        if self.bot and self.bot.poll() is None:
-            self.bot.send_signal(signal.SIGTERM)
-            try:
-                rc = self.bot.wait(20)
-            except subprocess.TimeoutExpired:
-                self.bot.kill()
-                rc = self.bot.wait()
-            c.ok(rc == 0, f"envbot exits 0 on SIGTERM (got {rc})")
-        text = open(self.log_path, errors="replace").read()
-        c.ok("Sanitizer" not in text and "runtime error:" not in text, "no sanitizer report",
-             text[-2000:])
+        stop_daemon(c, self.bot, self.log_path)
         self.bot = None
 
     def doctor(self, cfg):

@@ -363,6 +363,35 @@ def run_envbot(binary, cfg, *args, poll_ms=200, timeout=60, env=None):
     return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
 
 
+def start_daemon(binary, cfg, log_path, env, timeout=30):
+    """`envbot -c CFG run` with its output in log_path; the process once it
+    logged ready, None if it did not within timeout (the process is left
+    to the caller's close either way: returned as the second value)."""
+    proc = subprocess.Popen([binary, "-c", cfg, "run"], stdout=open(log_path, "wb"),
+                            stderr=subprocess.STDOUT, env=env)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if 'msg="ready"' in open(log_path, errors="replace").read():
+            return True, proc
+        time.sleep(0.1)
+    return False, proc
+
+
+def stop_daemon(c, proc, log_path):
+    """SIGTERM: exit 0 within 20 s, and no sanitizer report in its log."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        c.ok(rc == 0, f"envbot exits 0 on SIGTERM (got {rc})")
+    text = open(log_path, errors="replace").read()
+    c.ok("Sanitizer" not in text and "runtime error:" not in text, "no sanitizer report",
+         text[-2000:])
+
+
 class Checks:
     """Counts assertions and prints "N passed, N failed" like tests/unit/check.h."""
 
