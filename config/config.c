@@ -1167,6 +1167,12 @@ struct cfg_aws_target cfg_env_target(const struct cfg_env *env)
 	return t;
 }
 
+const char *cfg_role_account(const char *arn)
+{
+	const char *a = arn ? strstr(arn, ":iam::") : NULL;
+	return a && strspn(a + 6, "0123456789") >= 12 ? a + 6 : NULL;
+}
+
 bool cfg_env_multi_region(const struct cfg_env *env)
 {
 	return env->all_regions || env->n_regions > 1;
@@ -1696,8 +1702,8 @@ void cfg_print_target_aws(FILE *out, const struct cfg_env *e, const char *indent
 		return;
 	fprintf(out, "%s", indent);
 	if (t.assume_role) {
-		const char *acct = strstr(t.assume_role, ":iam::");
-		fprintf(out, "account %.12s as %s%s", acct ? acct + 6 : "?", t.assume_role,
+		const char *acct = cfg_role_account(t.assume_role);
+		fprintf(out, "account %.12s as %s%s", acct ? acct : "?", t.assume_role,
 			t.external_id ? " (with an external id)" : "");
 	}
 	if (t.region)

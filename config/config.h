@@ -161,6 +161,10 @@ struct cfg_env {
 /* Where env's calls go: each field its own, else its group's (a member),
  * else NULL (the daemon's). */
 struct cfg_aws_target cfg_env_target(const struct cfg_env *env);
+/* The 12-digit account inside a role ARN the config accepted
+ * ("arn:aws:iam::222222222222:role/x" gives "222222222222..."; print it
+ * with %.12s), NULL when arn is NULL or not one. */
+const char *cfg_role_account(const char *arn);
 /* True when env names more than one region or "all" (discovery fans out). */
 bool cfg_env_multi_region(const struct cfg_env *env);
 

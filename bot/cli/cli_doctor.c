@@ -167,10 +167,9 @@ static struct doc_check *add_check_at(struct doctor *d, enum doc_kind_id kind,
 	SET(c->region, "%s", w->region);
 	SET(c->role, "%s", w->role);
 	SET(c->external_id, "%s", w->external_id ? w->external_id : "");
-	/* arn:aws:iam::ACCOUNT:role/NAME (checked by the config) */
-	const char *acct = strstr(c->role, ":iam::");
+	const char *acct = cfg_role_account(c->role);
 	if (acct)
-		SET(c->role_account, "%.12s", acct + 6);
+		SET(c->role_account, "%.12s", acct);
 	if (env)
 		SET(c->envs, "%s", env->name);
 	return c;

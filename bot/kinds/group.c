@@ -153,21 +153,6 @@ static void on_next_turn(void *arg)
 	start_member(run);
 }
 
-/* The line of a member's step while it runs: its own active step. */
-static void active_detail(const struct wf *child, char *buf, size_t len)
-{
-	const struct wf_step *steps;
-	size_t n = wf_steps(child, &steps);
-	buf[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (steps[i].mark != WF_ACTIVE)
-			continue;
-		snprintf(buf, len, "%s%s%s", steps[i].label, steps[i].detail[0] ? ": " : "",
-			 steps[i].detail);
-		return;
-	}
-}
-
 static void child_checkpoint(void *arg, struct wf *child)
 {
 	struct group_run *run = arg;
@@ -190,7 +175,7 @@ static void child_changed(void *arg, struct wf *child)
 {
 	struct group_run *run = arg;
 	char detail[512]; /* cut to the step's detail by wf_mark_step */
-	active_detail(child, detail, sizeof(detail));
+	wf_active_detail(child, detail, sizeof(detail));
 	wf_mark_step(run->wf, (int)run->pos, WF_ACTIVE, detail);
 }
 

@@ -59,10 +59,10 @@ static void add_target_field(cJSON *fields, const struct cfg_env *env)
 	if (!t.assume_role && !t.region && !env->regions && !env->all_regions)
 		return;
 	char where[700];
-	const char *acct = t.assume_role ? strstr(t.assume_role, ":iam::") : NULL;
+	const char *acct = cfg_role_account(t.assume_role);
 	size_t o = 0;
 	if (acct)
-		o += (size_t)snprintf(where + o, sizeof(where) - o, "%.12s", acct + 6);
+		o += (size_t)snprintf(where + o, sizeof(where) - o, "%.12s", acct);
 	else
 		o += (size_t)snprintf(where + o, sizeof(where) - o, "envbot's own");
 	if (env->all_regions)

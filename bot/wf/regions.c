@@ -90,16 +90,8 @@ static void run_free(void *p)
 static void child_changed(void *arg, struct wf *child)
 {
 	struct region_child *c = arg;
-	const struct wf_step *steps;
-	size_t n = wf_steps(child, &steps);
-	char detail[512] = "";
-	for (size_t i = 0; i < n; i++) {
-		if (steps[i].mark != WF_ACTIVE)
-			continue;
-		snprintf(detail, sizeof(detail), "%s%s%s", steps[i].label,
-			 steps[i].detail[0] ? ": " : "", steps[i].detail);
-		break;
-	}
+	char detail[512]; /* cut to the step's detail by wf_mark_step */
+	wf_active_detail(child, detail, sizeof(detail));
 	wf_mark_step(c->run->wf, (int)c->i, WF_ACTIVE, detail);
 }
 

@@ -422,6 +422,18 @@ const struct wf *wf_parent(const struct wf *wf)
 	return wf->parent;
 }
 
+void wf_active_detail(const struct wf *child, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < child->n_steps; i++) {
+		const struct wf_step *s = &child->steps[i];
+		if (s->mark != WF_ACTIVE)
+			continue;
+		snprintf(buf, len, "%s%s%s", s->label, s->detail[0] ? ": " : "", s->detail);
+		return;
+	}
+}
+
 void wf_set_parent(struct wf *child, const struct wf *parent)
 {
 	child->parent = parent;

@@ -148,6 +148,9 @@ int wf_add_step(struct wf *wf, const char *label);
 /* Marks step i: active (started now), done or failed (ended now), with its
  * detail line (NULL: unchanged), then notifies the observer. */
 void wf_mark_step(struct wf *wf, int i, enum wf_mark mark, const char *detail);
+/* A child's line while it runs (a group member's, a region's): its active
+ * step, "label: detail", into buf; "" when none is active. */
+void wf_active_detail(const struct wf *child, char *buf, size_t len);
 /* For a group: makes child a member of wf (summary lines and capacities
  * are the group's). */
 void wf_set_parent(struct wf *child, const struct wf *parent);
