@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../bot/core/fence.h"
 #include "../bot/core/log.h"
 #include "../bot/core/rand.h"
 #include "aws_core.h"
@@ -33,11 +34,17 @@ static const struct {
 	[AWS_ECS] = { "ecs", NULL, "AmazonEC2ContainerServiceV20141113" },
 	[AWS_APPAS] = { "application-autoscaling", NULL, "AnyScaleFrontendService" },
 	[AWS_RDS] = { "rds", "2014-10-31", NULL },
+	[AWS_DDB] = { "dynamodb", NULL, "DynamoDB_20120810" },
 };
 
 const char *aws_service_name(enum aws_service svc)
 {
 	return (unsigned)svc < AWS_SERVICE_COUNT ? svc_info[svc].name : "?";
+}
+
+const char *aws_service_target(enum aws_service svc)
+{
+	return (unsigned)svc < AWS_SERVICE_COUNT ? svc_info[svc].target : NULL;
 }
 
 const char *aws_service_version(enum aws_service svc)
@@ -282,6 +289,12 @@ void aws_set_clock(struct aws *aws, aws_clock_fn fn, void *arg)
 	aws->clock_arg = arg;
 	for (size_t i = 0; i < aws->n_derived; i++)
 		aws_set_clock(aws->derived[i], fn, arg);
+}
+
+void aws_set_fence(struct aws *aws, const struct fence *fence)
+{
+	struct aws *root = aws->root ? aws->root : aws;
+	root->fence = fence;
 }
 
 void aws_get_tuning(const struct aws *aws, struct aws_tuning *out)
@@ -540,7 +553,8 @@ enum bot_rc aws_sign_request(const struct aws *aws, enum aws_service svc, const 
 	char date[17];
 	struct sigv4_header h[5];
 	size_t nh = 0;
-	const char *ctype = svc_info[svc].target
+	const char *ctype = svc == AWS_DDB ? "application/x-amz-json-1.0"
+			    : svc_info[svc].target
 				    ? "application/x-amz-json-1.1"
 				    : "application/x-www-form-urlencoded; charset=utf-8";
 
@@ -671,6 +685,12 @@ static void attempt_now(struct aws_op *op)
 {
 	const struct aws_creds *creds = NULL;
 	char why[256];
+	const struct aws *root = op->aws->root ? op->aws->root : op->aws;
+	if (!op->unsigned_req && !fence_ok(root->fence)) {
+		fail_now(op, BOT_ECANCELLED, "NotActive",
+			 "not sent: this replica is not the active one");
+		return;
+	}
 	if (op->unsigned_req) {
 		creds = NULL;
 	} else if (op->creds) {

@@ -32,6 +32,7 @@ enum aws_service {
 	AWS_ECS,     /* ecs (JSON 1.1) */
 	AWS_APPAS,   /* application-autoscaling (JSON 1.1) */
 	AWS_RDS,     /* rds (query protocol, XML): RDS, Aurora, DocumentDB, Neptune */
+	AWS_DDB,     /* dynamodb (JSON 1.0): the replicated state and the leader lease */
 	AWS_SERVICE_COUNT
 };
 
@@ -136,6 +137,12 @@ const char *aws_role(const struct aws *aws);
 void aws_cancel(struct aws *aws, void *arg);
 
 void aws_set_clock(struct aws *aws, aws_clock_fn fn, void *arg);
+/* Every attempt of every call (the derived clients' too) first asks fence
+ * (bot/core/fence.h; borrowed, NULL: none): a closed fence fails the call
+ * with BOT_ECANCELLED, code "NotActive", and nothing is sent. Credential
+ * fetches are not fenced (they change nothing). */
+struct fence;
+void aws_set_fence(struct aws *aws, const struct fence *fence);
 void aws_get_tuning(const struct aws *aws, struct aws_tuning *out);
 void aws_set_tuning(struct aws *aws, const struct aws_tuning *tuning);
 void aws_get_metrics(const struct aws *aws, struct aws_metrics *out);
@@ -165,6 +172,18 @@ enum bot_rc aws_call_query(struct aws *aws, enum aws_service svc, const char *ac
  * service prefix, e.g. "DescribeRepositories"); json the request document. */
 enum bot_rc aws_call_json(struct aws *aws, enum aws_service svc, const char *operation,
 			  const char *json, aws_raw_fn cb, void *arg);
+
+/* The same JSON call, blocking the calling thread until it ends (attempts,
+ * retries and backoff included, each attempt at most timeout_ms): for the
+ * state writes of a replicated daemon, which like the state file's fsync
+ * must be done before the caller acknowledges anything. Uses the
+ * credentials the client holds now: when none are resolved yet it fails
+ * (BOT_EAUTH, "NoCredentials") instead of waiting. Fenced like the
+ * asynchronous calls. On BOT_OK *body (NUL-terminated, caller frees) and
+ * *len hold the response; on error *body is NULL and err says why. */
+enum bot_rc aws_call_json_sync(struct aws *aws, enum aws_service svc, const char *operation,
+			       const char *json, long timeout_ms, struct aws_err *err,
+			       char **body, size_t *len);
 
 #include "cfn.h"
 #include "ec2.h"

@@ -84,6 +84,7 @@ struct aws {
 	struct cred_state *cred; /* NULL for a client using cred_owner's */
 	aws_capture_fn capture;
 	void *capture_arg;
+	const struct fence *fence; /* the root's; NULL: always open (aws_set_fence) */
 
 	/* aws_for: a derived client has its root; its credentials are its own
 	 * (a role's first client, in the root's region) or cred_owner's (the
@@ -98,6 +99,8 @@ struct aws {
 
 int64_t aws_now(const struct aws *aws);
 const char *aws_service_version(enum aws_service svc);
+/* The JSON protocols' X-Amz-Target prefix, NULL for the query ones. */
+const char *aws_service_target(enum aws_service svc);
 
 /* Links op into aws (in flight). */
 void aws_op_init(struct aws_op *op, struct aws *aws, enum aws_service svc, void *user_arg,

@@ -164,6 +164,7 @@ static const struct {
 	[AWS_ECS] = { "ECS", "ecs" },
 	[AWS_APPAS] = { "APPLICATION_AUTO_SCALING", "application-autoscaling" },
 	[AWS_RDS] = { "RDS", "rds" },
+	[AWS_DDB] = { "DYNAMODB", "dynamodb" },
 };
 
 char *aws_resolve_endpoint(enum aws_service svc, const char *region, const char *cfg_url, char *err,

@@ -1323,6 +1323,8 @@ static void cfg_defaults(struct loader *ld)
 		cfg->warn_before = 15 * 60;
 	if (cfg->audit_max <= 0)
 		cfg->audit_max = 1000;
+	if (cfg->state_lease_s <= 0)
+		cfg->state_lease_s = 15;
 	if (!cfg->exclude_tag)
 		cfg->exclude_tag = dup_str(ld, CFG_EXCLUDE_TAG);
 	for (size_t i = 0; i < cfg->n_envs; i++) {
@@ -1336,18 +1338,75 @@ static void cfg_defaults(struct loader *ld)
 	}
 }
 
+/* DynamoDB table names: 3 to 255 of [A-Za-z0-9_.-]. */
+static bool table_name_ok(const char *v)
+{
+	size_t n = strlen(v);
+	if (n < 3 || n > 255)
+		return false;
+	for (; *v; v++)
+		if (!isalnum((unsigned char)*v) && *v != '_' && *v != '-' && *v != '.')
+			return false;
+	return true;
+}
+
+/* state = { backend = "file" | "dynamodb"; table; region; lease_seconds;
+ * replica_id; } */
+static void load_state_group(struct loader *ld, const config_setting_t *root)
+{
+	struct cfg *cfg = ld->cfg;
+	const config_setting_t *g = get_group(ld, root, "", "state", false);
+	if (!g)
+		return;
+	static const char *const known[] = { "backend",       "table",      "region",
+					     "lease_seconds", "replica_id", NULL };
+	check_unknown(ld, g, "state", known);
+	char *backend = NULL;
+	if (get_string(ld, g, "state", "backend", true, &backend)) {
+		if (strcmp(backend, "dynamodb") == 0)
+			cfg->state_ddb = true;
+		else if (strcmp(backend, "file") != 0)
+			add_error(ld, at_of(g, "backend"), "state.backend",
+				  "\"%s\" is not one of \"file\", \"dynamodb\"", backend);
+	}
+	free(backend);
+	if (get_string(ld, g, "state", "table", cfg->state_ddb, &cfg->state_table) &&
+	    !table_name_ok(cfg->state_table))
+		add_error(ld, at_of(g, "table"), "state.table",
+			  "\"%s\" is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ - .)",
+			  cfg->state_table);
+	if (get_string(ld, g, "state", "region", false, &cfg->state_region))
+		check_region(ld, at_of(g, "region"), "state.region", cfg->state_region);
+	long long lease = 0;
+	if (get_int(ld, g, "state", "lease_seconds", 3, 300, &lease))
+		cfg->state_lease_s = (int)lease;
+	get_string(ld, g, "state", "replica_id", false, &cfg->state_replica);
+	if (!cfg->state_ddb) {
+		static const char *const ddb_only[] = { "table", "region", "lease_seconds",
+							"replica_id", NULL };
+		for (size_t i = 0; ddb_only[i]; i++)
+			if (member(g, ddb_only[i])) {
+				char p[CFG_PATH_LEN];
+				child_path(p, "state", ddb_only[i]);
+				add_error(ld, at_of(g, ddb_only[i]), p,
+					  "only means something with backend = \"dynamodb\"");
+			}
+	}
+}
+
 static void load_root(struct loader *ld, const config_setting_t *root)
 {
 	static const char *const known[] = { "discord",      "aws",        "state_file",
 					     "catch_up",     "max_extend", "warn_before",
 					     "health",       "timezone",   "holidays",
 					     "environments", "audit_max",  "log_level",
-					     "manual_lease", NULL };
+					     "manual_lease", "state",      NULL };
 	struct cfg *cfg = ld->cfg;
 	check_unknown(ld, root, "", known);
 	load_discord(ld, root);
 	load_aws(ld, root);
 	get_string(ld, root, "", "state_file", false, &cfg->state_file);
+	load_state_group(ld, root);
 	get_duration(ld, root, "", "catch_up", &cfg->catch_up);
 	get_duration(ld, root, "", "max_extend", &cfg->max_extend);
 	get_duration(ld, root, "", "warn_before", &cfg->warn_before);
@@ -1561,6 +1620,9 @@ void cfg_destroy(struct cfg *cfg)
 	free(cfg->profile);
 	free(cfg->exclude_tag);
 	free(cfg->state_file);
+	free(cfg->state_table);
+	free(cfg->state_region);
+	free(cfg->state_replica);
 	free(cfg->health_listen);
 	free(cfg->timezone);
 	tz_destroy(cfg->tz);
@@ -1750,7 +1812,15 @@ void cfg_print_summary(const struct cfg *cfg, FILE *out)
 		fprintf(out, ", endpoint %s", cfg->endpoint_url);
 	fprintf(out, "\n          exempt: resources tagged %s = \"true\" or %s-until = \"DATE\"",
 		cfg->exclude_tag, cfg->exclude_tag);
-	fprintf(out, "\nstate     %s (audit keeps %d entries)\n", cfg->state_file, cfg->audit_max);
+	if (cfg->state_ddb)
+		fprintf(out,
+			"\nstate     DynamoDB table %s in %s, lease %d s (audit keeps %d "
+			"entries)\n",
+			cfg->state_table, cfg->state_region ? cfg->state_region : cfg->region,
+			cfg->state_lease_s, cfg->audit_max);
+	else
+		fprintf(out, "\nstate     %s (audit keeps %d entries)\n", cfg->state_file,
+			cfg->audit_max);
 	when_format_duration(cfg->catch_up, a, sizeof(a));
 	when_format_duration(cfg->max_extend, b, sizeof(b));
 	when_format_duration(cfg->warn_before, c, sizeof(c));

@@ -15,6 +15,7 @@
 
 #include "../core/backoff.h"
 #include "../core/buf.h"
+#include "../core/fence.h"
 #include "../core/log.h"
 #include "../core/rand.h"
 #include "../core/url.h"
@@ -115,6 +116,7 @@ struct gw_msg {
 
 struct gw {
 	struct loop *loop;
+	const struct fence *fence; /* borrowed; NULL: always open */
 	struct gw_callbacks cb;
 	char *url; /* from /gateway/bot */
 	char *token;
@@ -300,6 +302,11 @@ static void budget_fire(lws_sorted_usec_list_t *sul)
  * once READY and within the budget. Returns -1 to close. */
 static int on_writeable(struct gw *gw, struct lws *wsi)
 {
+	if (!fence_ok(gw->fence)) {
+		log_warn(MOD, "msg=\"not sent: this replica is not the active one; dropping the "
+			      "connection\"");
+		return -1;
+	}
 	if (gw->closing) {
 		const char *reason = "envbot";
 		lws_close_reason(wsi, (enum lws_close_status)gw->close_code,
@@ -833,6 +840,10 @@ static void do_connect(struct gw *gw)
 		port = 443;
 	snprintf(path, sizeof(path), "/%s", p);
 
+	if (!fence_ok(gw->fence)) {
+		on_disconnect(gw, "not the active replica");
+		return;
+	}
 	struct lws_client_connect_info i = { 0 };
 	i.context = gw->ctx;
 	i.address = addr;
@@ -1009,6 +1020,7 @@ struct gw *gw_create(struct loop *loop, const struct gw_options *opt, const stru
 	gw->compress = opt->compress;
 	gw->frame_max = opt->max_frame_bytes ? opt->max_frame_bytes : GW_DEFAULT_FRAME_MAX;
 	gw->limit = opt->limit;
+	gw->fence = opt->fence;
 	gw->seq = -1;
 	gw->stats.latency_ms = -1;
 	pthread_mutex_init(&gw->lock, NULL);

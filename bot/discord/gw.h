@@ -101,6 +101,10 @@ struct gw_options {
 	int intents;                 /* 0: interactions need none */
 	bool compress;               /* compress=zlib-stream */
 	struct gw_start_limit limit; /* all zero: unknown, not enforced */
+	/* Asked before every payload and every connect (bot/core/fence.h;
+	 * borrowed, NULL: none): closed, nothing is written and the connection
+	 * is dropped without a frame. */
+	const struct fence *fence;
 	/* Tests only (0 = Discord's values): */
 	unsigned max_frame_bytes; /* reassembly cap, default 8 MiB */
 };

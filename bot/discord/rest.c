@@ -14,6 +14,7 @@
 
 #include "../core/backoff.h"
 #include "../core/buf.h"
+#include "../core/fence.h"
 #include "../core/log.h"
 #include "../core/rand.h"
 #include "../core/url.h"
@@ -95,6 +96,7 @@ struct rest {
 	unsigned max_retries;
 	unsigned timeout_ms;
 	bool auth_failed;
+	const struct fence *fence; /* borrowed; NULL: always open */
 
 	struct bucket *buckets[REST_TABLE_SIZE];
 	size_t n_buckets;
@@ -786,10 +788,17 @@ static uint64_t pump_walk(struct rest *rest, uint64_t now)
 			rest_bucket_take(&b->st, now);
 			if (!exempt)
 				global_take(rest, req);
-			if (req_start(rest, req) != BOT_OK) {
+			enum bot_rc rc =
+				fence_ok(rest->fence) ? req_start(rest, req) : BOT_ECANCELLED;
+			if (rc != BOT_OK) {
 				rest_bucket_update(&b->st, NULL, NULL, NULL, now);
 				global_release(rest, req, now);
-				req_finish(req, BOT_ENOMEM, 0);
+				if (rc == BOT_ECANCELLED)
+					log_warn(MOD,
+						 "msg=\"not sent: this replica is not the active "
+						 "one\" route=\"%s\"",
+						 req->logroute);
+				req_finish(req, rc == BOT_ECANCELLED ? rc : BOT_ENOMEM, 0);
 			}
 		}
 		list = b->pending_next;
@@ -985,6 +994,11 @@ void rest_destroy(struct rest *rest)
 }
 
 /* ---- counters ---- */
+
+void rest_set_fence(struct rest *rest, const struct fence *fence)
+{
+	rest->fence = fence;
+}
 
 void rest_get_stats(const struct rest *rest, struct rest_stats *out)
 {

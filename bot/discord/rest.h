@@ -185,6 +185,11 @@ struct rest_stats {
 	uint64_t in_flight;
 };
 void rest_get_stats(const struct rest *rest, struct rest_stats *out);
+
+/* Every request, when its turn comes, first asks fence (bot/core/fence.h;
+ * borrowed, NULL: none): closed, it ends with BOT_ECANCELLED unsent. */
+struct fence;
+void rest_set_fence(struct rest *rest, const struct fence *fence);
 /* Calls fn once per known route key with its counts (requests, 429s). */
 void rest_each_route(const struct rest *rest,
 		     void (*fn)(void *arg, const char *route, uint64_t requests,
