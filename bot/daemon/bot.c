@@ -150,6 +150,7 @@ static void on_gateway(void *arg, const struct rest_response *res)
 		.intents = 0,
 		.compress = getenv("ENVBOT_GATEWAY_COMPRESS") != NULL,
 		.limit = bot->start_limit,
+		.fence = daemon_fence(bot->daemon),
 	};
 	struct gw_callbacks cb = { .on_dispatch = on_dispatch, .on_fatal = on_fatal, .arg = bot };
 	bot->gw = gw_create(bot->loop, &opt, &cb);
@@ -367,6 +368,10 @@ int bot_run(struct bot *bot)
 	/* Workflows resume and the scheduler runs even while Discord is
 	 * unreachable: the gateway connects in the background. */
 	enum bot_rc rc = daemon_start(bot->daemon);
+	if (rc != BOT_OK && bot->stopping) {
+		log_info(MOD, "msg=\"stopped\" exit=%d", bot->exit_status);
+		return bot->exit_status;
+	}
 	if (rc != BOT_OK)
 		return bot_exit_status(rc);
 	/* application_id and guild_id need a restart: the start-up config is

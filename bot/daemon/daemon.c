@@ -9,13 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../aws/aws.h"
+#include "../core/fence.h"
 #include "../core/log.h"
+#include "../core/rand.h"
 #include "../sched/sched.h"
+#include "../state/ddb_store.h"
 #include "../state/saver.h"
 #include "../state/state.h"
 #include "../wf/wfm.h"
+#include "replica.h"
 
 #define MOD             "daemon"
 #define EXPIRE_EVERY_MS (10u * 60u * 1000u)
@@ -34,6 +39,12 @@ struct daemon {
 	struct sched *sched;     /* owned; rebuilt by SIGHUP */
 	struct daemon_health *health;
 	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
+	/* Two replicas (state.backend = "dynamodb"): the lease, the table and
+	 * the fence every side effect asks; all NULL with the state file. */
+	struct fence fence;
+	struct aws *ddb_aws; /* the table's client, owned, not fenced */
+	struct ddb_store *store;
+	struct replica *replica;
 	/* Configs replaced by SIGHUP: running workflows and the AWS client
 	 * borrow from them, so they live until exit. */
 	struct cfg **retired;
@@ -52,6 +63,11 @@ struct daemon *daemon_create(struct loop *loop, struct rest *rest, struct cfg *c
 	d->deps.rest = rest;
 	d->deps.cfg = cfg;
 	return d;
+}
+
+const struct fence *daemon_fence(const struct daemon *d)
+{
+	return d->cfg->state_ddb ? &d->fence : NULL;
 }
 
 const struct cfg *daemon_cfg(const struct daemon *d)
@@ -146,10 +162,110 @@ static enum bot_rc lock_state(const char *path, struct state_lock **out)
 	return BOT_OK;
 }
 
+/* Leadership is gone (replica.h): the process starts over as a standby. */
+static void on_lost(void *arg, const char *why)
+{
+	(void)arg;
+	(void)why;
+	daemon_reexec();
+}
+
+/* The saver's write was refused by its condition: another replica holds
+ * the lease, or wrote since. */
+static void on_write_refused(void *arg, const char *why)
+{
+	struct daemon *d = arg;
+	replica_lost(d->replica, why);
+}
+
+static void on_active(void *arg)
+{
+	struct daemon *d = arg;
+	loop_stop(d->loop);
+}
+
+/* "<replica_id or host>#<pid>-<nonce>": unique to this process, so that a
+ * restarted replica never mistakes its predecessor's lease for its own. */
+static void owner_name(const struct cfg *cfg, char *buf, size_t len)
+{
+	char host[64] = "envbot";
+	if (!cfg->state_replica)
+		gethostname(host, sizeof(host) - 1);
+	snprintf(buf, len, "%.100s#%ld-%08x", cfg->state_replica ? cfg->state_replica : host,
+		 (long)getpid(), (unsigned)(rand_unit() * 4294967295.0));
+}
+
+/* Standby: serves /healthz and watches the lease until it is ours (BOT_OK)
+ * or a signal stops the loop (BOT_ECANCELLED). Nothing else runs: no
+ * gateway, no scheduler, no workflow. */
+static enum bot_rc wait_for_lease(struct daemon *d)
+{
+	char err[512], owner[DDB_OWNER_MAX];
+	fence_init(&d->fence);
+	rest_set_fence(d->deps.rest, &d->fence);
+	enum bot_rc rc = daemon_health_create(d->loop, &d->deps, &d->health);
+	if (rc != BOT_OK)
+		return rc;
+	d->ddb_aws = aws_create(d->loop, d->cfg, err, sizeof(err));
+	if (!d->ddb_aws) {
+		log_error(MOD, "msg=\"AWS client for the state table not created\" reason=\"%s\"",
+			  err);
+		return BOT_ECONFIG;
+	}
+	struct aws_target t = { .region = d->cfg->state_region };
+	struct aws *table_aws = aws_for(d->ddb_aws, &t, err, sizeof(err));
+	if (!table_aws) {
+		log_error(MOD, "msg=\"AWS client for the state table not created\" reason=\"%s\"",
+			  err);
+		return BOT_ECONFIG;
+	}
+	owner_name(d->cfg, owner, sizeof(owner));
+	d->store = ddb_store_create(table_aws, d->cfg->state_table, owner, &d->fence);
+	struct replica_cb cb = { .on_active = on_active, .on_lost = on_lost, .arg = d };
+	d->replica =
+		d->store ? replica_create(d->loop, d->store, d->cfg->state_lease_s, &d->fence, &cb)
+			 : NULL;
+	if (!d->replica)
+		return BOT_ENOMEM;
+	daemon_health_set_replica(d->health, d->replica);
+	replica_start(d->replica);
+	if (loop_run(d->loop) != 0)
+		return BOT_EIO;
+	return replica_active(d->replica) ? BOT_OK : BOT_ECANCELLED;
+}
+
+/* The lease is ours: the state as the last holder left it. */
+static enum bot_rc load_table_state(struct daemon *d)
+{
+	char err[512];
+	bool missing = false;
+	enum bot_rc rc = ddb_state_read(d->store, &d->state, &missing, err, sizeof(err));
+	if (rc != BOT_OK) {
+		log_error(MOD,
+			  "msg=\"state in the table refused; not starting (fix it or run "
+			  "migrate-state)\" table=%s reason=\"%s\"",
+			  d->cfg->state_table, err);
+		return rc;
+	}
+	log_info(MOD, "msg=\"state read\" table=%s version=%lld%s", d->cfg->state_table,
+		 (long long)ddb_store_version(d->store), missing ? " new=true" : "");
+	d->saver = saver_create_ddb(d->loop, d->state, d->store, on_write_refused, d);
+	if (!d->saver)
+		return BOT_ENOMEM;
+	d->deps.state = d->state;
+	d->deps.saver = d->saver;
+	state_set_audit_max(d->state, d->cfg->audit_max);
+	/* Prove now that the state can be written (and that the lease is
+	 * still ours), not at the first override. */
+	return saver_save_now(d->saver) == BOT_OK ? BOT_OK : BOT_EIO;
+}
+
 static enum bot_rc load_state(struct daemon *d)
 {
 	char err[512];
 	struct state_load_info info;
+	if (d->store)
+		return load_table_state(d);
 	if (lock_state(d->cfg->state_file, &d->lock) != BOT_OK)
 		return BOT_ECONFIG;
 	enum bot_rc rc = state_load(d->cfg->state_file, &d->state, &info, err, sizeof(err));
@@ -183,17 +299,23 @@ static enum bot_rc load_state(struct daemon *d)
 enum bot_rc daemon_start(struct daemon *d)
 {
 	char err[512];
-	enum bot_rc rc = load_state(d);
+	enum bot_rc rc = d->cfg->state_ddb ? wait_for_lease(d) : BOT_OK;
 	if (rc != BOT_OK)
 		return rc;
-	rc = daemon_health_create(d->loop, &d->deps, &d->health);
+	rc = load_state(d);
 	if (rc != BOT_OK)
 		return rc;
+	if (!d->health && (rc = daemon_health_create(d->loop, &d->deps, &d->health)) != BOT_OK)
+		return rc;
+	if (d->replica)
+		daemon_health_set_replica(d->health, d->replica);
 	d->aws = aws_create(d->loop, d->cfg, err, sizeof(err));
 	if (!d->aws) {
 		log_error(MOD, "msg=\"AWS client not created\" reason=\"%s\"", err);
 		return BOT_ECONFIG;
 	}
+	if (d->store)
+		aws_set_fence(d->aws, &d->fence);
 	d->deps.aws = d->aws;
 	struct wfm_deps wd = { .loop = d->loop,
 			       .aws = d->aws,
@@ -225,11 +347,16 @@ void daemon_destroy(struct daemon *d)
 	loop_timer_cancel(d->loop, d->expire_timer);
 	sched_destroy(d->sched);
 	daemon_health_destroy(d->health);
-	if (d->saver)
+	if (d->saver && (!d->replica || replica_active(d->replica)))
 		saver_save_now(d->saver);
+	/* The standby need not wait for the lease to run out. */
+	replica_release(d->replica);
 	wfm_destroy(d->wfm);
 	aws_destroy(d->aws);
 	saver_destroy(d->saver);
+	replica_destroy(d->replica);
+	ddb_store_destroy(d->store);
+	aws_destroy(d->ddb_aws);
 	state_destroy(d->state);
 	state_lock_release(d->lock);
 	for (size_t i = 0; i < d->n_retired; i++)
@@ -264,6 +391,11 @@ static void log_restart_only(const struct cfg *was, const struct cfg *now)
 		{ "discord.guild_id", was->guild_id, now->guild_id },
 		{ "discord.token_file", was->token_file, now->token_file },
 		{ "health.listen", was->health_listen, now->health_listen },
+		{ "state.backend", was->state_ddb ? "dynamodb" : "file",
+		  now->state_ddb ? "dynamodb" : "file" },
+		{ "state.table", was->state_table, now->state_table },
+		{ "state.region", was->state_region, now->state_region },
+		{ "state.replica_id", was->state_replica, now->state_replica },
 	};
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		if (!same(s[i].was, s[i].now))
@@ -278,7 +410,7 @@ static void log_restart_only(const struct cfg *was, const struct cfg *now)
  * written there, saving stays on the old path. */
 static void move_state_file(struct daemon *d, const char *was, const char *now)
 {
-	if (!d->saver || same(was, now))
+	if (!d->saver || d->store || same(was, now))
 		return;
 	char err[512];
 	struct state_lock *lock = NULL;

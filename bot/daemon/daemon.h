@@ -20,8 +20,10 @@ struct daemon;
 /* Takes ownership of cfg (also on failure); loop and rest are borrowed and
  * must outlive the daemon. Nothing runs yet. NULL on allocation failure. */
 struct daemon *daemon_create(struct loop *loop, struct rest *rest, struct cfg *cfg);
-/* Loads the state (refusing to start on a corrupt file without a good
- * backup), creates the AWS client and the workflow manager, resumes
+/* With state.backend = "dynamodb", first waits as a standby (health
+ * listener only) until the lease is ours, then reads the state from the
+ * table; BOT_ECANCELLED when a signal ends the wait. Then: loads the state (refusing to start on a
+ * corrupt file without a good backup), creates the AWS client and the workflow manager, resumes
  * workflows in flight, starts the scheduler (with catch-up). Returns BOT_OK
  * or an error already logged (the exit status follows bot_exit_status). */
 enum bot_rc daemon_start(struct daemon *d);
@@ -33,6 +35,12 @@ void daemon_destroy(struct daemon *d);
 /* SIGHUP: re-reads the config and applies it to every module; on any error
  * keeps the running config and logs why. */
 void daemon_reload(struct daemon *d);
+/* The fence the gateway must ask (replica.h); NULL with the state file. */
+struct fence;
+const struct fence *daemon_fence(const struct daemon *d);
+/* Leadership lost: replaces the process with a fresh standby (reexec.c).
+ * Never returns. */
+void daemon_reexec(void) __attribute__((noreturn));
 /* The current config; borrowed until the next daemon_reload. */
 const struct cfg *daemon_cfg(const struct daemon *d);
 /* Routes an interaction to the commands. Takes ownership of ix. */
@@ -62,6 +70,9 @@ enum bot_rc daemon_health_create(struct loop *loop, const struct cmd_deps *deps,
 void daemon_health_destroy(struct daemon_health *dh);
 /* gw is borrowed; NULL: no gateway (yet, or any more). */
 void daemon_health_set_gateway(struct daemon_health *dh, struct gw *gw);
+/* r is borrowed; NULL: one replica (the state file). */
+struct replica;
+void daemon_health_set_replica(struct daemon_health *dh, const struct replica *r);
 /* Counts a finished workflow by action and outcome. Accepts a NULL dh. */
 void daemon_count_workflow(struct daemon_health *dh, const struct wf *wf);
 

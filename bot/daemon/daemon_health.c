@@ -15,16 +15,18 @@
 #include "../sched/sched.h"
 #include "../wf/wfm.h"
 #include "daemon.h"
+#include "replica.h"
 
 #define MOD "health"
 
 /* The registry, the listener, and the counters mirrored from the modules:
  * what was already added. */
 struct daemon_health {
-	const struct cmd_deps *deps; /* the daemon's current handles */
-	struct gw *gw;               /* NULL until the gateway exists */
-	struct metrics *metrics;     /* owned */
-	struct health *health;       /* owned; NULL if health.listen is not set */
+	const struct cmd_deps *deps;   /* the daemon's current handles */
+	struct gw *gw;                 /* NULL until the gateway exists */
+	const struct replica *replica; /* NULL: the state file, one replica */
+	struct metrics *metrics;       /* owned */
+	struct health *health;         /* owned; NULL if health.listen is not set */
 	uint64_t reconnects, rl, rl_global;
 	uint64_t aws_requests[AWS_SERVICE_COUNT], aws_errors[AWS_SERVICE_COUNT];
 };
@@ -54,9 +56,21 @@ static void refresh(struct daemon_health *seen, struct health_status *st)
 			    (double)gs.latency_ms / 1000.0);
 	add_delta(m, METRIC_GATEWAY_RECONNECTS, NULL, NULL, gs.reconnects, &seen->reconnects);
 	metrics_set(m, METRIC_SCHEDULER_ALIVE, NULL, NULL, deps->sched ? 1 : 0);
+	if (seen->replica) {
+		st->replicated = true;
+		st->standby = !replica_active(seen->replica);
+		st->role_since = replica_since(seen->replica);
+		/* three lease periods without an answer from DynamoDB */
+		st->lease_reachable = replica_failures(seen->replica) < 3;
+		metrics_set(m, METRIC_REPLICA_ACTIVE, NULL, NULL, st->standby ? 0 : 1);
+		metrics_set(m, METRIC_REPLICA_SINCE, NULL, NULL, (double)st->role_since);
+	} else {
+		metrics_set(m, METRIC_REPLICA_ACTIVE, NULL, NULL, 1);
+	}
 
 	struct rest_stats rs = { 0 };
-	rest_get_stats(deps->rest, &rs);
+	if (deps->rest)
+		rest_get_stats(deps->rest, &rs);
 	add_delta(m, METRIC_DISCORD_429, "global", NULL, rs.ratelimited_global, &seen->rl_global);
 	add_delta(m, METRIC_DISCORD_429, "route", NULL, rs.ratelimited - rs.ratelimited_global,
 		  &seen->rl);
@@ -125,6 +139,12 @@ void daemon_health_destroy(struct daemon_health *dh)
 	health_destroy(dh->health);
 	metrics_destroy(dh->metrics);
 	free(dh);
+}
+
+void daemon_health_set_replica(struct daemon_health *dh, const struct replica *r)
+{
+	if (dh)
+		dh->replica = r;
 }
 
 void daemon_health_set_gateway(struct daemon_health *dh, struct gw *gw)

@@ -176,6 +176,10 @@ static void status_get(struct health *h, struct health_status *st)
 
 static bool status_healthy(const struct health_status *st)
 {
+	if (st->replicated && st->standby)
+		return st->lease_reachable;
+	if (st->replicated && !st->lease_reachable)
+		return false;
 	if (!st->gateway_connected || !st->scheduler_alive)
 		return false;
 	if (st->heartbeat_interval_ms > 0 && st->heartbeat_ack_age_ms >= 0 &&
@@ -197,7 +201,14 @@ static char *healthz_body(const struct health_status *st, bool healthy)
 		      ? cJSON_AddNumberToObject(o, "heartbeat_ack_age_seconds",
 						(double)st->heartbeat_ack_age_ms / 1000.0)
 		      : cJSON_AddNullToObject(o, "heartbeat_ack_age_seconds")) ||
-	    !cJSON_AddBoolToObject(o, "scheduler_alive", st->scheduler_alive))
+	    !cJSON_AddBoolToObject(o, "scheduler_alive", st->scheduler_alive) ||
+	    !cJSON_AddStringToObject(o, "role",
+				     !st->replicated ? "single"
+				     : st->standby   ? "standby"
+						     : "active"))
+		goto out;
+	if (st->replicated && (!cJSON_AddNumberToObject(o, "role_since", (double)st->role_since) ||
+			       !cJSON_AddBoolToObject(o, "lease_reachable", st->lease_reachable)))
 		goto out;
 	text = cJSON_PrintUnformatted(o);
 out:

@@ -27,6 +27,13 @@ struct health_status {
 	 * treats the connection as a zombie by then. */
 	int64_t heartbeat_interval_ms;
 	bool scheduler_alive;
+	/* Two replicas (state.backend = "dynamodb"): this one's role. A
+	 * standby has no gateway and no scheduler by design; it is healthy
+	 * while it can read the lease (lease_reachable). */
+	bool replicated;
+	bool standby;
+	int64_t role_since; /* Unix s */
+	bool lease_reachable;
 };
 
 /* Called on the loop thread for every /healthz and /metrics request; must not

@@ -72,6 +72,13 @@ static const struct metric_desc descs[METRIC_COUNT] = {
 				    .type = MT_COUNTER,
 				    .help = "Label combinations refused because a metric was "
 					    "full." },
+	[METRIC_REPLICA_ACTIVE] = { .name = "envbot_replica_active",
+				    .type = MT_GAUGE,
+				    .help = "1 on the active replica (the lease holder), 0 on the "
+					    "standby." },
+	[METRIC_REPLICA_SINCE] = { .name = "envbot_replica_role_since_timestamp_seconds",
+				   .type = MT_GAUGE,
+				   .help = "Unix time this replica became active or standby." },
 };
 
 struct series {

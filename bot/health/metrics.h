@@ -53,6 +53,12 @@ enum metric_id {
 	/* counter envbot_metrics_series_dropped_total: label combinations
 	 * refused because a metric already had METRICS_MAX_SERIES series. */
 	METRIC_SERIES_DROPPED,
+	/* gauge envbot_replica_active: 1 on the replica holding the lease
+	 * (and on a daemon of the state file), 0 on the standby. */
+	METRIC_REPLICA_ACTIVE,
+	/* gauge envbot_replica_role_since_timestamp_seconds: Unix time this
+	 * replica became active or standby. */
+	METRIC_REPLICA_SINCE,
 	METRIC_COUNT
 };
 

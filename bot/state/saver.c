@@ -7,14 +7,18 @@
 #include <string.h>
 
 #include "../core/log.h"
+#include "ddb_store.h"
 
 #define MOD "state"
 
 struct saver {
 	struct loop *loop;
 	struct state *state;
-	char *path; /* owned */
+	char *path; /* owned; the table's name with a store */
 	struct loop_timer *timer;
+	struct ddb_store *store; /* borrowed; NULL: the file at path */
+	saver_lost_fn lost;
+	void *lost_arg;
 };
 
 struct saver *saver_create(struct loop *loop, struct state *state, const char *path)
@@ -28,6 +32,18 @@ struct saver *saver_create(struct loop *loop, struct state *state, const char *p
 	if (!sv->path) {
 		free(sv);
 		return NULL;
+	}
+	return sv;
+}
+
+struct saver *saver_create_ddb(struct loop *loop, struct state *state, struct ddb_store *store,
+			       saver_lost_fn lost, void *arg)
+{
+	struct saver *sv = saver_create(loop, state, ddb_store_table(store));
+	if (sv) {
+		sv->store = store;
+		sv->lost = lost;
+		sv->lost_arg = arg;
 	}
 	return sv;
 }
@@ -47,6 +63,15 @@ enum bot_rc saver_save_now(struct saver *sv)
 	if (sv->timer) {
 		loop_timer_cancel(sv->loop, sv->timer);
 		sv->timer = NULL;
+	}
+	if (sv->store) {
+		enum bot_rc rc = ddb_state_write(sv->store, sv->state, err, sizeof(err));
+		if (rc == BOT_OK)
+			return BOT_OK;
+		log_error(MOD, "msg=\"state not saved\" table=%s reason=\"%s\"", sv->path, err);
+		if (rc == BOT_EBUSY && sv->lost)
+			sv->lost(sv->lost_arg, err);
+		return BOT_EIO;
 	}
 	if (state_save(sv->state, sv->path, err, sizeof(err)) != BOT_OK) {
 		log_error(MOD, "msg=\"state not saved\" path=%s reason=\"%s\"", sv->path, err);

@@ -17,6 +17,14 @@ struct saver;
 /* loop and state are borrowed and must outlive the saver; path is copied.
  * Returns NULL on allocation failure. */
 struct saver *saver_create(struct loop *loop, struct state *state, const char *path);
+/* The same saver writing to a DynamoDB table (ddb_store.h, borrowed) instead
+ * of a file. A write refused because this replica is no longer the one that
+ * may write (the lease is gone, or another replica wrote) calls lost (on the
+ * loop thread, from inside the save) after the save reports BOT_EIO. */
+struct ddb_store;
+typedef void (*saver_lost_fn)(void *arg, const char *why);
+struct saver *saver_create_ddb(struct loop *loop, struct state *state, struct ddb_store *store,
+			       saver_lost_fn lost, void *arg);
 /* Accepts NULL. A save still pending is dropped: call saver_save_now first
  * to keep it. */
 void saver_destroy(struct saver *sv);

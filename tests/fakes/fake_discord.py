@@ -32,6 +32,11 @@ What it enforces, like Discord:
   RESUME with replay of missed events, op 9 false when the session is gone,
   sessions invalidated when the client closes with 1000/1001.
 
+Two replicas of envbot on one fake (issue 17): api_base
+http://127.0.0.1:PORT/r/NAME/api/v10 serves the same API, records "replica":
+NAME on each request, and GET /gateway/bot answers ws://.../r/NAME/gateway
+(a connection's "path" says which replica opened it).
+
 Control API (HTTP, JSON bodies, all under /_control):
   POST /_control/interaction   {"command": "env", "subcommand": "start",
         "options": {"name": "dev"}, "type": 2, "focused": "name",
@@ -390,7 +395,9 @@ class Fake:
                      "global_name": None, "avatar": None, "bot": True, "flags": 0},
             "guilds": [],
             "session_id": sid,
-            "resume_gateway_url": "%s://127.0.0.1:%d/gateway-resume" % (self.ws, self.port),
+            "resume_gateway_url": "%s://127.0.0.1:%d%s/gateway-resume" % (
+                self.ws, self.port,
+                "/".join(conn.path.split("/")[:3]) if conn.path.startswith("/r/") else ""),
             "application": {"id": self.app_id, "flags": 0},
             "shard": [0, 1],
         }
@@ -535,8 +542,9 @@ class Fake:
         auth = request.headers.get("Authorization")
         ua = request.headers.get("User-Agent", "")
         route = self.route_key(method, path)
+        replica = request.match_info.get("replica")
         rec = {"t": t, "method": method, "path": path, "route": route, "auth": auth is not None,
-               "ua": ua, "status": None, "body": None}
+               "ua": ua, "status": None, "body": None, "replica": replica}
         self.requests.append(rec)
         self.count("requests")
         if self.delay_ms:
@@ -547,7 +555,8 @@ class Fake:
             body = "<invalid json>"
         rec["body"] = body
         status, out, headers = await self.rest_inner(request, method, path, route, body,
-                                                     auth, ua)
+                                                     auth, ua,
+                                                     "/r/" + replica if replica else "")
         rec["status"] = status
         if status == 401:
             self.count("rest_401")
@@ -559,7 +568,7 @@ class Fake:
             self.count("rest_5xx")
         return self.json_response(status, out, headers)
 
-    async def rest_inner(self, request, method, path, route, body, auth, ua):
+    async def rest_inner(self, request, method, path, route, body, auth, ua, prefix=""):
         t = now()
         tokened = route.startswith("POST /interactions/") or path.startswith("/webhooks/")
         for f in self.failures:
@@ -571,7 +580,7 @@ class Fake:
                 if f.get("after"):
                     # the request is carried out, its answer lost (an edge
                     # 5xx or a timeout after Discord did the work)
-                    await self.handle(method, path, body)
+                    await self.handle(method, path, body, prefix)
                     return st, {"message": "%d: injected after" % st, "code": 0}, None
                 if st == 429:
                     ra = float(f.get("retry_after", 0.5))
@@ -613,13 +622,13 @@ class Fake:
             return 429, {"message": "You are being rate limited.", "retry_after": ra,
                          "global": False}, h
         b["remaining"] -= 1
-        status, out = await self.handle(method, path, body)
+        status, out = await self.handle(method, path, body, prefix)
         return status, out, self.headers_for(b)
 
-    async def handle(self, method, path, body):
+    async def handle(self, method, path, body, prefix=""):
         m = re.fullmatch(r"/gateway(/bot)?", path)
         if m and method == "GET":
-            url = "%s://127.0.0.1:%d/gateway" % (self.ws, self.port)
+            url = "%s://127.0.0.1:%d%s/gateway" % (self.ws, self.port, prefix)
             if not m.group(1):
                 return 200, {"url": url}
             reset_after = 86400000
@@ -1053,7 +1062,9 @@ async def main():
     app = web.Application(client_max_size=8 << 20)
     for path in ("/gateway", "/gateway/", "/gateway-resume", "/gateway-resume/"):
         app.router.add_route("GET", path, fake.gateway)
+        app.router.add_route("GET", "/r/{replica}" + path, fake.gateway)
     app.router.add_route("*", r"/api/v{ver:\d+}/{tail:.*}", fake.rest)
+    app.router.add_route("*", r"/r/{replica}/api/v{ver:\d+}/{tail:.*}", fake.rest)
 
     async def interaction_get(request):
         return web.json_response(fake.interactions.get(request.match_info["id"], {}))
