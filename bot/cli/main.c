@@ -56,6 +56,10 @@ static const struct cli_command commands[] = {
 	  .fn = cli_doctor,
 	  .usage = "doctor",
 	  .summary = "check config, Discord access, AWS credentials and permissions" },
+	{ .name = "migrate-state",
+	  .fn = cli_migrate_state,
+	  .usage = "migrate-state --to-table|--to-file [--file PATH] [--force]",
+	  .summary = "copy the state file into the DynamoDB table, or back" },
 	{ 0 },
 };
 

@@ -380,6 +380,41 @@ class Test:
         c.ok(not two, f"never two active over {n} rounds ({len(watch)} samples)", two[:3])
         print(f"rounds: {n} kill -9 rounds, {len(dates)} skips kept", flush=True)
 
+    def migrate(self):
+        c = self.c
+        cfg = self.r["a"].cfg
+        env = self.fake.env()
+
+        def run(*args):
+            return subprocess.run([sys.argv[1], "-c", cfg, "migrate-state", *args],
+                                  capture_output=True, text=True, env=env, timeout=60)
+        out = os.path.join(self.d, "copied.json")
+        p = run("--to-table", "--file", out)
+        c.ok(p.returncode != 0, "migrate-state --to-table of a missing file refused", p)
+        p = run("--to-file", "--file", out)
+        c.ok(p.returncode == 0 and "copied the table" in p.stdout,
+             "migrate-state --to-file while the replicas run (a read)", p)
+        with open(out) as f:
+            copied = json.load(f)
+        c.ok(copied == self.state() or copied.get("environments") == self.state().get(
+            "environments"), "the file holds the table's state")
+        p = run("--to-table", "--file", out, "--force")
+        c.ok(p.returncode == 1 and "holds the lease" in p.stderr,
+             "migrate-state --to-table refused while a replica holds the lease", p)
+        for r in self.r.values():
+            rc = r.stop()
+            c.ok(rc == 0, f"replica {r.name} exits 0 on SIGTERM ({rc})")
+        ver = int(self.ddb.get_item(TableName=TABLE, Key={"pk": {"S": "state"}},
+                                    ConsistentRead=True)["Item"]["ver"]["N"])
+        p = run("--to-table", "--file", out)
+        c.ok(p.returncode == 1 and "already holds a state" in p.stderr,
+             "migrate-state --to-table without --force keeps the table's state", p)
+        p = run("--to-table", "--file", out, "--force")
+        c.ok(p.returncode == 0 and f"version {ver + 1}" in p.stdout,
+             "migrate-state --to-table --force writes the next version", p)
+        c.ok(self.state().get("environments") == copied.get("environments"),
+             "the table holds the file's state")
+
     def close(self):
         for r in self.r.values():
             r.stop()
@@ -398,6 +433,7 @@ def main():
         t.pause()
         t.faults()
         t.rounds(int(os.environ.get("REPLICA_ROUNDS", "10")))
+        t.migrate()
     finally:
         t.close()
     rc = t.c.done()
