@@ -182,8 +182,8 @@ enum bot_rc aws_call_json(struct aws *aws, enum aws_service svc, const char *ope
  * asynchronous calls. On BOT_OK *body (NUL-terminated, caller frees) and
  * *len hold the response; on error *body is NULL and err says why. */
 enum bot_rc aws_call_json_sync(struct aws *aws, enum aws_service svc, const char *operation,
-			       const char *json, long timeout_ms, struct aws_err *err,
-			       char **body, size_t *len);
+			       const char *json, long timeout_ms, struct aws_err *err, char **body,
+			       size_t *len);
 
 #include "cfn.h"
 #include "ec2.h"

@@ -192,15 +192,15 @@ struct cfg {
 	char *profile;      /* may be NULL */
 	char *exclude_tag;  /* default CFG_EXCLUDE_TAG */
 
-	char *state_file;    /* default "/var/lib/envbot/state.json" */
+	char *state_file; /* default "/var/lib/envbot/state.json" */
 	/* state = { backend = "dynamodb"; table; region; lease_seconds;
 	 * replica_id; }: two replicas share the state in a DynamoDB table and
 	 * one of them, the lease holder, acts (#17). Unset: the state file. */
 	bool state_ddb;
-	char *state_table;     /* "envbot-state" */
-	char *state_region;    /* NULL: aws.region */
-	int state_lease_s;     /* default 15, 3..300 */
-	char *state_replica;   /* NULL: "<hostname>:<pid>" */
+	char *state_table;   /* "envbot-state" */
+	char *state_region;  /* NULL: aws.region */
+	int state_lease_s;   /* default 15, 3..300 */
+	char *state_replica; /* NULL: "<hostname>:<pid>" */
 	int64_t catch_up;    /* seconds, default 2h */
 	int64_t max_extend;  /* seconds, default 4h */
 	int64_t warn_before; /* seconds, default 15m; 0 disables */
