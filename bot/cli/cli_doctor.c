@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
 
 #include "../../aws/aws.h"
 #include "../core/array.h"
@@ -40,6 +43,7 @@ enum doc_kind_id {
 	K_CREDENTIALS,
 	K_ROLE,    /* an environment's aws.assume_role: who it makes us */
 	K_REGIONS, /* regions = "all": the account's enabled regions */
+	K_STATE,   /* state.backend = "dynamodb": the table and its lease */
 	K_KIND,    /* a permission check of an environment kind (kc) */
 	K_COUNT
 };
@@ -615,6 +619,90 @@ static enum bot_rc start_regions(struct doc_check *c)
 	return aws_started(c, ec2_describe_regions(c->aws, on_doc_regions, c));
 }
 
+/* ---- the replicated state's table ---- */
+
+static void on_doc_lease(void *arg, const struct aws_err *err, const char *body, size_t len)
+{
+	struct doc_check *c = arg;
+	if (c->d->finished || aws_common(c, err))
+		return;
+	if (err->rc != BOT_OK) {
+		aws_other(c, err);
+		return;
+	}
+	cJSON *o = cJSON_ParseWithLength(body, len);
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, "Item");
+	const cJSON *owner = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(item, "owner"), "S");
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(item, "expires_ms"), "N");
+	long long left = cJSON_IsString(exp)
+				 ? (atoll(exp->valuestring) - (long long)time(NULL) * 1000) / 1000
+				 : -1;
+	size_t used = strlen(c->detail);
+	if (cJSON_IsString(owner) && left > 0)
+		snprintf(c->detail + used, sizeof(c->detail) - used,
+			 "; lease held by %s for %lld s more", owner->valuestring, left);
+	else
+		snprintf(c->detail + used, sizeof(c->detail) - used,
+			 "; lease free (no replica active)");
+	used = strlen(c->detail);
+	snprintf(c->detail + used, sizeof(c->detail) - used,
+		 "; writes (UpdateItem, TransactWriteItems) are not probed: they would change it");
+	cJSON_Delete(o);
+	finish(c, DOC_PASS);
+}
+
+static void on_doc_table(void *arg, const struct aws_err *err, const char *body, size_t len)
+{
+	struct doc_check *c = arg;
+	if (c->d->finished || aws_common(c, err))
+		return;
+	if (err->rc != BOT_OK) {
+		if (strcmp(err->code, "ResourceNotFoundException") == 0)
+			SET(c->fix,
+			    "create it: deploy/cloudformation/envbot.yaml with StateTableName = %s",
+			    c->target);
+		aws_other(c, err);
+		return;
+	}
+	cJSON *o = cJSON_ParseWithLength(body, len);
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "Table");
+	const cJSON *status = cJSON_GetObjectItemCaseSensitive(t, "TableStatus");
+	const cJSON *key = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(t, "KeySchema"), 0);
+	const cJSON *kname = cJSON_GetObjectItemCaseSensitive(key, "AttributeName");
+	bool key_ok = cJSON_IsString(kname) && strcmp(kname->valuestring, "pk") == 0 &&
+		      cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "KeySchema")) == 1;
+	SET(c->detail, "%s, key %s", cJSON_IsString(status) ? status->valuestring : "?",
+	    cJSON_IsString(kname) ? kname->valuestring : "?");
+	cJSON_Delete(o);
+	if (!key_ok) {
+		SET(c->fix, "the table needs exactly one key, the string hash key \"pk\" "
+			    "(deploy/cloudformation/envbot.yaml makes it so)");
+		finish(c, DOC_FAIL);
+		return;
+	}
+	char req[400];
+	SET(req,
+	    "{\"TableName\":\"%s\",\"Key\":{\"pk\":{\"S\":\"leader\"}},"
+	    "\"ConsistentRead\":true}",
+	    c->target);
+	if (aws_call_json(c->aws, AWS_DDB, "GetItem", req, on_doc_lease, c) != BOT_OK) {
+		SET(c->detail, "GetItem could not be started");
+		finish(c, DOC_FAIL);
+	}
+}
+
+static enum bot_rc start_state_table(struct doc_check *c)
+{
+	if (start_aws_pending(c) != BOT_OK || !c->aws)
+		return BOT_OK;
+	char req[300];
+	SET(req, "{\"TableName\":\"%s\"}", c->target);
+	return aws_started(c,
+			   aws_call_json(c->aws, AWS_DDB, "DescribeTable", req, on_doc_table, c));
+}
+
 static enum bot_rc start_info(struct doc_check *c)
 {
 	c->state = DOC_INFO;
@@ -727,6 +815,12 @@ static const struct doc_kind kinds[K_COUNT] = {
 		.fix_denied = "allow ec2:DescribeRegions on Resource \"*\" (regions = \"all\" "
 			      "lists them)%s%s",
 	},
+	[K_STATE] = {
+		.name = "DynamoDB state table",
+		.start = start_state_table,
+		.fix_denied = "allow dynamodb:DescribeTable, GetItem, PutItem, UpdateItem and "
+			      "ConditionCheckItem on the table %s%.0s",
+	},
 	[K_KIND] = { .name = "environment kind check", .start = start_kind },
 };
 
@@ -762,6 +856,11 @@ static int build_checks(struct doctor *d)
 		return -1;
 	if (!add_check(d, K_CREDENTIALS, NULL, "", NULL))
 		return -1;
+	if (cfg->state_ddb) {
+		struct doc_where w = { cfg->state_region ? cfg->state_region : "", "", NULL };
+		if (!add_check_at(d, K_STATE, NULL, cfg->state_table, NULL, &w))
+			return -1;
+	}
 	/* every role in use, then every "all regions" lookup */
 	for (size_t i = 0; i < cfg->n_envs; i++) {
 		const struct cfg_env *top = &cfg->envs[i];
@@ -870,6 +969,10 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 	case K_GUILD: SET(head, "guild %s", c->target); break;
 	case K_CREDENTIALS: SET(head, "%s", kinds[c->kind].name); break;
 	case K_ROLE: SET(head, "AWS role %s (%s)", c->role, c->envs); break;
+	case K_STATE:
+		SET(head, "%s %s%s%s", kinds[c->kind].name, c->target, c->region[0] ? " in " : "",
+		    c->region);
+		break;
 	case K_REGIONS:
 		SET(head, "%s%s%s (%s)", kinds[c->kind].name, c->role[0] ? " as " : "", c->role,
 		    c->envs);

@@ -243,6 +243,28 @@ class Test:
         c.ok(all(q["service"] == "dynamodb" for q in self.aws_calls("b")),
              "the standby called nothing but DynamoDB",
              {q["action"] for q in self.aws_calls("b")})
+        env = self.fake.env()
+        env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
+        p = subprocess.run([sys.argv[1], "-c", a.cfg, "doctor"], capture_output=True,
+                           text=True, env=env, timeout=60)
+        line = [ln for ln in p.stdout.splitlines() if "DynamoDB state table" in ln]
+        c.ok(line and line[0].startswith("\u2714") and "key pk" in line[0] and
+             "lease held by a#" in line[0], "doctor: the table and who holds the lease",
+             p.stdout)
+        self.ddb.create_table(TableName="envbot-badkey", BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "id",
+                                                     "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        bad = os.path.join(self.d, "bad.cfg")
+        with open(a.cfg) as f:
+            text = f.read()
+        with open(bad, "w") as f:
+            f.write(text.replace(f'table = "{TABLE}"', 'table = "envbot-badkey"'))
+        p = subprocess.run([sys.argv[1], "-c", bad, "doctor"], capture_output=True,
+                           text=True, env=env, timeout=60)
+        c.ok(p.returncode != 0 and "\u2718 DynamoDB state table envbot-badkey" in p.stdout
+             and "string hash key" in p.stdout, "doctor: a table with the wrong key fails",
+             p.stdout)
         skip_day = weekday(datetime.date.today() + datetime.timedelta(days=30)).isoformat()
         reply = self.skip(skip_day)
         c.ok("recorded" in reply, "a records a skip", reply)
