@@ -87,7 +87,7 @@ class Replica:
                      os.path.join(t.d, f"state-{name}.json"), api_base=api,
                      extra_top=f'health: {{ listen = "127.0.0.1:{self.health}"; }};\n'
                                f'state: {{ backend = "dynamodb"; table = "{TABLE}"; '
-                               f'lease_seconds = {LEASE}; replica_id = "{name}"; }};')
+                               f'lease_seconds = {t.lease}; replica_id = "{name}"; }};')
 
     def start(self):
         n = len(self.logs)
@@ -97,7 +97,7 @@ class Replica:
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = KEYS[self.name]
         env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
         env["ENVBOT_TEST_POLL_MS"] = "300"
-        self.proc = subprocess.Popen([sys.argv[1], "-c", self.cfg, "run"],
+        self.proc = subprocess.Popen([self.t.binary, "-c", self.cfg, "run"],
                                      stdout=open(path, "wb"), stderr=subprocess.STDOUT, env=env)
         return self
 
@@ -146,7 +146,8 @@ class Replica:
 
 
 class Test:
-    def __init__(self):
+    def __init__(self, binary, lease=LEASE):
+        self.binary, self.lease = binary, lease
         self.d = tmpdir("envbot-replicas-")
         self.c = Checks()
         self.m = Moto(self.d)
@@ -245,7 +246,7 @@ class Test:
              {q["action"] for q in self.aws_calls("b")})
         env = self.fake.env()
         env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
-        p = subprocess.run([sys.argv[1], "-c", a.cfg, "doctor"], capture_output=True,
+        p = subprocess.run([self.binary, "-c", a.cfg, "doctor"], capture_output=True,
                            text=True, env=env, timeout=60)
         line = [ln for ln in p.stdout.splitlines() if "DynamoDB state table" in ln]
         c.ok(line and line[0].startswith("\u2714") and "key pk" in line[0] and
@@ -260,7 +261,7 @@ class Test:
             text = f.read()
         with open(bad, "w") as f:
             f.write(text.replace(f'table = "{TABLE}"', 'table = "envbot-badkey"'))
-        p = subprocess.run([sys.argv[1], "-c", bad, "doctor"], capture_output=True,
+        p = subprocess.run([self.binary, "-c", bad, "doctor"], capture_output=True,
                            text=True, env=env, timeout=60)
         c.ok(p.returncode != 0 and "\u2718 DynamoDB state table envbot-badkey" in p.stdout
              and "string hash key" in p.stdout, "doctor: a table with the wrong key fails",
@@ -408,7 +409,7 @@ class Test:
         env = self.fake.env()
 
         def run(*args):
-            return subprocess.run([sys.argv[1], "-c", cfg, "migrate-state", *args],
+            return subprocess.run([self.binary, "-c", cfg, "migrate-state", *args],
                                   capture_output=True, text=True, env=env, timeout=60)
         out = os.path.join(self.d, "copied.json")
         p = run("--to-table", "--file", out)
@@ -449,7 +450,7 @@ class Test:
 
 
 def main():
-    t = Test()
+    t = Test(sys.argv[1])
     try:
         t.takeover()
         t.pause()
