@@ -46,6 +46,8 @@ expect_types = {
     "envbot_workflows_running": "gauge",
     "envbot_next_action_timestamp_seconds": "gauge",
     "envbot_metrics_series_dropped": "counter",
+    "envbot_replica_active": "gauge",
+    "envbot_replica_role_since_timestamp_seconds": "gauge",
 }
 for name, typ in expect_types.items():
     check(name in families and families[name].type == typ, f"{name} is a {typ}")
