@@ -67,7 +67,8 @@ struct daemon *daemon_create(struct loop *loop, struct rest *rest, struct cfg *c
 
 const struct fence *daemon_fence(const struct daemon *d)
 {
-	return d->cfg->state_ddb ? &d->fence : NULL;
+	/* the start-up config decides, not a later SIGHUP's */
+	return d->store ? &d->fence : NULL;
 }
 
 const struct cfg *daemon_cfg(const struct daemon *d)
