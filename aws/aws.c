@@ -496,7 +496,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return op->resp.oom ? 0 : n;
 }
 
-static void header_value(char *dst, size_t dstlen, const char *v, size_t n)
+void aws_header_value(char *dst, size_t dstlen, const char *v, size_t n)
 {
 	while (n && (*v == ' ' || *v == '\t')) {
 		v++;
@@ -517,14 +517,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	static const char rid1[] = "x-amzn-requestid:", rid2[] = "x-amz-request-id:",
 			  etype[] = "x-amzn-errortype:";
 	if (n > sizeof(rid1) - 1 && strncasecmp(data, rid1, sizeof(rid1) - 1) == 0)
-		header_value(op->request_id, sizeof(op->request_id), data + sizeof(rid1) - 1,
-			     n - (sizeof(rid1) - 1));
+		aws_header_value(op->request_id, sizeof(op->request_id), data + sizeof(rid1) - 1,
+				 n - (sizeof(rid1) - 1));
 	else if (n > sizeof(rid2) - 1 && strncasecmp(data, rid2, sizeof(rid2) - 1) == 0)
-		header_value(op->request_id, sizeof(op->request_id), data + sizeof(rid2) - 1,
-			     n - (sizeof(rid2) - 1));
+		aws_header_value(op->request_id, sizeof(op->request_id), data + sizeof(rid2) - 1,
+				 n - (sizeof(rid2) - 1));
 	else if (n > sizeof(etype) - 1 && strncasecmp(data, etype, sizeof(etype) - 1) == 0)
-		header_value(op->errtype, sizeof(op->errtype), data + sizeof(etype) - 1,
-			     n - (sizeof(etype) - 1));
+		aws_header_value(op->errtype, sizeof(op->errtype), data + sizeof(etype) - 1,
+				 n - (sizeof(etype) - 1));
 	return n;
 }
 

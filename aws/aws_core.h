@@ -99,6 +99,8 @@ struct aws {
 
 int64_t aws_now(const struct aws *aws);
 const char *aws_service_version(enum aws_service svc);
+/* Copies a response header's value (n bytes at v) into dst, trimmed. */
+void aws_header_value(char *dst, size_t dstlen, const char *v, size_t n);
 /* The JSON protocols' X-Amz-Target prefix, NULL for the query ones. */
 const char *aws_service_target(enum aws_service svc);
 

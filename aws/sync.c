@@ -41,31 +41,17 @@ static size_t sync_body(char *data, size_t size, size_t nmemb, void *arg)
 	return r->body.oom ? 0 : n;
 }
 
-static void copy_header(char *dst, size_t dstlen, const char *v, size_t n)
-{
-	while (n && (*v == ' ' || *v == '\t')) {
-		v++;
-		n--;
-	}
-	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-		n--;
-	if (n >= dstlen)
-		n = dstlen - 1;
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
 static size_t sync_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct sync_resp *r = arg;
 	size_t n = size * nmemb;
 	static const char rid[] = "x-amzn-requestid:", etype[] = "x-amzn-errortype:";
 	if (n > sizeof(rid) - 1 && strncasecmp(data, rid, sizeof(rid) - 1) == 0)
-		copy_header(r->request_id, sizeof(r->request_id), data + sizeof(rid) - 1,
-			    n - (sizeof(rid) - 1));
+		aws_header_value(r->request_id, sizeof(r->request_id), data + sizeof(rid) - 1,
+				 n - (sizeof(rid) - 1));
 	else if (n > sizeof(etype) - 1 && strncasecmp(data, etype, sizeof(etype) - 1) == 0)
-		copy_header(r->errtype, sizeof(r->errtype), data + sizeof(etype) - 1,
-			    n - (sizeof(etype) - 1));
+		aws_header_value(r->errtype, sizeof(r->errtype), data + sizeof(etype) - 1,
+				 n - (sizeof(etype) - 1));
 	return n;
 }
 
