@@ -35,6 +35,9 @@ static const struct {
 	[AWS_APPAS] = { "application-autoscaling", NULL, "AnyScaleFrontendService" },
 	[AWS_RDS] = { "rds", "2014-10-31", NULL },
 	[AWS_DDB] = { "dynamodb", NULL, "DynamoDB_20120810" },
+	[AWS_SNS] = { "sns", "2010-03-31", NULL },
+	[AWS_EVENTS] = { "events", NULL, "AWSEvents" },
+	[AWS_CE] = { "ce", NULL, "AWSInsightsIndexService" },
 };
 
 const char *aws_service_name(enum aws_service svc)

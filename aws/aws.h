@@ -33,6 +33,9 @@ enum aws_service {
 	AWS_APPAS,   /* application-autoscaling (JSON 1.1) */
 	AWS_RDS,     /* rds (query protocol, XML): RDS, Aurora, DocumentDB, Neptune */
 	AWS_DDB,     /* dynamodb (JSON 1.0): the replicated state and the leader lease */
+	AWS_SNS,     /* sns (query protocol, XML): events out */
+	AWS_EVENTS,  /* events (JSON 1.1): EventBridge, events out */
+	AWS_CE,      /* ce (JSON 1.1): Cost Explorer, the weekly report (us-east-1) */
 	AWS_SERVICE_COUNT
 };
 

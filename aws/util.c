@@ -165,6 +165,9 @@ static const struct {
 	[AWS_APPAS] = { "APPLICATION_AUTO_SCALING", "application-autoscaling" },
 	[AWS_RDS] = { "RDS", "rds" },
 	[AWS_DDB] = { "DYNAMODB", "dynamodb" },
+	[AWS_SNS] = { "SNS", "sns" },
+	[AWS_EVENTS] = { "EVENTBRIDGE", "events" },
+	[AWS_CE] = { "COST_EXPLORER", "ce" },
 };
 
 char *aws_resolve_endpoint(enum aws_service svc, const char *region, const char *cfg_url, char *err,

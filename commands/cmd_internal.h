@@ -50,6 +50,11 @@ extern const struct cmd_desc cmd_misc_table[];
 
 /* ---- helpers (reply.c) ---- */
 
+/* The override just made, as an event out (events.h), recorded in the state
+ * with it: call before the save that covers the change. text says what
+ * changed, for humans. cmd_commit does it. */
+void cmd_emit_override(struct cmd_ctx *c, const char *text);
+
 /* Ephemeral "✘ why" to the caller, audited as "refused: why" and saved.
  * Nothing else changes. */
 void cmd_refuse(struct cmd_ctx *c, const char *why);

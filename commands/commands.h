@@ -32,6 +32,7 @@ struct wfm;
  * SIGHUP) by the daemon; everything is borrowed. A handler uses them only
  * while it runs: what answers later (AWS lookups, workflows) copies the
  * handles it needs. */
+struct events;
 struct cmd_deps {
 	struct rest *rest;
 	const struct cfg *cfg; /* the current config */
@@ -40,6 +41,7 @@ struct cmd_deps {
 	struct wfm *wfm;       /* NULL: no workflows */
 	struct sched *sched;   /* NULL: a stand-in answers "what next" */
 	struct aws *aws;       /* NULL: no AWS lookups */
+	struct events *events; /* NULL: no events out */
 };
 
 /* Handles one interaction of any type. deps is borrowed for the call; takes

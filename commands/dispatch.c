@@ -317,8 +317,11 @@ static void snooze_lease(struct cmd_ctx *c, const struct tz *tz, time_t warned, 
 	}
 	cmd_who(c, who, sizeof(who));
 	cmd_audit(c, "ok: lease lengthened");
-	bool saved = saver_save_now(c->deps->saver) == BOT_OK;
 	cmd_fmt_local(tz, t, until, sizeof(until));
+	snprintf(text, sizeof(text), "%s: lease extended to %s by %s (+%dh)", c->env->name, until,
+		 who, hours);
+	cmd_emit_override(c, text);
+	bool saved = saver_save_now(c->deps->saver) == BOT_OK;
 	snprintf(text, sizeof(text),
 		 "\xE2\x8F\xB0 **%s** was to stop at %s (end of its lease).\n%s Lease extended "
 		 "to %s by %s (+%dh).%s",

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../bot/core/log.h"
+#include "../bot/events/events.h"
 #include "../bot/sched/sched.h"
 #include "cmd_internal.h"
 
@@ -139,10 +140,28 @@ void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply)
 	cmd_reply_long(c->deps->rest, c->ix, text, !public_reply);
 }
 
+void cmd_emit_override(struct cmd_ctx *c, const char *text)
+{
+	char name[3 * IX_NAME_MAX + 2];
+	const struct ix *ix = c->ix;
+	snprintf(name, sizeof(name), "%s%s%s%s%s", ix->command, ix->group[0] ? " " : "", ix->group,
+		 ix->subcommand[0] ? " " : "", ix->subcommand);
+	struct event_in in = { .type = EVENT_OVERRIDE,
+			       .time = c->now,
+			       .env = c->env ? c->env->name : NULL,
+			       .who = ix->user_name[0] ? ix->user_name : ix->user_id,
+			       .user_id = ix->user_id,
+			       .summary = text,
+			       .command = c->action,
+			       .override = name };
+	events_emit(c->deps->events, &in);
+}
+
 void cmd_commit(struct cmd_ctx *c, const char *text, const char *note)
 {
 	char out[REST_CONTENT_MAX];
 	cmd_audit(c, "ok");
+	cmd_emit_override(c, text);
 	if (saver_save_now(c->deps->saver) != BOT_OK) {
 		snprintf(out, sizeof(out),
 			 "\xE2\x9A\xA0 %s But it could NOT be saved to the state file: it holds "

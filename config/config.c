@@ -30,6 +30,14 @@
 /* A Discord bot token is ~72 bytes; anything much larger is not a token. */
 #define CFG_TOKEN_MAX 4096
 
+/* What goes out (the end of this file): read before the environments,
+ * since holidays_from names calendars. */
+static void load_outputs(struct cfg_reader *root, struct cfg *cfg);
+static void load_env_outputs(struct cfg_reader *r, const struct cfg *cfg, struct cfg_env *env);
+static void free_outputs(struct cfg *cfg);
+static void free_env_outputs(struct cfg_env *env);
+static void print_outputs(const struct cfg *cfg, FILE *out);
+
 struct cfg_error {
 	unsigned line;
 	unsigned seq; /* keeps errors on one line in the order found */
@@ -565,12 +573,17 @@ static void load_discord(struct loader *ld, const config_setting_t *root)
 }
 
 /* "ap-northeast-2", "us-gov-west-1": lowercase words, then a digit. */
+static bool region_ok(const char *v)
+{
+	size_t n = strlen(v);
+	return strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == n && strchr(v, '-') &&
+	       isdigit((unsigned char)v[n - 1]) && islower((unsigned char)v[0]);
+}
+
 static void check_region(struct loader *ld, const config_setting_t *at, const char *path,
 			 const char *v)
 {
-	size_t n = strlen(v);
-	if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || !strchr(v, '-') ||
-	    !isdigit((unsigned char)v[n - 1]) || !islower((unsigned char)v[0]))
+	if (!region_ok(v))
 		add_error(ld, at, path,
 			  "\"%s\" is not an AWS region name (like \"ap-northeast-2\")", v);
 }
@@ -1063,8 +1076,8 @@ static void reject_others(struct loader *ld, const config_setting_t *g, const ch
 static void build_env_known(struct loader *ld)
 {
 	static const char *const head[] = { "name", "kind", NULL };
-	static const char *const tail[] = { "schedule", "protected", "enforce", "hourly_cost",
-					    "aws",      "regions",   NULL };
+	static const char *const tail[] = { "schedule", "protected", "enforce",       "hourly_cost",
+					    "aws",      "regions",   "holidays_from", NULL };
 	size_t n = sizeof(head) / sizeof(head[0]) + sizeof(tail) / sizeof(tail[0]);
 	for (const struct cfg_kind *const *k = ld->kinds; k && *k; k++)
 		for (const char *const *s = (*k)->settings; s && *s; s++)
@@ -1145,6 +1158,9 @@ static void load_env(struct loader *ld, const config_setting_t *g, unsigned idx)
 	free(kind);
 
 	load_schedule(ld, g, path, &env->schedule);
+	struct cfg_reader *outr = new_reader(ld, g, path);
+	if (outr)
+		load_env_outputs(outr, cfg, env);
 	get_bool(ld, g, path, "protected", &env->protected_env);
 	get_bool(ld, g, path, "enforce", &env->enforce);
 	if (get_number(ld, g, path, "hourly_cost", &env->hourly_cost) && env->hourly_cost < 0) {
@@ -1396,11 +1412,13 @@ static void load_state_group(struct loader *ld, const config_setting_t *root)
 
 static void load_root(struct loader *ld, const config_setting_t *root)
 {
-	static const char *const known[] = { "discord",      "aws",        "state_file",
-					     "catch_up",     "max_extend", "warn_before",
-					     "health",       "timezone",   "holidays",
-					     "environments", "audit_max",  "log_level",
-					     "manual_lease", "state",      NULL };
+	static const char *const known[] = {
+		"discord",           "aws",          "state_file", "catch_up",
+		"max_extend",        "warn_before",  "health",     "timezone",
+		"holidays",          "environments", "audit_max",  "log_level",
+		"manual_lease",      "state",        "events",     "report",
+		"holiday_calendars", "locale",       NULL
+	};
 	struct cfg *cfg = ld->cfg;
 	check_unknown(ld, root, "", known);
 	load_discord(ld, root);
@@ -1426,6 +1444,9 @@ static void load_root(struct loader *ld, const config_setting_t *root)
 	if (get_string(ld, root, "", "timezone", false, &cfg->timezone))
 		check_zone(ld, at_of(root, "timezone"), "timezone", cfg->timezone);
 	load_holidays(ld, root);
+	struct cfg_reader *outr = new_reader(ld, root, "");
+	if (outr)
+		load_outputs(outr, cfg);
 
 	long long audit = 0;
 	if (get_int(ld, root, "", "audit_max", 1, 1000000, &audit))
@@ -1605,7 +1626,9 @@ void cfg_destroy(struct cfg *cfg)
 		free(e->schedule.stop_expr);
 		free(e->schedule.timezone);
 		tz_destroy(e->schedule.tz);
+		free_env_outputs(e);
 	}
+	free_outputs(cfg);
 	free(cfg->envs);
 	free(cfg->path);
 	free(cfg->application_id);
@@ -1835,7 +1858,9 @@ void cfg_print_summary(const struct cfg *cfg, FILE *out)
 		when_format_date(cfg->holidays[i], a, sizeof(a));
 		fprintf(out, "%s%s", i ? ", " : "", a);
 	}
-	fprintf(out, "\n\nenvironments (%zu)\n", cfg->n_envs);
+	fprintf(out, "\n");
+	print_outputs(cfg, out);
+	fprintf(out, "\nenvironments (%zu)\n", cfg->n_envs);
 	for (size_t i = 0; i < cfg->n_envs; i++) {
 		const struct cfg_env *e = &cfg->envs[i];
 		fprintf(out, "  %-10s %-5s  ", e->name, cfg_kind_name(e->kind));
@@ -1849,4 +1874,327 @@ void cfg_print_summary(const struct cfg *cfg, FILE *out)
 		print_schedule(out, "start", e->schedule.start_expr, e->schedule.timezone);
 		print_schedule(out, "stop", e->schedule.stop_expr, e->schedule.timezone);
 	}
+}
+
+/* ---- what goes out: events, the report, holiday calendars, locale -------------
+ * Read through the kinds' reader, so they report their mistakes exactly like
+ * the rest of the schema. (Kept in this file: a file of its own would call
+ * the reader here and be called from here, a cycle tests/check_layering.py
+ * refuses.) */
+
+bool cfg_locale_known(const char *code)
+{
+	return code && (strcmp(code, "en") == 0 || strcmp(code, "ko") == 0);
+}
+
+/* ---- events ---- */
+
+static bool sink_name_ok(const char *v)
+{
+	size_t n = strlen(v);
+	return n >= 1 && n < CFG_SINK_NAME_MAX &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+/* arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE; *region (a pointer into
+ * arn, length *rlen) when it is one. */
+static bool arn_split(const char *arn, const char *service, const char **region, size_t *rlen)
+{
+	char pre[32];
+	if (strncmp(arn, "arn:", 4) != 0)
+		return false;
+	const char *p = strchr(arn + 4, ':');
+	if (!p)
+		return false;
+	snprintf(pre, sizeof(pre), ":%s:", service);
+	if (strncmp(p, pre, strlen(pre)) != 0)
+		return false;
+	const char *r = p + strlen(pre), *e = strchr(r, ':');
+	if (!e || e == r)
+		return false;
+	const char *acct = e + 1, *ae = strchr(acct, ':');
+	if (!ae || ae - acct != 12 || strspn(acct, "0123456789") != 12 || !ae[1])
+		return false;
+	*region = r;
+	*rlen = (size_t)(e - r);
+	return true;
+}
+
+static void read_sink_region(struct cfg_reader *g, struct cfg_sink *s, const char *arn)
+{
+	if (cfg_read_string(g, "region", CFG_OPTIONAL, &s->region)) {
+		if (!region_ok(s->region))
+			cfg_read_error(g, "region",
+				       "\"%s\" is not an AWS region name (like \"ap-northeast-2\")",
+				       s->region);
+		return;
+	}
+	const char *r;
+	size_t n;
+	if (arn && arn_split(arn, s->kind == CFG_SINK_SNS ? "sns" : "events", &r, &n) &&
+	    !(s->region = strndup(r, n)))
+		cfg_read_oom(g);
+}
+
+static void read_sink(struct cfg_reader *g, struct cfg *cfg, struct cfg_sink *s)
+{
+	static const char *const known[] = { "name",        "webhook",   "format",
+					     "secret_file", "sns_topic", "eventbridge_bus",
+					     "region",      NULL };
+	cfg_read_known(g, known);
+	if (cfg_read_string(g, "name", CFG_REQUIRED, &s->name)) {
+		if (!sink_name_ok(s->name))
+			cfg_read_error(g, "name",
+				       "\"%s\" is not a sink name (1 to %d of A-Z a-z 0-9 _ -)",
+				       s->name, CFG_SINK_NAME_MAX - 1);
+		for (size_t i = 0; i < cfg->n_sinks; i++)
+			if (cfg->sinks[i].name && strcmp(cfg->sinks[i].name, s->name) == 0)
+				cfg_read_error(g, "name", "duplicate sink name \"%s\"", s->name);
+	}
+	bool web = cfg_read_url(g, "webhook", CFG_OPTIONAL, &s->url);
+	bool sns = cfg_read_string(g, "sns_topic", CFG_OPTIONAL, &s->topic_arn);
+	bool eb = cfg_read_string(g, "eventbridge_bus", CFG_OPTIONAL, &s->bus);
+	if (web + sns + eb != 1) {
+		cfg_read_error(g, NULL,
+			       "needs exactly one of webhook = \"https://...\", sns_topic = "
+			       "\"arn:aws:sns:...\", eventbridge_bus = \"default\"");
+		return;
+	}
+	s->kind = web ? CFG_SINK_WEBHOOK : sns ? CFG_SINK_SNS : CFG_SINK_EVENTBRIDGE;
+	char *format = NULL;
+	if (cfg_read_string(g, "format", CFG_OPTIONAL, &format)) {
+		if (!web)
+			cfg_read_error(g, "format", "only means something with webhook");
+		else if (strcmp(format, "slack") == 0)
+			s->slack = true;
+		else if (strcmp(format, "json") != 0)
+			cfg_read_error(g, "format", "\"%s\" is not one of \"json\", \"slack\"",
+				       format);
+	}
+	free(format);
+	if (cfg_read_string(g, "secret_file", CFG_OPTIONAL, &s->secret_file)) {
+		if (!web)
+			cfg_read_error(g, "secret_file", "only means something with webhook");
+		else if (s->secret_file[0] != '/')
+			cfg_read_error(g, "secret_file", "\"%s\" must be an absolute path",
+				       s->secret_file);
+	}
+	const char *r;
+	size_t n;
+	if (sns && !arn_split(s->topic_arn, "sns", &r, &n))
+		cfg_read_error(g, "sns_topic",
+			       "\"%s\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+			       s->topic_arn);
+	if (eb && strncmp(s->bus, "arn:", 4) == 0 && !arn_split(s->bus, "events", &r, &n))
+		cfg_read_error(g, "eventbridge_bus",
+			       "\"%s\" is neither a bus name nor an EventBridge bus ARN", s->bus);
+	if (web) {
+		char *region = NULL;
+		if (cfg_read_string(g, "region", CFG_OPTIONAL, &region))
+			cfg_read_error(g, "region", "only means something with an AWS sink");
+		free(region);
+	} else {
+		read_sink_region(g, s, sns ? s->topic_arn : s->bus);
+	}
+}
+
+static void load_sinks(struct cfg_reader *root, struct cfg *cfg)
+{
+	size_t n = 0;
+	struct cfg_reader *list =
+		cfg_read_list(root, "events", "name = \"...\"; webhook = \"https://...\";", &n);
+	if (!list)
+		return;
+	if (n > CFG_MAX_SINKS) {
+		cfg_read_error(root, "events", "%zu sinks; at most %d", n, CFG_MAX_SINKS);
+		return;
+	}
+	if (!(cfg->sinks = calloc(n ? n : 1, sizeof(*cfg->sinks)))) {
+		cfg_read_oom(root);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cfg_reader *g = cfg_read_elem(list, i, "name = \"...\"; webhook = \"...\";");
+		if (!g)
+			continue;
+		read_sink(g, cfg, &cfg->sinks[cfg->n_sinks]);
+		cfg->n_sinks++;
+	}
+}
+
+/* ---- the weekly report ---- */
+
+static void load_report(struct cfg_reader *root, struct cfg *cfg)
+{
+	static const char *const known[] = { "schedule", "cost_explorer", "cost_tag", NULL };
+	struct cfg_reader *g = cfg_read_group(root, "report", false);
+	if (!g)
+		return;
+	cfg_read_known(g, known);
+	cfg->report_on = true;
+	if (cfg_read_string(g, "schedule", CFG_OPTIONAL, &cfg->report_expr)) {
+		char why[160] = "";
+		if (cron_parse(cfg->report_expr, &cfg->report_cron, why, sizeof(why)) != 0) {
+			cfg_read_error(g, "schedule", "bad cron \"%s\": %s", cfg->report_expr,
+				       why[0] ? why : "not a 5-field cron expression");
+			free(cfg->report_expr);
+			cfg->report_expr = NULL;
+		}
+	}
+	cfg_read_bool(g, "cost_explorer", &cfg->report_ce);
+	if (cfg_read_string(g, "cost_tag", CFG_OPTIONAL, &cfg->report_cost_tag) &&
+	    strlen(cfg->report_cost_tag) > 128)
+		cfg_read_error(g, "cost_tag", "longer than a tag key may be (128)");
+	if (!cfg->report_cost_tag && !(cfg->report_cost_tag = strdup("envbot:environment")))
+		cfg_read_oom(g);
+}
+
+/* ---- holiday calendars ---- */
+
+/* "https://x/ko.ics" and "/etc/envbot/ko.ics" are both "ko". */
+static char *calendar_name(const char *source)
+{
+	const char *b = source, *q = source + strcspn(source, "?#");
+	for (const char *p = source; p < q; p++)
+		if (*p == '/')
+			b = p + 1;
+	size_t n = (size_t)(q - b);
+	if (n > 4 && strncmp(q - 4, ".ics", 4) == 0)
+		n -= 4;
+	return strndup(b, n);
+}
+
+static void load_calendars(struct cfg_reader *root, struct cfg *cfg)
+{
+	char **v = NULL;
+	size_t n = 0;
+	cfg_read_strings(root, "holiday_calendars", &v, &n);
+	if (!v)
+		return;
+	if (n > CFG_MAX_CALENDARS) {
+		cfg_read_error(root, "holiday_calendars", "%zu calendars; at most %d", n,
+			       CFG_MAX_CALENDARS);
+		cfg_free_strv(v, n);
+		return;
+	}
+	if (!(cfg->calendars = calloc(n ? n : 1, sizeof(*cfg->calendars)))) {
+		cfg_read_oom(root);
+		cfg_free_strv(v, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cfg_calendar *c = &cfg->calendars[cfg->n_calendars];
+		c->is_url = strstr(v[i], "://") != NULL;
+		if (c->is_url && !url_allowed(v[i], URL_HTTP)) {
+			cfg_read_elem_error(
+				root, "holiday_calendars", i,
+				"\"%s\" must be https://, or http:// to a loopback host", v[i]);
+			continue;
+		}
+		if (!c->is_url && v[i][0] != '/') {
+			cfg_read_elem_error(
+				root, "holiday_calendars", i,
+				"\"%s\" is neither an https:// URL nor an absolute path", v[i]);
+			continue;
+		}
+		if (!(c->name = calendar_name(v[i]))) {
+			cfg_read_oom(root);
+			break;
+		}
+		bool dup = !c->name[0];
+		for (size_t k = 0; k < cfg->n_calendars; k++)
+			dup = dup || strcmp(cfg->calendars[k].name, c->name) == 0;
+		if (dup) {
+			cfg_read_elem_error(root, "holiday_calendars", i,
+					    "\"%s\": another calendar already has the name \"%s\" "
+					    "(its file name without .ics)",
+					    v[i], c->name);
+			free(c->name);
+			c->name = NULL;
+			continue;
+		}
+		c->source = v[i];
+		v[i] = NULL;
+		cfg->n_calendars++;
+	}
+	cfg_free_strv(v, n);
+}
+
+static void load_outputs(struct cfg_reader *root, struct cfg *cfg)
+{
+	load_sinks(root, cfg);
+	load_report(root, cfg);
+	load_calendars(root, cfg);
+	if (cfg_read_string(root, "locale", CFG_OPTIONAL, &cfg->locale) &&
+	    !cfg_locale_known(cfg->locale))
+		cfg_read_error(root, "locale", "\"%s\" is not one of \"en\", \"ko\"", cfg->locale);
+	if (!cfg->locale && !(cfg->locale = strdup("en")))
+		cfg_read_oom(root);
+}
+
+static void load_env_outputs(struct cfg_reader *r, const struct cfg *cfg, struct cfg_env *env)
+{
+	if (!cfg_read_strings(r, "holidays_from", &env->holidays_from, &env->n_holidays_from) &&
+	    !env->holidays_from)
+		return;
+	env->holidays_from_set = true;
+	for (size_t i = 0; i < env->n_holidays_from; i++) {
+		bool found = false;
+		for (size_t k = 0; k < cfg->n_calendars && !found; k++)
+			found = strcmp(cfg->calendars[k].name, env->holidays_from[i]) == 0;
+		if (!found)
+			cfg_read_elem_error(r, "holidays_from", i,
+					    "\"%s\" is not one of holiday_calendars' names",
+					    env->holidays_from[i]);
+	}
+}
+
+static void free_env_outputs(struct cfg_env *env)
+{
+	cfg_free_strv(env->holidays_from, env->n_holidays_from);
+}
+
+static void free_outputs(struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		struct cfg_sink *s = &cfg->sinks[i];
+		free(s->name);
+		free(s->url);
+		free(s->secret_file);
+		free(s->topic_arn);
+		free(s->bus);
+		free(s->region);
+	}
+	free(cfg->sinks);
+	free(cfg->report_expr);
+	free(cfg->report_cost_tag);
+	for (size_t i = 0; i < cfg->n_calendars; i++) {
+		free(cfg->calendars[i].name);
+		free(cfg->calendars[i].source);
+	}
+	free(cfg->calendars);
+	free(cfg->locale);
+}
+
+static void print_outputs(const struct cfg *cfg, FILE *out)
+{
+	static const char *const kinds[] = { "webhook", "sns", "eventbridge" };
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		const struct cfg_sink *s = &cfg->sinks[i];
+		const char *to = s->kind == CFG_SINK_WEBHOOK ? s->url
+				 : s->kind == CFG_SINK_SNS   ? s->topic_arn
+							     : s->bus;
+		fprintf(out, "events    %s (%s%s) -> %s%s%s\n", s->name, kinds[s->kind],
+			s->slack ? ", slack" : "", to, s->region ? " in " : "",
+			s->region ? s->region : "");
+	}
+	if (cfg->report_on)
+		fprintf(out, "report    weekly %s%s\n",
+			cfg->report_expr ? cfg->report_expr : "on /report only",
+			cfg->report_ce ? ", with Cost Explorer" : "");
+	for (size_t i = 0; i < cfg->n_calendars; i++)
+		fprintf(out, "calendar  %s <- %s\n", cfg->calendars[i].name,
+			cfg->calendars[i].source);
+	if (cfg->locale && strcmp(cfg->locale, "en") != 0)
+		fprintf(out, "locale    %s (the channel's scheduled posts)\n", cfg->locale);
 }

@@ -139,6 +139,11 @@ struct cfg_env {
 	bool protected_env; /* "protected" in the file */
 	bool enforce;
 	double hourly_cost; /* USD per hour while up; >= 0 */
+	/* holidays_from = [ "ko", ... ]: the calendars whose days keep this
+	 * environment down; NULL (unset) = every calendar, an empty list none. */
+	char **holidays_from;
+	size_t n_holidays_from;
+	bool holidays_from_set;
 
 	struct cfg_aws_target aws; /* its own aws = { ... } (see cfg_env_target) */
 	/* regions = [ "...", ... ] or "all" (a kind selecting by tag): the
@@ -170,6 +175,38 @@ bool cfg_env_multi_region(const struct cfg_env *env);
 
 /* The top-level environment env belongs to: env itself, or its group. */
 const struct cfg_env *cfg_env_root(const struct cfg_env *env);
+
+/* ---- what goes out (config_out.c) ----------------------------------------- */
+
+/* events = ( { name; webhook | sns_topic | eventbridge_bus; ... }, ... ):
+ * where every workflow start and end and every override goes, as one JSON
+ * event (CONTRACT.md "Events out"). */
+enum cfg_sink_kind { CFG_SINK_WEBHOOK, CFG_SINK_SNS, CFG_SINK_EVENTBRIDGE };
+#define CFG_MAX_SINKS     16
+#define CFG_SINK_NAME_MAX 32
+struct cfg_sink {
+	char *name; /* unique: the key of its deliveries in the state */
+	enum cfg_sink_kind kind;
+	char *url;         /* webhook: https:// (http:// to loopback) */
+	bool slack;        /* webhook format = "slack": a Slack message, not the event */
+	char *secret_file; /* webhook: key of the X-Envbot-Signature HMAC (optional) */
+	char *topic_arn;   /* sns: arn:aws:sns:REGION:ACCOUNT:NAME (a .fifo one dedups) */
+	char *bus;         /* eventbridge: a bus name or ARN ("default") */
+	char *region;      /* sns / eventbridge: NULL = the ARN's, else aws.region */
+};
+
+/* holiday_calendars = [ "https://.../ko.ics", "/etc/envbot/company.ics" ]:
+ * a calendar's name is its file name without ".ics" ("ko", "company"),
+ * which is what holidays_from and /holiday list say. */
+#define CFG_MAX_CALENDARS 16
+struct cfg_calendar {
+	char *name;
+	char *source; /* an https:// URL (http:// to loopback) or an absolute path */
+	bool is_url;
+};
+
+/* The message catalogues envbot speaks (po/<code>.po): "en" and "ko". */
+bool cfg_locale_known(const char *code);
 
 struct cfg {
 	char *path;                          /* the file it was read from */
@@ -216,6 +253,20 @@ struct cfg {
 
 	ymd_t *holidays;
 	size_t n_holidays;
+
+	struct cfg_sink *sinks; /* events = ( ... ) */
+	size_t n_sinks;
+	/* report = { schedule = "0 9 * * MON"; cost_explorer; cost_tag; }:
+	 * the weekly report, posted to the channel on its schedule (in the
+	 * top-level timezone) and on /report. */
+	bool report_on;
+	char *report_expr; /* NULL: /report only */
+	struct cron report_cron;
+	bool report_ce;        /* actual cost from Cost Explorer */
+	char *report_cost_tag; /* the cost-allocation tag key, default "envbot:environment" */
+	struct cfg_calendar *calendars;
+	size_t n_calendars;
+	char *locale; /* the channel's scheduled posts: "en" (default) or "ko" */
 
 	struct cfg_env *envs;
 	size_t n_envs;

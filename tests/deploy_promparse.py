@@ -48,6 +48,8 @@ expect_types = {
     "envbot_metrics_series_dropped": "counter",
     "envbot_replica_active": "gauge",
     "envbot_replica_role_since_timestamp_seconds": "gauge",
+    "envbot_events": "counter",
+    "envbot_events_pending": "gauge",
 }
 for name, typ in expect_types.items():
     check(name in families and families[name].type == typ, f"{name} is a {typ}")

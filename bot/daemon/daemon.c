@@ -15,6 +15,7 @@
 #include "../core/fence.h"
 #include "../core/log.h"
 #include "../core/rand.h"
+#include "../events/events.h"
 #include "../sched/sched.h"
 #include "../state/ddb_store.h"
 #include "../state/saver.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct saver *saver;     /* owned */
 	struct state_lock *lock; /* on the state file; NULL when none could be made */
 	struct wfm *wfm;         /* owned */
+	struct events *events;   /* owned: events out */
 	struct sched *sched;     /* owned; rebuilt by SIGHUP */
 	struct daemon_health *health;
 	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
@@ -86,7 +88,52 @@ void daemon_set_gateway(struct daemon *d, struct gw *gw)
 	daemon_health_set_gateway(d->health, gw);
 }
 
-/* Uptime and audit when a workflow ends, whoever started it. */
+/* "/env start by alice" was alice's; the rest ("schedule", "catch-up",
+ * "enforce") the schedule's. */
+static const char *trigger_who(const char *trigger)
+{
+	const char *by = strstr(trigger, " by ");
+	return by ? by + 4 : "schedule";
+}
+
+static void on_wf_started(void *arg, const struct wf *wf)
+{
+	struct daemon *d = arg;
+	char summary[STATE_TEXT_MAX + 96];
+	snprintf(summary, sizeof(summary), "%s: %s started (%s)", wf_env(wf)->name,
+		 action_name(wf_action(wf)), wf_trigger(wf));
+	struct event_in in = { .type = EVENT_WF_STARTED,
+			       .time = time(NULL),
+			       .env = wf_env(wf)->name,
+			       .who = trigger_who(wf_trigger(wf)),
+			       .summary = summary,
+			       .workflow_id = wf_id(wf),
+			       .action = action_name(wf_action(wf)),
+			       .trigger = wf_trigger(wf) };
+	events_emit(d->events, &in);
+}
+
+static void emit_finished(struct daemon *d, const struct wf *wf, time_t now, bool ok)
+{
+	char summary[STATE_EVENT_JSON_MAX / 2];
+	snprintf(summary, sizeof(summary), "%s: %s %s: %s", wf_env(wf)->name,
+		 action_name(wf_action(wf)), ok ? "done" : "FAILED", wf_summary(wf));
+	struct event_in in = { .type = EVENT_WF_FINISHED,
+			       .time = now,
+			       .env = wf_env(wf)->name,
+			       .who = trigger_who(wf_trigger(wf)),
+			       .summary = summary,
+			       .workflow_id = wf_id(wf),
+			       .action = action_name(wf_action(wf)),
+			       .trigger = wf_trigger(wf),
+			       .outcome = ok ? "succeeded" : "failed",
+			       .error = ok ? NULL : wf_summary(wf),
+			       .duration_s = (long)(wf_elapsed_ms(wf) / 1000) };
+	events_emit(d->events, &in);
+}
+
+/* Uptime, audit and the event out when a workflow ends, whoever started
+ * it: one mutation, one save. */
 static void on_wf_finished(void *arg, const struct wf *wf)
 {
 	struct daemon *d = arg;
@@ -103,6 +150,7 @@ static void on_wf_finished(void *arg, const struct wf *wf)
 	snprintf(outcome, sizeof(outcome), "%s: %s%s%s", ok ? "ok" : "failed", wf_summary(wf),
 		 wf_skipped(wf)[0] ? "; left alone: " : "", wf_skipped(wf));
 	state_audit(d->state, now, "", "envbot", action, env, outcome);
+	emit_finished(d, wf, now, ok);
 	saver_save_soon(d->saver);
 	daemon_count_workflow(d->health, wf);
 }
@@ -318,12 +366,23 @@ enum bot_rc daemon_start(struct daemon *d)
 	if (d->store)
 		aws_set_fence(d->aws, &d->fence);
 	d->deps.aws = d->aws;
+	struct events_deps ed = { .loop = d->loop,
+				  .state = d->state,
+				  .saver = d->saver,
+				  .aws = d->aws,
+				  .fence = daemon_fence(d) };
+	if (!(d->events = events_create(&ed, d->cfg)))
+		return BOT_ENOMEM;
+	d->deps.events = d->events;
+	/* What a previous process recorded and did not deliver. */
+	events_kick(d->events);
 	struct wfm_deps wd = { .loop = d->loop,
 			       .aws = d->aws,
 			       .rest = d->deps.rest,
 			       .state = d->state,
 			       .saver = d->saver,
 			       .cfg = d->cfg,
+			       .on_started = on_wf_started,
 			       .on_finished = on_wf_finished,
 			       .arg = d };
 	d->wfm = wfm_create(&wd);
@@ -353,6 +412,7 @@ void daemon_destroy(struct daemon *d)
 	/* The standby need not wait for the lease to run out. */
 	replica_release(d->replica);
 	wfm_destroy(d->wfm);
+	events_destroy(d->events);
 	aws_destroy(d->aws);
 	saver_destroy(d->saver);
 	replica_destroy(d->replica);
@@ -487,6 +547,10 @@ void daemon_reload(struct daemon *d)
 	move_state_file(d, was->state_file, fresh->state_file);
 	if (d->wfm)
 		wfm_set_config(d->wfm, fresh);
+	if (d->events) {
+		events_set_config(d->events, fresh);
+		events_kick(d->events);
+	}
 	if (d->state) {
 		d->sched = daemon_sched_start(d->loop, &d->deps);
 		d->deps.sched = d->sched;

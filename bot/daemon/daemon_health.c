@@ -10,6 +10,7 @@
 
 #include "../../aws/aws.h"
 #include "../core/log.h"
+#include "../events/events.h"
 #include "../health/health.h"
 #include "../health/metrics.h"
 #include "../sched/sched.h"
@@ -29,6 +30,7 @@ struct daemon_health {
 	struct health *health;         /* owned; NULL if health.listen is not set */
 	uint64_t reconnects, rl, rl_global;
 	uint64_t aws_requests[AWS_SERVICE_COUNT], aws_errors[AWS_SERVICE_COUNT];
+	uint64_t ev_delivered, ev_failures, ev_dropped;
 };
 
 static void add_delta(struct metrics *m, enum metric_id id, const char *l1, const char *l2,
@@ -86,6 +88,12 @@ static void refresh(struct daemon_health *seen, struct health_status *st)
 				  &seen->aws_errors[s]);
 		}
 	}
+	struct events_metrics em;
+	events_get_metrics(deps->events, &em);
+	add_delta(m, METRIC_EVENTS, "delivered", NULL, em.delivered, &seen->ev_delivered);
+	add_delta(m, METRIC_EVENTS, "retried", NULL, em.failures, &seen->ev_failures);
+	add_delta(m, METRIC_EVENTS, "dropped", NULL, em.dropped, &seen->ev_dropped);
+	metrics_set(m, METRIC_EVENTS_PENDING, NULL, NULL, (double)em.pending);
 	metrics_set(m, METRIC_WORKFLOWS_RUNNING, NULL, NULL,
 		    deps->wfm ? (double)wfm_count(deps->wfm) : 0);
 

@@ -79,6 +79,14 @@ static const struct metric_desc descs[METRIC_COUNT] = {
 	[METRIC_REPLICA_SINCE] = { .name = "envbot_replica_role_since_timestamp_seconds",
 				   .type = MT_GAUGE,
 				   .help = "Unix time this replica became active or standby." },
+	[METRIC_EVENTS] = { .name = "envbot_events_total",
+			    .type = MT_COUNTER,
+			    .help = "Deliveries of events out, by outcome (delivered, retried, "
+				    "dropped).",
+			    .label = { "outcome" } },
+	[METRIC_EVENTS_PENDING] = { .name = "envbot_events_pending",
+				    .type = MT_GAUGE,
+				    .help = "Deliveries of events out waiting, over all sinks." },
 };
 
 struct series {

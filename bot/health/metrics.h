@@ -59,6 +59,12 @@ enum metric_id {
 	/* gauge envbot_replica_role_since_timestamp_seconds: Unix time this
 	 * replica became active or standby. */
 	METRIC_REPLICA_SINCE,
+	/* counter envbot_events_total{outcome}: deliveries of events out,
+	 * "delivered", "retried" (an attempt failed) or "dropped" (refused
+	 * for good, or the sink left the config). */
+	METRIC_EVENTS,
+	/* gauge envbot_events_pending: deliveries waiting (summed over sinks). */
+	METRIC_EVENTS_PENDING,
 	METRIC_COUNT
 };
 

@@ -95,6 +95,10 @@ void state_destroy(struct state *st)
 	free(st->audit);
 	free(st->wfs);
 	free(st->finals);
+	free(st->events);
+	for (size_t i = 0; i < st->n_cals; i++)
+		free(st->cals[i].days);
+	free(st->cals);
 	free(st);
 }
 

@@ -38,7 +38,11 @@
  *         "image_tag" } ],
  *     "audit": [ { "time", "user_id", "user", "action", "env", "outcome" } ],
  *     "outbox": [ { "env", "id", "finished", "channel_id", "message_id",
- *         "message" } ] }                                 (optional)
+ *         "message" } ],                                  (optional)
+ *     "events": [ { "id", "created", "event": { ... }, "pending": [ sink ] } ],
+ *                                                          (optional)
+ *     "calendars": { "<name>": { "fetched", "days": [ [ "YYYY-MM-DD", summary ] ],
+ *         "failed_at", "error" } } }                      (optional)
  * Times are integer seconds since the epoch (UTC). Unknown keys are ignored,
  * so a later version 1 writer may add optional fields: "last_tick",
  * "outbox" and "lease" are such fields, written only when set, and a file without them
@@ -176,6 +180,41 @@ struct state_final {
 	char channel_id[STATE_ID_MAX];
 	char message_id[STATE_ID_MAX]; /* "": never learnt; a new message is posted */
 	char message[STATE_MSG_MAX];   /* the message body, JSON {"embeds": [...]} */
+};
+
+/* Events out (bot/events): one event (its JSON, CONTRACT.md "Events out")
+ * and the sinks that have not taken it yet. Put in the same mutation as what
+ * it reports, so a saved state holds both or neither; dropped when the last
+ * sink took it. Keyed by the event's id, which a sink sees, so a resend after
+ * a restart carries the same id. */
+#define STATE_EVENT_JSON_MAX 4096
+#define STATE_SINKS_MAX      16
+#define STATE_SINK_NAME_MAX  32
+#define STATE_MAX_EVENTS     1000 /* more: the oldest is dropped (logged) */
+struct state_event {
+	char id[STATE_WFID_MAX];
+	time_t created;
+	char json[STATE_EVENT_JSON_MAX]; /* the event, compact JSON */
+	size_t n_pending;
+	char pending[STATE_SINKS_MAX][STATE_SINK_NAME_MAX]; /* in config order */
+};
+
+/* The last good copy of a holiday calendar (bot/sched/calendars.c): a
+ * refresh that fails keeps it and records why. */
+#define STATE_CAL_NAME_MAX 64
+#define STATE_CAL_DAYS_MAX 2000
+#define STATE_CAL_TEXT_MAX 128
+struct state_cal_day {
+	ymd_t date;
+	char summary[STATE_CAL_TEXT_MAX];
+};
+struct state_calendar {
+	char name[STATE_CAL_NAME_MAX];
+	time_t fetched;   /* the last good copy's time; 0 = never fetched */
+	time_t failed_at; /* the last refresh that failed, 0 = none since */
+	char error[STATE_TEXT_MAX];
+	struct state_cal_day *days; /* sorted, unique dates */
+	size_t n_days;
 };
 
 /* What state_load() found. */
@@ -352,6 +391,37 @@ bool state_final_remove(struct state *st, const char *id);
 size_t state_final_count(const struct state *st);
 /* In insertion order (the oldest first). */
 const struct state_final *state_final_at(const struct state *st, size_t i);
+
+/* --- Events out (struct state_event), keyed by id, oldest first. --- */
+
+/* Inserts e (copied). An event whose id is already held is left as it was
+ * (BOT_OK: the same event recorded twice, e.g. a resumed workflow's start).
+ * BOT_EINVAL for an empty id or json, a json that does not fit, or no
+ * pending sink. When STATE_MAX_EVENTS are held the oldest is dropped first;
+ * *dropped (may be NULL) is set then. */
+enum bot_rc state_event_put(struct state *st, const struct state_event *e, bool *dropped, char *err,
+			    size_t errlen);
+const struct state_event *state_event_find(const struct state *st, const char *id);
+/* sink took event id: it leaves the pending list, and the event goes with
+ * the last one. False when nothing changed. */
+bool state_event_delivered(struct state *st, const char *id, const char *sink);
+size_t state_event_count(const struct state *st);
+const struct state_event *state_event_at(const struct state *st, size_t i);
+
+/* --- Holiday calendars' cached copies, keyed by name. --- */
+
+/* Replaces name's days with a good copy fetched at t (days copied; at most
+ * STATE_CAL_DAYS_MAX, sorted by the caller) and clears its error. */
+enum bot_rc state_calendar_set(struct state *st, const char *name, time_t t,
+			       const struct state_cal_day *days, size_t n, char *err,
+			       size_t errlen);
+/* A refresh of name failed at t: the days stay, the error is recorded. */
+enum bot_rc state_calendar_failed(struct state *st, const char *name, time_t t, const char *why);
+const struct state_calendar *state_calendar_find(const struct state *st, const char *name);
+/* Drops the calendars not in names (gone from the config). Returns how many. */
+size_t state_calendar_keep(struct state *st, char *const *names, size_t n);
+size_t state_calendar_count(const struct state *st);
+const struct state_calendar *state_calendar_at(const struct state *st, size_t i);
 
 /* --- Uptime, measured from the actual starts and stops (for /cost). Kept
  * as closed intervals plus "up since"; no time zone here: the caller asks for

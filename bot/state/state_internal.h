@@ -48,6 +48,10 @@ struct state {
 	size_t n_wfs, cap_wfs;
 	struct state_final *finals; /* the outbox, oldest first */
 	size_t n_finals, cap_finals;
+	struct state_event *events; /* events out, oldest first */
+	size_t n_events, cap_events;
+	struct state_calendar *cals; /* sorted by name */
+	size_t n_cals, cap_cals;
 	time_t last_tick; /* the scheduler's; 0 = never ticked */
 };
 

@@ -21,6 +21,58 @@ static cJSON *add_date(cJSON *o, const char *key, ymd_t d)
 
 /* Builds the document; NULL on allocation failure. Times are integer seconds
  * since the epoch (exact in a double up to 2^53), dates "YYYY-MM-DD". */
+/* Appends a new string to arr; false (nothing leaks) on ENOMEM. */
+static bool array_add_string(cJSON *arr, const char *v)
+{
+	cJSON *n = cJSON_CreateString(v);
+	if (n && cJSON_AddItemToArray(arr, n))
+		return true;
+	cJSON_Delete(n);
+	return false;
+}
+
+/* Events out and calendar copies: written only when there are some, so a
+ * file from before them is unchanged by a load and a save. */
+static bool encode_events(const struct state *st, cJSON *root)
+{
+	cJSON *es = st->n_events ? cJSON_AddArrayToObject(root, "events") : NULL;
+	bool ok = es || !st->n_events;
+	for (size_t i = 0; ok && i < st->n_events; i++) {
+		const struct state_event *e = &st->events[i];
+		cJSON *o = cJSON_CreateObject(), *ev = cJSON_Parse(e->json), *ps = NULL;
+		ok = o && cJSON_AddItemToArray(es, o);
+		if (!ok || !ev) {
+			cJSON_Delete(ev);
+			return false;
+		}
+		ok = cJSON_AddStringToObject(o, "id", e->id) &&
+		     cJSON_AddNumberToObject(o, "created", (double)e->created) &&
+		     cJSON_AddItemToObject(o, "event", ev) &&
+		     (ps = cJSON_AddArrayToObject(o, "pending"));
+		for (size_t k = 0; ok && k < e->n_pending; k++)
+			ok = array_add_string(ps, e->pending[k]);
+	}
+	cJSON *cs = ok && st->n_cals ? cJSON_AddObjectToObject(root, "calendars") : NULL;
+	ok = ok && (cs || !st->n_cals);
+	for (size_t i = 0; ok && i < st->n_cals; i++) {
+		const struct state_calendar *c = &st->cals[i];
+		cJSON *o = cJSON_AddObjectToObject(cs, c->name), *ds = NULL;
+		ok = o && cJSON_AddNumberToObject(o, "fetched", (double)c->fetched) &&
+		     cJSON_AddNumberToObject(o, "failed_at", (double)c->failed_at) &&
+		     cJSON_AddStringToObject(o, "error", c->error) &&
+		     (ds = cJSON_AddArrayToObject(o, "days"));
+		for (size_t k = 0; ok && k < c->n_days; k++) {
+			char date[16];
+			when_format_date(c->days[k].date, date, sizeof(date));
+			cJSON *pair = cJSON_CreateArray();
+			ok = pair && cJSON_AddItemToArray(ds, pair) &&
+			     array_add_string(pair, date) &&
+			     array_add_string(pair, c->days[k].summary);
+		}
+	}
+	return ok;
+}
+
 static cJSON *encode(const struct state *st)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -165,6 +217,7 @@ static cJSON *encode(const struct state *st)
 		     cJSON_AddStringToObject(o, "message_id", f->message_id) &&
 		     cJSON_AddStringToObject(o, "message", f->message);
 	}
+	ok = ok && encode_events(st, root);
 
 	if (!ok) {
 		cJSON_Delete(root);
@@ -434,6 +487,80 @@ out:
 	free(f);
 }
 
+static void decode_event(struct dec *d, struct state *st, const cJSON *o)
+{
+	char why[256] = "";
+	const char *where = "events";
+	/* 5 KiB: on the heap, not on the loop thread's stack. */
+	struct state_event *e = calloc(1, sizeof(*e));
+	char *json = NULL;
+	if (!e) {
+		dec_fail(d, "events: out of memory");
+		return;
+	}
+	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "event"), *ps, *it;
+	if (dec_str(d, o, where, "id", e->id, sizeof(e->id), true) < 0 ||
+	    dec_time(d, o, where, "created", &e->created) < 0 ||
+	    !(ps = dec_array(d, o, where, "pending")))
+		goto out;
+	if (!cJSON_IsObject(ev) || !(json = cJSON_PrintUnformatted(ev)) ||
+	    strlen(json) >= sizeof(e->json)) {
+		dec_fail(d, "events: \"event\" of %s is not an object that fits", e->id);
+		goto out;
+	}
+	memcpy(e->json, json, strlen(json) + 1);
+	cJSON_ArrayForEach(it, ps)
+	{
+		if (!cJSON_IsString(it) || e->n_pending >= STATE_SINKS_MAX ||
+		    strlen(it->valuestring) >= STATE_SINK_NAME_MAX) {
+			dec_fail(d, "events: a pending sink of %s is not a sink name", e->id);
+			goto out;
+		}
+		memcpy(e->pending[e->n_pending++], it->valuestring, strlen(it->valuestring) + 1);
+	}
+	dec_rc(d, state_event_put(st, e, NULL, why, sizeof(why)), where, why);
+out:
+	cJSON_free(json);
+	free(e);
+}
+
+static void decode_calendar(struct dec *d, struct state *st, const cJSON *o)
+{
+	char why[256] = "", where[STATE_CAL_NAME_MAX + 16];
+	snprintf(where, sizeof(where), "calendars.%s", o->string ? o->string : "?");
+	time_t fetched = 0, failed_at = 0;
+	char error[STATE_TEXT_MAX] = "";
+	const cJSON *ds, *it;
+	if (!cJSON_IsObject(o) || dec_time(d, o, where, "fetched", &fetched) < 0 ||
+	    dec_time(d, o, where, "failed_at", &failed_at) < 0 ||
+	    dec_str(d, o, where, "error", error, sizeof(error), false) < 0 ||
+	    !(ds = dec_array(d, o, where, "days")))
+		return;
+	size_t n = (size_t)cJSON_GetArraySize(ds), k = 0;
+	struct state_cal_day *days = calloc(n ? n : 1, sizeof(*days));
+	if (!days) {
+		dec_fail(d, "%s: out of memory", where);
+		return;
+	}
+	cJSON_ArrayForEach(it, ds)
+	{
+		const cJSON *date = cJSON_GetArrayItem(it, 0), *sum = cJSON_GetArrayItem(it, 1);
+		if (!cJSON_IsArray(it) || !cJSON_IsString(date) || !cJSON_IsString(sum) ||
+		    when_parse_date(date->valuestring, &days[k].date) != 0) {
+			dec_fail(d, "%s: a day is not [ \"YYYY-MM-DD\", \"summary\" ]", where);
+			break;
+		}
+		state_copy_text(days[k].summary, sizeof(days[k].summary), sum->valuestring);
+		k++;
+	}
+	if (!d->failed)
+		dec_rc(d, state_calendar_set(st, o->string, fetched, days, k, why, sizeof(why)),
+		       where, why);
+	if (!d->failed && failed_at)
+		state_calendar_failed(st, o->string, failed_at, error);
+	free(days);
+}
+
 enum bot_rc state_parse(const char *json, struct state **out, char *err, size_t errlen)
 {
 	enum bot_rc rc = BOT_EPARSE;
@@ -562,6 +689,28 @@ enum bot_rc state_parse(const char *json, struct state **out, char *err, size_t 
 			if (d.failed)
 				goto out;
 		}
+		if (d.failed)
+			goto out;
+	}
+	/* Optional, like the outbox. */
+	if (cJSON_HasObjectItem(root, "events")) {
+		cJSON_ArrayForEach(it, dec_array(&d, root, "state", "events"))
+		{
+			decode_event(&d, st, it);
+			if (d.failed)
+				goto out;
+		}
+		if (d.failed)
+			goto out;
+	}
+	const cJSON *cals = cJSON_GetObjectItemCaseSensitive(root, "calendars");
+	if (cals && !cJSON_IsObject(cals)) {
+		dec_fail(&d, "state: \"calendars\" is not an object");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, cals)
+	{
+		decode_calendar(&d, st, it);
 		if (d.failed)
 			goto out;
 	}

@@ -683,6 +683,8 @@ enum bot_rc wfm_start(struct wfm *wfm, const struct wfm_request *req, const stru
 	it->quiet_if_noop = req->quiet_if_noop;
 	it->next = wfm->items;
 	wfm->items = it;
+	if (wfm->d.on_started)
+		wfm->d.on_started(wfm->d.arg, it->wf);
 	wf_begin(it->wf);
 	/* The first record reaches the disk before the caller's handler
 	 * returns: the interaction's ACK leaves right after it (run_posts in

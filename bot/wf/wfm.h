@@ -35,6 +35,10 @@ struct wfm_deps {
 	struct state *cap_state;
 	struct saver *cap_saver;
 	uint64_t poll_ms; /* 0 = WF_POLL_MS */
+	/* Called when a new workflow begins (not when one is resumed), before
+	 * its first record is written: what it records goes in the same
+	 * write (events out). May be NULL. */
+	void (*on_started)(void *arg, const struct wf *wf);
 	/* Called when a workflow ends, before it is freed (uptime, audit).
 	 * May be NULL. */
 	void (*on_finished)(void *arg, const struct wf *wf);
