@@ -867,6 +867,26 @@ bool cfg_read_strings(struct cfg_reader *r, const char *name, char ***out, size_
 	return get_strings(r->ld, r->g, r->path, name, out, n_out);
 }
 
+bool cfg_read_string_or_strings(struct cfg_reader *r, const char *name, char ***out, size_t *n_out)
+{
+	const config_setting_t *v = member(r->g, name);
+	*out = NULL;
+	*n_out = 0;
+	if (!v || config_setting_type(v) != CONFIG_TYPE_STRING)
+		return get_strings(r->ld, r->g, r->path, name, out, n_out);
+	char *one = NULL;
+	if (!cfg_read_string(r, name, CFG_REQUIRED, &one))
+		return false;
+	if (!(*out = calloc(1, sizeof(**out)))) {
+		free(one);
+		r->ld->oom = true;
+		return false;
+	}
+	(*out)[0] = one;
+	*n_out = 1;
+	return true;
+}
+
 bool cfg_read_bool(struct cfg_reader *r, const char *name, bool *out)
 {
 	return get_bool(r->ld, r->g, r->path, name, out);
@@ -1416,7 +1436,7 @@ static void load_root(struct loader *ld, const config_setting_t *root)
 		"discord",           "aws",          "state_file", "catch_up",
 		"max_extend",        "warn_before",  "health",     "timezone",
 		"holidays",          "environments", "audit_max",  "log_level",
-		"manual_lease",      "state",        "events",     "report",
+		"manual_lease",      "state",        "notify",     "report",
 		"holiday_calendars", "locale",       NULL
 	};
 	struct cfg *cfg = ld->cfg;
@@ -1920,106 +1940,133 @@ static bool arn_split(const char *arn, const char *service, const char **region,
 	return true;
 }
 
-static void read_sink_region(struct cfg_reader *g, struct cfg_sink *s, const char *arn)
+/* The region of an SNS topic or EventBridge bus ARN, NULL (aws.region)
+ * for a bus name. */
+static char *arn_region(struct cfg_reader *r, const char *arn, const char *service)
 {
-	if (cfg_read_string(g, "region", CFG_OPTIONAL, &s->region)) {
-		if (!region_ok(s->region))
-			cfg_read_error(g, "region",
-				       "\"%s\" is not an AWS region name (like \"ap-northeast-2\")",
-				       s->region);
-		return;
-	}
-	const char *r;
+	const char *reg;
 	size_t n;
-	if (arn && arn_split(arn, s->kind == CFG_SINK_SNS ? "sns" : "events", &r, &n) &&
-	    !(s->region = strndup(r, n)))
-		cfg_read_oom(g);
+	char *v = NULL;
+	if (arn_split(arn, service, &reg, &n) && !(v = strndup(reg, n)))
+		cfg_read_oom(r);
+	return v;
 }
 
-static void read_sink(struct cfg_reader *g, struct cfg *cfg, struct cfg_sink *s)
+static struct cfg_sink *new_sink(struct cfg_reader *r, struct cfg *cfg, const char *name)
 {
-	static const char *const known[] = { "name",        "webhook",   "format",
-					     "secret_file", "sns_topic", "eventbridge_bus",
-					     "region",      NULL };
+	if (cfg->n_sinks >= CFG_MAX_SINKS) {
+		cfg_read_error(r, NULL, "more than %d destinations", CFG_MAX_SINKS);
+		return NULL;
+	}
+	struct cfg_sink *s = &cfg->sinks[cfg->n_sinks];
+	for (size_t i = 0; i < cfg->n_sinks; i++)
+		if (strcmp(cfg->sinks[i].name, name) == 0)
+			cfg_read_error(r, "name", "duplicate destination name \"%s\"", name);
+	if (!(s->name = strdup(name))) {
+		cfg_read_oom(r);
+		return NULL;
+	}
+	cfg->n_sinks++;
+	return s;
+}
+
+/* webhooks = ( { url; format; secret_file; name; } ) */
+static void read_webhook(struct cfg_reader *g, struct cfg *cfg, size_t i)
+{
+	static const char *const known[] = { "url", "format", "secret_file", "name", NULL };
+	char *name = NULL, *url = NULL, *format = NULL, *secret = NULL, dflt[32];
 	cfg_read_known(g, known);
-	if (cfg_read_string(g, "name", CFG_REQUIRED, &s->name)) {
-		if (!sink_name_ok(s->name))
-			cfg_read_error(g, "name",
-				       "\"%s\" is not a sink name (1 to %d of A-Z a-z 0-9 _ -)",
-				       s->name, CFG_SINK_NAME_MAX - 1);
-		for (size_t i = 0; i < cfg->n_sinks; i++)
-			if (cfg->sinks[i].name && strcmp(cfg->sinks[i].name, s->name) == 0)
-				cfg_read_error(g, "name", "duplicate sink name \"%s\"", s->name);
-	}
-	bool web = cfg_read_url(g, "webhook", CFG_OPTIONAL, &s->url);
-	bool sns = cfg_read_string(g, "sns_topic", CFG_OPTIONAL, &s->topic_arn);
-	bool eb = cfg_read_string(g, "eventbridge_bus", CFG_OPTIONAL, &s->bus);
-	if (web + sns + eb != 1) {
-		cfg_read_error(g, NULL,
-			       "needs exactly one of webhook = \"https://...\", sns_topic = "
-			       "\"arn:aws:sns:...\", eventbridge_bus = \"default\"");
-		return;
-	}
-	s->kind = web ? CFG_SINK_WEBHOOK : sns ? CFG_SINK_SNS : CFG_SINK_EVENTBRIDGE;
-	char *format = NULL;
+	if (cfg_read_string(g, "name", CFG_OPTIONAL, &name) && !sink_name_ok(name))
+		cfg_read_error(g, "name",
+			       "\"%s\" is not a destination name (1 to %d of A-Z a-z 0-9 _ -)",
+			       name, CFG_SINK_NAME_MAX - 1);
+	bool have_url = cfg_read_url(g, "url", CFG_REQUIRED, &url);
+	bool slack = false;
 	if (cfg_read_string(g, "format", CFG_OPTIONAL, &format)) {
-		if (!web)
-			cfg_read_error(g, "format", "only means something with webhook");
-		else if (strcmp(format, "slack") == 0)
-			s->slack = true;
+		if (strcmp(format, "slack") == 0)
+			slack = true;
 		else if (strcmp(format, "json") != 0)
 			cfg_read_error(g, "format", "\"%s\" is not one of \"json\", \"slack\"",
 				       format);
 	}
+	if (cfg_read_string(g, "secret_file", CFG_OPTIONAL, &secret) && secret[0] != '/')
+		cfg_read_error(g, "secret_file", "\"%s\" must be an absolute path", secret);
+	snprintf(dflt, sizeof(dflt), "webhook-%zu", i + 1);
+	struct cfg_sink *s = have_url ? new_sink(g, cfg, name ? name : dflt) : NULL;
+	if (s) {
+		s->kind = CFG_SINK_WEBHOOK;
+		s->url = url;
+		s->slack = slack;
+		s->secret_file = secret;
+		url = secret = NULL;
+	}
+	free(name);
+	free(url);
 	free(format);
-	if (cfg_read_string(g, "secret_file", CFG_OPTIONAL, &s->secret_file)) {
-		if (!web)
-			cfg_read_error(g, "secret_file", "only means something with webhook");
-		else if (s->secret_file[0] != '/')
-			cfg_read_error(g, "secret_file", "\"%s\" must be an absolute path",
-				       s->secret_file);
-	}
-	const char *r;
-	size_t n;
-	if (sns && !arn_split(s->topic_arn, "sns", &r, &n))
-		cfg_read_error(g, "sns_topic",
-			       "\"%s\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
-			       s->topic_arn);
-	if (eb && strncmp(s->bus, "arn:", 4) == 0 && !arn_split(s->bus, "events", &r, &n))
-		cfg_read_error(g, "eventbridge_bus",
-			       "\"%s\" is neither a bus name nor an EventBridge bus ARN", s->bus);
-	if (web) {
-		char *region = NULL;
-		if (cfg_read_string(g, "region", CFG_OPTIONAL, &region))
-			cfg_read_error(g, "region", "only means something with an AWS sink");
-		free(region);
-	} else {
-		read_sink_region(g, s, sns ? s->topic_arn : s->bus);
-	}
+	free(secret);
 }
 
+/* notify = { webhooks = ( ... ); sns_topic_arn; eventbridge_bus; }: the
+ * destinations of events out. sns_topic_arn may also be a list. */
 static void load_sinks(struct cfg_reader *root, struct cfg *cfg)
 {
+	static const char *const known[] = { "webhooks", "sns_topic_arn", "eventbridge_bus", NULL };
+	struct cfg_reader *g = cfg_read_group(root, "notify", false);
+	if (!g)
+		return;
+	cfg_read_known(g, known);
+	if (!(cfg->sinks = calloc(CFG_MAX_SINKS, sizeof(*cfg->sinks)))) {
+		cfg_read_oom(g);
+		return;
+	}
 	size_t n = 0;
-	struct cfg_reader *list =
-		cfg_read_list(root, "events", "name = \"...\"; webhook = \"https://...\";", &n);
-	if (!list)
-		return;
-	if (n > CFG_MAX_SINKS) {
-		cfg_read_error(root, "events", "%zu sinks; at most %d", n, CFG_MAX_SINKS);
-		return;
+	struct cfg_reader *list = cfg_read_list(g, "webhooks", "url = \"https://...\";", &n);
+	for (size_t i = 0; list && i < n; i++) {
+		struct cfg_reader *w = cfg_read_elem(list, i, "url = \"https://...\";");
+		if (w)
+			read_webhook(w, cfg, i);
 	}
-	if (!(cfg->sinks = calloc(n ? n : 1, sizeof(*cfg->sinks)))) {
-		cfg_read_oom(root);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct cfg_reader *g = cfg_read_elem(list, i, "name = \"...\"; webhook = \"...\";");
-		if (!g)
+	char **topics = NULL;
+	size_t n_topics = 0;
+	cfg_read_string_or_strings(g, "sns_topic_arn", &topics, &n_topics);
+	for (size_t i = 0; i < n_topics; i++) {
+		const char *reg;
+		size_t rl;
+		char name[32];
+		if (!arn_split(topics[i], "sns", &reg, &rl)) {
+			cfg_read_error(
+				g, "sns_topic_arn",
+				"\"%s\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+				topics[i]);
 			continue;
-		read_sink(g, cfg, &cfg->sinks[cfg->n_sinks]);
-		cfg->n_sinks++;
+		}
+		snprintf(name, sizeof(name), n_topics > 1 ? "sns-%zu" : "sns", i + 1);
+		struct cfg_sink *s = new_sink(g, cfg, name);
+		if (!s)
+			break;
+		s->kind = CFG_SINK_SNS;
+		s->topic_arn = topics[i];
+		s->region = arn_region(g, topics[i], "sns");
+		topics[i] = NULL;
 	}
+	cfg_free_strv(topics, n_topics);
+	char *bus = NULL;
+	if (cfg_read_string(g, "eventbridge_bus", CFG_OPTIONAL, &bus)) {
+		const char *reg;
+		size_t rl;
+		struct cfg_sink *s = NULL;
+		if (strncmp(bus, "arn:", 4) == 0 && !arn_split(bus, "events", &reg, &rl))
+			cfg_read_error(g, "eventbridge_bus",
+				       "\"%s\" is neither a bus name nor an EventBridge bus ARN",
+				       bus);
+		else if ((s = new_sink(g, cfg, "eventbridge"))) {
+			s->kind = CFG_SINK_EVENTBRIDGE;
+			s->bus = bus;
+			s->region = arn_region(g, bus, "events");
+			bus = NULL;
+		}
+	}
+	free(bus);
 }
 
 /* ---- the weekly report ---- */
@@ -2045,7 +2092,7 @@ static void load_report(struct cfg_reader *root, struct cfg *cfg)
 	if (cfg_read_string(g, "cost_tag", CFG_OPTIONAL, &cfg->report_cost_tag) &&
 	    strlen(cfg->report_cost_tag) > 128)
 		cfg_read_error(g, "cost_tag", "longer than a tag key may be (128)");
-	if (!cfg->report_cost_tag && !(cfg->report_cost_tag = strdup("envbot:environment")))
+	if (!cfg->report_cost_tag && !(cfg->report_cost_tag = strdup("envbot:env")))
 		cfg_read_oom(g);
 }
 

@@ -58,6 +58,8 @@ bool cfg_read_url(struct cfg_reader *r, const char *name, unsigned flags, char *
 /* An array [ ] or list ( ) of non-empty strings; *out is a new array of new
  * strings (free with cfg_free_strv), set even when some element is wrong. */
 bool cfg_read_strings(struct cfg_reader *r, const char *name, char ***out, size_t *n_out);
+/* The same, taking a single "string" as a list of one. */
+bool cfg_read_string_or_strings(struct cfg_reader *r, const char *name, char ***out, size_t *n_out);
 bool cfg_read_bool(struct cfg_reader *r, const char *name, bool *out);
 bool cfg_read_number(struct cfg_reader *r, const char *name, double *out);
 /* The group name { ... } as a reader (owned by the load), NULL when absent
@@ -178,9 +180,11 @@ const struct cfg_env *cfg_env_root(const struct cfg_env *env);
 
 /* ---- what goes out (config_out.c) ----------------------------------------- */
 
-/* events = ( { name; webhook | sns_topic | eventbridge_bus; ... }, ... ):
- * where every workflow start and end and every override goes, as one JSON
- * event (CONTRACT.md "Events out"). */
+/* notify = { webhooks = ( { url; format; secret_file; name; } );
+ * sns_topic_arn; eventbridge_bus; }: where every workflow start and end and
+ * every override goes, as one JSON event (CONTRACT.md "Events out"). Each
+ * destination is a sink with a name: a webhook's own (default
+ * "webhook-N"), "sns" (or "sns-N" for a list of topics), "eventbridge". */
 enum cfg_sink_kind { CFG_SINK_WEBHOOK, CFG_SINK_SNS, CFG_SINK_EVENTBRIDGE };
 #define CFG_MAX_SINKS     16
 #define CFG_SINK_NAME_MAX 32
@@ -192,7 +196,7 @@ struct cfg_sink {
 	char *secret_file; /* webhook: key of the X-Envbot-Signature HMAC (optional) */
 	char *topic_arn;   /* sns: arn:aws:sns:REGION:ACCOUNT:NAME (a .fifo one dedups) */
 	char *bus;         /* eventbridge: a bus name or ARN ("default") */
-	char *region;      /* sns / eventbridge: NULL = the ARN's, else aws.region */
+	char *region;      /* sns / eventbridge: the ARN's; NULL (a bus name): aws.region */
 };
 
 /* holiday_calendars = [ "https://.../ko.ics", "/etc/envbot/company.ics" ]:
@@ -263,7 +267,7 @@ struct cfg {
 	char *report_expr; /* NULL: /report only */
 	struct cron report_cron;
 	bool report_ce;        /* actual cost from Cost Explorer */
-	char *report_cost_tag; /* the cost-allocation tag key, default "envbot:environment" */
+	char *report_cost_tag; /* the cost-allocation tag key, default "envbot:env" */
 	struct cfg_calendar *calendars;
 	size_t n_calendars;
 	char *locale; /* the channel's scheduled posts: "en" (default) or "ko" */

@@ -3,8 +3,9 @@
  * budget (50/s) and any 429 wait allow. One pump walks the buckets that have
  * queued requests and arms a single timer for the earliest one that must
  * wait, so nothing ever sleeps on the loop. See rest.h for the contract.
- * Route keys and bucket arithmetic are in rest_route.c, message bodies and
- * the message endpoints in rest_msg.c. */
+ * A body is JSON, or multipart/form-data (curl's mime API) when files go
+ * with it. Route keys and bucket arithmetic are in rest_route.c, message
+ * bodies and the message endpoints in rest_msg.c. */
 #include "rest_internal.h"
 
 #include <math.h>
@@ -58,13 +59,24 @@ struct route_stat {
 	uint64_t requests, ratelimited;
 };
 
+/* A file of a multipart request: the request's own copy, from which every
+ * attempt builds its parts. */
+struct req_file {
+	char *name, *type;
+	void *data;
+	size_t len;
+};
+
 struct rest_req {
 	struct rest *rest;
 	char method[8];
 	char route[REST_KEY_MAX];
 	char logroute[REST_KEY_MAX]; /* route with the interaction token hidden */
 	char *url;
-	char *body; /* serialised JSON, or NULL */
+	char *body;     /* serialised JSON, or NULL */
+	bool multipart; /* body as "payload_json" beside files[] */
+	struct req_file *files;
+	size_t n_files;
 	unsigned flags;
 	rest_done_fn done;
 	void *arg;
@@ -73,6 +85,7 @@ struct rest_req {
 	uint64_t start_ms;
 	CURL *easy;
 	struct curl_slist *headers;
+	curl_mime *mime; /* this attempt's multipart body, freed with easy */
 	/* The response body of this attempt; full when it passed REST_BODY_MAX
 	 * (the rest was read and dropped). */
 	struct buf resp;
@@ -286,6 +299,81 @@ static struct route_stat *route_stat(struct rest *rest, const char *route)
 
 /* ---- requests ---- */
 
+static void files_free(struct req_file *files, size_t n)
+{
+	for (size_t i = 0; files && i < n; i++) {
+		free(files[i].name);
+		free(files[i].type);
+		free(files[i].data);
+	}
+	free(files);
+}
+
+/* Copies files[0..n) into *out (a new array; NULL when n is 0). Returns
+ * BOT_OK, BOT_EINVAL (a file without a name, or without data but a length)
+ * or BOT_ENOMEM. */
+static enum bot_rc files_copy(const struct rest_file *files, size_t n, struct req_file **out)
+{
+	*out = NULL;
+	if (n == 0)
+		return BOT_OK;
+	if (!files)
+		return BOT_EINVAL;
+	struct req_file *copy = calloc(n, sizeof(*copy));
+	if (!copy)
+		return BOT_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct rest_file *f = &files[i];
+		if (!f->name || (f->len && !f->data)) {
+			files_free(copy, n);
+			return BOT_EINVAL;
+		}
+		copy[i].name = strdup(f->name);
+		copy[i].type =
+			strdup(f->content_type ? f->content_type : "application/octet-stream");
+		copy[i].data = malloc(f->len ? f->len : 1);
+		if (!copy[i].name || !copy[i].type || !copy[i].data) {
+			files_free(copy, n);
+			return BOT_ENOMEM;
+		}
+		if (f->len)
+			memcpy(copy[i].data, f->data, f->len);
+		copy[i].len = f->len;
+	}
+	*out = copy;
+	return BOT_OK;
+}
+
+/* This attempt's multipart body: "payload_json", then "files[i]". A curl
+ * mime belongs to one easy handle, and each attempt has its own, so the
+ * parts are built anew from the request's copy every time (curl_mime_data
+ * copies again: the price is the files twice in memory while one is in
+ * flight). Returns NULL on allocation failure. */
+static curl_mime *mime_build(CURL *e, const struct rest_req *req)
+{
+	curl_mime *mime = curl_mime_init(e);
+	curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+	if (!part || curl_mime_name(part, "payload_json") != CURLE_OK ||
+	    curl_mime_data(part, req->body ? req->body : "{}", CURL_ZERO_TERMINATED) != CURLE_OK ||
+	    curl_mime_type(part, "application/json") != CURLE_OK)
+		goto fail;
+	for (size_t i = 0; i < req->n_files; i++) {
+		const struct req_file *f = &req->files[i];
+		char name[32];
+		snprintf(name, sizeof(name), "files[%zu]", i);
+		part = curl_mime_addpart(mime);
+		if (!part || curl_mime_name(part, name) != CURLE_OK ||
+		    curl_mime_data(part, f->data, f->len) != CURLE_OK ||
+		    curl_mime_filename(part, f->name) != CURLE_OK ||
+		    curl_mime_type(part, f->type) != CURLE_OK)
+			goto fail;
+	}
+	return mime;
+fail:
+	curl_mime_free(mime);
+	return NULL;
+}
+
 static void req_free(struct rest_req *req)
 {
 	struct rest *rest = req->rest;
@@ -301,9 +389,11 @@ static void req_free(struct rest_req *req)
 		loop_http_remove(rest->loop, req->easy);
 		curl_easy_cleanup(req->easy);
 	}
+	curl_mime_free(req->mime);
 	curl_slist_free_all(req->headers);
 	free(req->url);
 	free(req->body);
+	files_free(req->files, req->n_files);
 	buf_free(&req->resp);
 	free(req);
 }
@@ -521,6 +611,8 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(req->easy);
 	req->easy = NULL;
+	curl_mime_free(req->mime);
+	req->mime = NULL;
 	curl_slist_free_all(req->headers);
 	req->headers = NULL;
 
@@ -607,6 +699,7 @@ static enum bot_rc req_start(struct rest *rest, struct rest_req *req)
 	if (!e)
 		return BOT_ENOMEM;
 	struct curl_slist *h = NULL, *t;
+	curl_mime *mime = NULL;
 	resp_reset(req);
 	req->h_bucket[0] = req->h_limit[0] = req->h_remaining[0] = req->h_reset_after[0] = '\0';
 	req->h_retry_after[0] = req->h_scope[0] = '\0';
@@ -619,7 +712,8 @@ static enum bot_rc req_start(struct rest *rest, struct rest_req *req)
 			goto fail;
 		h = t;
 	}
-	if (req->body) {
+	/* A multipart body gets its Content-Type, with the boundary, from curl. */
+	if (req->body && !req->multipart) {
 		if (!(t = curl_slist_append(h, "Content-Type: application/json")))
 			goto fail;
 		h = t;
@@ -648,7 +742,11 @@ static enum bot_rc req_start(struct rest *rest, struct rest_req *req)
 		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	if (rest->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, rest->ca_file);
-	if (req->body) {
+	if (req->multipart) {
+		if (!(mime = mime_build(e, req)))
+			goto fail;
+		curl_easy_setopt(e, CURLOPT_MIMEPOST, mime);
+	} else if (req->body) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(req->body));
 	} else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
@@ -658,9 +756,11 @@ static enum bot_rc req_start(struct rest *rest, struct rest_req *req)
 	}
 	req->easy = e;
 	req->headers = h;
+	req->mime = mime;
 	if (loop_http_add(rest->loop, e, on_done, req) != 0) {
 		req->easy = NULL;
 		req->headers = NULL;
+		req->mime = NULL;
 		goto fail;
 	}
 	req->attempts++;
@@ -671,6 +771,7 @@ static enum bot_rc req_start(struct rest *rest, struct rest_req *req)
 fail:
 	curl_slist_free_all(h);
 	curl_easy_cleanup(e);
+	curl_mime_free(mime);
 	return BOT_ENOMEM;
 }
 
@@ -840,8 +941,11 @@ static void pump(struct rest *rest)
 	rest->pumping = false;
 }
 
-enum bot_rc rest_request(struct rest *rest, const char *method, const char *path, cJSON *body,
-			 unsigned flags, rest_done_fn done, void *arg)
+/* rest_request() and rest_request_files(): takes body and files (a copy,
+ * freed here when the request cannot be queued). */
+static enum bot_rc request_queue(struct rest *rest, const char *method, const char *path,
+				 cJSON *body, bool multipart, struct req_file *files,
+				 size_t n_files, unsigned flags, rest_done_fn done, void *arg)
 {
 	enum bot_rc rc = BOT_EINVAL;
 	struct rest_req *req = NULL;
@@ -872,6 +976,10 @@ enum bot_rc rest_request(struct rest *rest, const char *method, const char *path
 	req->bucket = bucket_get(rest, req->route);
 	if (!req->bucket)
 		goto out;
+	req->multipart = multipart;
+	req->files = files;
+	req->n_files = n_files;
+	files = NULL;
 	req->bucket->refs++;
 	req->all_next = rest->all;
 	if (rest->all)
@@ -888,8 +996,28 @@ out:
 		free(req->body);
 		free(req);
 	}
+	files_free(files, n_files);
 	cJSON_Delete(body);
 	return rc;
+}
+
+enum bot_rc rest_request(struct rest *rest, const char *method, const char *path, cJSON *body,
+			 unsigned flags, rest_done_fn done, void *arg)
+{
+	return request_queue(rest, method, path, body, false, NULL, 0, flags, done, arg);
+}
+
+enum bot_rc rest_request_files(struct rest *rest, const char *method, const char *path, cJSON *body,
+			       const struct rest_file *files, size_t n_files, unsigned flags,
+			       rest_done_fn done, void *arg)
+{
+	struct req_file *copy;
+	enum bot_rc rc = files_copy(files, n_files, &copy);
+	if (rc != BOT_OK) {
+		cJSON_Delete(body);
+		return rc;
+	}
+	return request_queue(rest, method, path, body, true, copy, n_files, flags, done, arg);
 }
 
 bool rest_auth_failed(const struct rest *rest)

@@ -92,6 +92,39 @@ void rest_nonce_for(const char *key, char out[REST_NONCE_SIZE]);
 enum bot_rc rest_edit_message(struct rest *rest, const char *channel_id, const char *message_id,
 			      cJSON *msg, rest_done_fn done, void *arg);
 
+/* ---- messages with files ----
+ *
+ * Sent as multipart/form-data the way Discord documents uploads: the
+ * message JSON in a part "payload_json", with an "attachments" array
+ * [{"id": i, "filename": name}] set by the call (replacing any msg has; on
+ * an edit, this replaces the message's attachments), and file i in a part
+ * "files[i]" with its filename and Content-Type. An embed can show an
+ * attached picture with "url": "attachment://chart.png". The files are
+ * copied before the call returns, and every retry sends the same bytes. */
+
+/* One file to attach. name: 1..REST_FILE_NAME_MAX characters of letters,
+ * digits, '.', '-' and '_' (the name embeds refer to, so nothing Discord
+ * would rewrite). content_type: printable ASCII ("image/png",
+ * "text/csv; charset=utf-8"); NULL is "application/octet-stream". data:
+ * len bytes (NULL when len is 0). All borrowed for the call only. */
+struct rest_file {
+	const char *name;
+	const char *content_type;
+	const void *data;
+	size_t len;
+};
+#define REST_FILE_NAME_MAX 100
+#define REST_FILES_MAX     10          /* Discord's limit per message */
+#define REST_FILES_BYTES   (10u << 20) /* Discord's upload limit for bots, all files */
+
+/* rest_create_message() with files: the same nonce + enforce_nonce, so a
+ * retry after a lost answer does not post twice. Also BOT_EINVAL (msg
+ * freed, done not called) for a bad name or content type, more than
+ * REST_FILES_MAX files or more than REST_FILES_BYTES in all. */
+enum bot_rc rest_create_message_files(struct rest *rest, const char *channel_id, cJSON *msg,
+				      const struct rest_file *files, size_t n_files,
+				      rest_done_fn done, void *arg);
+
 /* ---- interactions ---- */
 
 #define REST_FLAG_EPHEMERAL 64
@@ -116,6 +149,14 @@ enum bot_rc rest_edit_original(struct rest *rest, const char *interaction_token,
 /* POST /webhooks/{app}/{token} (a followup message; valid 15 minutes). */
 enum bot_rc rest_followup(struct rest *rest, const char *interaction_token, cJSON *msg,
 			  rest_done_fn done, void *arg);
+/* rest_followup() and rest_edit_original() with files (see "messages with
+ * files" above; the same BOT_EINVAL cases). */
+enum bot_rc rest_followup_files(struct rest *rest, const char *interaction_token, cJSON *msg,
+				const struct rest_file *files, size_t n_files, rest_done_fn done,
+				void *arg);
+enum bot_rc rest_edit_original_files(struct rest *rest, const char *interaction_token, cJSON *msg,
+				     const struct rest_file *files, size_t n_files,
+				     rest_done_fn done, void *arg);
 /* Autocomplete answer (type 8): at most 25 choices are sent, names and
  * values truncated to 100 characters. Strings are copied. */
 enum bot_rc rest_autocomplete(struct rest *rest, const char *interaction_id,

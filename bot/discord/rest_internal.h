@@ -34,4 +34,13 @@ void rest_log_route(const char *route, char *out, size_t size);
  * long as rest. */
 const char *rest_app_id(const struct rest *rest);
 
+/* rest_request() whose body goes as multipart/form-data: body (taken) as the
+ * part "payload_json" (application/json), files[i] as the part "files[i]"
+ * with its filename and type. The files are copied before the call returns;
+ * each attempt builds its parts anew from the copy. The caller has checked
+ * names and types (rest_msg.c). Returns as rest_request(). */
+enum bot_rc rest_request_files(struct rest *rest, const char *method, const char *path, cJSON *body,
+			       const struct rest_file *files, size_t n_files, unsigned flags,
+			       rest_done_fn done, void *arg);
+
 #endif

@@ -1,7 +1,9 @@
 /* Discord REST, the message side: Discord's text limits applied to message
  * bodies (clamping, mention defusing, allowed_mentions), the message
  * builders, and the message and interaction endpoints, each a checked path
- * handed to rest_request() in rest.c. */
+ * handed to rest_request() in rest.c (rest_request_files() for those that
+ * attach files: names and types are checked here, the multipart is
+ * rest.c's). */
 #include "rest_internal.h"
 
 #include <ctype.h>
@@ -245,16 +247,10 @@ static bool token_ok(const char *s)
 	return true;
 }
 
-enum bot_rc rest_create_message(struct rest *rest, const char *channel_id, cJSON *msg,
-				rest_done_fn done, void *arg)
+/* One nonce for every retry of a channel post (the body is built once):
+ * msg's own, else a random one; and enforce_nonce. */
+static void set_nonce(cJSON *msg)
 {
-	char path[96];
-	if (!id_ok(channel_id) || !msg) {
-		cJSON_Delete(msg);
-		return BOT_EINVAL;
-	}
-	rest_message_clamp(msg);
-	/* One nonce for every retry of this post (the body is built once). */
 	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "nonce"))) {
 		unsigned char r[12];
 		char nonce[REST_NONCE_SIZE];
@@ -266,8 +262,124 @@ enum bot_rc rest_create_message(struct rest *rest, const char *channel_id, cJSON
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(msg, "enforce_nonce");
 	cJSON_AddBoolToObject(msg, "enforce_nonce", 1);
+}
+
+enum bot_rc rest_create_message(struct rest *rest, const char *channel_id, cJSON *msg,
+				rest_done_fn done, void *arg)
+{
+	char path[96];
+	if (!id_ok(channel_id) || !msg) {
+		cJSON_Delete(msg);
+		return BOT_EINVAL;
+	}
+	rest_message_clamp(msg);
+	set_nonce(msg);
 	snprintf(path, sizeof(path), "/channels/%s/messages", channel_id);
 	return rest_request(rest, "POST", path, msg, 0, done, arg);
+}
+
+/* ---- files ---- */
+
+/* Names an embed can point at as attachment://NAME: Discord keeps letters,
+ * digits, '.', '-' and '_' as they are and rewrites the rest, which would
+ * break the reference silently. */
+static bool file_name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > REST_FILE_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+/* A Content-Type goes into a part's header line as it is: printable ASCII,
+ * nothing that could end the line. */
+static bool content_type_ok(const char *s)
+{
+	if (!s)
+		return true; /* application/octet-stream */
+	size_t n = strlen(s);
+	if (n == 0 || n > 127)
+		return false;
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7E)
+			return false;
+	return true;
+}
+
+static bool files_ok(const struct rest_file *files, size_t n)
+{
+	size_t total = 0;
+	if (n > REST_FILES_MAX || (n && !files))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct rest_file *f = &files[i];
+		if (!file_name_ok(f->name) || !content_type_ok(f->content_type) ||
+		    (f->len && !f->data) || f->len > REST_FILES_BYTES - total)
+			return false;
+		total += f->len;
+	}
+	return true;
+}
+
+/* msg's "attachments": one {id, filename} per file, the id being the index
+ * of its "files[i]" part. Returns false on allocation failure. */
+static bool set_attachments(cJSON *msg, const struct rest_file *files, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	if (!arr)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *a = cJSON_CreateObject();
+		if (!a) {
+			cJSON_Delete(arr);
+			return false;
+		}
+		cJSON_AddItemToArray(arr, a);
+		if (!cJSON_AddNumberToObject(a, "id", (double)i) ||
+		    !cJSON_AddStringToObject(a, "filename", files[i].name)) {
+			cJSON_Delete(arr);
+			return false;
+		}
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "attachments");
+	cJSON_AddItemToObject(msg, "attachments", arr);
+	return true;
+}
+
+/* What every *_files endpoint does before sending: the files checked, the
+ * message clamped and given its attachments. Frees msg on failure. */
+static enum bot_rc files_prepare(cJSON *msg, const struct rest_file *files, size_t n)
+{
+	if (!msg || !files_ok(files, n)) {
+		cJSON_Delete(msg);
+		return BOT_EINVAL;
+	}
+	rest_message_clamp(msg);
+	if (!set_attachments(msg, files, n)) {
+		cJSON_Delete(msg);
+		return BOT_ENOMEM;
+	}
+	return BOT_OK;
+}
+
+enum bot_rc rest_create_message_files(struct rest *rest, const char *channel_id, cJSON *msg,
+				      const struct rest_file *files, size_t n_files,
+				      rest_done_fn done, void *arg)
+{
+	char path[96];
+	if (!id_ok(channel_id)) {
+		cJSON_Delete(msg);
+		return BOT_EINVAL;
+	}
+	enum bot_rc rc = files_prepare(msg, files, n_files);
+	if (rc != BOT_OK)
+		return rc;
+	set_nonce(msg);
+	snprintf(path, sizeof(path), "/channels/%s/messages", channel_id);
+	return rest_request_files(rest, "POST", path, msg, files, n_files, 0, done, arg);
 }
 
 void rest_nonce_for(const char *key, char out[REST_NONCE_SIZE])
@@ -342,6 +454,42 @@ enum bot_rc rest_followup(struct rest *rest, const char *interaction_token, cJSO
 	rest_message_clamp(msg);
 	snprintf(path, sizeof(path), "/webhooks/%s/%s", rest_app_id(rest), interaction_token);
 	return rest_request(rest, "POST", path, msg, REST_INTERACTION, done, arg);
+}
+
+/* The webhook routes of an interaction's followup or @original, with
+ * files. */
+static enum bot_rc webhook_files(struct rest *rest, const char *method, const char *tail,
+				 const char *interaction_token, cJSON *msg,
+				 const struct rest_file *files, size_t n_files, rest_done_fn done,
+				 void *arg)
+{
+	char path[640];
+	if (!token_ok(interaction_token) || !id_ok(rest_app_id(rest))) {
+		cJSON_Delete(msg);
+		return BOT_EINVAL;
+	}
+	enum bot_rc rc = files_prepare(msg, files, n_files);
+	if (rc != BOT_OK)
+		return rc;
+	snprintf(path, sizeof(path), "/webhooks/%s/%s%s", rest_app_id(rest), interaction_token,
+		 tail);
+	return rest_request_files(rest, method, path, msg, files, n_files, REST_INTERACTION, done,
+				  arg);
+}
+
+enum bot_rc rest_followup_files(struct rest *rest, const char *interaction_token, cJSON *msg,
+				const struct rest_file *files, size_t n_files, rest_done_fn done,
+				void *arg)
+{
+	return webhook_files(rest, "POST", "", interaction_token, msg, files, n_files, done, arg);
+}
+
+enum bot_rc rest_edit_original_files(struct rest *rest, const char *interaction_token, cJSON *msg,
+				     const struct rest_file *files, size_t n_files,
+				     rest_done_fn done, void *arg)
+{
+	return webhook_files(rest, "PATCH", "/messages/@original", interaction_token, msg, files,
+			     n_files, done, arg);
 }
 
 enum bot_rc rest_autocomplete(struct rest *rest, const char *interaction_id,

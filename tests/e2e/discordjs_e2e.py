@@ -1,21 +1,44 @@
 #!/usr/bin/python3
 """Proves tests/fakes/fake_discord.py realistic: a minimal discord.js bot
 (tests/discordjs/bot.js) connects to the fake, receives an interaction,
-ACKs it with a deferred response, edits the original and posts a channel
-message, and the fake must have accepted every step.
+ACKs it with a deferred response, edits the original, posts a channel
+message, then uploads files the way discord.js does (multipart/form-data:
+a followup with two files, a channel message with one), and the fake must
+have accepted every step and recorded the files byte for byte.
 
 usage: discordjs_e2e.py TESTS_DISCORDJS_DIR
 Exit 77 (skipped) when node is missing or discord.js cannot be installed."""
 
+import base64
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from discord_harness import TOKEN, Failure, Harness, check  # noqa: E402
+from discord_harness import APP_ID, TOKEN, Failure, Harness, check  # noqa: E402
+
+# bot.js's files, built the same way.
+CHART = bytearray((i * 7 + 3) & 0xFF for i in range(3000))
+CHART[0:8] = b"\x89PNG\r\n\x1a\n"
+CHART[1000:1016] = b"\r\n--boundary\r\n\r\n"
+CHART = bytes(CHART)
+CSV = b'environment,hours\r\n"a,""b""",1.50\r\n'
+
+
+def check_files(st, attachments, want, what):
+    """attachments (the fake's objects) hold exactly want [(name, bytes)]."""
+    check([a["filename"] for a in attachments] == [n for n, _ in want],
+          "%s: attachments %r" % (what, attachments))
+    for a, (name, data) in zip(attachments, want):
+        up = st["uploads"].get(a["id"])
+        check(up is not None, "%s: no upload recorded for %s" % (what, name))
+        got = base64.b64decode(up["data_b64"])
+        check(got == data and a["size"] == len(data),
+              "%s: %s is %d bytes, not the %d sent" % (what, name, len(got), len(data)))
 
 
 def ensure_modules(d):
@@ -73,7 +96,29 @@ def main():
               "edit of @original: %r" % r["edits"])
         st = h.state()
         msgs = st["messages"]
-        check(len(msgs) == 1 and msgs[0]["content"] == "done", "channel message %r" % msgs)
+        check(len(msgs) == 2 and msgs[0]["content"] == "done" and not msgs[0]["attachments"],
+              "channel message %r" % msgs)
+        # the followup with two files (interaction.followUp)
+        check(len(r["followups"]) == 1, "one followup: %r" % r["followups"])
+        fu = r["followups"][0]
+        check(fu["body"]["content"] == "report" and
+              fu["body"]["embeds"][0]["image"]["url"] == "attachment://chart.png",
+              "followup payload_json %r" % fu["body"])
+        check_files(st, fu["attachments"] or [], [("chart.png", CHART), ("report.csv", CSV)],
+                    "followup")
+        # the channel message with a file (REST post with files)
+        up = msgs[1]
+        check_files(st, up["attachments"], [("chart.png", CHART)], "channel upload")
+        check(up["attachments"][0]["content_type"] == "image/png",
+              "content type %r" % up["attachments"][0]["content_type"])
+        # the attachment url serves the same bytes (the fake's CDN)
+        with urllib.request.urlopen(up["attachments"][0]["url"], timeout=10) as resp:
+            check(resp.read() == CHART, "the attachment url's bytes")
+        uploads = [q for q in st["requests"] if q.get("multipart")]
+        check([q["route"] for q in uploads] ==
+              ["POST /webhooks/%s/%s" % (APP_ID, r["token"]),
+               "POST /channels/%s/messages" % up["channel_id"]],
+              "multipart requests: %r" % [q["route"] for q in uploads])
         for q in st["requests"]:
             check(q["status"] is not None and q["status"] < 400,
                   "fake refused discord.js: %s %s -> %s" % (q["method"], q["path"], q["status"]))

@@ -2,7 +2,9 @@
  * loopback, for what the daemon cannot show yet: pre-emptive channel-message
  * and global limits (no 429 ever), the cap on consecutive 4xx per route,
  * 401 ending every later request, the 15-minute switch from @original to
- * the channel message, and counters that never hold a token.
+ * the channel message, counters that never hold a token, and messages with
+ * files (multipart uploads: payload_json, names, types, the exact bytes,
+ * the same parts again on a retry).
  * usage: rest_live FAKE_DISCORD_PY */
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "../../bot/core/log.h"
 #include "../../bot/core/loop.h"
 #include "../../bot/discord/interact.h"
@@ -18,6 +22,7 @@
 #include "../unit/check.h"
 
 #define TOKEN "rest-live-token-123456"
+#define ZWSP  "\xE2\x80\x8B" /* what a defused mention gets after its '@' */
 #define APP   "100000000000000001"
 
 static int port;
@@ -279,6 +284,287 @@ static void test_edit_after_15_minutes(struct loop *loop)
 	rest_destroy(rest);
 }
 
+/* ---- messages with files ---- */
+
+#define CHANNEL "300000000000000003"
+
+/* A picture's worth of bytes with everything a multipart body could trip
+ * on: every byte value, NULs, CR LF and "--" as a boundary starts. */
+static unsigned char png_bytes[1500];
+static const char csv_text[] = "environment,hours\r\n\"a,\"\"b\"\"\",1.50\r\n";
+
+static void fill_png(void)
+{
+	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	for (size_t i = 0; i < sizeof(png_bytes); i++)
+		png_bytes[i] = (unsigned char)(i * 7 + 3);
+	memcpy(png_bytes, sig, sizeof(sig));
+	static const char trap[] = "\r\n--boundary\r\n\r\n";
+	memcpy(png_bytes + 700, trap, sizeof(trap) - 1);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* True when b64 is exactly data[0..len) in base64. */
+static bool b64_equal(const char *b64, const void *data, size_t len)
+{
+	char *enc = malloc(4 * ((len + 2) / 3) + 1);
+	if (!enc)
+		return false;
+	EVP_EncodeBlock((unsigned char *)enc, data, (int)len);
+	bool eq = b64 && strcmp(enc, b64) == 0;
+	free(enc);
+	return eq;
+}
+
+/* The n-th from last request the fake recorded for method + path (0 = the
+ * last), or NULL. Borrowed from st. */
+static const cJSON *request_at(const cJSON *st, const char *method, const char *path, int n)
+{
+	const cJSON *reqs = cJSON_GetObjectItem(st, "requests");
+	for (int i = cJSON_GetArraySize(reqs) - 1; i >= 0; i--) {
+		const cJSON *q = cJSON_GetArrayItem(reqs, i);
+		const char *m = str(q, "method"), *p = str(q, "path");
+		if (m && p && strcmp(m, method) == 0 && strcmp(p, path) == 0 && n-- == 0)
+			return q;
+	}
+	return NULL;
+}
+
+/* An attachment the fake made of an upload: its name, type and size, and
+ * the bytes it received (st's "uploads"), compared with what was sent. */
+static void check_attachment(const cJSON *st, const cJSON *att, const struct rest_file *f)
+{
+	CHECK_STR(str(att, "filename"), f->name);
+	CHECK_STR(str(att, "content_type"), f->content_type);
+	CHECK_INT(num(att, "size"), f->len);
+	const char *id = str(att, "id");
+	const cJSON *up = id ? cJSON_GetObjectItem(cJSON_GetObjectItem(st, "uploads"), id) : NULL;
+	CHECK(b64_equal(str(up, "data_b64"), f->data, f->len));
+}
+
+/* The payload_json the fake parsed: attachments [{id: i, filename}]. */
+static void check_payload_attachments(const cJSON *body, const struct rest_file *files, int n)
+{
+	const cJSON *atts = cJSON_GetObjectItem(body, "attachments");
+	CHECK_INT(cJSON_GetArraySize(atts), n);
+	for (int i = 0; i < n && i < cJSON_GetArraySize(atts); i++) {
+		const cJSON *a = cJSON_GetArrayItem(atts, i);
+		CHECK_INT(num(a, "id"), i);
+		CHECK_STR(str(a, "filename"), files[i].name);
+	}
+}
+
+static cJSON *report_msg(void)
+{
+	cJSON *msg = rest_msg_new("weekly report for @everyone", 0);
+	cJSON *embed = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(msg, "embeds"), embed);
+	cJSON_AddStringToObject(embed, "title", "Hours up, week of 2026-12-07");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(embed, "image"), "url",
+				"attachment://chart.png");
+	return msg;
+}
+
+static void test_files_channel(struct loop *loop)
+{
+	const struct rest_file files[2] = {
+		{ "chart.png", "image/png", png_bytes, sizeof(png_bytes) },
+		{ "report.csv", "text/csv; charset=utf-8", csv_text, strlen(csv_text) },
+	};
+	struct rest *rest = client(loop, TOKEN);
+	struct run r = { .loop = loop };
+	CHECK_INT(rest_create_message_files(rest, CHANNEL, report_msg(), files, 2, on_done, &r),
+		  BOT_OK);
+	run_until(&r, 1, 5000);
+	CHECK_INT(r.ok, 1);
+	cJSON *st = ctl("state", NULL);
+	const cJSON *q = request_at(st, "POST", "/channels/" CHANNEL "/messages", 0);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(q, "multipart")));
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(q, "auth"))); /* a bot route */
+	const cJSON *body = cJSON_GetObjectItem(q, "body");
+	/* payload_json is the message as rest_create_message() sends it */
+	CHECK_STR(str(body, "content"), "weekly report for @" ZWSP "everyone");
+	CHECK(str(body, "nonce") != NULL);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(body, "enforce_nonce")));
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(
+			  cJSON_GetObjectItem(body, "allowed_mentions"), "parse")),
+		  0);
+	const cJSON *embed = cJSON_GetArrayItem(cJSON_GetObjectItem(body, "embeds"), 0);
+	CHECK_STR(str(cJSON_GetObjectItem(embed, "image"), "url"), "attachment://chart.png");
+	check_payload_attachments(body, files, 2);
+	/* the parts as received: files[0], files[1], in order */
+	const cJSON *parts = cJSON_GetObjectItem(q, "files");
+	CHECK_INT(cJSON_GetArraySize(parts), 2);
+	CHECK_STR(str(cJSON_GetArrayItem(parts, 0), "field"), "files[0]");
+	CHECK_STR(str(cJSON_GetArrayItem(parts, 1), "field"), "files[1]");
+	/* the message made of it, with both files byte for byte */
+	const cJSON *m, *msg = NULL;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(st, "messages"))
+	{
+		if (str(m, "id") && strcmp(str(m, "id"), r.last_id) == 0)
+			msg = m;
+	}
+	CHECK(msg != NULL);
+	const cJSON *atts = cJSON_GetObjectItem(msg, "attachments");
+	CHECK_INT(cJSON_GetArraySize(atts), 2);
+	if (cJSON_GetArraySize(atts) == 2) {
+		check_attachment(st, cJSON_GetArrayItem(atts, 0), &files[0]);
+		check_attachment(st, cJSON_GetArrayItem(atts, 1), &files[1]);
+	}
+	cJSON_Delete(st);
+	rest_destroy(rest);
+	printf("files: a message with %zu + %zu bytes attached\n", files[0].len, files[1].len);
+}
+
+/* The answer to the first try is lost (502 after the fake made the
+ * message): the retry sends the same parts and nonce, and Discord's nonce
+ * check keeps it one message. */
+static void test_files_retry(struct loop *loop)
+{
+	const struct rest_file file = { "chart.png", "image/png", png_bytes, sizeof(png_bytes) };
+	cJSON_Delete(ctl("fail", "{\"method\":\"POST\",\"path\":\"^/channels/" CHANNEL
+				 "/messages$\",\"status\":502,\"count\":1,\"after\":true}"));
+	struct rest *rest = client(loop, TOKEN);
+	struct run r = { .loop = loop };
+	double msgs = counter("messages"), replays = counter("nonce_replays");
+	CHECK_INT(rest_create_message_files(rest, CHANNEL, report_msg(), &file, 1, on_done, &r),
+		  BOT_OK);
+	run_until(&r, 1, 15000);
+	CHECK_INT(r.ok, 1);
+	CHECK_INT(counter("messages") - msgs, 1);
+	CHECK_INT(counter("nonce_replays") - replays, 1);
+	cJSON *st = ctl("state", NULL);
+	const cJSON *second = request_at(st, "POST", "/channels/" CHANNEL "/messages", 0);
+	const cJSON *first = request_at(st, "POST", "/channels/" CHANNEL "/messages", 1);
+	CHECK_INT(num(first, "status"), 502);
+	CHECK_INT(num(second, "status"), 200);
+	const cJSON *f1 = cJSON_GetArrayItem(cJSON_GetObjectItem(first, "files"), 0);
+	const cJSON *f2 = cJSON_GetArrayItem(cJSON_GetObjectItem(second, "files"), 0);
+	CHECK_INT(num(f2, "size"), sizeof(png_bytes));
+	CHECK(str(f1, "sha256") && str(f2, "sha256") &&
+	      strcmp(str(f1, "sha256"), str(f2, "sha256")) == 0);
+	const char *n1 = str(cJSON_GetObjectItem(first, "body"), "nonce");
+	const char *n2 = str(cJSON_GetObjectItem(second, "body"), "nonce");
+	CHECK(n1 && n2 && strcmp(n1, n2) == 0);
+	cJSON_Delete(st);
+	rest_destroy(rest);
+}
+
+/* A followup and an @original edit with files, on an interaction's
+ * webhook routes (no bot token sent there). */
+static void test_files_webhook(struct loop *loop)
+{
+	const struct rest_file files[2] = {
+		{ "chart.png", "image/png", png_bytes, sizeof(png_bytes) },
+		{ "report.csv", "text/csv", csv_text, strlen(csv_text) },
+	};
+	char id[32] = "", token[128] = "", path[256];
+	cJSON *ix = ctl("interaction", "{\"command\":\"env\",\"subcommand\":\"report\","
+				       "\"offline\":true}");
+	if (str(ix, "id") && str(ix, "token")) {
+		snprintf(id, sizeof(id), "%s", str(ix, "id"));
+		snprintf(token, sizeof(token), "%s", str(ix, "token"));
+	}
+	cJSON_Delete(ix);
+	CHECK(id[0] && token[0]);
+	struct rest *rest = client(loop, TOKEN);
+	struct run r = { .loop = loop };
+	rest_interaction_callback(rest, id, token, REST_CB_DEFERRED_MESSAGE, NULL, on_done, &r);
+	run_until(&r, 1, 5000);
+	CHECK_INT(rest_followup_files(rest, token, rest_msg_new("the numbers", 0), &files[1], 1,
+				      on_done, &r),
+		  BOT_OK);
+	run_until(&r, 2, 5000);
+	CHECK_INT(rest_edit_original_files(rest, token, report_msg(), files, 2, on_done, &r),
+		  BOT_OK);
+	run_until(&r, 3, 5000);
+	CHECK_INT(r.ok, 3);
+	snprintf(path, sizeof(path), "interaction/%s", id);
+	cJSON *rec = ctl(path, NULL), *st = ctl("state", NULL);
+	const cJSON *fu = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "followups"), 0);
+	CHECK_STR(str(cJSON_GetObjectItem(fu, "body"), "content"), "the numbers");
+	check_payload_attachments(cJSON_GetObjectItem(fu, "body"), &files[1], 1);
+	const cJSON *fatts = cJSON_GetObjectItem(fu, "attachments");
+	CHECK_INT(cJSON_GetArraySize(fatts), 1);
+	if (cJSON_GetArraySize(fatts) == 1)
+		check_attachment(st, cJSON_GetArrayItem(fatts, 0), &files[1]);
+	const cJSON *ed = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "edits"), 0);
+	check_payload_attachments(cJSON_GetObjectItem(ed, "body"), files, 2);
+	const cJSON *eatts = cJSON_GetObjectItem(ed, "attachments");
+	CHECK_INT(cJSON_GetArraySize(eatts), 2);
+	if (cJSON_GetArraySize(eatts) == 2) {
+		check_attachment(st, cJSON_GetArrayItem(eatts, 0), &files[0]);
+		check_attachment(st, cJSON_GetArrayItem(eatts, 1), &files[1]);
+	}
+	snprintf(path, sizeof(path), "/webhooks/%s/%s/messages/@original", APP, token);
+	const cJSON *q = request_at(st, "PATCH", path, 0);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(q, "multipart")));
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(q, "auth")));
+	cJSON_Delete(rec);
+	cJSON_Delete(st);
+	rest_destroy(rest);
+}
+
+/* Refused before anything is sent. */
+static void test_files_invalid(struct loop *loop)
+{
+	struct rest_file f = { "chart.png", "image/png", png_bytes, sizeof(png_bytes) };
+	struct rest_file many[REST_FILES_MAX + 1];
+	struct rest *rest = client(loop, TOKEN);
+	double before = counter("requests");
+	for (size_t i = 0; i < REST_FILES_MAX + 1; i++)
+		many[i] = f;
+	CHECK_INT(rest_create_message_files(rest, CHANNEL, report_msg(), many, REST_FILES_MAX + 1,
+					    NULL, NULL),
+		  BOT_EINVAL);
+	f.name = "../chart.png";
+	CHECK_INT(rest_create_message_files(rest, CHANNEL, report_msg(), &f, 1, NULL, NULL),
+		  BOT_EINVAL);
+	f.name = "chart.png";
+	f.content_type = "image/png\r\nX-Evil: 1";
+	CHECK_INT(rest_create_message_files(rest, CHANNEL, report_msg(), &f, 1, NULL, NULL),
+		  BOT_EINVAL);
+	f.content_type = NULL; /* application/octet-stream */
+	CHECK_INT(rest_create_message_files(rest, "12ab", report_msg(), &f, 1, NULL, NULL),
+		  BOT_EINVAL);
+	CHECK_INT(rest_create_message_files(rest, CHANNEL, report_msg(), NULL, 1, NULL, NULL),
+		  BOT_EINVAL);
+	CHECK_INT(rest_followup_files(rest, "bad token", report_msg(), &f, 1, NULL, NULL),
+		  BOT_EINVAL);
+	/* over the upload limit in all, each file under it */
+	unsigned char *big = calloc(1, REST_FILES_BYTES / 2 + 1);
+	struct rest_file two[2] = { { "a.bin", NULL, big, REST_FILES_BYTES / 2 + 1 },
+				    { "b.bin", NULL, big, REST_FILES_BYTES / 2 + 1 } };
+	CHECK(big != NULL);
+	CHECK_INT(rest_create_message_files(rest, CHANNEL, report_msg(), two, 2, NULL, NULL),
+		  BOT_EINVAL);
+	free(big);
+	CHECK_INT(counter("requests") - before, 0);
+	/* ten is Discord's limit, not past it */
+	struct run r = { .loop = loop };
+	CHECK_INT(rest_create_message_files(rest, CHANNEL, report_msg(), many, REST_FILES_MAX,
+					    on_done, &r),
+		  BOT_OK);
+	run_until(&r, 1, 5000);
+	CHECK_INT(r.ok, 1);
+	cJSON *st = ctl("state", NULL);
+	const cJSON *q = request_at(st, "POST", "/channels/" CHANNEL "/messages", 0);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(q, "files")), REST_FILES_MAX);
+	cJSON_Delete(st);
+	rest_destroy(rest);
+}
+
 /* Starts the fake with its stdout on a pipe; returns its pid, -1 on
  * failure. Reads the port from its first line. */
 static pid_t start_fake(const char *script)
@@ -327,6 +613,11 @@ int main(int argc, char **argv)
 	test_4xx_streak(loop);
 	test_401(loop);
 	test_edit_after_15_minutes(loop);
+	fill_png();
+	test_files_channel(loop);
+	test_files_retry(loop);
+	test_files_webhook(loop);
+	test_files_invalid(loop);
 	loop_destroy(loop);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);

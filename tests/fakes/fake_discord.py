@@ -26,6 +26,14 @@ What it enforces, like Discord:
   messages 5 per 5 s per channel, other bot routes 50 per 1 s, callbacks 5
   per 1 s per interaction) and 429s with retry_after; the global limit of 50
   bot-authenticated requests per second (429 with X-RateLimit-Global).
+  Uploads: channel posts and the webhook routes (followup, @original edit)
+  also take multipart/form-data the way Discord documents it: the message
+  JSON in the part "payload_json", files in parts "files[N]" (each with a
+  filename; at most 10; 10 MiB in all, else 413 code 40005); an
+  "attachments" entry {"id": N} must name a files[N] part that was sent
+  (400 code 50035). The message gets Discord-like attachment objects (id,
+  filename, size, content_type, url); the url serves the bytes
+  (GET /attachments/ID/FILENAME, like the CDN).
   Gateway: HELLO, IDENTIFY token check (close 4004), already authenticated
   (4005), unknown opcode (4001), payloads > 4096 bytes or undecodable (4002),
   more than 120 payloads per 60 s (4008), heartbeat ACKs, READY/RESUMED,
@@ -44,6 +52,8 @@ Control API (HTTP, JSON bodies, all under /_control):
         "channel_id": "...", "custom_id": "..." (type 3)}
         -> {"id", "token"}: sends INTERACTION_CREATE on the current session
         (queued for replay if no connection is up); type 4 = autocomplete.
+        With "offline": true nothing is sent: the interaction is recorded
+        as delivered now, for tests of a REST client without a gateway.
   POST /_control/interactions  same fields + {"count": N, "interval_ms": M}
         -> {"ids": [...]}: a burst (interval 0 = as fast as possible).
   POST /_control/dispatch      {"t": "TYPE", "d": {...}}: any dispatch event.
@@ -85,8 +95,11 @@ Control API (HTTP, JSON bodies, all under /_control):
   GET  /_control/state         everything recorded: counters, connections
         (path, identify/resume, heartbeats with times, close codes),
         interactions (responses with timestamps and latency_ms, edits,
-        followups), messages (with edits), requests (method, path, route,
-        status, auth, ua, t), commands.
+        followups), messages (with edits and attachments), requests
+        (method, path, route, status, auth, ua, t; for an upload also
+        "multipart": true and "files": [{field, filename, content_type, size,
+        sha256}]), commands, uploads ({attachment id: {field, filename,
+        content_type, size, sha256, data_b64 (the exact bytes)}}).
   GET  /_control/interaction/ID  one interaction's record.
   GET  /_control/wait?counter=NAME&min=N&timeout=S  long-poll until
         counters[NAME] >= N -> {"ok": bool, "value": n}.
@@ -101,7 +114,9 @@ commands_put, commands_get, gateway_closes, invalid_payloads.
 
 import argparse
 import asyncio
+import base64
 import collections
+import hashlib
 import json
 import os
 import random
@@ -115,6 +130,8 @@ from aiohttp import WSMsgType, web
 
 DEADLINE_S = 3.0
 TOKEN_TTL_S = 15 * 60
+UPLOAD_FILES_MAX = 10
+UPLOAD_BYTES_MAX = 10 << 20  # Discord's upload limit for bots
 
 
 def now():
@@ -231,6 +248,7 @@ class Fake:
         self.start_reset_at = None  # monotonic time the start limit refills
         self.hidden = {}  # {"channels"|"guilds": {id: 404|403}} (/_control/hide)
         self.identify_refusal = 0  # close code for IDENTIFY (/_control/refuse_identify)
+        self.uploads = {}  # attachment id -> what was uploaded (bytes in data_b64)
 
     # ---- helpers ----
     def count(self, name, n=1):
@@ -473,7 +491,9 @@ class Fake:
 
     async def create_interaction(self, spec):
         s = self.current_session()
-        if s is None:
+        if spec.get("offline"):
+            s = None  # recorded as delivered, for a REST-only client
+        elif s is None:
             raise web.HTTPConflict(text=json.dumps({"error": "no session"}),
                                    content_type="application/json")
         iid = self.ids.next()
@@ -485,6 +505,9 @@ class Fake:
                "channel_id": spec.get("channel_id", "300000000000000003")}
         self.interactions[iid] = rec
         self.count("interactions")
+        if s is None:
+            rec["seq"], rec["sent"] = None, rec["created"]
+            return rec
         seq, sent = await self.dispatch(s, "INTERACTION_CREATE",
                                         self.interaction_payload(spec, iid, token))
         rec["seq"] = seq
@@ -538,7 +561,8 @@ class Fake:
         t = now()
         method = request.method
         path = "/" + request.match_info["tail"]
-        raw = await request.read()
+        # an upload is read part by part below (read_upload)
+        raw = None if request.content_type == "multipart/form-data" else await request.read()
         auth = request.headers.get("Authorization")
         ua = request.headers.get("User-Agent", "")
         route = self.route_key(method, path)
@@ -549,14 +573,26 @@ class Fake:
         self.count("requests")
         if self.delay_ms:
             await asyncio.sleep(self.delay_ms / 1000.0)
+        files = None
+        if raw is None:
+            raw, files, err = await self.read_upload(request)
+            rec["multipart"] = True
+            rec["files"] = [{k: v for k, v in f.items() if k != "data"} for f in files]
+            if err:
+                rec["status"] = err[0]
+                self.count("rest_4xx")
+                return self.json_response(err[0], err[1])
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = "<invalid json>"
+        if files is not None and body is None:
+            body = {}
         rec["body"] = body
         status, out, headers = await self.rest_inner(request, method, path, route, body,
                                                      auth, ua,
-                                                     "/r/" + replica if replica else "")
+                                                     "/r/" + replica if replica else "",
+                                                     files)
         rec["status"] = status
         if status == 401:
             self.count("rest_401")
@@ -568,7 +604,63 @@ class Fake:
             self.count("rest_5xx")
         return self.json_response(status, out, headers)
 
-    async def rest_inner(self, request, method, path, route, body, auth, ua, prefix=""):
+    async def read_upload(self, request):
+        """A multipart/form-data body as Discord takes it: (payload_json's
+        bytes, the files[N] parts, None) or (.., .., (status, error body))."""
+        payload, files, total = b"", [], 0
+        try:
+            reader = await request.multipart()
+            async for part in reader:
+                data = bytes(await part.read(decode=False))
+                total += len(data)
+                if total > UPLOAD_BYTES_MAX:
+                    return payload, files, (413, {"message": "Request entity too large",
+                                                  "code": 40005})
+                m = re.fullmatch(r"files\[(\d+)\]", part.name or "")
+                if part.name == "payload_json":
+                    payload = data
+                elif m:
+                    if not part.filename:
+                        return payload, files, (400, {"message": "Invalid Form Body: %s has "
+                                                      "no filename" % part.name, "code": 50035})
+                    files.append({"field": part.name, "index": int(m.group(1)),
+                                  "filename": part.filename,
+                                  "content_type": part.headers.get("Content-Type"),
+                                  "size": len(data),
+                                  "sha256": hashlib.sha256(data).hexdigest(), "data": data})
+        except (ValueError, AssertionError) as e:  # aiohttp's parser on a malformed body
+            return payload, files, (400, {"message": "Invalid Form Body: %s" % e, "code": 50035})
+        if len(files) > UPLOAD_FILES_MAX:
+            return payload, files, (400, {"message": "Invalid Form Body: more than 10 files",
+                                          "code": 50035})
+        return payload, files, None
+
+    def attach(self, body, files):
+        """The attachment objects of an upload's message: (error, list). An
+        "attachments" entry {"id": N} in the payload names files[N] (and may
+        rename it with "filename"); files no entry names are attached too."""
+        by_index = {f["index"]: f for f in files}
+        entries = {}
+        for a in (body.get("attachments") or []) if isinstance(body, dict) else []:
+            aid = a.get("id") if isinstance(a, dict) else None
+            if isinstance(aid, str) and aid.isdigit():
+                aid = int(aid)
+            if not isinstance(aid, int) or aid not in by_index:
+                return "attachments: %r names no files[N] part" % (a,), None
+            entries[aid] = a
+        out = []
+        for f in sorted(files, key=lambda f: f["index"]):
+            att_id = self.ids.next()
+            name = entries.get(f["index"], {}).get("filename") or f["filename"]
+            self.uploads[att_id] = {k: v for k, v in f.items() if k != "data"}
+            self.uploads[att_id]["data_b64"] = base64.b64encode(f["data"]).decode()
+            out.append({"id": att_id, "filename": name, "size": f["size"],
+                        "content_type": f["content_type"], "sha256": f["sha256"],
+                        "url": "http://127.0.0.1:%d/attachments/%s/%s" % (self.port, att_id, name)})
+        return None, out
+
+    async def rest_inner(self, request, method, path, route, body, auth, ua, prefix="",
+                         files=None):
         t = now()
         tokened = route.startswith("POST /interactions/") or path.startswith("/webhooks/")
         for f in self.failures:
@@ -580,7 +672,7 @@ class Fake:
                 if f.get("after"):
                     # the request is carried out, its answer lost (an edge
                     # 5xx or a timeout after Discord did the work)
-                    await self.handle(method, path, body, prefix)
+                    await self.handle(method, path, body, prefix, files)
                     return st, {"message": "%d: injected after" % st, "code": 0}, None
                 if st == 429:
                     ra = float(f.get("retry_after", 0.5))
@@ -622,10 +714,10 @@ class Fake:
             return 429, {"message": "You are being rate limited.", "retry_after": ra,
                          "global": False}, h
         b["remaining"] -= 1
-        status, out = await self.handle(method, path, body, prefix)
+        status, out = await self.handle(method, path, body, prefix, files)
         return status, out, self.headers_for(b)
 
-    async def handle(self, method, path, body, prefix=""):
+    async def handle(self, method, path, body, prefix="", files=None):
         m = re.fullmatch(r"/gateway(/bot)?", path)
         if m and method == "GET":
             url = "%s://127.0.0.1:%d%s/gateway" % (self.ws, self.port, prefix)
@@ -666,10 +758,10 @@ class Fake:
             return self.on_callback(m.group(1), m.group(2), body)
         m = re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", path)
         if m:
-            return self.on_webhook(method, m.group(1), m.group(2), m.group(3), body)
+            return self.on_webhook(method, m.group(1), m.group(2), m.group(3), body, files)
         m = re.fullmatch(r"/channels/(\d+)/messages(?:/(\d+))?", path)
         if m:
-            return self.on_channel_message(method, m.group(1), m.group(2), body)
+            return self.on_channel_message(method, m.group(1), m.group(2), body, files)
         m = re.fullmatch(r"/channels/(\d+)", path)
         if m and method == "GET":
             if m.group(1) in self.hidden.get("channels", {}):
@@ -750,7 +842,7 @@ class Fake:
                 return rec
         return None
 
-    def on_webhook(self, method, app, token, which, body):
+    def on_webhook(self, method, app, token, which, body, files=None):
         t = now()
         rec = self.find_by_token(token)
         if app != self.app_id or not rec:
@@ -759,15 +851,20 @@ class Fake:
             return 401, {"message": "Invalid Webhook Token", "code": 50027}
         if not rec["responses"]:
             return 404, {"message": "Unknown Message", "code": 10008}
+        atts = None
         if method in ("PATCH", "POST"):
             err = embed_error(body)
+            if not err and files is not None and which in (None, "@original"):
+                err, atts = self.attach(body, files)
             if err:
                 return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
         if which is None and method == "POST":
             mid = self.ids.next()
             msg = dict(body or {})
             msg.update({"id": mid, "channel_id": "300000000000000003"})
-            rec["followups"].append({"t": t, "body": body, "id": mid})
+            if atts is not None:
+                msg["attachments"] = atts
+            rec["followups"].append({"t": t, "body": body, "id": mid, "attachments": atts})
             self.count("followups")
             return 200, msg
         if which == "@original" or (rec["original"] and which == rec["original"]["id"]):
@@ -786,20 +883,28 @@ class Fake:
                 if mirror is not None:
                     mirror.update({k: v for k, v in (body or {}).items()
                                    if k in ("content", "embeds")})
-                rec["edits"].append({"t": t, "body": body})
+                if atts is not None:
+                    # an upload's attachments replace the message's
+                    orig["attachments"] = atts
+                    if mirror is not None:
+                        mirror["attachments"] = atts
+                rec["edits"].append({"t": t, "body": body, "attachments": atts})
                 self.count("edits")
                 out = dict(orig)
                 out["channel_id"] = "300000000000000003"
                 return 200, out
         return 404, {"message": "Unknown Message", "code": 10008}
 
-    def on_channel_message(self, method, channel, mid, body):
+    def on_channel_message(self, method, channel, mid, body, files=None):
         t = now()
+        atts = None
         if mid is None and method == "POST":
             err = embed_error(body)
+            if not err and files is not None:
+                err, atts = self.attach(body, files)
             if err:
                 return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
-            if not body.get("content") and not body.get("embeds"):
+            if not body.get("content") and not body.get("embeds") and not atts:
                 return 400, {"message": "Cannot send an empty message", "code": 50006}
             nonce = body.get("nonce")
             if nonce is not None and not (isinstance(nonce, int) or
@@ -811,6 +916,8 @@ class Fake:
                 seen = self.nonces.get((channel, nonce))
                 if seen and t - seen[1] < 300 and seen[0] in self.messages:
                     self.count("nonce_replays")
+                    for a in atts or []:  # the first post keeps its files
+                        self.uploads.pop(a["id"], None)
                     old = self.messages[seen[0]]
                     return 200, {k: v for k, v in old.items() if k not in ("t", "edits")}
             mid = self.ids.next()
@@ -818,7 +925,8 @@ class Fake:
                 self.nonces[(channel, nonce)] = (mid, t)
             msg = {"id": mid, "channel_id": channel, "content": body.get("content", ""),
                    "embeds": body.get("embeds", []), "t": t, "edits": [],
-                   "allowed_mentions": body.get("allowed_mentions")}
+                   "allowed_mentions": body.get("allowed_mentions"),
+                   "attachments": atts or []}
             self.messages[mid] = msg
             self.count("messages")
             return 200, {k: v for k, v in msg.items() if k not in ("t", "edits")}
@@ -829,12 +937,16 @@ class Fake:
             return 200, {k: v for k, v in msg.items() if k not in ("t", "edits")}
         if method == "PATCH":
             err = embed_error(body)
+            if not err and files is not None:
+                err, atts = self.attach(body, files)
             if err:
                 return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
-            msg["edits"].append({"t": t, "body": body})
+            msg["edits"].append({"t": t, "body": body, "attachments": atts})
             for k in ("content", "embeds"):
                 if k in body:
                     msg[k] = body[k]
+            if atts is not None:
+                msg["attachments"] = atts
             self.count("message_edits")
             return 200, {k: v for k, v in msg.items() if k not in ("t", "edits")}
         if method == "DELETE":
@@ -992,6 +1104,7 @@ class Fake:
         self.nonces.clear()
         self.requests.clear()
         self.counters.clear()
+        self.uploads.clear()
         return {"ok": True}
 
     async def c_state(self, request, body):
@@ -1010,6 +1123,7 @@ class Fake:
             "messages": list(self.messages.values()),
             "requests": self.requests,
             "commands": self.commands,
+            "uploads": self.uploads,
             "now": now(),
         }
 
@@ -1060,6 +1174,15 @@ async def main():
     fake = Fake(args)
     fake.cond = asyncio.Condition()
     app = web.Application(client_max_size=8 << 20)
+
+    async def attachment_get(request):
+        # the CDN: an uploaded file's bytes at its attachment url
+        up = fake.uploads.get(request.match_info["id"])
+        if up is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=base64.b64decode(up["data_b64"]), headers={
+            "Content-Type": up["content_type"] or "application/octet-stream"})
+    app.router.add_route("GET", "/attachments/{id}/{name}", attachment_get)
     for path in ("/gateway", "/gateway/", "/gateway-resume", "/gateway-resume/"):
         app.router.add_route("GET", path, fake.gateway)
         app.router.add_route("GET", "/r/{replica}" + path, fake.gateway)

@@ -35,9 +35,11 @@ static struct cfg *load(const char *middle, const char *env, char *err, size_t e
 }
 
 static const char sinks[] =
-	"events = ( { name = \"hook\"; webhook = \"http://127.0.0.1:9/h\"; format = \"slack\"; },\n"
-	"  { name = \"topic\"; sns_topic = \"arn:aws:sns:eu-west-1:123456789012:envbot\"; },\n"
-	"  { name = \"bus\"; eventbridge_bus = \"default\"; region = \"ap-northeast-2\"; } );\n";
+	"notify = { webhooks = ( { url = \"http://127.0.0.1:9/h\"; format = \"slack\"; "
+	"name = \"hook\"; } );\n"
+	"  sns_topic_arn = \"arn:aws:sns:eu-west-1:123456789012:envbot\";\n"
+	"  eventbridge_bus = \"arn:aws:events:ap-northeast-2:123456789012:event-bus/default\"; "
+	"};\n";
 
 static void test_config_sinks(void)
 {
@@ -51,10 +53,12 @@ static void test_config_sinks(void)
 	CHECK_INT(cfg->n_sinks, 3);
 	CHECK_INT(cfg->sinks[0].kind, CFG_SINK_WEBHOOK);
 	CHECK(cfg->sinks[0].slack);
+	CHECK_STR(cfg->sinks[0].name, "hook");
 	CHECK_INT(cfg->sinks[1].kind, CFG_SINK_SNS);
+	CHECK_STR(cfg->sinks[1].name, "sns");
 	CHECK_STR(cfg->sinks[1].region, "eu-west-1"); /* from the ARN */
 	CHECK_INT(cfg->sinks[2].kind, CFG_SINK_EVENTBRIDGE);
-	CHECK_STR(cfg->sinks[2].bus, "default");
+	CHECK_STR(cfg->sinks[2].name, "eventbridge");
 	CHECK_STR(cfg->sinks[2].region, "ap-northeast-2");
 	CHECK_STR(cfg->locale, "en");
 	CHECK(!cfg->report_on);
@@ -64,22 +68,29 @@ static void test_config_sinks(void)
 	static const struct {
 		const char *middle, *want;
 	} bad[] = {
-		{ "events = ( { name = \"a\"; webhook = \"http://127.0.0.1/\"; sns_topic = "
-		  "\"arn:aws:sns:eu-west-1:123456789012:x\"; } );\n",
-		  "t.cfg:3: events.[0]: needs exactly one of webhook" },
-		{ "events = ( { name = \"a\"; sns_topic = \"arn:aws:sqs:eu-west-1:1:x\"; } );\n",
-		  "events.[0].sns_topic: \"arn:aws:sqs:eu-west-1:1:x\" is not an SNS topic ARN" },
-		{ "events = ( { name = \"a\"; webhook = \"http://example.com/h\"; } );\n",
-		  "events.[0].webhook:" },
-		{ "events = ( { name = \"a\"; sns_topic = "
-		  "\"arn:aws:sns:eu-west-1:123456789012:x\"; "
-		  "format = \"slack\"; } );\n",
-		  "events.[0].format: only means something with webhook" },
-		{ "events = ( { name = \"a\"; eventbridge_bus = \"b\"; }, { name = \"a\"; "
-		  "eventbridge_bus = \"c\"; } );\n",
-		  "events.[1].name: duplicate sink name \"a\"" },
-		{ "events = ( { name = \"a b\"; eventbridge_bus = \"b\"; } );\n",
-		  "events.[0].name: \"a b\" is not a sink name" },
+		{ "notify = { webhooks = ( { format = \"json\"; } ); };\n",
+		  "t.cfg:3: notify.webhooks.[0].url: required setting is missing" },
+		{ "notify = { sns_topic_arn = \"arn:aws:sqs:eu-west-1:1:x\"; };\n",
+		  "notify.sns_topic_arn: \"arn:aws:sqs:eu-west-1:1:x\" is not an SNS topic ARN" },
+		{ "notify = { sns_topic_arn = ( \"arn:aws:sns:eu-west-1:123456789012:a\", 5 ); "
+		  "};\n",
+		  "notify.sns_topic_arn.[1]: must be a string" },
+		{ "notify = { webhooks = ( { url = \"http://example.com/h\"; } ); };\n",
+		  "notify.webhooks.[0].url:" },
+		{ "notify = { webhooks = ( { url = \"http://127.0.0.1/h\"; format = \"xml\"; } ); "
+		  "};\n",
+		  "notify.webhooks.[0].format: \"xml\" is not one of \"json\", \"slack\"" },
+		{ "notify = { webhooks = ( { url = \"http://127.0.0.1/a\"; name = \"a\"; },\n"
+		  "  { url = \"http://127.0.0.1/b\"; name = \"a\"; } ); };\n",
+		  "t.cfg:4: notify.webhooks.[1].name: duplicate destination name \"a\"" },
+		{ "notify = { webhooks = ( { url = \"http://127.0.0.1/a\"; name = \"a b\"; } ); "
+		  "};\n",
+		  "notify.webhooks.[0].name: \"a b\" is not a destination name" },
+		{ "notify = { eventbridge_bus = \"arn:aws:sqs:eu-west-1:123456789012:q\"; };\n",
+		  "notify.eventbridge_bus: \"arn:aws:sqs:eu-west-1:123456789012:q\" is neither a "
+		  "bus "
+		  "name nor an EventBridge bus ARN" },
+		{ "notify = { sns_topic = \"x\"; };\n", "notify.sns_topic: unknown setting" },
 		{ "locale = \"fr\";\n", "t.cfg:3: locale: \"fr\" is not one of \"en\", \"ko\"" },
 		{ "report = { schedule = \"0 9 * * XYZ\"; };\n", "report.schedule: bad cron" },
 		{ "holiday_calendars = [ \"relative/ko.ics\" ];\n",
@@ -118,7 +129,7 @@ static void test_config_report_calendars(void)
 	CHECK(cfg->report_on);
 	CHECK_STR(cfg->report_expr, "0 9 * * MON");
 	CHECK(cfg->report_ce);
-	CHECK_STR(cfg->report_cost_tag, "envbot:environment");
+	CHECK_STR(cfg->report_cost_tag, "envbot:env");
 	CHECK_INT(cfg->n_calendars, 2);
 	CHECK_STR(cfg->calendars[0].name, "ko");
 	CHECK(!cfg->calendars[0].is_url);
@@ -212,7 +223,7 @@ static void test_record_and_deliver(void)
 	CHECK_INT(state_event_count(st), 1);
 	const struct state_event *e = state_event_find(st, id);
 	CHECK(e && e->n_pending == 3);
-	CHECK(e && strcmp(e->pending[0], "hook") == 0 && strcmp(e->pending[2], "bus") == 0);
+	CHECK(e && strcmp(e->pending[0], "hook") == 0 && strcmp(e->pending[2], "eventbridge") == 0);
 
 	/* the state file keeps it, and the calendars */
 	struct state_cal_day days[2] = { { 20270206, "Seollal" }, { 20270207, "Seollal" } };
@@ -230,11 +241,11 @@ static void test_record_and_deliver(void)
 	free(again);
 	state_destroy(back);
 
-	CHECK(state_event_delivered(st, id, "topic"));
-	CHECK(!state_event_delivered(st, id, "topic")); /* once */
+	CHECK(state_event_delivered(st, id, "sns"));
+	CHECK(!state_event_delivered(st, id, "sns")); /* once */
 	CHECK(state_event_delivered(st, id, "hook"));
 	CHECK_INT(state_event_count(st), 1);
-	CHECK(state_event_delivered(st, id, "bus"));
+	CHECK(state_event_delivered(st, id, "eventbridge"));
 	CHECK_INT(state_event_count(st), 0); /* the last sink took it */
 
 	/* a full outbox drops the oldest */
