@@ -47,6 +47,7 @@ extern const struct cmd_desc cmd_env_table[];
 extern const struct cmd_desc cmd_schedule_table[];
 extern const struct cmd_desc cmd_holiday_table[];
 extern const struct cmd_desc cmd_misc_table[];
+extern const struct cmd_desc cmd_report_table[]; /* report.c: /report */
 
 /* ---- helpers (reply.c) ---- */
 

@@ -55,6 +55,10 @@ void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix);
 enum bot_rc cmd_post_stop_warning(const struct cmd_deps *deps, const struct cfg_env *env,
 				  time_t stop_at);
 
+/* The scheduled weekly report (report = { schedule }): last week's, posted
+ * to cfg->channel_id; nothing when the state says that week's is posted. */
+enum bot_rc cmd_post_weekly_report(const struct cmd_deps *deps, time_t now);
+
 /* ---- pure parts (exposed for tests) ---- */
 
 enum cmd_level { CMD_ANYONE = 0, CMD_OPERATOR = 1, CMD_ADMIN = 2 };

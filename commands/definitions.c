@@ -137,6 +137,12 @@ static const struct opt_desc holiday_subs[] = {
 };
 
 static const struct opt_desc cost_opts[] = { ENV_NAME(false), END };
+static const struct opt_desc report_opts[] = {
+	{ .name = "week",
+	  .description = "which week: this (so far) or last (default)",
+	  .type = OPT_STRING },
+	END,
+};
 static const struct opt_desc audit_opts[] = {
 	{ .name = "count",
 	  .description = "how many entries (default 10)",
@@ -162,6 +168,9 @@ static const struct cmd_desc commands[] = {
 	{ .name = "cost",
 	  .description = "hours up and money saved this month",
 	  .options = cost_opts },
+	{ .name = "report",
+	  .description = "the weekly report: hours up per day, scheduled vs actual, money saved",
+	  .options = report_opts },
 	{ .name = "freeze", .description = "emergency: no automatic action anywhere" },
 	{ .name = "unfreeze", .description = "end the freeze" },
 	{ .name = "audit",

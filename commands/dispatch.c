@@ -12,7 +12,8 @@
 #include "cmd_internal.h"
 
 static const struct cmd_desc *const families[] = {
-	cmd_env_table, cmd_schedule_table, cmd_holiday_table, cmd_misc_table, NULL,
+	cmd_env_table,  cmd_schedule_table, cmd_holiday_table,
+	cmd_misc_table, cmd_report_table,   NULL,
 };
 
 static const struct cmd_desc *find_desc(const char *command, const char *sub)

@@ -54,7 +54,7 @@ run faketime 0
 [ ! -s "$LOG" ] && ok || bad "a test-only package is not installed without --test"
 
 run "" 0 --runtime --list
-[ "$out" = "libwebsockets17 libcurl4 libcjson1 libconfig9 libxml2 libcairo2 libssl3 zlib1g ca-certificates tzdata" ] &&
+[ "$out" = "libwebsockets17 libcurl4 libcjson1 libconfig9 libxml2 libcairo2 libssl3 zlib1g libical3 ca-certificates tzdata" ] &&
 	ok || bad "--runtime --list: $out"
 run "" 0 --list
 echo "$out" | grep -q "libwebsockets-dev" && ! echo "$out" | grep -q "python3-aiohttp" && ok ||

@@ -17,6 +17,7 @@
 #include "../core/rand.h"
 #include "../events/events.h"
 #include "../sched/sched.h"
+#include "../sched/weekly.h"
 #include "../state/ddb_store.h"
 #include "../state/saver.h"
 #include "../state/state.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct sched *sched;     /* owned; rebuilt by SIGHUP */
 	struct daemon_health *health;
 	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
+	struct loop_timer *report_timer; /* the weekly report's schedule */
 	/* Two replicas (state.backend = "dynamodb"): the lease, the table and
 	 * the fence every side effect asks; all NULL with the state file. */
 	struct fence fence;
@@ -180,6 +182,49 @@ static void expire_tick(void *arg)
 	if (n > 0 || old > 0)
 		saver_save_now(d->saver);
 	d->expire_timer = loop_timer_add(d->loop, EXPIRE_EVERY_MS, expire_tick, d);
+}
+
+/* ---- the weekly report's schedule ---- */
+
+#define REPORT_RECHECK_S 3600 /* re-judged hourly: the wall clock may jump */
+
+static void arm_report(struct daemon *d);
+
+static void report_tick(void *arg)
+{
+	struct daemon *d = arg;
+	d->report_timer = NULL;
+	arm_report(d);
+}
+
+/* Posts last week's report when its scheduled instant has come (or came
+ * while envbot was down, within catch_up), then waits for the next one. */
+static void arm_report(struct daemon *d)
+{
+	loop_timer_cancel(d->loop, d->report_timer);
+	d->report_timer = NULL;
+	const struct cfg *cfg = d->cfg;
+	if (!cfg->report_on || !cfg->report_expr || !d->state)
+		return;
+	time_t now = time(NULL), due = 0, next = 0;
+	/* the latest scheduled instant, if it was at most catch_up (and a
+	 * minute of timer slack) ago */
+	if (cron_prev(&cfg->report_cron, cfg->tz, now, &due) != 0 || due < now - cfg->catch_up - 60)
+		due = 0;
+	if (due && state_report_week(d->state) != weekly_monday(cfg, now, 1)) {
+		enum bot_rc rc = cmd_post_weekly_report(&d->deps, now);
+		if (rc != BOT_OK)
+			log_error(MOD, "msg=\"weekly report not started\" rc=\"%s\"",
+				  bot_strerror(rc));
+	}
+	if (cron_next(&cfg->report_cron, cfg->tz, now, &next) != 0)
+		return;
+	time_t wait = next - now;
+	if (wait > REPORT_RECHECK_S)
+		wait = REPORT_RECHECK_S;
+	if (wait < 1)
+		wait = 1;
+	d->report_timer = loop_timer_add(d->loop, (uint64_t)wait * 1000u, report_tick, d);
 }
 
 static void warn_channel(struct daemon *d, const char *text)
@@ -397,6 +442,7 @@ enum bot_rc daemon_start(struct daemon *d)
 		return BOT_ENOMEM;
 	d->deps.sched = d->sched;
 	expire_tick(d);
+	arm_report(d);
 	return BOT_OK;
 }
 
@@ -405,6 +451,7 @@ void daemon_destroy(struct daemon *d)
 	if (!d)
 		return;
 	loop_timer_cancel(d->loop, d->expire_timer);
+	loop_timer_cancel(d->loop, d->report_timer);
 	sched_destroy(d->sched);
 	daemon_health_destroy(d->health);
 	if (d->saver && (!d->replica || replica_active(d->replica)))
@@ -551,6 +598,8 @@ void daemon_reload(struct daemon *d)
 		events_set_config(d->events, fresh);
 		events_kick(d->events);
 	}
+	if (d->wfm)
+		arm_report(d);
 	if (d->state) {
 		d->sched = daemon_sched_start(d->loop, &d->deps);
 		d->deps.sched = d->sched;

@@ -137,21 +137,16 @@ static int64_t cents(double usd)
 	return (int64_t)llround(usd * 100.0);
 }
 
-void plan_month(const struct plan_schedule *s, int year, int month, double hourly_cost,
-		struct plan_cost *out)
+int64_t plan_seconds_up(const struct plan_schedule *s, time_t from, time_t to)
 {
-	ymd_t first = (ymd_t)(year * 10000 + month * 100 + 1);
-	ymd_t next = month == 12 ? (ymd_t)((year + 1) * 10000 + 101)
-				 : (ymd_t)(year * 10000 + (month + 1) * 100 + 1);
-	time_t m0 = plan_local_midnight(s->tz, first), m1 = plan_local_midnight(s->tz, next);
 	struct plan_iter it;
 	struct plan_event ev;
-	bool up = plan_up_at(s, m0);
-	time_t since = m0;
+	bool up = plan_up_at(s, from);
+	time_t since = from;
 	int64_t secs_up = 0;
 
-	iter_init(&it, s, m0 - 1);
-	while (iter_next(&it, m1, &ev)) {
+	iter_init(&it, s, from - 1);
+	while (iter_next(&it, to, &ev)) {
 		if (ev.skipped)
 			continue;
 		if (ev.action == ACTION_START && !up) {
@@ -163,8 +158,18 @@ void plan_month(const struct plan_schedule *s, int year, int month, double hourl
 		}
 	}
 	if (up)
-		secs_up += m1 - since;
-	out->hours_up = (double)secs_up / 3600.0;
+		secs_up += to - since;
+	return secs_up;
+}
+
+void plan_month(const struct plan_schedule *s, int year, int month, double hourly_cost,
+		struct plan_cost *out)
+{
+	ymd_t first = (ymd_t)(year * 10000 + month * 100 + 1);
+	ymd_t next = month == 12 ? (ymd_t)((year + 1) * 10000 + 101)
+				 : (ymd_t)(year * 10000 + (month + 1) * 100 + 1);
+	time_t m0 = plan_local_midnight(s->tz, first), m1 = plan_local_midnight(s->tz, next);
+	out->hours_up = (double)plan_seconds_up(s, m0, m1) / 3600.0;
 	out->hours_month = (double)(m1 - m0) / 3600.0;
 	out->always_cents = cents(out->hours_month * hourly_cost);
 	out->scheduled_cents = cents(out->hours_up * hourly_cost);

@@ -59,6 +59,10 @@ size_t plan_events(const struct plan_schedule *s, time_t from, time_t to, struct
  * by hand and counts as always on). */
 bool plan_up_at(const struct plan_schedule *s, time_t t);
 
+/* Seconds the schedule has the environment up in [from, to) (skipped
+ * actions do not count). */
+int64_t plan_seconds_up(const struct plan_schedule *s, time_t from, time_t to);
+
 /* Money is kept in integer cents so that rows and totals add up exactly as
  * printed: each amount is rounded once, and saved = always_on - scheduled. */
 struct plan_cost {

@@ -42,7 +42,8 @@
  *     "events": [ { "id", "created", "event": { ... }, "pending": [ sink ] } ],
  *                                                          (optional)
  *     "calendars": { "<name>": { "fetched", "days": [ [ "YYYY-MM-DD", summary ] ],
- *         "failed_at", "error" } } }                      (optional)
+ *         "failed_at", "error" } },                       (optional)
+ *     "report_week": "YYYY-MM-DD" }                       (optional)
  * Times are integer seconds since the epoch (UTC). Unknown keys are ignored,
  * so a later version 1 writer may add optional fields: "last_tick",
  * "outbox" and "lease" are such fields, written only when set, and a file without them
@@ -422,6 +423,11 @@ const struct state_calendar *state_calendar_find(const struct state *st, const c
 size_t state_calendar_keep(struct state *st, char *const *names, size_t n);
 size_t state_calendar_count(const struct state *st);
 const struct state_calendar *state_calendar_at(const struct state *st, size_t i);
+
+/* --- The week (its Monday) of the last scheduled weekly report posted,
+ * 0 = none: a restart in the report's minute does not post it twice. --- */
+ymd_t state_report_week(const struct state *st);
+void state_set_report_week(struct state *st, ymd_t monday);
 
 /* --- Uptime, measured from the actual starts and stops (for /cost). Kept
  * as closed intervals plus "up since"; no time zone here: the caller asks for

@@ -237,3 +237,15 @@ const struct state_calendar *state_calendar_at(const struct state *st, size_t i)
 {
 	return i < st->n_cals ? &st->cals[i] : NULL;
 }
+
+/* ------------------------------------------------------------ the report */
+
+ymd_t state_report_week(const struct state *st)
+{
+	return st->report_week;
+}
+
+void state_set_report_week(struct state *st, ymd_t monday)
+{
+	st->report_week = when_date_valid(monday) ? monday : 0;
+}

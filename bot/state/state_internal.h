@@ -52,7 +52,8 @@ struct state {
 	size_t n_events, cap_events;
 	struct state_calendar *cals; /* sorted by name */
 	size_t n_cals, cap_cals;
-	time_t last_tick; /* the scheduler's; 0 = never ticked */
+	time_t last_tick;  /* the scheduler's; 0 = never ticked */
+	ymd_t report_week; /* the week of the last scheduled report posted; 0 = none */
 };
 
 /* snprintf into err (errlen bytes) when err is not NULL. */

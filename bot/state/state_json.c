@@ -83,6 +83,8 @@ static cJSON *encode(const struct state *st)
 	/* Only once set, so that files from before the field are unchanged. */
 	if (st->last_tick > 0)
 		ok = ok && cJSON_AddNumberToObject(root, "last_tick", (double)st->last_tick);
+	if (st->report_week)
+		ok = ok && add_date(root, "report_week", st->report_week);
 
 	if (st->frozen) {
 		cJSON *f = cJSON_AddObjectToObject(root, "freeze");
@@ -611,6 +613,9 @@ enum bot_rc state_parse(const char *json, struct state **out, char *err, size_t 
 	rc = BOT_EPARSE;
 
 	/* Optional: absent in files written before the scheduler kept it. */
+	if (cJSON_HasObjectItem(root, "report_week") &&
+	    dec_date(&d, root, "state", "report_week", &st->report_week) < 0)
+		goto out;
 	if (cJSON_HasObjectItem(root, "last_tick") &&
 	    dec_time(&d, root, "state", "last_tick", &st->last_tick) < 0)
 		goto out;

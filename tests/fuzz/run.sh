@@ -14,7 +14,7 @@ secs=${1:-30}
 shift || true
 build=${FUZZ_BUILD_DIR:-$repo/build-fuzz}
 jobs=${FUZZ_JOBS:-2}
-all="fuzz_gateway fuzz_interaction fuzz_when fuzz_cron fuzz_aws_xml fuzz_aws_json fuzz_config fuzz_state"
+all="fuzz_gateway fuzz_interaction fuzz_when fuzz_cron fuzz_ical fuzz_aws_xml fuzz_aws_json fuzz_config fuzz_state"
 harnesses=${*:-$all}
 
 cc=${FUZZ_CC:-$(command -v clang || command -v clang-14 || true)}
