@@ -29,5 +29,6 @@ int cli_tags(const struct cli *cli, int argc, char **argv);
 int cli_register_commands(const struct cli *cli, int argc, char **argv);
 int cli_doctor(const struct cli *cli, int argc, char **argv);
 int cli_migrate_state(const struct cli *cli, int argc, char **argv);
+int cli_init_state(const struct cli *cli, int argc, char **argv);
 
 #endif

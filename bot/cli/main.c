@@ -60,6 +60,10 @@ static const struct cli_command commands[] = {
 	  .fn = cli_migrate_state,
 	  .usage = "migrate-state --to-table|--to-file [--file PATH] [--force]",
 	  .summary = "copy the state file into the DynamoDB table, or back" },
+	{ .name = "init-state",
+	  .fn = cli_init_state,
+	  .usage = "init-state",
+	  .summary = "create the DynamoDB state table when it is missing" },
 	{ 0 },
 };
 

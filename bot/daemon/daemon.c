@@ -49,6 +49,7 @@ struct daemon {
 	struct aws *ddb_aws; /* the table's client, owned, not fenced */
 	struct ddb_store *store;
 	struct replica *replica;
+	bool table_missing; /* DescribeTable said so at start-up: exit */
 	/* Configs replaced by SIGHUP: running workflows and the AWS client
 	 * borrow from them, so they live until exit. */
 	struct cfg **retired;
@@ -292,6 +293,22 @@ static void owner_name(const struct cfg *cfg, char *buf, size_t len)
 /* Standby: serves /healthz and watches the lease until it is ours (BOT_OK)
  * or a signal stops the loop (BOT_ECANCELLED). Nothing else runs: no
  * gateway, no scheduler, no workflow. */
+static void on_table(void *arg, const struct aws_err *err, const char *body, size_t len)
+{
+	struct daemon *d = arg;
+	(void)body;
+	(void)len;
+	if (err->rc != BOT_ENOTFOUND && strcmp(err->code, "ResourceNotFoundException") != 0)
+		return;
+	log_error(MOD,
+		  "msg=\"the state table does not exist: create it with `envbot init-state` (or "
+		  "the deploy template's StateTableName)\" table=%s region=%s",
+		  d->cfg->state_table,
+		  d->cfg->state_region ? d->cfg->state_region : d->cfg->region);
+	d->table_missing = true;
+	loop_stop(d->loop);
+}
+
 static enum bot_rc wait_for_lease(struct daemon *d)
 {
 	char err[512], owner[DDB_OWNER_MAX];
@@ -322,9 +339,17 @@ static enum bot_rc wait_for_lease(struct daemon *d)
 	if (!d->replica)
 		return BOT_ENOMEM;
 	daemon_health_set_replica(d->health, d->replica);
+	/* A missing table is a set-up mistake, said once, not a standby
+	 * waiting forever. Other answers (network, throttling) wait. */
+	char req[320];
+	snprintf(req, sizeof(req), "{\"TableName\":\"%s\"}", d->cfg->state_table);
+	if (aws_call_json(table_aws, AWS_DDB, "DescribeTable", req, on_table, d) != BOT_OK)
+		return BOT_ENOMEM;
 	replica_start(d->replica);
 	if (loop_run(d->loop) != 0)
 		return BOT_EIO;
+	if (d->table_missing)
+		return BOT_ECONFIG;
 	return replica_active(d->replica) ? BOT_OK : BOT_ECANCELLED;
 }
 
