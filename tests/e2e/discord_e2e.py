@@ -93,14 +93,14 @@ def flow(h):
 def register_commands(h):
     h.start_fake()
     r = h.run("register-commands")
-    check(r.returncode == 0 and "registered 8" in r.stdout, "first run: %r %r" % (r.stdout, r.stderr))
+    check(r.returncode == 0 and "registered 9" in r.stdout, "first run: %r %r" % (r.stdout, r.stderr))
     r = h.run("register-commands")
     check(r.returncode == 0 and "up to date" in r.stdout, "second run: %r" % r.stdout)
     check(h.counters().get("commands_put") == 1, "PUT only when changed")
     cmds = h.state()["commands"]["200000000000000002"]
     names = sorted(c["name"] for c in cmds)
     check(names == sorted(["env", "schedule", "holiday", "tags", "cost", "freeze", "unfreeze",
-                           "audit"]), "command names %r" % names)
+                           "audit", "report"]), "command names %r" % names)
     env = [c for c in cmds if c["name"] == "env"][0]
     subs = {o["name"]: o for o in env["options"]}
     check(set(subs) == {"list", "status", "start", "stop", "extend", "skip"}, "env subs")
