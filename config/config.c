@@ -2228,20 +2228,33 @@ static void print_outputs(const struct cfg *cfg, FILE *out)
 	static const char *const kinds[] = { "webhook", "sns", "eventbridge" };
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
 		const struct cfg_sink *s = &cfg->sinks[i];
-		const char *to = s->kind == CFG_SINK_WEBHOOK ? s->url
+		/* A webhook's path is its key (Slack's is): scheme and host only. */
+		char shown[300], scheme[16] = "", host[256] = "";
+		if (s->kind == CFG_SINK_WEBHOOK)
+			url_parts(s->url, scheme, sizeof(scheme), host, sizeof(host));
+		snprintf(shown, sizeof(shown), "%s://%s/\xE2\x80\xA6", scheme, host);
+		const char *to = s->kind == CFG_SINK_WEBHOOK ? shown
 				 : s->kind == CFG_SINK_SNS   ? s->topic_arn
 							     : s->bus;
-		fprintf(out, "events    %s (%s%s) -> %s%s%s\n", s->name, kinds[s->kind],
-			s->slack ? ", slack" : "", to, s->region ? " in " : "",
-			s->region ? s->region : "");
+		fprintf(out, "events    %s (%s%s%s) -> %s%s%s\n", s->name, kinds[s->kind],
+			s->slack ? ", slack" : "", s->secret_file ? ", signed" : "", to,
+			s->region ? " in " : "", s->region ? s->region : "");
 	}
 	if (cfg->report_on)
 		fprintf(out, "report    weekly %s%s\n",
 			cfg->report_expr ? cfg->report_expr : "on /report only",
 			cfg->report_ce ? ", with Cost Explorer" : "");
-	for (size_t i = 0; i < cfg->n_calendars; i++)
-		fprintf(out, "calendar  %s <- %s\n", cfg->calendars[i].name,
-			cfg->calendars[i].source);
+	for (size_t i = 0; i < cfg->n_calendars; i++) {
+		const struct cfg_calendar *cal = &cfg->calendars[i];
+		/* A private calendar's address carries its key: the host only. */
+		char scheme[16] = "", host[256] = "";
+		if (cal->is_url &&
+		    url_parts(cal->source, scheme, sizeof(scheme), host, sizeof(host)))
+			fprintf(out, "calendar  %s <- %s://%s/\xE2\x80\xA6\n", cal->name, scheme,
+				host);
+		else
+			fprintf(out, "calendar  %s <- %s\n", cal->name, cal->source);
+	}
 	if (cfg->locale && strcmp(cfg->locale, "en") != 0)
 		fprintf(out, "locale    %s (the channel's scheduled posts)\n", cfg->locale);
 }

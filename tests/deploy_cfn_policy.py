@@ -212,7 +212,8 @@ SERVICE_ROLE = "arn:aws:iam::123456789012:role/cfn-service-role"
 UNSCOPABLE_READS = {"sts:GetCallerIdentity", "ec2:DescribeInstances", "ec2:DescribeRegions",
                     "autoscaling:DescribeAutoScalingGroups",
                     "application-autoscaling:DescribeScalableTargets", "ecs:ListServices",
-                    "ecs:DescribeServices", "rds:DescribeDBInstances", "rds:DescribeDBClusters"}
+                    "ecs:DescribeServices", "rds:DescribeDBInstances", "rds:DescribeDBClusters",
+                    "ce:GetCostAndUsage"}
 SCALING = ["autoscaling:UpdateAutoScalingGroup", "autoscaling:SuspendProcesses",
            "autoscaling:ResumeProcesses"]
 RDS_DB = ["rds:StartDBInstance", "rds:StopDBInstance"]
@@ -351,6 +352,21 @@ check(grants(stmts, "ecs:UpdateService") == [] and grants(stmts, "rds:StopDBInst
       "no ECS or DB instance permission when none is configured")
 check(grants(stmts, "ecs:ListServices") == [], "no listing without a tag selection")
 
+# ---- events out and the report: publish only to the named topics and buses
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:envbot"
+BUS = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
+stmts, _, _ = role_statements({"NotifyTopicArns": TOPIC + "," + TOPIC + ".fifo",
+                               "NotifyEventBusArns": BUS, "CostExplorer": "true"})
+common(stmts, "notify")
+check(sorted(grants(stmts, "sns:Publish")) == [(TOPIC, None), (TOPIC + ".fifo", None)],
+      f"sns:Publish exactly on the two topics: {grants(stmts, 'sns:Publish')}")
+check(grants(stmts, "events:PutEvents") == [(BUS, None)],
+      f"events:PutEvents exactly on the bus: {grants(stmts, 'events:PutEvents')}")
+check(grants(stmts, "ce:GetCostAndUsage") == [("*", None)], "Cost Explorer when asked")
+check({a for acts, _, _ in stmts for a in acts} ==
+      {"sts:GetCallerIdentity", "ec2:DescribeInstances", "ec2:DescribeRegions", "sns:Publish",
+       "events:PutEvents", "ce:GetCostAndUsage"}, "notify adds nothing else")
+
 # ---- nothing configured: only the two unscopable reads remain
 stmts, res, _ = role_statements({})
 common(stmts, "empty")
@@ -358,6 +374,8 @@ check({a for acts, _, _ in stmts for a in acts} ==
       {"sts:GetCallerIdentity", "ec2:DescribeInstances", "ec2:DescribeRegions"},
       f"empty configuration grants only the reads: {stmts}")
 check(grants(stmts, "sts:AssumeRole") == [], "no AssumeRole without spoke roles")
+check(not grants(stmts, "sns:Publish") and not grants(stmts, "events:PutEvents") and
+      not grants(stmts, "ce:GetCostAndUsage"), "no events out or Cost Explorer by default")
 check("Host" not in res and "Ec2TagPolicy" not in res, "no host, no tag policy by default")
 check("EnvbotInstanceProfile" in res, "the instance profile exists without the host too")
 
