@@ -10,6 +10,7 @@
 
 #include "../core/exitcode.h"
 #include "../core/log.h"
+#include "../report/report.h"
 #include "cli.h"
 
 struct cli_command {
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
 		char **sub_argv = argv + optind;
 		optind = 0; /* 0: glibc re-initialises (and forgets the "+" mode) */
 		int status = cmd->fn(&cli, sub_argc, sub_argv);
+		report_release();
 		log_clear_secrets();
 		curl_global_cleanup();
 		return status;

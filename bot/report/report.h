@@ -90,6 +90,12 @@ bool report_bar_rect(const struct report *r, size_t env, int day, double *x, dou
  * a date), BOT_ENOMEM, or BOT_EIO (cairo could not encode the picture). */
 enum bot_rc report_chart_png(const struct report *r, struct buf *png);
 
+/* At process exit: lets go of what the text of the charts drawn so far
+ * left in cairo's and fontconfig's process-wide caches (fontconfig keeps
+ * its configuration until told), so a leak checker sees a clean exit.
+ * Nothing when no chart was drawn. Not thread-safe; no chart after it. */
+void report_release(void);
+
 /* ---- the spreadsheet ----
  *
  * RFC 4180 CSV: CRLF line ends, a header row, fields quoted when they hold

@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #define LEGEND_SWATCH 12
 #define LEGEND_CHARS  14 /* code points of a name shown in the legend */
 #define LABEL_MAX     128
+
+/* Whether the toy text API has been used (report_release). */
+static bool drew_text;
 
 /* Tableau 10 (see report.h). */
 static const uint32_t palette[REPORT_PALETTE_LEN] = {
@@ -261,6 +265,7 @@ enum bot_rc report_chart_png(const struct report *r, struct buf *png)
 	if (rc != BOT_OK)
 		goto out;
 	text = cairo_create(surface);
+	drew_text = true;
 	draw_labels(text, r);
 	if (cairo_status(text) != CAIRO_STATUS_SUCCESS)
 		log_debug(MOD, "msg=\"chart labels incomplete\" error=\"%s\"",
@@ -273,4 +278,13 @@ out:
 	cairo_destroy(cr);
 	cairo_surface_destroy(surface);
 	return rc;
+}
+
+void report_release(void)
+{
+	if (!drew_text)
+		return;
+	cairo_debug_reset_static_data();
+	FcFini();
+	drew_text = false;
 }
