@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../bot/core/log.h"
+#include "../bot/sched/holidays.h"
 #include "../bot/sched/plan.h"
 #include "../bot/sched/sched.h"
 #include "../bot/wf/kind.h"
@@ -638,8 +639,12 @@ static void run_skip(struct cmd_ctx *c, const char *arg)
 	when_format_date(date, ds, sizeof(ds));
 	cmd_fmt_local(tz, at, when, sizeof(when));
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->deps->state, c->env->name, "skip", date, c->deps->cfg->holidays,
-			  c->deps->cfg->n_holidays, note, sizeof(note));
+	/* The date as the holiday it is for this environment, from the config
+	 * or one of its calendars (the chat's the note finds itself). */
+	struct holiday h;
+	bool holiday = holidays_find(c->deps->cfg, c->deps->state, c->env, date, &h);
+	cmd_conflict_note(c->deps->state, c->env->name, "skip", date, holiday ? &date : NULL,
+			  holiday ? 1 : 0, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xE2\x9C\x85 **%s**: skip %s recorded by %s; the scheduled start (%s) will not "
 		 "happen. Scheduled stops still run.",

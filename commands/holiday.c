@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bot/sched/holidays.h"
 #include "../bot/sched/plan.h"
 #include "cmd_internal.h"
 
@@ -41,12 +42,60 @@ static int prepare_add(struct cmd_ctx *c, char *arg, size_t len, char *err, size
 	return 0;
 }
 
+/* " Note: 2027-02-08 is already a day of calendar ko (Seollal), which keeps
+ * dev down; this holiday keeps every environment down." for each calendar
+ * whose copy has d, appended to buf; nothing when none has. A chat holiday
+ * on such a day is not refused: it holds whatever the calendar's next
+ * refresh says, and for the environments the calendar leaves up. */
+static void calendar_note(const struct cmd_ctx *c, ymd_t d, char *buf, size_t len)
+{
+	const struct cfg *cfg = c->deps->cfg;
+	struct holiday *v = NULL;
+	size_t n = 0, o = strlen(buf);
+	char ds[16], name[STATE_CAL_NAME_MAX * 2], label[STATE_CAL_TEXT_MAX * 2];
+	if (holidays_list(cfg, c->deps->state, NULL, &v, &n) != BOT_OK)
+		return;
+	when_format_date(d, ds, sizeof(ds));
+#define NOTE(...)                                                         \
+	do {                                                              \
+		if (o < len) {                                            \
+			int w_ = snprintf(buf + o, len - o, __VA_ARGS__); \
+			o += w_ > 0 ? (size_t)w_ : 0;                     \
+		}                                                         \
+	} while (0)
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].date != d || v[i].source != HOLIDAY_CALENDAR)
+			continue;
+		cmd_escape(v[i].calendar, name, sizeof(name));
+		cmd_escape(v[i].label, label, sizeof(label));
+		NOTE(" Note: %s is already a day of calendar %s%s%s%s, ", ds, name,
+		     label[0] ? " (" : "", label, label[0] ? ")" : "");
+		size_t users = 0;
+		for (size_t k = 0; k < cfg->n_envs; k++)
+			users += holidays_applies(&cfg->envs[k], v[i].calendar);
+		if (users == cfg->n_envs) {
+			NOTE("which keeps every environment down already.");
+			continue;
+		}
+		NOTE("which keeps ");
+		for (size_t k = 0, m = 0; k < cfg->n_envs; k++)
+			if (holidays_applies(&cfg->envs[k], v[i].calendar))
+				NOTE("%s%s", m++ ? ", " : "", cfg->envs[k].name);
+		NOTE("%s down; this holiday keeps every environment down.",
+		     users ? "" : "no environment");
+	}
+#undef NOTE
+	if (o >= len && len > 0)
+		buf[len - 1] = '\0';
+	free(v);
+}
+
 static void run_add(struct cmd_ctx *c, const char *arg)
 {
 	ymd_t d;
 	const char *label = ix_option(c->ix, "label");
 	char err[512], shown[STATE_TEXT_MAX * 2] = "", who[STATE_WHO_MAX * 2], text[1024],
-					      note[512];
+					      note[2048];
 	if (when_parse_date(arg, &d) != 0) {
 		cmd_refuse(c, "not a date");
 		return;
@@ -61,6 +110,7 @@ static void run_add(struct cmd_ctx *c, const char *arg)
 		cmd_escape(h->label, shown, sizeof(shown));
 	cmd_who(c, who, sizeof(who));
 	cmd_conflict_note(c->deps->state, NULL, "holiday", d, NULL, 0, note, sizeof(note));
+	calendar_note(c, d, note, sizeof(note));
 	snprintf(text, sizeof(text),
 		 "\xF0\x9F\x8F\x96 Holiday %s%s%s%s added by %s: scheduled starts that day are "
 		 "skipped for every environment (stops still run).",
@@ -87,6 +137,18 @@ static int prepare_remove(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 			 "%s is a holiday of the config file: remove it from `holidays` there", ds);
 		return -1;
 	}
+	struct holiday h;
+	if (!state_holiday_find(c->deps->state, d) &&
+	    holidays_find(c->deps->cfg, c->deps->state, NULL, d, &h) &&
+	    h.source == HOLIDAY_CALENDAR) {
+		char name[STATE_CAL_NAME_MAX * 2];
+		cmd_escape(h.calendar, name, sizeof(name));
+		snprintf(err, errlen,
+			 "%s is a day of holiday calendar %s: change the calendar, or leave it "
+			 "out of an environment's holidays_from",
+			 ds, name);
+		return -1;
+	}
 	if (!state_holiday_find(c->deps->state, d)) {
 		snprintf(err, errlen, "%s is not a holiday", ds);
 		return -1;
@@ -109,50 +171,123 @@ static void run_remove(struct cmd_ctx *c, const char *arg)
 	cmd_commit(c, text, NULL);
 }
 
-struct listed {
-	ymd_t date;
-	const struct state_holiday *chat; /* NULL: from the config file */
-};
-
-static int by_date(const void *a, const void *b)
+/* "- 2027-02-08 Seollal (calendar ko; chat, added by bob)": one line per
+ * date, the first source's label, then every source in the conflict rule's
+ * order (holidays_list's), each with its own label when it differs from
+ * the first ("calendar company: Lunar New Year"). */
+static void list_date(struct cmd_text *t, const struct holiday *v, size_t n)
 {
-	const struct listed *x = a, *y = b;
-	return (x->date > y->date) - (x->date < y->date);
+	char ds[16], label[STATE_TEXT_MAX * 2] = "", own[STATE_TEXT_MAX * 2],
+					    name[STATE_WHO_MAX * 2];
+	const char *head = "";
+	when_format_date(v[0].date, ds, sizeof(ds));
+	for (size_t i = 0; i < n && !head[0]; i++)
+		head = v[i].label ? v[i].label : "";
+	cmd_escape(head, label, sizeof(label));
+	cmd_text_add(t, "- %s%s%s (", ds, label[0] ? " " : "", label);
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i ? "; " : "";
+		const char *mine = v[i].label ? v[i].label : "";
+		own[0] = '\0';
+		if (mine[0] && strcmp(mine, head) != 0)
+			cmd_escape(mine, own, sizeof(own));
+		switch (v[i].source) {
+		case HOLIDAY_CONFIG: cmd_text_add(t, "%sconfig file", sep); break;
+		case HOLIDAY_CALENDAR:
+			cmd_escape(v[i].calendar, name, sizeof(name));
+			cmd_text_add(t, "%scalendar %s", sep, name);
+			break;
+		case HOLIDAY_CHAT:
+			cmd_escape(v[i].who, name, sizeof(name));
+			cmd_text_add(t, "%schat, added by %s", sep, name);
+			break;
+		}
+		if (own[0])
+			cmd_text_add(t, ": %s", own);
+	}
+	cmd_text_add(t, ")\n");
 }
 
+/* Each calendar: where it comes from, who takes it, its copy, and the
+ * last refresh if it failed. */
+static void list_calendars(const struct cmd_ctx *c, struct cmd_text *t)
+{
+	const struct cfg *cfg = c->deps->cfg;
+	const struct tz *tz = cfg_env_tz(cfg, NULL);
+	char raw[1024], src[2048], name[STATE_CAL_NAME_MAX * 2], a[64] = "", b[64],
+								 why[STATE_TEXT_MAX * 2];
+	if (cfg->n_calendars)
+		cmd_text_add(t, "Holiday calendars (their days from today on above):\n");
+	for (size_t i = 0; i < cfg->n_calendars; i++) {
+		const struct cfg_calendar *cal = &cfg->calendars[i];
+		const struct state_calendar *sc = state_calendar_find(c->deps->state, cal->name);
+		size_t users = 0;
+		for (size_t k = 0; k < cfg->n_envs; k++)
+			users += holidays_applies(&cfg->envs[k], cal->name);
+		holidays_source_shown(cal, raw, sizeof(raw));
+		cmd_escape(raw, src, sizeof(src));
+		cmd_escape(cal->name, name, sizeof(name));
+		cmd_text_add(t, "- **%s**: %s%s \xC2\xB7 ", name, cal->is_url ? "" : "file ", src);
+		if (users == cfg->n_envs)
+			cmd_text_add(t, "every environment");
+		for (size_t k = 0, m = 0; users < cfg->n_envs && k < cfg->n_envs; k++)
+			if (holidays_applies(&cfg->envs[k], cal->name))
+				cmd_text_add(t, "%s%s", m++ ? ", " : "", cfg->envs[k].name);
+		if (users == 0)
+			cmd_text_add(t, "no environment (holidays_from)");
+		if (sc && sc->fetched) {
+			cmd_fmt_local(tz, sc->fetched, a, sizeof(a));
+			cmd_text_add(t, " \xC2\xB7 fetched %s, %zu day%s\n", a, sc->n_days,
+				     sc->n_days == 1 ? "" : "s");
+		} else {
+			cmd_text_add(t, " \xC2\xB7 no copy yet: its days do not apply\n");
+		}
+		if (sc && sc->failed_at) {
+			cmd_fmt_local(tz, sc->failed_at, b, sizeof(b));
+			cmd_escape(sc->error, why, sizeof(why));
+			if (sc->fetched)
+				cmd_text_add(
+					t,
+					"  \xE2\x9A\xA0 the refresh of %s failed: %s; the copy "
+					"fetched %s is still used\n",
+					b, why, a);
+			else
+				cmd_text_add(t, "  \xE2\x9A\xA0 the refresh of %s failed: %s\n", b,
+					     why);
+		}
+	}
+}
+
+/* Every holiday with where it comes from: the config file, the chat (all
+ * of them), the calendars (from today on: their copies reach a month back
+ * for /cost); then the calendars themselves. */
 static void run_list(struct cmd_ctx *c, const char *arg)
 {
 	const struct cfg *cfg = c->deps->cfg;
-	char ds[16], label[STATE_TEXT_MAX * 2], who[STATE_WHO_MAX * 2];
-	size_t nc = cfg->n_holidays, ns = state_holiday_count(c->deps->state), n = 0;
+	struct holiday *v = NULL;
+	size_t n = 0, shown = 0;
 	struct cmd_text t = { 0 };
 	(void)arg;
-	struct listed *all = calloc(nc + ns + 1, sizeof(*all));
-	if (!all) {
+	if (holidays_list(cfg, c->deps->state, NULL, &v, &n) != BOT_OK) {
 		cmd_refuse(c, "out of memory");
 		return;
 	}
-	for (size_t i = 0; i < ns; i++) {
-		const struct state_holiday *h = state_holiday_at(c->deps->state, i);
-		all[n++] = (struct listed){ .date = h->date, .chat = h };
-	}
-	for (size_t i = 0; i < nc; i++)
-		if (!state_holiday_find(c->deps->state, cfg->holidays[i]))
-			all[n++] = (struct listed){ .date = cfg->holidays[i] };
-	qsort(all, n, sizeof(*all), by_date);
+	ymd_t today = today_default(c);
+	/* the past days of a calendar are not listed */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].source != HOLIDAY_CALENDAR || v[i].date >= today)
+			v[k++] = v[i];
 	cmd_text_add(&t, "Holidays (scheduled starts are skipped):\n");
-	for (size_t i = 0; i < n; i++) {
-		when_format_date(all[i].date, ds, sizeof(ds));
-		if (!all[i].chat) {
-			cmd_text_add(&t, "- %s (config file)\n", ds);
-			continue;
-		}
-		cmd_escape(all[i].chat->label, label, sizeof(label));
-		cmd_escape(all[i].chat->who, who, sizeof(who));
-		cmd_text_add(&t, "- %s%s%s (added by %s)\n", ds, label[0] ? " " : "", label, who);
+	for (size_t i = 0, j; i < k; i = j) {
+		for (j = i + 1; j < k && v[j].date == v[i].date;)
+			j++;
+		list_date(&t, &v[i], j - i);
+		shown++;
 	}
-	free(all);
-	cmd_answer(c, n ? cmd_text_str(&t) : "No holidays.", false);
+	free(v);
+	list_calendars(c, &t);
+	cmd_answer(c, shown || cfg->n_calendars ? cmd_text_str(&t) : "No holidays.", false);
 	cmd_text_free(&t);
 }
 

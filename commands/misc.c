@@ -7,6 +7,7 @@
 
 #include "../aws/ecr.h"
 #include "../bot/core/log.h"
+#include "../bot/sched/holidays.h"
 #include "../bot/sched/plan.h"
 #include "../bot/wf/kind.h"
 #include "cmd_internal.h"
@@ -151,9 +152,11 @@ static const char *cost_held(void *ud, const struct plan_event *ev)
 {
 	const struct cost_filter *f = ud;
 	struct state_decision d;
-	state_decide(f->c->deps->state, f->env->name,
-		     ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at, ev->date,
-		     f->c->deps->cfg->holidays, f->c->deps->cfg->n_holidays, f->tz, &d);
+	/* the holiday calendars' days too, as the scheduler sees them */
+	struct holidays_of ho = { .cfg = f->c->deps->cfg, .st = f->c->deps->state, .env = f->env };
+	state_decide_fn(f->c->deps->state, f->env->name,
+			ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at, ev->date,
+			holidays_decide_fn, &ho, f->tz, &d);
 	return d.run ? NULL : "held by an override";
 }
 

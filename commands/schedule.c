@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bot/sched/holidays.h"
 #include "../bot/sched/plan.h"
 #include "../bot/sched/sched.h"
 #include "cmd_internal.h"
@@ -81,14 +82,17 @@ static void run_show(struct cmd_ctx *c, const char *arg)
 	ymd_t first = plan_local_date(tz, c->now), last = plan_local_date(tz, to);
 	for (ymd_t d = first; d <= last; d = when_add_days(d, 1)) {
 		const struct state_holiday *h = state_holiday_find(c->deps->state, d);
-		bool in_cfg = false;
-		for (size_t i = 0; i < cfg->n_holidays; i++)
-			in_cfg |= cfg->holidays[i] == d;
+		struct holiday ch; /* the config's, or a calendar's this env takes */
+		bool in_cfg = holidays_find(cfg, c->deps->state, e, d, &ch);
 		if (!h && !in_cfg)
 			continue;
-		char label[STATE_TEXT_MAX * 2] = "";
-		if (h && h->label[0])
+		char label[STATE_TEXT_MAX * 2] = "", raw[STATE_TEXT_MAX + STATE_CAL_NAME_MAX + 16];
+		if (in_cfg && ch.source == HOLIDAY_CALENDAR) {
+			holidays_label(&ch, raw, sizeof(raw));
+			cmd_escape(raw, label, sizeof(label));
+		} else if (h && h->label[0]) {
 			cmd_escape(h->label, label, sizeof(label));
+		}
 		when_format_date(d, ds, sizeof(ds));
 		cmd_text_add(&t, "Holiday %s%s%s%s\n", ds, label[0] ? " (" : "", label,
 			     label[0] ? ")" : "");

@@ -4,7 +4,8 @@
  * with read-only calls or EC2 DryRun. All calls run at once on the event loop;
  * the results are printed in a fixed order, one ✔/✘/ℹ line each, with a fix
  * under every ✘. Exit: 0 all passed, 1 a check failed, 2 config error,
- * 3 the Discord token or the AWS credentials were refused. */
+ * 3 the Discord token or the AWS credentials were refused. The holiday
+ * calendars are read or fetched as the daemon would, and parsed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@
 #include "../core/log.h"
 #include "../discord/rest.h"
 #include "../kinds/kinds.h"
+#include "../sched/calfetch.h"
+#include "../sched/holidays.h"
+#include "../sched/plan.h"
 #include "../wf/kind.h"
 #include "cli.h"
 
@@ -41,10 +45,11 @@ enum doc_kind_id {
 	K_CHANNEL,
 	K_GUILD,
 	K_CREDENTIALS,
-	K_ROLE,    /* an environment's aws.assume_role: who it makes us */
-	K_REGIONS, /* regions = "all": the account's enabled regions */
-	K_STATE,   /* state.backend = "dynamodb": the table and its lease */
-	K_KIND,    /* a permission check of an environment kind (kc) */
+	K_ROLE,     /* an environment's aws.assume_role: who it makes us */
+	K_REGIONS,  /* regions = "all": the account's enabled regions */
+	K_STATE,    /* state.backend = "dynamodb": the table and its lease */
+	K_KIND,     /* a permission check of an environment kind (kc) */
+	K_CALENDAR, /* a holiday calendar: read or fetched, and parsed */
 	K_COUNT
 };
 
@@ -82,7 +87,9 @@ struct doc_check {
 	 * daemon's own. */
 	char region[32];
 	char role[600], external_id[300], role_account[16];
-	struct aws *aws; /* the client of that target (the root's) */
+	struct aws *aws;                /* the client of that target (the root's) */
+	const struct cfg_calendar *cal; /* K_CALENDAR */
+	struct calfetch *fetch;         /* K_CALENDAR: in flight */
 };
 
 struct doctor {
@@ -709,6 +716,65 @@ static enum bot_rc start_info(struct doc_check *c)
 	return BOT_OK;
 }
 
+/* ---- the holiday calendars ---- */
+
+/* What a calendar holds over the daemon's span from today: how many days,
+ * the first of them, and who takes it. */
+static void on_doc_calendar(void *arg, const struct calfetch_result *r)
+{
+	struct doc_check *c = arg;
+	char a[16], b[16], first[16];
+	c->fetch = NULL;
+	if (c->d->finished)
+		return;
+	if (r->rc != BOT_OK) {
+		SET(c->detail, "%s", r->error);
+		if (r->rc == BOT_EPARSE)
+			SET(c->fix,
+			    "the calendar does not parse: correct it (or ask its publisher to); "
+			    "until then the daemon keeps the last good copy it has");
+		else if (c->cal->is_url)
+			SET(c->fix,
+			    "check the URL in holiday_calendars and that this host can "
+			    "reach it; until then the daemon keeps the last good copy it has");
+		else
+			SET(c->fix,
+			    "make %s a readable file (the daemon's user reads it); until "
+			    "then the daemon keeps the last good copy it has",
+			    c->cal->source);
+		finish(c, DOC_FAIL);
+		return;
+	}
+	ymd_t today = plan_local_date(c->d->cfg->tz, time(NULL));
+	when_format_date(when_add_days(today, -CALFETCH_DAYS_BEFORE), a, sizeof(a));
+	when_format_date(when_add_days(today, CALFETCH_DAYS_AFTER), b, sizeof(b));
+	size_t next = 0;
+	while (next < r->n_days && r->days[next].date < today)
+		next++;
+	if (next < r->n_days) {
+		when_format_date(r->days[next].date, first, sizeof(first));
+		SET(c->detail, "%zu day%s from %s to %s, the next %s%s%s; for %s", r->n_days,
+		    r->n_days == 1 ? "" : "s", a, b, first, r->days[next].summary[0] ? " " : "",
+		    r->days[next].summary, c->envs[0] ? c->envs : "no environment");
+	} else {
+		SET(c->detail, "%zu day%s from %s to %s, none from today on; for %s", r->n_days,
+		    r->n_days == 1 ? "" : "s", a, b, c->envs[0] ? c->envs : "no environment");
+	}
+	finish(c, DOC_PASS);
+}
+
+static enum bot_rc start_calendar(struct doc_check *c)
+{
+	ymd_t today = plan_local_date(c->d->cfg->tz, time(NULL));
+	c->d->pending++;
+	c->fetch = calfetch_start(c->d->loop, c->cal, today, getenv("SSL_CERT_FILE"),
+				  on_doc_calendar, c);
+	if (c->fetch)
+		return BOT_OK;
+	c->d->pending--;
+	return BOT_ENOMEM;
+}
+
 /* ---- the environment kinds' checks (bot/kinds/) ---- */
 
 /* Started by the answer of the check it runs after; counted as pending now
@@ -822,6 +888,7 @@ static const struct doc_kind kinds[K_COUNT] = {
 			      "ConditionCheckItem on the table %s%.0s",
 	},
 	[K_KIND] = { .name = "environment kind check", .start = start_kind },
+	[K_CALENDAR] = { .name = "holiday calendar", .start = start_calendar },
 };
 
 /* ---- the list, the run and the report ---- */
@@ -896,6 +963,19 @@ static int build_checks(struct doctor *d)
 						return -1;
 				}
 			}
+		}
+	}
+	/* the holiday calendars, in config order, each naming who takes it */
+	for (size_t i = 0; i < cfg->n_calendars; i++) {
+		struct doc_check *c = add_check(d, K_CALENDAR, NULL, cfg->calendars[i].name, NULL);
+		if (!c)
+			return -1;
+		c->cal = &cfg->calendars[i];
+		for (size_t k = 0; k < cfg->n_envs; k++) {
+			size_t n = strlen(c->envs);
+			if (holidays_applies(&cfg->envs[k], c->cal->name))
+				snprintf(c->envs + n, sizeof(c->envs) - n, "%s%s", n ? ", " : "",
+					 cfg->envs[k].name);
 		}
 	}
 	return 0;
@@ -987,6 +1067,13 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 			    c->role_account);
 		SET(head, "%s %s%s (%s)%s", c->kc->name, c->kc->label ? c->kc->label : "",
 		    c->target, c->envs, where);
+		break;
+	}
+	case K_CALENDAR: {
+		char src[300];
+		holidays_source_shown(c->cal, src, sizeof(src));
+		SET(head, "%s %s (%s%s)", kinds[c->kind].name, c->target,
+		    c->cal->is_url ? "" : "file ", src);
 		break;
 	}
 	case K_COUNT: head[0] = '\0'; break;
@@ -1171,6 +1258,8 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 				       aws_endpoint(d.aws, AWS_STS), aws_credentials_source(d.aws));
 			printf(")\n");
 		}
+		if (c->kind == K_CALENDAR && (i == 0 || d.checks[i - 1].kind != K_CALENDAR))
+			printf("Holiday calendars\n");
 		if (c->state == DOC_PENDING) {
 			SET(c->detail, "not answered");
 			c->state = DOC_FAIL;
@@ -1186,6 +1275,8 @@ int cli_doctor(const struct cli *cli, int argc, char **argv)
 out:
 	fflush(stdout);
 	d.finished = true; /* rest_destroy calls the pending callbacks */
+	for (size_t i = 0; i < d.n_checks; i++)
+		calfetch_cancel(d.checks[i].fetch);
 	rest_destroy(d.rest);
 	aws_destroy(d.aws);
 	loop_destroy(d.loop);

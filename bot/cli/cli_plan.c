@@ -1,7 +1,9 @@
 /* `envbot plan [--days N] [--env NAME] [--from YYYY-MM-DD] [--json]`: the
  * coming scheduled actions of each environment (local time with the zone's
- * abbreviation, and UTC) and the month's cost table. Offline: only the config
- * and the system tz database are read. The numbers come from bot/sched/plan.c. */
+ * abbreviation, and UTC) and the month's cost table. Offline: only the config,
+ * the state file, the holiday calendars that are local files and the system
+ * tz database are read, and nothing is written. The numbers come from
+ * bot/sched/plan.c. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,8 @@
 #include <time.h>
 
 #include "../core/exitcode.h"
+#include "../sched/calfetch.h"
+#include "../sched/holidays.h"
 #include "../sched/plan.h"
 #include "../state/state.h"
 #include "cli.h"
@@ -30,6 +34,8 @@ struct plan_opts {
  * another time, which the listing cannot express as a skip. */
 struct plan_overrides {
 	const struct state *st;
+	const struct cfg *cfg;
+	const struct cfg_env *e; /* for the calendars it takes */
 	const char *env;
 	const struct tz *tz;
 	char **reasons; /* kept until the end: the plan borrows them */
@@ -40,8 +46,11 @@ static const char *override_filter(void *ud, const struct plan_event *ev)
 {
 	struct plan_overrides *o = ud;
 	struct state_decision d;
-	state_decide(o->st, o->env, ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at,
-		     ev->date, NULL, 0, o->tz, &d);
+	/* The config's holidays are the plan's own list (skipped before this
+	 * hook); the calendars' come here, named in the reason. */
+	struct holidays_of ho = { .cfg = o->cfg, .st = o->st, .env = o->e };
+	state_decide_fn(o->st, o->env, ev->action == ACTION_START ? ACTION_START : ACTION_STOP,
+			ev->at, ev->date, holidays_decide_fn, &ho, o->tz, &d);
 	if (d.run)
 		return NULL;
 	char **r = realloc(o->reasons, (o->n_reasons + 1) * sizeof(*r));
@@ -62,6 +71,17 @@ struct env_plan {
 	struct plan_event *events;
 	size_t n_events, n_total;
 	struct plan_cost cost;
+};
+
+/* Where each holiday calendar's days came from, for the output. */
+enum cal_copy {
+	COPY_NONE = 0, /* no copy: its days do not apply */
+	COPY_CACHED,   /* the daemon's copy in the state file */
+	COPY_FILE,     /* a local file, read now (no cached copy) */
+};
+struct cal_info {
+	enum cal_copy copy;
+	char error[STATE_TEXT_MAX]; /* a file that could not be read now */
 };
 
 static const char *const month_names[] = { "January",   "February", "March",    "April",
@@ -163,8 +183,117 @@ static void fmt_money(int64_t cents, char *buf, size_t len)
 		 llabs(cents) % 100);
 }
 
-static void print_text(const struct plan_opts *o, const struct cfg *cfg, struct env_plan *ep,
-		       size_t n, int year, int month, const struct plan_cost *total)
+/* "2026-12-03 10:00 KST" in the top-level zone. */
+static void fmt_top(const struct cfg *cfg, time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	tz_local(cfg->tz, t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M %Z", &tm);
+}
+
+/* The calendar copies plan uses, into the state in memory (plan never
+ * saves it): a local file read now, over the same days as the daemon's
+ * copy would cover from `from` (what the daemon's next refresh, or a
+ * SIGHUP, will load); a URL, or a file that cannot be read now, the
+ * daemon's cached copy in the state file. */
+static void load_calendars(const struct cfg *cfg, struct state *st, ymd_t from,
+			   struct cal_info *info)
+{
+	for (size_t i = 0; i < cfg->n_calendars; i++) {
+		const struct cfg_calendar *cal = &cfg->calendars[i];
+		const struct state_calendar *sc = state_calendar_find(st, cal->name);
+		struct state_cal_day *days = NULL;
+		size_t n = 0;
+		if (cal->is_url) {
+			info[i].copy = sc && sc->fetched ? COPY_CACHED : COPY_NONE;
+			continue;
+		}
+		if (calfetch_file(cal->source, from, &days, &n, info[i].error,
+				  sizeof(info[i].error)) == BOT_OK &&
+		    state_calendar_set(st, cal->name, time(NULL), days, n, info[i].error,
+				       sizeof(info[i].error)) == BOT_OK) {
+			info[i].copy = COPY_FILE;
+		} else {
+			info[i].copy = sc && sc->fetched ? COPY_CACHED : COPY_NONE;
+			fprintf(stderr, "envbot plan: holiday calendar %s not read (%s); %s\n",
+				cal->name, info[i].error,
+				info[i].copy == COPY_CACHED ? "the daemon's cached copy is used"
+							    : "its days are not applied");
+		}
+		free(days);
+	}
+}
+
+/* The last day a cached copy knows (calfetch's span from the day it was
+ * fetched), 0 when the plan's days are all inside it. */
+static ymd_t copy_ends_before(const struct cfg *cfg, const struct state_calendar *sc,
+			      const struct plan_opts *o)
+{
+	ymd_t last = when_add_days(plan_local_date(cfg->tz, sc->fetched), CALFETCH_DAYS_AFTER);
+	return when_add_days(o->from, o->days - 1) > last ? last : 0;
+}
+
+/* "ko (cached 2026-12-03 10:00 KST)", "company (file /etc/envbot/company.ics)". */
+static void describe_calendar(const struct plan_opts *o, const struct cfg *cfg,
+			      const struct state *st, size_t i, const struct cal_info *ci,
+			      char *buf, size_t len)
+{
+	const struct cfg_calendar *cal = &cfg->calendars[i];
+	const struct state_calendar *sc = state_calendar_find(st, cal->name);
+	char a[64], b[64], ends[64] = "", d[16];
+	switch (ci->copy) {
+	case COPY_CACHED: {
+		ymd_t last = copy_ends_before(cfg, sc, o);
+		if (last) {
+			when_format_date(last, d, sizeof(d));
+			snprintf(ends, sizeof(ends), "; it knows no day after %s", d);
+		}
+		fmt_top(cfg, sc->fetched, a, sizeof(a));
+		if (!cal->is_url)
+			snprintf(buf, len,
+				 "%s (file %s not read now: %s; the daemon's copy of %s%s)",
+				 cal->name, cal->source, ci->error, a, ends);
+		else if (sc->failed_at) {
+			fmt_top(cfg, sc->failed_at, b, sizeof(b));
+			snprintf(buf, len, "%s (cached %s; the refresh of %s failed: %s%s)",
+				 cal->name, a, b, sc->error, ends);
+		} else {
+			snprintf(buf, len, "%s (cached %s%s)", cal->name, a, ends);
+		}
+		return;
+	}
+	case COPY_FILE: snprintf(buf, len, "%s (file %s)", cal->name, cal->source); return;
+	case COPY_NONE: break;
+	}
+	if (!cal->is_url)
+		snprintf(buf, len, "%s (file %s not read: %s; its days do not apply)", cal->name,
+			 cal->source, ci->error);
+	else if (sc && sc->failed_at)
+		snprintf(buf, len, "%s (no copy yet: %s; its days do not apply)", cal->name,
+			 sc->error);
+	else
+		snprintf(buf, len,
+			 "%s (no copy yet: the daemon has not fetched it; its days do not "
+			 "apply)",
+			 cal->name);
+}
+
+/* The calendars env takes, "ko, company" or "none". */
+static void env_calendars(const struct cfg *cfg, const struct cfg_env *e, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < cfg->n_calendars && used < len; i++)
+		if (holidays_applies(e, cfg->calendars[i].name))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+						 cfg->calendars[i].name);
+	if (!buf[0])
+		snprintf(buf, len, "none (holidays_from = [ ])");
+}
+
+static void print_text(const struct plan_opts *o, const struct cfg *cfg, const struct state *st,
+		       const struct cal_info *ci, struct env_plan *ep, size_t n, int year,
+		       int month, const struct plan_cost *total)
 {
 	char d[16], a[48], b[48], c[48];
 	when_format_date(o->from, d, sizeof(d));
@@ -178,6 +307,13 @@ static void print_text(const struct plan_opts *o, const struct cfg *cfg, struct 
 		printf(")");
 	}
 	printf("\n");
+	for (size_t i = 0; i < cfg->n_calendars; i++) {
+		char line[2 * STATE_TEXT_MAX + 1024];
+		describe_calendar(o, cfg, st, i, &ci[i], line, sizeof(line));
+		printf("%s%s", i ? ", " : "Holiday calendars: ", line);
+	}
+	if (cfg->n_calendars)
+		printf("\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_env *e = ep[i].env;
 		char words[160];
@@ -192,6 +328,10 @@ static void print_text(const struct plan_opts *o, const struct cfg *cfg, struct 
 		}
 		if (!e->schedule.start_expr && !e->schedule.stop_expr)
 			printf("  no schedule: started and stopped by hand only\n");
+		if (cfg->n_calendars) {
+			env_calendars(cfg, e, words, sizeof(words));
+			printf("  holiday calendars: %s\n", words);
+		}
 		if (ep[i].n_total == 0)
 			printf("  no scheduled action in these days\n");
 		for (size_t k = 0; k < ep[i].n_events; k++) {
@@ -244,8 +384,9 @@ static cJSON *cost_json(const struct plan_cost *pc)
 }
 
 /* Returns EXIT_OK, or EXIT_FAILED when memory ran out. */
-static int print_json(const struct plan_opts *o, const struct cfg *cfg, struct env_plan *ep,
-		      size_t n, int year, int month, const struct plan_cost *total)
+static int print_json(const struct plan_opts *o, const struct cfg *cfg, const struct state *st,
+		      const struct cal_info *ci, struct env_plan *ep, size_t n, int year, int month,
+		      const struct plan_cost *total)
 {
 	char buf[64];
 	int rc = EXIT_FAILED;
@@ -263,6 +404,35 @@ static int print_json(const struct plan_opts *o, const struct cfg *cfg, struct e
 	for (size_t i = 0; hol && i < cfg->n_holidays; i++) {
 		when_format_date(cfg->holidays[i], buf, sizeof(buf));
 		cJSON_AddItemToArray(hol, cJSON_CreateString(buf));
+	}
+	cJSON *cals = cJSON_AddArrayToObject(root, "calendars");
+	for (size_t i = 0; cals && i < cfg->n_calendars; i++) {
+		static const char *const copies[] = { "none", "cached", "file" };
+		const struct cfg_calendar *cal = &cfg->calendars[i];
+		const struct state_calendar *sc = state_calendar_find(st, cal->name);
+		cJSON *jc = cJSON_CreateObject();
+		if (!jc)
+			goto out;
+		cJSON_AddItemToArray(cals, jc);
+		cJSON_AddStringToObject(jc, "name", cal->name);
+		char shown[300]; /* a URL's key stays out, as in check-config */
+		holidays_source_shown(cal, shown, sizeof(shown));
+		cJSON_AddStringToObject(jc, "source", shown);
+		cJSON_AddStringToObject(jc, "copy", copies[ci[i].copy]);
+		cJSON_AddNumberToObject(jc, "days", sc && ci[i].copy ? (double)sc->n_days : 0);
+		if (ci[i].copy == COPY_CACHED) {
+			fmt_utc(sc->fetched, "%Y-%m-%dT%H:%M:%SZ", buf, sizeof(buf));
+			cJSON_AddStringToObject(jc, "fetched", buf);
+		} else {
+			cJSON_AddNullToObject(jc, "fetched");
+		}
+		const char *err = ci[i].error[0]        ? ci[i].error
+				  : sc && sc->failed_at ? sc->error
+							: NULL;
+		if (err)
+			cJSON_AddStringToObject(jc, "error", err);
+		else
+			cJSON_AddNullToObject(jc, "error");
 	}
 	envs = cJSON_AddArrayToObject(root, "environments");
 	if (!envs)
@@ -285,6 +455,11 @@ static int print_json(const struct plan_opts *o, const struct cfg *cfg, struct e
 		else
 			cJSON_AddNullToObject(je, "stop");
 		cJSON_AddNumberToObject(je, "hourly_cost", e->hourly_cost);
+		cJSON *from = cJSON_AddArrayToObject(je, "holiday_calendars");
+		for (size_t k = 0; from && k < cfg->n_calendars; k++)
+			if (holidays_applies(e, cfg->calendars[k].name))
+				cJSON_AddItemToArray(from,
+						     cJSON_CreateString(cfg->calendars[k].name));
 		acts = cJSON_AddArrayToObject(je, "actions");
 		for (size_t k = 0; acts && k < ep[i].n_events; k++) {
 			const struct plan_event *ev = &ep[i].events[k];
@@ -328,6 +503,7 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	struct env_plan *ep = NULL;
 	struct plan_cost *rows = NULL, total;
 	struct state *st = NULL;
+	struct cal_info *ci = NULL;
 	size_t n = 0;
 	int rc = parse_args(argc, argv, &o), year, month;
 
@@ -373,6 +549,17 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 				cfg->state_file);
 		}
 	}
+	/* Without a state file the calendars that are files still apply. */
+	if (!st && !(st = state_create())) {
+		fprintf(stderr, "envbot plan: out of memory\n");
+		goto out;
+	}
+	ci = calloc(cfg->n_calendars ? cfg->n_calendars : 1, sizeof(*ci));
+	if (!ci) {
+		fprintf(stderr, "envbot plan: out of memory\n");
+		goto out;
+	}
+	load_calendars(cfg, st, o.from, ci);
 	ep = calloc(cfg->n_envs ? cfg->n_envs : 1, sizeof(*ep));
 	rows = calloc(cfg->n_envs ? cfg->n_envs : 1, sizeof(*rows));
 	if (!ep || !rows) {
@@ -394,11 +581,11 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 			.holidays = cfg->holidays,
 			.n_holidays = cfg->n_holidays,
 		};
-		if (st) {
-			p->ov = (struct plan_overrides){ .st = st, .env = e->name, .tz = p->tz };
-			p->sched.filter = override_filter;
-			p->sched.filter_ud = &p->ov;
-		}
+		p->ov = (struct plan_overrides){
+			.st = st, .cfg = cfg, .e = e, .env = e->name, .tz = p->tz
+		};
+		p->sched.filter = override_filter;
+		p->sched.filter_ud = &p->ov;
 		time_t from = plan_local_midnight(p->tz, o.from);
 		time_t to = plan_local_midnight(p->tz, when_add_days(o.from, o.days));
 		p->n_total = plan_events(&p->sched, from, to, NULL, 0);
@@ -414,9 +601,9 @@ int cli_plan(const struct cli *cli, int argc, char **argv)
 	}
 	plan_total(rows, n, &total);
 	if (o.json)
-		rc = print_json(&o, cfg, ep, n, year, month, &total);
+		rc = print_json(&o, cfg, st, ci, ep, n, year, month, &total);
 	else {
-		print_text(&o, cfg, ep, n, year, month, &total);
+		print_text(&o, cfg, st, ci, ep, n, year, month, &total);
 		rc = EXIT_OK;
 	}
 out:
@@ -427,6 +614,7 @@ out:
 		free(ep[i].ov.reasons);
 	}
 	state_destroy(st);
+	free(ci);
 	free(ep);
 	free(rows);
 	cfg_destroy(cfg);

@@ -16,6 +16,7 @@
 #include "../core/log.h"
 #include "../core/rand.h"
 #include "../events/events.h"
+#include "../sched/calendars.h"
 #include "../sched/sched.h"
 #include "../sched/weekly.h"
 #include "../state/ddb_store.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct wfm *wfm;         /* owned */
 	struct events *events;   /* owned: events out */
 	struct sched *sched;     /* owned; rebuilt by SIGHUP */
+	struct calendars *cals;  /* owned: the holiday calendars' refresher */
 	struct daemon_health *health;
 	struct loop_timer *expire_timer; /* overrides expiry, every 10 minutes */
 	struct loop_timer *report_timer; /* the weekly report's schedule */
@@ -233,6 +235,19 @@ static void warn_channel(struct daemon *d, const char *text)
 	if (d->cfg->channel_id)
 		rest_create_message(d->deps.rest, d->cfg->channel_id, rest_msg_new(text, 0), NULL,
 				    NULL);
+}
+
+/* The holiday calendars' refresher: a copy replaced or a failure recorded,
+ * coalesced like the other saves; its one message of a failure streak. */
+static void on_calendar_save(void *arg)
+{
+	struct daemon *d = arg;
+	saver_save_soon(d->saver);
+}
+
+static void on_calendar_post(void *arg, const char *text)
+{
+	warn_channel(arg, text);
 }
 
 /* One writer per state file: refused while another process (a second
@@ -466,6 +481,15 @@ enum bot_rc daemon_start(struct daemon *d)
 	if (!d->sched)
 		return BOT_ENOMEM;
 	d->deps.sched = d->sched;
+	struct calendars_deps cd = { .loop = d->loop,
+				     .st = d->state,
+				     .fence = daemon_fence(d),
+				     .save = on_calendar_save,
+				     .post = on_calendar_post,
+				     .arg = d };
+	if (!(d->cals = calendars_create(&cd, d->cfg)))
+		return BOT_ENOMEM;
+	calendars_start(d->cals);
 	expire_tick(d);
 	arm_report(d);
 	return BOT_OK;
@@ -478,6 +502,7 @@ void daemon_destroy(struct daemon *d)
 	loop_timer_cancel(d->loop, d->expire_timer);
 	loop_timer_cancel(d->loop, d->report_timer);
 	sched_destroy(d->sched);
+	calendars_destroy(d->cals);
 	daemon_health_destroy(d->health);
 	if (d->saver && (!d->replica || replica_active(d->replica)))
 		saver_save_now(d->saver);
@@ -625,6 +650,8 @@ void daemon_reload(struct daemon *d)
 	}
 	if (d->wfm)
 		arm_report(d);
+	if (d->cals)
+		calendars_set_config(d->cals, fresh);
 	if (d->state) {
 		d->sched = daemon_sched_start(d->loop, &d->deps);
 		d->deps.sched = d->sched;

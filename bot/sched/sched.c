@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../core/log.h"
+#include "holidays.h"
 #include "plan.h"
 
 /* Backward and forward walks over held actions stop after this many steps (a
@@ -121,9 +122,12 @@ static void decide(const struct sched *s, const struct sched_env *se, enum actio
 	memset(out, 0, sizeof(*out));
 	out->action = a;
 	out->scheduled_at = at;
-	state_decide(s->d.st, se->env->name, a == ACTION_START ? ACTION_START : ACTION_STOP, at,
-		     plan_local_date(se->tz, at), s->d.cfg->holidays, s->d.cfg->n_holidays, se->tz,
-		     &out->decision);
+	/* The config's holidays and the calendars' as the state holds them now:
+	 * a refresh counts from the next decision on. */
+	struct holidays_of ho = { .cfg = s->d.cfg, .st = s->d.st, .env = se->env };
+	state_decide_fn(s->d.st, se->env->name, a == ACTION_START ? ACTION_START : ACTION_STOP, at,
+			plan_local_date(se->tz, at), holidays_decide_fn, &ho, se->tz,
+			&out->decision);
 	out->at = out->decision.at;
 }
 

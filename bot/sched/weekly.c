@@ -6,7 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "holidays.h"
 #include "plan.h"
+
+/* A start on a holiday calendar's day (the config's days are the plan's
+ * own list): the report's "scheduled" hours follow the same days the
+ * scheduler keeps the environment down. */
+static const char *calendar_day(void *ud, const struct plan_event *ev)
+{
+	struct holiday h;
+	const struct holidays_of *o = ud;
+	return ev->action == ACTION_START && holidays_find(o->cfg, o->st, o->env, ev->date, &h)
+		       ? "holiday"
+		       : NULL;
+}
 
 ymd_t weekly_monday(const struct cfg *cfg, time_t t, int weeks_back)
 {
@@ -59,7 +72,10 @@ enum bot_rc weekly_build(const struct cfg *cfg, const struct state *st, ymd_t mo
 					    .stop = sch->stop_expr ? &sch->stop : NULL,
 					    .tz = cfg_env_tz(cfg, e),
 					    .holidays = cfg->holidays,
-					    .n_holidays = cfg->n_holidays };
+					    .n_holidays = cfg->n_holidays,
+					    .filter = calendar_day };
+		struct holidays_of ho = { .cfg = cfg, .st = st, .env = e };
+		ps.filter_ud = &ho;
 		r->scheduled_hours = (double)plan_seconds_up(&ps, from, to) / 3600.0;
 		r->hourly_cost = e->hourly_cost;
 		r->estimate = money(r->actual_hours * e->hourly_cost);

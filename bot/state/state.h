@@ -514,4 +514,16 @@ void state_decide(const struct state *st, const char *env, enum action action, t
 		  ymd_t date, const ymd_t *cfg_holidays, size_t n_cfg_holidays, const struct tz *tz,
 		  struct state_decision *out);
 
+/* The holidays a caller brings besides the chat's (the config's list, the
+ * holiday calendars of bot/sched/holidays.c): true when date is one, with
+ * what the reason says of it in label, "" for nothing. "Seollal, calendar
+ * ko" makes "skipped: holiday 2027-02-08 (Seollal, calendar ko)". */
+typedef bool (*state_holiday_fn)(void *ctx, ymd_t date, char *label, size_t len);
+
+/* state_decide asking fn (NULL: no holidays but the chat's) instead of a
+ * list; they come before the chat's, as the config's do there. */
+void state_decide_fn(const struct state *st, const char *env, enum action action, time_t at,
+		     ymd_t date, state_holiday_fn fn, void *ctx, const struct tz *tz,
+		     struct state_decision *out);
+
 #endif
