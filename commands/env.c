@@ -534,7 +534,8 @@ static void run_extend(struct cmd_ctx *c, const char *arg)
 	struct extend_plan p;
 	char err[512], was[64], now_s[64], who[STATE_WHO_MAX * 2], text[768], note[512];
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
-	if (extend_plan(c, arg, tz, &p, err, sizeof(err)) == 0 && p.lease) {
+	int planned = extend_plan(c, arg, tz, &p, err, sizeof(err));
+	if (planned == 0 && p.lease) {
 		if (state_lease_set(c->deps->state, c->env->name, ACTION_START, p.new_stop,
 				    p.was.who, p.was.set_at, err, sizeof(err)) != BOT_OK) {
 			cmd_refuse(c, err);
@@ -550,8 +551,22 @@ static void run_extend(struct cmd_ctx *c, const char *arg)
 		cmd_commit(c, text, "");
 		return;
 	}
-	if (p.lease || extend_plan(c, arg, tz, &p, err, sizeof(err)) != 0 ||
-	    state_extend_set(c->deps->state, c->env->name, p.date, p.new_stop, c->ix->user_name,
+	if (planned != 0) {
+		cmd_refuse(c, err);
+		return;
+	}
+	/* A confirm pressed twice names the same instant: the first press did
+	 * it; no second change, "ok" audit or event out. */
+	const struct state_extend *have = state_extend_for(c->deps->state, c->env->name, p.date);
+	if (have && have->stop_at == p.new_stop) {
+		cmd_fmt_local(tz, p.new_stop, now_s, sizeof(now_s));
+		cmd_escape(have->who, who, sizeof(who));
+		snprintf(text, sizeof(text), "**%s**: today's stop is already moved to %s (by %s).",
+			 c->env->name, now_s, who);
+		cmd_noop(c, text);
+		return;
+	}
+	if (state_extend_set(c->deps->state, c->env->name, p.date, p.new_stop, c->ix->user_name,
 			     c->now, err, sizeof(err)) != BOT_OK) {
 		cmd_refuse(c, err);
 		return;

@@ -501,6 +501,14 @@ def s_confirm(h):
     rec = h.answer(h.button(ids["Confirm"], roles=adm))
     check(re.search(r"moved to .*19:00", text_of(rec)), "second press %r" % text_of(rec))
     check(env_entry(h.state_file(), "prod")["extends"] == x, "a second press extended again")
+    # A "no change" is saved soon after its answer, not before it.
+    deadline = time.time() + 5
+    while True:
+        last = h.state_file()["audit"][-1]
+        if last["outcome"].startswith("no change") or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    check(last["outcome"].startswith("no change"), "second press audited %r" % last)
     # Bad forms are refused before any prompt.
     refused(h, h.send("env", "extend", {"name": "prod", "duration": "forever"}, roles=adm),
             "not a duration")
