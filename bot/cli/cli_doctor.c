@@ -50,6 +50,10 @@ enum doc_kind_id {
 	K_STATE,    /* state.backend = "dynamodb": the table and its lease */
 	K_KIND,     /* a permission check of an environment kind (kc) */
 	K_CALENDAR, /* a holiday calendar: read or fetched, and parsed */
+	K_SNS,      /* events out to an SNS topic: sns:Publish (ℹ) */
+	K_EVENTS,   /* events out to an EventBridge bus: events:PutEvents (ℹ) */
+	K_WEBHOOK,  /* events out to a webhook (ℹ) */
+	K_COST,     /* the weekly report's Cost Explorer figures (ℹ) */
 	K_COUNT
 };
 
@@ -889,6 +893,34 @@ static const struct doc_kind kinds[K_COUNT] = {
 	},
 	[K_KIND] = { .name = "environment kind check", .start = start_kind },
 	[K_CALENDAR] = { .name = "holiday calendar", .start = start_calendar },
+	/* Events out are not probed: the only call that proves the permission
+	 * sends a real message to whoever subscribes. */
+	[K_SNS] = {
+		.name = "events out: sns:Publish",
+		.start = start_info,
+		.fix_denied = "allow sns:Publish on %s%.0s (envbot.yaml: NotifyTopicArns); "
+			      "not probed: a test message would reach every subscriber",
+	},
+	[K_EVENTS] = {
+		.name = "events out: events:PutEvents",
+		.start = start_info,
+		.fix_denied = "allow events:PutEvents on the bus %s%.0s (envbot.yaml: "
+			      "NotifyEventBusArns); not probed: a test event would reach every rule",
+	},
+	[K_WEBHOOK] = {
+		.name = "events out: webhook",
+		.start = start_info,
+		.fix_denied = "not probed (a test event would be a real one to the receiver): "
+			      "watch envbot_events_pending and the log for %s%.0s",
+	},
+	/* GetCostAndUsage is billed per request. */
+	[K_COST] = {
+		.name = "weekly report: ce:GetCostAndUsage",
+		.start = start_info,
+		.fix_denied = "allow ce:GetCostAndUsage on Resource \"*\" (envbot.yaml: "
+			      "CostExplorer=true) and activate the cost-allocation tag %s%.0s in "
+			      "Billing; not probed: Cost Explorer bills each request",
+	},
 };
 
 /* ---- the list, the run and the report ---- */
@@ -965,6 +997,21 @@ static int build_checks(struct doctor *d)
 			}
 		}
 	}
+	/* events out and the report's Cost Explorer: what to check by hand */
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		const struct cfg_sink *s = &cfg->sinks[i];
+		enum doc_kind_id k = s->kind == CFG_SINK_SNS           ? K_SNS
+				     : s->kind == CFG_SINK_EVENTBRIDGE ? K_EVENTS
+								       : K_WEBHOOK;
+		const char *target = s->kind == CFG_SINK_SNS           ? s->topic_arn
+				     : s->kind == CFG_SINK_EVENTBRIDGE ? s->bus
+								       : s->name;
+		if (!add_check(d, k, NULL, target, NULL))
+			return -1;
+	}
+	if (cfg->report_on && cfg->report_ce &&
+	    !add_check(d, K_COST, NULL, cfg->report_cost_tag, NULL))
+		return -1;
 	/* the holiday calendars, in config order, each naming who takes it */
 	for (size_t i = 0; i < cfg->n_calendars; i++) {
 		struct doc_check *c = add_check(d, K_CALENDAR, NULL, cfg->calendars[i].name, NULL);
@@ -1069,6 +1116,10 @@ static void print_check(const struct doctor *d, const struct doc_check *c)
 		    c->target, c->envs, where);
 		break;
 	}
+	case K_SNS:
+	case K_EVENTS:
+	case K_WEBHOOK:
+	case K_COST: SET(head, "%s %s", kinds[c->kind].name, c->target); break;
 	case K_CALENDAR: {
 		char src[300];
 		holidays_source_shown(c->cal, src, sizeof(src));

@@ -161,6 +161,28 @@ def main():
         c.ok(r.line(f"{OK} ec2:StartInstances tag AutoStopStart=Yes (qa)"),
              "the other tag is still probed", r)
 
+        # ---- events out and Cost Explorer: ℹ, never probed (no message sent) ----
+        outs = os.path.join(d, "outs.cfg")
+        topic = f"arn:aws:sns:{REGION}:123456789012:envbot-doctor"
+        write_config(outs, m.url, url, os.path.join(d, "state.json"), api_base=fd.api,
+                     extra_top=f"""
+notify: {{ webhooks = ( {{ url = "https://hooks.example.com/secret-path"; name = "ops"; }} );
+          sns_topic_arn = "{topic}"; eventbridge_bus = "default"; }};
+report: {{ cost_explorer = true; cost_tag = "team"; }};
+""")
+        r = doctor(binary, outs, tok)
+        c.ok(r.rc == 0, "events out and the report add no failure: exit 0", r)
+        ln = r.line(f"{INFO} events out: sns:Publish {topic}")
+        c.ok("allow sns:Publish on " + topic in ln and "not probed" in ln, "ℹ sns:Publish", r)
+        ln = r.line(f"{INFO} events out: events:PutEvents default")
+        c.ok("NotifyEventBusArns" in ln, "ℹ events:PutEvents", r)
+        c.ok("not probed" in r.line(f"{INFO} events out: webhook ops"), "ℹ webhook", r)
+        c.ok("secret-path" not in r.out, "the webhook's path is not printed", r)
+        ln = r.line(f"{INFO} weekly report: ce:GetCostAndUsage team")
+        c.ok("cost-allocation tag team" in ln, "ℹ Cost Explorer with the tag", r)
+        c.ok(re.search(r"^12 passed, 0 failed, 6 to check by hand$", r.out, re.M),
+             "summary counts the four ℹ lines", r)
+
         # ---- a wrong Discord token: refused, exit 3 ----
         r = doctor(binary, cfg, "not-the-token-0000")
         c.ok(r.rc == 3, "a wrong Discord token exits 3", r)
