@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../bot/i18n/i18n.h"
 #include "commands.h"
 
 /* One handler invocation. The ix is owned: a handler that keeps it (a
@@ -16,6 +17,7 @@ struct cmd_ctx {
 	const struct cmd_deps *deps;
 	struct ix *ix;
 	const struct cfg_env *env;   /* the "name" option resolved; NULL if none */
+	const char *loc;             /* the caller's language (tr()): "ko", "en" */
 	enum cmd_level level;        /* the member's level */
 	time_t now;                  /* wall clock at receipt */
 	bool confirmed;              /* reached through a confirm button */
@@ -25,8 +27,11 @@ struct cmd_ctx {
 
 /* Writes the canonical argument of the command (what a confirm button
  * carries, e.g. "2h", "2026-12-24") into arg, after validating everything
- * that can be validated now. Returns 0, or -1 with a user-facing reason. */
-typedef int (*cmd_prepare_fn)(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen);
+ * that can be validated now. Returns 0, or -1 with a user-facing reason in
+ * the language loc. It only reads: when it refuses, the dispatcher asks it
+ * again in English (loc NULL) for the audit. */
+typedef int (*cmd_prepare_fn)(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+			      size_t errlen);
 /* Does the command with the canonical argument ("" when none). */
 typedef void (*cmd_run_fn)(struct cmd_ctx *c, const char *arg);
 
@@ -56,9 +61,36 @@ extern const struct cmd_desc cmd_report_table[]; /* report.c: /report */
  * changed, for humans. cmd_commit does it. */
 void cmd_emit_override(struct cmd_ctx *c, const char *text);
 
+/* ---- languages ----
+ *
+ * One rule: what a person reads is in their language, c->loc (the
+ * interaction's Discord locale; a post nobody asked for is in the config's
+ * locale); what operators read (the audit, events out, the log, the CLI)
+ * stays English. So a refusal, a no-op or a change is told twice:
+ * - a fixed reason is its English msgid: cmd_refuse(c, "...") shows its
+ *   translation and audits the English;
+ * - a reason whose arguments read alike in every language (names,
+ *   numbers, ISO dates) is cmd_refusef(c, fmt, ...): the same arguments
+ *   in the English and in the translated format;
+ * - anything else (local times, words of the pure parts of commands.h) is
+ *   built once per language, cmd_lang(c, CMD_SAID) and cmd_lang(c, CMD_EN),
+ *   and handed over as both: cmd_refuse_said, cmd_noop_said, cmd_commit. */
+enum { CMD_SAID = 0, CMD_EN = 1, CMD_LANGS = 2 };
+static inline const char *cmd_lang(const struct cmd_ctx *c, int i)
+{
+	return i == CMD_SAID ? c->loc : NULL;
+}
+
 /* Ephemeral "✘ why" to the caller, audited as "refused: why" and saved.
- * Nothing else changes. */
+ * Nothing else changes. why is English (a msgid): the caller reads its
+ * translation. */
 void cmd_refuse(struct cmd_ctx *c, const char *why);
+/* The same with the reason formatted from fmt (an English msgid) with
+ * arguments that read alike in every language. */
+void cmd_refusef(struct cmd_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with both texts given: why for the audit (English), said for the
+ * caller (their language). */
+void cmd_refuse_said(struct cmd_ctx *c, const char *why, const char *said);
 /* The answer to the caller: a reply to a command, or the confirm prompt
  * replaced by the text when confirmed through a button. */
 void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply);
@@ -70,13 +102,16 @@ void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply);
  * flight hold it). */
 void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool ephemeral);
 /* An ephemeral "nothing to do" answer (the state already is what was
- * asked): audited as "no change: why" like a refusal, and changes nothing. */
-void cmd_noop(struct cmd_ctx *c, const char *why);
-/* Audit line for this action. */
+ * asked): audited as "no change: why" (English) like a refusal, said to the
+ * caller in their language, and changes nothing. */
+void cmd_noop_said(struct cmd_ctx *c, const char *why, const char *said);
+/* Audit line for this action (English). */
 void cmd_audit(struct cmd_ctx *c, const char *outcome);
-/* After a change to the state: audits "ok", saves, and answers publicly with
- * text + note; if saving failed, says so instead of claiming it is done. */
-void cmd_commit(struct cmd_ctx *c, const char *text, const char *note);
+/* After a change to the state: audits "ok", emits event (the change in
+ * English, like the audit) as an override event, saves, and answers
+ * publicly with said + note (the caller's language); if saving failed,
+ * says so instead of claiming it is done. */
+void cmd_commit(struct cmd_ctx *c, const char *event, const char *said, const char *note);
 /* The member's display name, escaped for echoing. */
 void cmd_who(const struct cmd_ctx *c, char *buf, size_t len);
 /* The scheduler that answers "what happens next": the daemon's, or when it

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../bot/i18n/i18n.h"
 #include "../bot/sched/plan.h"
 #include "commands.h"
 
@@ -35,21 +36,26 @@ enum cmd_level cmd_member_level(const struct cfg *cfg, const struct ix *ix)
 	return CMD_ANYONE;
 }
 
+const char *cmd_verb(const char *loc, enum action a)
+{
+	return a == ACTION_START ? tr(loc, "start") : tr(loc, "stop");
+}
+
 const char *cmd_level_name(enum cmd_level level)
 {
 	switch (level) {
-	case CMD_ADMIN: return "an admin";
-	case CMD_OPERATOR: return "an operator";
-	default: return "anyone";
+	case CMD_ADMIN: return N_("an admin");
+	case CMD_OPERATOR: return N_("an operator");
+	default: return N_("anyone");
 	}
 }
 
 const char *cmd_check_place(const struct cfg *cfg, const struct ix *ix)
 {
 	if (!ix->guild_id[0])
-		return "envbot only answers in its server, not in direct messages";
+		return N_("envbot only answers in its server, not in direct messages");
 	if (cfg->guild_id && cfg->guild_id[0] && strcmp(cfg->guild_id, ix->guild_id) != 0)
-		return "envbot does not serve this server";
+		return N_("envbot does not serve this server");
 	return NULL;
 }
 
@@ -118,7 +124,8 @@ static void trim_copy(const char *s, char *buf, size_t len)
 		buf[--n] = '\0';
 }
 
-int cmd_extend_parse(const char *text, struct cmd_extend_arg *out, char *err, size_t errlen)
+int cmd_extend_parse(const char *loc, const char *text, struct cmd_extend_arg *out, char *err,
+		     size_t errlen)
 {
 	char t[64], shown[96];
 	*out = (struct cmd_extend_arg){ 0 };
@@ -131,7 +138,8 @@ int cmd_extend_parse(const char *text, struct cmd_extend_arg *out, char *err, si
 		trim_copy(t + 5, hhmm, sizeof(hhmm));
 		if (when_parse_hhmm(hhmm, &out->minutes) != 0) {
 			snprintf(err, errlen,
-				 "\"%s\" is not a time of day: write until HH:MM, e.g. until 22:00",
+				 tr(loc, "\"%s\" is not a time of day: write until HH:MM, e.g. "
+					 "until 22:00"),
 				 shown);
 			return -1;
 		}
@@ -151,13 +159,13 @@ int cmd_extend_parse(const char *text, struct cmd_extend_arg *out, char *err, si
 	if (when_parse_duration(d, &out->seconds) != 0)
 		goto bad;
 	if (out->seconds <= 0) {
-		snprintf(err, errlen, "the extension must be longer than 0");
+		snprintf(err, errlen, "%s", tr(loc, "the extension must be longer than 0"));
 		return -1;
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "\"%s\" is not a duration: write 30m, 2h, 1h30m or until 22:00",
-		 shown);
+	snprintf(err, errlen,
+		 tr(loc, "\"%s\" is not a duration: write 30m, 2h, 1h30m or until 22:00"), shown);
 	return -1;
 }
 
@@ -176,7 +184,8 @@ void cmd_extend_format(const struct cmd_extend_arg *a, char *buf, size_t len)
 
 /* ---- leases ---- */
 
-int cmd_lease_parse(const char *text, struct cmd_lease_arg *out, char *err, size_t errlen)
+int cmd_lease_parse(const char *loc, const char *text, struct cmd_lease_arg *out, char *err,
+		    size_t errlen)
 {
 	char t[64], shown[96];
 	*out = (struct cmd_lease_arg){ 0 };
@@ -196,8 +205,8 @@ int cmd_lease_parse(const char *text, struct cmd_lease_arg *out, char *err, size
 		}
 		if (when_parse_hhmm(hhmm, &out->minutes) != 0) {
 			snprintf(err, errlen,
-				 "\"%s\" is not a time of day: write until HH:MM or until "
-				 "tomorrow HH:MM, e.g. until 22:00",
+				 tr(loc, "\"%s\" is not a time of day: write until HH:MM or until "
+					 "tomorrow HH:MM, e.g. until 22:00"),
 				 shown);
 			return -1;
 		}
@@ -217,13 +226,14 @@ int cmd_lease_parse(const char *text, struct cmd_lease_arg *out, char *err, size
 	if (when_parse_duration(d, &out->seconds) != 0)
 		goto bad;
 	if (out->seconds <= 0) {
-		snprintf(err, errlen, "the lease must be longer than 0");
+		snprintf(err, errlen, "%s", tr(loc, "the lease must be longer than 0"));
 		return -1;
 	}
 	return 0;
 bad:
 	snprintf(err, errlen,
-		 "\"%s\" is not a lease: write 2h, 90m, until 22:00 or until tomorrow 09:00",
+		 tr(loc, "\"%s\" is not a lease: write 2h, 90m, until 22:00 or until tomorrow "
+			 "09:00"),
 		 shown);
 	return -1;
 }
@@ -242,46 +252,48 @@ static time_t lease_instant(const struct cmd_lease_arg *a, const struct tz *tz, 
 	return tz_resolve(tz, when_days_from_civil(day) * 86400 + (int64_t)a->minutes * 60);
 }
 
-static int lease_cap(time_t t, const struct tz *tz, time_t now, int64_t max_extend, bool admin,
-		     char *err, size_t errlen)
+static int lease_cap(const char *loc, time_t t, const struct tz *tz, time_t now, int64_t max_extend,
+		     bool admin, char *err, size_t errlen)
 {
 	char cap[16], when[64];
 	if (!admin && (int64_t)(t - now) > max_extend) {
 		when_format_duration(max_extend, cap, sizeof(cap));
-		cmd_fmt_local(tz, t, when, sizeof(when));
+		cmd_fmt_local_in(loc, tz, t, when, sizeof(when));
 		snprintf(err, errlen,
-			 "a lease until %s is longer than max_extend (%s from now); an admin may "
-			 "give more",
+			 tr(loc, "a lease until %s is longer than max_extend (%s from now); an "
+				 "admin may give more"),
 			 when, cap);
 		return -1;
 	}
 	return 0;
 }
 
-int cmd_lease_compute(const struct cmd_lease_arg *a, const struct tz *tz, time_t now,
-		      int64_t max_extend, bool admin, time_t *until, char *err, size_t errlen)
+int cmd_lease_compute(const char *loc, const struct cmd_lease_arg *a, const struct tz *tz,
+		      time_t now, int64_t max_extend, bool admin, time_t *until, char *err,
+		      size_t errlen)
 {
 	char when[64];
 	time_t t = lease_instant(a, tz, now);
 	if (t <= now) {
-		cmd_fmt_local(tz, t, when, sizeof(when));
+		cmd_fmt_local_in(loc, tz, t, when, sizeof(when));
 		if (a->until && !a->tomorrow)
 			snprintf(err, errlen,
-				 "%s has already passed: write until tomorrow %02d:%02d for "
-				 "tomorrow's",
+				 tr(loc, "%s has already passed: write until tomorrow %02d:%02d "
+					 "for tomorrow's"),
 				 when, a->minutes / 60, a->minutes % 60);
 		else
-			snprintf(err, errlen, "%s has already passed", when);
+			snprintf(err, errlen, tr(loc, "%s has already passed"), when);
 		return -1;
 	}
-	if (lease_cap(t, tz, now, max_extend, admin, err, errlen) != 0)
+	if (lease_cap(loc, t, tz, now, max_extend, admin, err, errlen) != 0)
 		return -1;
 	*until = t;
 	return 0;
 }
 
-int cmd_lease_extend(const struct cmd_lease_arg *a, const struct tz *tz, time_t now, time_t current,
-		     int64_t max_extend, bool admin, time_t *until, char *err, size_t errlen)
+int cmd_lease_extend(const char *loc, const struct cmd_lease_arg *a, const struct tz *tz,
+		     time_t now, time_t current, int64_t max_extend, bool admin, time_t *until,
+		     char *err, size_t errlen)
 {
 	char when[64], cur[64];
 	time_t t = a->until || a->at ? lease_instant(a, tz, now) : current + (time_t)a->seconds;
@@ -291,19 +303,20 @@ int cmd_lease_extend(const struct cmd_lease_arg *a, const struct tz *tz, time_t 
 		t = lease_instant(&b, tz, now);
 	}
 	if (t <= current || t <= now) {
-		cmd_fmt_local(tz, t, when, sizeof(when));
-		cmd_fmt_local(tz, current, cur, sizeof(cur));
-		snprintf(err, errlen, "%s is not after the lease's end (%s)", when, cur);
+		cmd_fmt_local_in(loc, tz, t, when, sizeof(when));
+		cmd_fmt_local_in(loc, tz, current, cur, sizeof(cur));
+		snprintf(err, errlen, tr(loc, "%s is not after the lease's end (%s)"), when, cur);
 		return -1;
 	}
-	if (lease_cap(t, tz, now, max_extend, admin, err, errlen) != 0)
+	if (lease_cap(loc, t, tz, now, max_extend, admin, err, errlen) != 0)
 		return -1;
 	*until = t;
 	return 0;
 }
 
 /* "18:00 KST" (or "18:00 KST on 2026-11-24" when not on `date`). */
-static void fmt_local_time(const struct tz *tz, time_t t, ymd_t date, char *buf, size_t len)
+static void fmt_local_time(const char *loc, const struct tz *tz, time_t t, ymd_t date, char *buf,
+			   size_t len)
 {
 	struct tm tm;
 	tz_local(tz, t, &tm);
@@ -314,17 +327,17 @@ static void fmt_local_time(const struct tz *tz, time_t t, ymd_t date, char *buf,
 	} else {
 		char ds[16];
 		when_format_date(d, ds, sizeof(ds));
-		snprintf(buf, len, "%02d:%02d %s on %s", tm.tm_hour, tm.tm_min,
+		snprintf(buf, len, tr(loc, "%02d:%02d %s on %s"), tm.tm_hour, tm.tm_min,
 			 tm.tm_zone ? tm.tm_zone : "", ds);
 	}
 }
 
-int cmd_stop_today(const struct cfg_env *env, const struct tz *tz, const struct state *st,
-		   time_t now, time_t *scheduled, time_t *effective, ymd_t *date, char *err,
-		   size_t errlen)
+int cmd_stop_today(const char *loc, const struct cfg_env *env, const struct tz *tz,
+		   const struct state *st, time_t now, time_t *scheduled, time_t *effective,
+		   ymd_t *date, char *err, size_t errlen)
 {
 	if (!env->schedule.stop_expr) {
-		snprintf(err, errlen, "%s has no scheduled stop to postpone", env->name);
+		snprintf(err, errlen, tr(loc, "%s has no scheduled stop to postpone"), env->name);
 		return -1;
 	}
 	ymd_t today = plan_local_date(tz, now);
@@ -347,46 +360,48 @@ int cmd_stop_today(const struct cfg_env *env, const struct tz *tz, const struct 
 		after = at;
 	}
 	if (any)
-		snprintf(err, errlen, "%s's scheduled stop today has already happened", env->name);
+		snprintf(err, errlen, tr(loc, "%s's scheduled stop today has already happened"),
+			 env->name);
 	else
-		snprintf(err, errlen, "%s has no scheduled stop today", env->name);
+		snprintf(err, errlen, tr(loc, "%s has no scheduled stop today"), env->name);
 	return -1;
 }
 
-int cmd_extend_compute(const struct cmd_extend_arg *a, const struct tz *tz, ymd_t date, time_t now,
-		       time_t scheduled, time_t effective, int64_t max_extend, bool admin,
-		       time_t *new_stop, char *err, size_t errlen)
+int cmd_extend_compute(const char *loc, const struct cmd_extend_arg *a, const struct tz *tz,
+		       ymd_t date, time_t now, time_t scheduled, time_t effective,
+		       int64_t max_extend, bool admin, time_t *new_stop, char *err, size_t errlen)
 {
 	char sched_s[64], new_s[64], dur[16], cap[16];
 	time_t t;
-	fmt_local_time(tz, scheduled, date, sched_s, sizeof(sched_s));
+	fmt_local_time(loc, tz, scheduled, date, sched_s, sizeof(sched_s));
 	if (a->until || a->at) {
 		int64_t wall = when_days_from_civil(date) * 86400 + (int64_t)a->minutes * 60;
 		t = a->at ? a->stop_at : tz_resolve(tz, wall);
 		if (t <= scheduled) {
-			fmt_local_time(tz, t, date, new_s, sizeof(new_s));
-			snprintf(err, errlen, "%s is not after today's scheduled stop (%s)", new_s,
+			fmt_local_time(loc, tz, t, date, new_s, sizeof(new_s));
+			snprintf(err, errlen,
+				 tr(loc, "%s is not after today's scheduled stop (%s)"), new_s,
 				 sched_s);
 			return -1;
 		}
 	} else {
 		if (a->seconds <= 0) {
-			snprintf(err, errlen, "the extension must be longer than 0");
+			snprintf(err, errlen, "%s", tr(loc, "the extension must be longer than 0"));
 			return -1;
 		}
 		t = effective + (time_t)a->seconds;
 	}
-	fmt_local_time(tz, t, date, new_s, sizeof(new_s));
+	fmt_local_time(loc, tz, t, date, new_s, sizeof(new_s));
 	if (t <= now) {
-		snprintf(err, errlen, "%s has already passed", new_s);
+		snprintf(err, errlen, tr(loc, "%s has already passed"), new_s);
 		return -1;
 	}
 	if (!admin && max_extend >= 0 && (int64_t)(t - scheduled) > max_extend) {
 		when_format_duration((int64_t)(t - scheduled), dur, sizeof(dur));
 		when_format_duration(max_extend, cap, sizeof(cap));
 		snprintf(err, errlen,
-			 "%s would be %s after the scheduled stop (%s); operators may extend "
-			 "by at most %s (max_extend), beyond needs an admin",
+			 tr(loc, "%s would be %s after the scheduled stop (%s); operators may "
+				 "extend by at most %s (max_extend), beyond needs an admin"),
 			 new_s, dur, sched_s, cap);
 		return -1;
 	}
@@ -394,9 +409,14 @@ int cmd_extend_compute(const struct cmd_extend_arg *a, const struct tz *tz, ymd_
 	return 0;
 }
 
-static const char day_help[] = "use today, tomorrow, a weekday (friday) or YYYY-MM-DD";
+/* What a day may be written as (English words: when_parse_day reads them). */
+static const char *day_help(const char *loc)
+{
+	return tr(loc, "use today, tomorrow, a weekday (friday) or YYYY-MM-DD");
+}
 
-int cmd_parse_day(const char *text, ymd_t today, ymd_t *out, char *err, size_t errlen)
+int cmd_parse_day(const char *loc, const char *text, ymd_t today, ymd_t *out, char *err,
+		  size_t errlen)
 {
 	char t[40], shown[96];
 	cmd_escape(text ? text : "", shown, sizeof(shown));
@@ -408,21 +428,21 @@ int cmd_parse_day(const char *text, ymd_t today, ymd_t *out, char *err, size_t e
 	if (*out < today) {
 		char ds[16];
 		when_format_date(*out, ds, sizeof(ds));
-		snprintf(err, errlen, "%s is in the past", ds);
+		snprintf(err, errlen, tr(loc, "%s is in the past"), ds);
 		return -1;
 	}
 	if (when_days_from_civil(*out) - when_days_from_civil(today) > 366) {
-		snprintf(err, errlen, "that is more than a year ahead");
+		snprintf(err, errlen, "%s", tr(loc, "that is more than a year ahead"));
 		return -1;
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "\"%s\" is not a day: %s", shown, day_help);
+	snprintf(err, errlen, tr(loc, "\"%s\" is not a day: %s"), shown, day_help(loc));
 	return -1;
 }
 
-int cmd_parse_until(const char *text, ymd_t today, time_t now, ymd_t *until_date, time_t *until_at,
-		    char *err, size_t errlen)
+int cmd_parse_until(const char *loc, const char *text, ymd_t today, time_t now, ymd_t *until_date,
+		    time_t *until_at, char *err, size_t errlen)
 {
 	char t[40], shown[96];
 	int64_t secs;
@@ -436,14 +456,14 @@ int cmd_parse_until(const char *text, ymd_t today, time_t now, ymd_t *until_date
 		memmove(t, t + 6, strlen(t + 6) + 1);
 	if (when_parse_day(t, today, until_date) == 0) {
 		if (*until_date <= today) {
-			snprintf(err, errlen,
-				 "a pause must last until a later day than today (it ends at "
-				 "the start of that day)");
+			snprintf(err, errlen, "%s",
+				 tr(loc, "a pause must last until a later day than today (it ends "
+					 "at the start of that day)"));
 			*until_date = 0;
 			return -1;
 		}
 		if (when_days_from_civil(*until_date) - when_days_from_civil(today) > 366) {
-			snprintf(err, errlen, "that is more than a year ahead");
+			snprintf(err, errlen, "%s", tr(loc, "that is more than a year ahead"));
 			*until_date = 0;
 			return -1;
 		}
@@ -455,8 +475,9 @@ int cmd_parse_until(const char *text, ymd_t today, time_t now, ymd_t *until_date
 		return 0;
 	}
 bad:
-	snprintf(err, errlen, "\"%s\" is not a day or a duration: %s, or a duration like 3h", shown,
-		 day_help);
+	snprintf(err, errlen,
+		 tr(loc, "\"%s\" is not a day or a duration: %s, or a duration like 3h"), shown,
+		 day_help(loc));
 	return -1;
 }
 
@@ -529,10 +550,10 @@ int cmd_confirm_parse(const char *custom_id, struct cmd_confirm *out)
 const char *cmd_confirm_check(const struct cmd_confirm *c, const char *clicker, time_t now)
 {
 	if (strcmp(c->user, clicker) != 0)
-		return "only the person who asked can confirm this";
+		return N_("only the person who asked can confirm this");
 	/* A little slack backwards for clock steps; none forwards. */
 	if ((int64_t)now - c->issued > CMD_CONFIRM_TTL_S || (int64_t)now < c->issued - 5)
-		return "this confirmation has expired (60 s); run the command again";
+		return N_("this confirmation has expired (60 s); run the command again");
 	return NULL;
 }
 
@@ -564,9 +585,10 @@ int cmd_snooze_parse(const char *custom_id, char *env, size_t envlen, time_t *st
 	return 0;
 }
 
-int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const struct state *st,
-		       time_t warned, int hours, time_t now, int64_t max_extend, bool admin,
-		       struct cmd_snooze_plan *out, char *err, size_t errlen)
+int cmd_snooze_compute(const char *loc, const struct cfg_env *env, const struct tz *tz,
+		       const struct state *st, time_t warned, int hours, time_t now,
+		       int64_t max_extend, bool admin, struct cmd_snooze_plan *out, char *err,
+		       size_t errlen)
 {
 	time_t p;
 	*out = (struct cmd_snooze_plan){ 0 };
@@ -577,7 +599,7 @@ int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const str
 	ymd_t wdate = plan_local_date(tz, warned);
 	if (!env->schedule.stop_expr || cron_prev(&env->schedule.stop, tz, warned, &p) != 0 ||
 	    plan_local_date(tz, p) < when_add_days(wdate, -1)) {
-		snprintf(err, errlen, "%s no longer has this scheduled stop", env->name);
+		snprintf(err, errlen, tr(loc, "%s no longer has this scheduled stop"), env->name);
 		return -1;
 	}
 	out->date = plan_local_date(tz, p);
@@ -587,7 +609,7 @@ int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const str
 		out->ext = NULL; /* state_decide ignores an extend not later */
 	out->effective = out->ext ? out->ext->stop_at : p;
 	if (out->effective <= now) {
-		snprintf(err, errlen, "%s's stop has already happened", env->name);
+		snprintf(err, errlen, tr(loc, "%s's stop has already happened"), env->name);
 		return -1;
 	}
 	out->target = warned + (time_t)hours * 3600;
@@ -596,7 +618,7 @@ int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const str
 		return 0;
 	}
 	struct cmd_extend_arg a = { .at = true, .stop_at = out->target };
-	if (cmd_extend_compute(&a, tz, out->date, now, p, out->effective, max_extend, admin,
+	if (cmd_extend_compute(loc, &a, tz, out->date, now, p, out->effective, max_extend, admin,
 			       &out->new_stop, err, errlen) != 0)
 		return -1;
 	out->change = true;
@@ -607,11 +629,28 @@ int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const str
 
 void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len)
 {
+	cmd_fmt_local_in(NULL, tz, t, buf, len);
+}
+
+const char *cmd_weekday(const char *loc, int wday)
+{
+	/* TRANSLATORS: the short weekday of dates ("Mon 2026-11-23"). */
+	const char *const wd[] = { N_("Sun"), N_("Mon"), N_("Tue"), N_("Wed"),
+				   N_("Thu"), N_("Fri"), N_("Sat") };
+	return tr(loc, wd[((wday % 7) + 7) % 7]);
+}
+
+void cmd_fmt_local_in(const char *loc, const struct tz *tz, time_t t, char *buf, size_t len)
+{
 	struct tm tm;
+	char day[16], hm[8];
 	tz_local(tz, t, &tm);
-	char d[40];
-	strftime(d, sizeof(d), "%a %Y-%m-%d %H:%M", &tm);
-	snprintf(buf, len, "%s %s", d, tm.tm_zone ? tm.tm_zone : "");
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	strftime(hm, sizeof(hm), "%H:%M", &tm);
+	/* TRANSLATORS: a weekday, a date, a time of day and its zone, as in
+	 * "Mon 2026-11-23 18:00 KST"; reorder with %2$s (the date) etc. */
+	snprintf(buf, len, tr(loc, "%s %s %s %s"), cmd_weekday(loc, tm.tm_wday), day, hm,
+		 tm.tm_zone ? tm.tm_zone : "");
 }
 
 void cmd_text_add(struct cmd_text *t, const char *fmt, ...)
@@ -745,7 +784,7 @@ cut:
 	return np;
 }
 
-cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages)
+cJSON *cmd_reply_messages(const char *loc, const char *text, int flags, size_t max_messages)
 {
 	cJSON *msgs = cJSON_CreateArray(), *m = NULL, *embeds = NULL, *str = NULL;
 	struct span *pages = NULL;
@@ -771,11 +810,15 @@ cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages)
 	if (!pages)
 		goto fail;
 	size_t np = paginate(text, len, pages, max_pages, &more);
-	char note[96] = "";
-	if (more)
-		snprintf(note, sizeof(note),
-			 "\n\xE2\x80\xA6 and %zu more line%s not shown (too long for Discord)",
-			 more, more == 1 ? "" : "s");
+	char note[256] = "", lines[200];
+	if (more == 1) {
+		snprintf(note, sizeof(note), "\n\xE2\x80\xA6 %s",
+			 tr(loc, "and 1 more line not shown (too long for Discord)"));
+	} else if (more > 1) {
+		snprintf(lines, sizeof(lines),
+			 tr(loc, "and %zu more lines not shown (too long for Discord)"), more);
+		snprintf(note, sizeof(note), "\n\xE2\x80\xA6 %s", lines);
+	}
 	for (size_t i = 0; i < np; i++) {
 		str = string_of(text + pages[i].b, pages[i].e - pages[i].b,
 				i + 1 == np ? note : NULL);
@@ -820,8 +863,69 @@ static bool is_holiday(const struct state *st, ymd_t date, const ymd_t *cfg_h, s
 	return st && state_holiday_find(st, date) != NULL;
 }
 
-void cmd_conflict_note(const struct state *st, const char *env, const char *kind, ymd_t date,
-		       const ymd_t *cfg_holidays, size_t n_cfg_holidays, char *buf, size_t len)
+void cmd_reason_words(const char *loc, const struct state *st, const char *env,
+		      const struct state_decision *d, ymd_t date, const struct tz *tz, char *buf,
+		      size_t len)
+{
+	char who[STATE_WHO_MAX * 2], when[64];
+	const struct state_freeze *fz = st ? state_is_frozen(st) : NULL;
+	const struct state_pause *pz = st ? state_pause_until(st, env) : NULL;
+	const struct state_skip *sk = st ? state_skip_find(st, env, date) : NULL;
+	const struct state_extend *x = st ? state_extend_for(st, env, date) : NULL;
+	const struct state_holiday *h = st ? state_holiday_find(st, date) : NULL;
+	snprintf(buf, len, "%s", d->reason);
+	if (!i18n_translates(loc))
+		return; /* English, or a language without a catalogue */
+	switch (d->rule) {
+	case STATE_RULE_FREEZE:
+		if (!fz)
+			return;
+		cmd_escape(fz->who, who, sizeof(who));
+		cmd_fmt_local_in(loc, tz, fz->since, when, sizeof(when));
+		snprintf(buf, len, tr(loc, "held: frozen by %s since %s"), who, when);
+		return;
+	case STATE_RULE_PAUSE:
+		if (!pz)
+			return;
+		cmd_escape(pz->who, who, sizeof(who));
+		if (pz->until_date)
+			when_format_date(pz->until_date, when, sizeof(when));
+		else
+			cmd_fmt_local_in(loc, tz, pz->until_at, when, sizeof(when));
+		snprintf(buf, len, tr(loc, "held: paused by %s until %s"), who, when);
+		return;
+	case STATE_RULE_SKIP:
+		if (!sk)
+			return;
+		cmd_escape(sk->who, who, sizeof(who));
+		snprintf(buf, len, tr(loc, "skipped: /env skip by %s"), who);
+		return;
+	case STATE_RULE_HOLIDAY: {
+		char ds[16], label[STATE_TEXT_MAX * 2] = "";
+		when_format_date(date, ds, sizeof(ds));
+		if (h && h->label[0])
+			cmd_escape(h->label, label, sizeof(label));
+		if (label[0])
+			snprintf(buf, len, tr(loc, "skipped: holiday %s (%s)"), ds, label);
+		else
+			snprintf(buf, len, tr(loc, "skipped: holiday %s"), ds);
+		return;
+	}
+	case STATE_RULE_EXTEND:
+		if (!x)
+			return;
+		cmd_escape(x->who, who, sizeof(who));
+		cmd_fmt_local_in(loc, tz, x->stop_at, when, sizeof(when));
+		snprintf(buf, len, tr(loc, "extended to %s by %s"), when, who);
+		return;
+	case STATE_RULE_LEASE: snprintf(buf, len, "%s", tr(loc, "the end of a lease")); return;
+	default: return;
+	}
+}
+
+void cmd_conflict_note(const char *loc, const struct state *st, const char *env, const char *kind,
+		       ymd_t date, const ymd_t *cfg_holidays, size_t n_cfg_holidays, char *buf,
+		       size_t len)
 {
 	const struct state_freeze *fz = st ? state_is_frozen(st) : NULL;
 	const struct state_pause *pz = st && env ? state_pause_until(st, env) : NULL;
@@ -837,7 +941,7 @@ void cmd_conflict_note(const struct state *st, const char *env, const char *kind
 	} while (0)
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
-		NOTE(" Note: frozen by %s overrides everything until /unfreeze.", who);
+		NOTE(tr(loc, " Note: frozen by %s overrides everything until /unfreeze."), who);
 	}
 	if (pz && strcmp(kind, "pause") != 0 && strcmp(kind, "holiday") != 0) {
 		bool covers = pz->until_date ? (date == 0 || date < pz->until_date) : true;
@@ -845,12 +949,12 @@ void cmd_conflict_note(const struct state *st, const char *env, const char *kind
 			cmd_escape(pz->who, who, sizeof(who));
 			if (pz->until_date) {
 				when_format_date(pz->until_date, ds, sizeof(ds));
-				NOTE(" Note: %s is paused until %s by %s, which holds every "
-				     "automatic action first.",
+				NOTE(tr(loc, " Note: %s is paused until %s by %s, which holds "
+					     "every automatic action first."),
 				     env, ds, who);
 			} else {
-				NOTE(" Note: %s is paused by %s, which holds every automatic "
-				     "action first.",
+				NOTE(tr(loc, " Note: %s is paused by %s, which holds every "
+					     "automatic action first."),
 				     env, who);
 			}
 		}
@@ -858,10 +962,10 @@ void cmd_conflict_note(const struct state *st, const char *env, const char *kind
 	if (strcmp(kind, "skip") == 0 && date &&
 	    is_holiday(st, date, cfg_holidays, n_cfg_holidays)) {
 		when_format_date(date, ds, sizeof(ds));
-		NOTE(" Note: %s is a holiday: that start was skipped anyway.", ds);
+		NOTE(tr(loc, " Note: %s is a holiday: that start was skipped anyway."), ds);
 	}
 	if (o > 0)
-		NOTE(" (rule: freeze > pause > skip/holiday > extend)");
+		NOTE("%s", tr(loc, " (rule: freeze > pause > skip/holiday > extend)"));
 #undef NOTE
 	if (o >= len && len > 0)
 		buf[len - 1] = '\0';

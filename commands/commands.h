@@ -59,16 +59,22 @@ enum bot_rc cmd_post_stop_warning(const struct cmd_deps *deps, const struct cfg_
  * to cfg->channel_id; nothing when the state says that week's is posted. */
 enum bot_rc cmd_post_weekly_report(const struct cmd_deps *deps, time_t now);
 
-/* ---- pure parts (exposed for tests) ---- */
+/* ---- pure parts (exposed for tests) ----
+ *
+ * What these say to people is in the language loc (a catalogue code, "ko";
+ * NULL or "en": English), through tr() of bot/i18n. */
 
 enum cmd_level { CMD_ANYONE = 0, CMD_OPERATOR = 1, CMD_ADMIN = 2 };
 
 /* The highest level the member holds: admin roles, else operator roles
  * (an admin is an operator too), else anyone. */
 enum cmd_level cmd_member_level(const struct cfg *cfg, const struct ix *ix);
-const char *cmd_level_name(enum cmd_level level); /* "anyone", "an operator", "an admin" */
+/* "start" or "stop" (action_name) in the language loc. */
+const char *cmd_verb(const char *loc, enum action a);
+/* "anyone", "an operator", "an admin" (English msgids: tr() them to show) */
+const char *cmd_level_name(enum cmd_level level);
 /* NULL when the interaction comes from the configured guild; else why not
- * (static string): DMs, another guild. */
+ * (an English msgid, static): DMs, another guild. */
 const char *cmd_check_place(const struct cfg *cfg, const struct ix *ix);
 
 /* Copies in into out (NUL-terminated, truncated with "…" to len) so that it
@@ -87,7 +93,8 @@ struct cmd_extend_arg {
 	time_t stop_at;  /* absolute form */
 };
 /* Returns 0, or -1 with a user-facing reason in err. */
-int cmd_extend_parse(const char *text, struct cmd_extend_arg *out, char *err, size_t errlen);
+int cmd_extend_parse(const char *loc, const char *text, struct cmd_extend_arg *out, char *err,
+		     size_t errlen);
 /* The canonical text of a (parsed) argument: "1h30m", "until 22:00",
  * "@1795424400". */
 void cmd_extend_format(const struct cmd_extend_arg *a, char *buf, size_t len);
@@ -97,9 +104,9 @@ void cmd_extend_format(const struct cmd_extend_arg *a, char *buf, size_t len);
  * time) has not passed. Returns 0 with *scheduled, *effective and *date, or
  * -1 with the reason in err ("dev has no scheduled stop today"). st may be
  * NULL. */
-int cmd_stop_today(const struct cfg_env *env, const struct tz *tz, const struct state *st,
-		   time_t now, time_t *scheduled, time_t *effective, ymd_t *date, char *err,
-		   size_t errlen);
+int cmd_stop_today(const char *loc, const struct cfg_env *env, const struct tz *tz,
+		   const struct state *st, time_t now, time_t *scheduled, time_t *effective,
+		   ymd_t *date, char *err, size_t errlen);
 
 /* The new stop instant for an extend: a duration moves the current
  * effective stop later by that much; "until" names a local time of `date`;
@@ -107,9 +114,9 @@ int cmd_stop_today(const struct cfg_env *env, const struct tz *tz, const struct 
  * The result must be after now and after the scheduled stop, and (unless
  * admin) at most max_extend after the scheduled stop. Returns 0 and
  * *new_stop, or -1 with the reason in err. */
-int cmd_extend_compute(const struct cmd_extend_arg *a, const struct tz *tz, ymd_t date, time_t now,
-		       time_t scheduled, time_t effective, int64_t max_extend, bool admin,
-		       time_t *new_stop, char *err, size_t errlen);
+int cmd_extend_compute(const char *loc, const struct cmd_extend_arg *a, const struct tz *tz,
+		       ymd_t date, time_t now, time_t scheduled, time_t effective,
+		       int64_t max_extend, bool admin, time_t *new_stop, char *err, size_t errlen);
 
 /* "/env start ... for" (and `envbot start --for`): a duration ("2h", "90m",
  * "1h30m"), "until HH:MM" (today), "until tomorrow HH:MM", or "@<unix
@@ -123,29 +130,33 @@ struct cmd_lease_arg {
 	time_t until_at; /* absolute form */
 };
 /* Returns 0, or -1 with a user-facing reason in err ("banana" is refused). */
-int cmd_lease_parse(const char *text, struct cmd_lease_arg *out, char *err, size_t errlen);
+int cmd_lease_parse(const char *loc, const char *text, struct cmd_lease_arg *out, char *err,
+		    size_t errlen);
 /* The lease's end: now + duration, the local time named (in tz), or the
  * instant. It must be after now ("until 07:00" at 20:00 is in the past:
  * refused, the reason suggests "until tomorrow 07:00") and, unless admin, at
  * most max_extend after now. Returns 0 and *until, or -1 with the reason. */
-int cmd_lease_compute(const struct cmd_lease_arg *a, const struct tz *tz, time_t now,
-		      int64_t max_extend, bool admin, time_t *until, char *err, size_t errlen);
+int cmd_lease_compute(const char *loc, const struct cmd_lease_arg *a, const struct tz *tz,
+		      time_t now, int64_t max_extend, bool admin, time_t *until, char *err,
+		      size_t errlen);
 /* A longer lease (/env extend, a stop-warning snooze): a duration moves the
  * current end later; "until"/"@" name the new end. The new end must be after
  * the current one and (unless admin) at most max_extend after now. Returns 0
  * and *until, or -1 with the reason. */
-int cmd_lease_extend(const struct cmd_lease_arg *a, const struct tz *tz, time_t now, time_t current,
-		     int64_t max_extend, bool admin, time_t *until, char *err, size_t errlen);
+int cmd_lease_extend(const char *loc, const struct cmd_lease_arg *a, const struct tz *tz,
+		     time_t now, time_t current, int64_t max_extend, bool admin, time_t *until,
+		     char *err, size_t errlen);
 
 /* A day ("today", "tomorrow", weekday, YYYY-MM-DD) not before today.
  * Returns 0, or -1 with the reason in err. */
-int cmd_parse_day(const char *text, ymd_t today, ymd_t *out, char *err, size_t errlen);
+int cmd_parse_day(const char *loc, const char *text, ymd_t today, ymd_t *out, char *err,
+		  size_t errlen);
 
 /* "/schedule pause ... until": a day expression (no automatic action
  * before that date, exclusive) or a duration from now. Exactly one of
  * *until_date / *until_at is set. Returns 0, or -1 with the reason. */
-int cmd_parse_until(const char *text, ymd_t today, time_t now, ymd_t *until_date, time_t *until_at,
-		    char *err, size_t errlen);
+int cmd_parse_until(const char *loc, const char *text, ymd_t today, time_t now, ymd_t *until_date,
+		    time_t *until_at, char *err, size_t errlen);
 
 /* A confirm button's custom_id: "cf|verb|env|arg|user|issued|nonce". */
 #define CMD_CUSTOM_ID_MAX 101 /* Discord: 100 characters */
@@ -161,7 +172,8 @@ struct cmd_confirm {
 /* Returns 0, or -1 when a field holds '|' or the id would be too long. */
 int cmd_confirm_format(const struct cmd_confirm *c, char *buf, size_t len);
 int cmd_confirm_parse(const char *custom_id, struct cmd_confirm *out);
-/* NULL when clicker may confirm c at now; else why not (static string). */
+/* NULL when clicker may confirm c at now; else why not (an English msgid,
+ * static). */
 const char *cmd_confirm_check(const struct cmd_confirm *c, const char *clicker, time_t now);
 
 /* A stop-warning button: "sw|env|stop_at|hours". stop_at is the stop the
@@ -188,9 +200,10 @@ struct cmd_snooze_plan {
 /* Returns 0 with *out (out->change false when the click changes nothing),
  * or -1 with a user-facing reason in err (stop already happened, over
  * max_extend, no longer scheduled). st may be NULL. */
-int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const struct state *st,
-		       time_t warned, int hours, time_t now, int64_t max_extend, bool admin,
-		       struct cmd_snooze_plan *out, char *err, size_t errlen);
+int cmd_snooze_compute(const char *loc, const struct cfg_env *env, const struct tz *tz,
+		       const struct state *st, time_t warned, int hours, time_t now,
+		       int64_t max_extend, bool admin, struct cmd_snooze_plan *out, char *err,
+		       size_t errlen);
 
 /* ---- replies of any length ---- */
 
@@ -208,7 +221,7 @@ int cmd_snooze_compute(const struct cfg_env *env, const struct tz *tz, const str
  * {embeds:[{description}...]} bodies when it does not fit; every body gets
  * "flags": flags when flags is non-zero. Trailing newlines are dropped.
  * Returns a new array the caller frees, NULL on ENOMEM. */
-cJSON *cmd_reply_messages(const char *text, int flags, size_t max_messages);
+cJSON *cmd_reply_messages(const char *loc, const char *text, int flags, size_t max_messages);
 
 /* A growing text for replies built line by line. Stops growing (and sets
  * b.full) at CMD_TEXT_MAX bytes, or on ENOMEM (b.oom); what was added stays. */
@@ -221,8 +234,12 @@ void cmd_text_add(struct cmd_text *t, const char *fmt, ...) __attribute__((forma
 const char *cmd_text_str(const struct cmd_text *t);
 void cmd_text_free(struct cmd_text *t);
 
-/* "Mon 2026-11-23 18:00 KST". */
+/* "Mon 2026-11-23 18:00 KST" (English). */
 void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len);
+/* The same in the language loc ("2026-11-23 (월) 18:00 KST"). */
+void cmd_fmt_local_in(const char *loc, const struct tz *tz, time_t t, char *buf, size_t len);
+/* The short weekday (0 Sunday .. 6) in the language loc: "Mon", "월". */
+const char *cmd_weekday(const char *loc, int wday);
 
 /* ---- the scheduler's answer, in words ---- */
 
@@ -230,15 +247,26 @@ void cmd_fmt_local(const struct tz *tz, time_t t, char *buf, size_t len);
  * holidays and extends applied), in words: "stop Mon 2026-11-23 18:00 KST
  * (extended to ... by bob)", "nothing will run (next: start Mon ..., held:
  * frozen by alice since ...)", "none scheduled". */
-void cmd_next_words(const struct sched *s, const struct cfg_env *env, const struct tz *tz,
-		    time_t now, char *buf, size_t len);
+void cmd_next_words(const char *loc, const struct sched *s, const struct state *st,
+		    const struct cfg_env *env, const struct tz *tz, time_t now, char *buf,
+		    size_t len);
+
+/* Why the scheduler holds, moves or runs an action (d->reason, the state's
+ * English words, which the audit records) in the language loc: rebuilt
+ * from the override it names in st; English (loc NULL or "en"), or an
+ * override no longer there: d->reason itself. date is the action's local
+ * day. */
+void cmd_reason_words(const char *loc, const struct state *st, const char *env,
+		      const struct state_decision *d, ymd_t date, const struct tz *tz, char *buf,
+		      size_t len);
 
 /* What an override does not win against, said in its reply, from the
  * conflict rule of state.h (freeze > pause > skip/holiday > extend). Writes
  * "" or " Note: ..." into buf. kind is "extend", "skip", "pause" or
  * "holiday"; date is the date the override is about (0 if none). */
-void cmd_conflict_note(const struct state *st, const char *env, const char *kind, ymd_t date,
-		       const ymd_t *cfg_holidays, size_t n_cfg_holidays, char *buf, size_t len);
+void cmd_conflict_note(const char *loc, const struct state *st, const char *env, const char *kind,
+		       ymd_t date, const ymd_t *cfg_holidays, size_t n_cfg_holidays, char *buf,
+		       size_t len);
 
 /* Money in cents for hours at rate (rounded once). */
 int64_t cmd_cents(double hours, double hourly_cost);

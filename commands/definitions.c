@@ -1,10 +1,15 @@
 /* The slash commands of CONTRACT.md as a table of descriptors, turned into
  * Discord's application-command JSON, plus the comparison with what Discord
- * already has so that registration only happens when something changed. */
+ * already has so that registration only happens when something changed.
+ * Names stay English (people type /env); descriptions carry the
+ * translations of the message catalogues (po/), so that a translator edits
+ * one file for the commands and their replies. */
 #include "definitions.h"
 
 #include <stddef.h>
 #include <string.h>
+
+#include "../bot/i18n/i18n.h"
 
 enum opt_type {
 	OPT_SUBCOMMAND = 1,
@@ -28,10 +33,10 @@ struct cmd_desc {
 	const struct opt_desc *options;
 };
 
-#define ENV_NAME(req)                                                             \
-	{                                                                         \
-		.name = "name", .description = "environment", .type = OPT_STRING, \
-		.required = (req), .autocomplete = true                           \
+#define ENV_NAME(req)                                                                 \
+	{                                                                             \
+		.name = "name", .description = N_("environment"), .type = OPT_STRING, \
+		.required = (req), .autocomplete = true                               \
 	}
 #define END                  \
 	{                    \
@@ -42,7 +47,7 @@ static const struct opt_desc env_name_only[] = { ENV_NAME(true), END };
 static const struct opt_desc env_extend[] = {
 	ENV_NAME(true),
 	{ .name = "duration",
-	  .description = "how much longer: 30m, 2h, until 22:00",
+	  .description = N_("how much longer: 30m, 2h, until 22:00"),
 	  .type = OPT_STRING,
 	  .required = true },
 	END,
@@ -50,7 +55,7 @@ static const struct opt_desc env_extend[] = {
 static const struct opt_desc env_start[] = {
 	ENV_NAME(true),
 	{ .name = "for",
-	  .description = "how long it stays up: 2h, 90m, until 22:00, until tomorrow 09:00",
+	  .description = N_("how long it stays up: 2h, 90m, until 22:00, until tomorrow 09:00"),
 	  .type = OPT_STRING,
 	  .required = false },
 	END,
@@ -58,33 +63,33 @@ static const struct opt_desc env_start[] = {
 static const struct opt_desc env_skip[] = {
 	ENV_NAME(true),
 	{ .name = "date",
-	  .description = "the day to skip: tomorrow, 2026-12-24",
+	  .description = N_("the day to skip: tomorrow, 2026-12-24"),
 	  .type = OPT_STRING,
 	  .required = true },
 	END,
 };
 static const struct opt_desc env_subs[] = {
 	{ .name = "list",
-	  .description = "every environment, its state and next action",
+	  .description = N_("every environment, its state and next action"),
 	  .type = OPT_SUBCOMMAND },
 	{ .name = "status",
-	  .description = "live state, image tag, uptime today, next action",
+	  .description = N_("live state, image tag, uptime today, next action"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = env_name_only },
 	{ .name = "start",
-	  .description = "start an environment now",
+	  .description = N_("start an environment now"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = env_start },
 	{ .name = "stop",
-	  .description = "stop an environment now",
+	  .description = N_("stop an environment now"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = env_name_only },
 	{ .name = "extend",
-	  .description = "postpone today's scheduled stop",
+	  .description = N_("postpone today's scheduled stop"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = env_extend },
 	{ .name = "skip",
-	  .description = "skip the scheduled start on a date",
+	  .description = N_("skip the scheduled start on a date"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = env_skip },
 	END,
@@ -93,59 +98,59 @@ static const struct opt_desc env_subs[] = {
 static const struct opt_desc schedule_pause[] = {
 	ENV_NAME(true),
 	{ .name = "until",
-	  .description = "no automatic actions until this date: 2026-12-31",
+	  .description = N_("no automatic actions until this date: 2026-12-31"),
 	  .type = OPT_STRING,
 	  .required = true },
 	END,
 };
 static const struct opt_desc schedule_subs[] = {
 	{ .name = "show",
-	  .description = "the next 7 days of actions",
+	  .description = N_("the next 7 days of actions"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = env_name_only },
 	{ .name = "pause",
-	  .description = "no automatic actions for an environment until a date",
+	  .description = N_("no automatic actions for an environment until a date"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = schedule_pause },
 	{ .name = "resume",
-	  .description = "resume automatic actions",
+	  .description = N_("resume automatic actions"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = env_name_only },
 	END,
 };
 
 static const struct opt_desc holiday_add[] = {
-	{ .name = "date", .description = "2026-12-24", .type = OPT_STRING, .required = true },
-	{ .name = "label", .description = "what the day is", .type = OPT_STRING },
+	{ .name = "date", .description = N_("2026-12-24"), .type = OPT_STRING, .required = true },
+	{ .name = "label", .description = N_("what the day is"), .type = OPT_STRING },
 	END,
 };
 static const struct opt_desc holiday_remove[] = {
-	{ .name = "date", .description = "2026-12-24", .type = OPT_STRING, .required = true },
+	{ .name = "date", .description = N_("2026-12-24"), .type = OPT_STRING, .required = true },
 	END,
 };
 static const struct opt_desc holiday_subs[] = {
 	{ .name = "add",
-	  .description = "add a holiday: scheduled starts are skipped",
+	  .description = N_("add a holiday: scheduled starts are skipped"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = holiday_add },
 	{ .name = "remove",
-	  .description = "remove a holiday",
+	  .description = N_("remove a holiday"),
 	  .type = OPT_SUBCOMMAND,
 	  .options = holiday_remove },
-	{ .name = "list", .description = "every holiday", .type = OPT_SUBCOMMAND },
+	{ .name = "list", .description = N_("every holiday"), .type = OPT_SUBCOMMAND },
 	END,
 };
 
 static const struct opt_desc cost_opts[] = { ENV_NAME(false), END };
 static const struct opt_desc report_opts[] = {
 	{ .name = "week",
-	  .description = "which week: this (so far) or last (default)",
+	  .description = N_("which week: this (so far) or last (default)"),
 	  .type = OPT_STRING },
 	END,
 };
 static const struct opt_desc audit_opts[] = {
 	{ .name = "count",
-	  .description = "how many entries (default 10)",
+	  .description = N_("how many entries (default 10)"),
 	  .type = OPT_INTEGER,
 	  .min_value = 1,
 	  .max_value = 50 },
@@ -154,30 +159,65 @@ static const struct opt_desc audit_opts[] = {
 
 static const struct cmd_desc commands[] = {
 	{ .name = "env",
-	  .description = "environments: list, status, start, stop, extend, skip",
+	  .description = N_("environments: list, status, start, stop, extend, skip"),
 	  .options = env_subs },
 	{ .name = "schedule",
-	  .description = "schedules: show, pause, resume",
+	  .description = N_("schedules: show, pause, resume"),
 	  .options = schedule_subs },
 	{ .name = "holiday",
-	  .description = "holidays shared by all schedules",
+	  .description = N_("holidays shared by all schedules"),
 	  .options = holiday_subs },
 	{ .name = "tags",
-	  .description = "newest image tags in the environment's repository",
+	  .description = N_("newest image tags in the environment's repository"),
 	  .options = env_name_only },
 	{ .name = "cost",
-	  .description = "hours up and money saved this month",
+	  .description = N_("hours up and money saved this month"),
 	  .options = cost_opts },
 	{ .name = "report",
-	  .description = "the weekly report: hours up per day, scheduled vs actual, money saved",
+	  .description =
+		  N_("the weekly report: hours up per day, scheduled vs actual, money saved"),
 	  .options = report_opts },
-	{ .name = "freeze", .description = "emergency: no automatic action anywhere" },
-	{ .name = "unfreeze", .description = "end the freeze" },
+	{ .name = "freeze", .description = N_("emergency: no automatic action anywhere") },
+	{ .name = "unfreeze", .description = N_("end the freeze") },
 	{ .name = "audit",
-	  .description = "who did what, when, and the outcome",
+	  .description = N_("who did what, when, and the outcome"),
 	  .options = audit_opts },
 	{ .name = NULL },
 };
+
+/* Discord's limit on a description and on each of its translations. */
+#define DESCRIPTION_MAX 100
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* "description" and its "description_localizations" ({"ko": "..."}): one
+ * key per catalogue that translates it (a catalogue is named by its Discord
+ * locale); none at all when no catalogue does, and Discord shows the
+ * English one to everybody else. A translation over Discord's 100
+ * characters is left out rather than cut, and the registration goes
+ * through. Returns false on ENOMEM. */
+static bool add_description(cJSON *j, const char *en)
+{
+	cJSON *loc = NULL;
+	if (!cJSON_AddStringToObject(j, "description", en))
+		return false;
+	for (size_t i = 0; i < i18n_n_locales(); i++) {
+		const char *code = i18n_locale_at(i), *t = tr(code, en);
+		if (strcmp(t, en) == 0 || utf8_chars(t) > DESCRIPTION_MAX)
+			continue;
+		if (!loc && !(loc = cJSON_AddObjectToObject(j, "description_localizations")))
+			return false;
+		if (!cJSON_AddStringToObject(loc, code, t))
+			return false;
+	}
+	return true;
+}
 
 static cJSON *options_json(const struct opt_desc *opts)
 {
@@ -191,7 +231,7 @@ static cJSON *options_json(const struct opt_desc *opts)
 		cJSON_AddItemToArray(arr, j);
 		if (!cJSON_AddNumberToObject(j, "type", o->type) ||
 		    !cJSON_AddStringToObject(j, "name", o->name) ||
-		    !cJSON_AddStringToObject(j, "description", o->description))
+		    !add_description(j, o->description))
 			goto fail;
 		if (o->required && !cJSON_AddTrueToObject(j, "required"))
 			goto fail;
@@ -227,7 +267,7 @@ cJSON *cmd_definitions(void)
 		cJSON_AddItemToArray(arr, j);
 		if (!cJSON_AddNumberToObject(j, "type", 1) || /* CHAT_INPUT */
 		    !cJSON_AddStringToObject(j, "name", c->name) ||
-		    !cJSON_AddStringToObject(j, "description", c->description) ||
+		    !add_description(j, c->description) ||
 		    !cJSON_AddFalseToObject(j, "dm_permission"))
 			goto fail;
 		cJSON *opts = options_json(c->options);
@@ -271,6 +311,21 @@ static int len_or_zero(const cJSON *arr)
 	return cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
 }
 
+/* Two localization maps ({"ko": "..."}); null, absent and {} are all
+ * "none", as Discord reports a command registered without any. */
+static bool localizations_equal(const cJSON *a, const cJSON *b)
+{
+	int na = cJSON_IsObject(a) ? cJSON_GetArraySize(a) : 0;
+	int nb = cJSON_IsObject(b) ? cJSON_GetArraySize(b) : 0;
+	const cJSON *x;
+	if (na != nb)
+		return false;
+	for (x = na ? a->child : NULL; x; x = x->next)
+		if (!x->string || !str_eq(x, item(b, x->string)))
+			return false;
+	return true;
+}
+
 static bool choices_equal(const cJSON *a, const cJSON *b)
 {
 	if (len_or_zero(a) != len_or_zero(b))
@@ -298,6 +353,8 @@ static bool options_equal(const cJSON *a, const cJSON *b)
 		if (num_or(item(x, "type"), 0) != num_or(item(y, "type"), 0) ||
 		    !str_eq(item(x, "name"), item(y, "name")) ||
 		    !str_eq(item(x, "description"), item(y, "description")) ||
+		    !localizations_equal(item(x, "description_localizations"),
+					 item(y, "description_localizations")) ||
 		    flag(item(x, "required")) != flag(item(y, "required")) ||
 		    flag(item(x, "autocomplete")) != flag(item(y, "autocomplete")) ||
 		    num_or(item(x, "min_value"), -1) != num_or(item(y, "min_value"), -1) ||
@@ -327,6 +384,8 @@ bool cmd_definitions_equal(const cJSON *want, const cJSON *have)
 		}
 		if (!h || num_or(item(w, "type"), 1) != num_or(item(h, "type"), 1) ||
 		    !str_eq(item(w, "description"), item(h, "description")) ||
+		    !localizations_equal(item(w, "description_localizations"),
+					 item(h, "description_localizations")) ||
 		    !options_equal(item(w, "options"), item(h, "options")))
 			return false;
 		/* dm_permission: Discord reports true when unset. */

@@ -66,9 +66,9 @@ static void describe_action(struct cmd_ctx *c)
 
 /* "dev, qa, ..." within len, whole names only: "... and 40 more" when they
  * do not all fit (a refusal is one short message). */
-static void list_env_names(const struct cfg *cfg, char *buf, size_t len)
+static void list_env_names(const char *loc, const struct cfg *cfg, char *buf, size_t len)
 {
-	char tail[48];
+	char tail[96], more[80];
 	size_t o = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < cfg->n_envs; i++) {
@@ -77,8 +77,8 @@ static void list_env_names(const struct cfg *cfg, char *buf, size_t len)
 		/* Keep room for the tail unless this is the last name. */
 		size_t room = left ? sizeof(tail) : 0;
 		if (o + need + room >= len) {
-			snprintf(tail, sizeof(tail), "%s\xE2\x80\xA6 and %zu more", i ? ", " : "",
-				 cfg->n_envs - i);
+			snprintf(more, sizeof(more), tr(loc, "and %zu more"), cfg->n_envs - i);
+			snprintf(tail, sizeof(tail), "%s\xE2\x80\xA6 %s", i ? ", " : "", more);
 			snprintf(buf + o, len - o, "%s", tail);
 			return;
 		}
@@ -90,7 +90,7 @@ static void list_env_names(const struct cfg *cfg, char *buf, size_t len)
 static bool resolve_env(struct cmd_ctx *c, const struct cmd_desc *d)
 {
 	const char *name = ix_option(c->ix, "name");
-	char why[512], shown[96], known[300];
+	char why[CMD_LANGS][512], shown[96], known[300];
 	if (!d->env_option || (!name && !d->env_required))
 		return true;
 	if (!name || !name[0]) {
@@ -100,9 +100,13 @@ static bool resolve_env(struct cmd_ctx *c, const struct cmd_desc *d)
 	c->env = cfg_find_env(c->deps->cfg, name);
 	if (!c->env) {
 		cmd_escape(name, shown, sizeof(shown));
-		list_env_names(c->deps->cfg, known, sizeof(known));
-		snprintf(why, sizeof(why), "unknown environment \"%s\" (known: %s)", shown, known);
-		cmd_refuse(c, why);
+		for (int i = 0; i < CMD_LANGS; i++) {
+			const char *loc = cmd_lang(c, i);
+			list_env_names(loc, c->deps->cfg, known, sizeof(known));
+			snprintf(why[i], sizeof(why[i]),
+				 tr(loc, "unknown environment \"%s\" (known: %s)"), shown, known);
+		}
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
 		return false;
 	}
 	return true;
@@ -154,14 +158,14 @@ fail:
 }
 
 /* The [+1h] [+2h] row of a stop warning; NULL on failure. */
-static cJSON *snooze_buttons(const char *env, time_t stop_at)
+static cJSON *snooze_buttons(const char *loc, const char *env, time_t stop_at)
 {
 	char id1[CMD_CUSTOM_ID_MAX], id2[CMD_CUSTOM_ID_MAX];
 	if (cmd_snooze_format(env, stop_at, 1, id1, sizeof(id1)) != 0 ||
 	    cmd_snooze_format(env, stop_at, 2, id2, sizeof(id2)) != 0)
 		return NULL;
-	const struct button b[] = { { "+1h", id1, BUTTON_PRIMARY },
-				    { "+2h", id2, BUTTON_PRIMARY } };
+	const struct button b[] = { { tr(loc, "+1h"), id1, BUTTON_PRIMARY },
+				    { tr(loc, "+2h"), id2, BUTTON_PRIMARY } };
 	return button_row(b, 2);
 }
 
@@ -181,10 +185,11 @@ static void ask_confirm(struct cmd_ctx *c, const struct cmd_desc *d, const char 
 	snprintf(no, sizeof(no), "cx|%s", c->ix->user_id);
 	char typed[STATE_TEXT_MAX * 2];
 	cmd_escape(c->action, typed, sizeof(typed));
-	snprintf(text, sizeof(text), "**%s** is protected. Press Confirm within %d s to run %s.",
+	snprintf(text, sizeof(text),
+		 tr(c->loc, "**%s** is protected. Press Confirm within %d s to run %s."),
 		 c->env->name, CMD_CONFIRM_TTL_S, typed);
-	const struct button b[] = { { "Confirm", yes, BUTTON_DANGER },
-				    { "Cancel", no, BUTTON_SECONDARY } };
+	const struct button b[] = { { tr(c->loc, "Confirm"), yes, BUTTON_DANGER },
+				    { tr(c->loc, "Cancel"), no, BUTTON_SECONDARY } };
 	cJSON *msg = rest_msg_new(text, REST_FLAG_EPHEMERAL);
 	cJSON *rows = button_row(b, 2);
 	if (!msg || !rows) {
@@ -200,7 +205,7 @@ static void ask_confirm(struct cmd_ctx *c, const struct cmd_desc *d, const char 
 static void on_command(struct cmd_ctx *c)
 {
 	const char *place = cmd_check_place(c->deps->cfg, c->ix);
-	char why[256], arg[64] = "", err[512];
+	char why[CMD_LANGS][512], arg[64] = "";
 	if (place) {
 		cmd_refuse(c, place);
 		return;
@@ -212,23 +217,32 @@ static void on_command(struct cmd_ctx *c)
 	}
 	if (c->level < d->level) {
 		/* The options may be long: keep the command name only. */
-		snprintf(why, sizeof(why), "/%s%s%s needs %s (you are not in discord.roles.%s)",
-			 d->command, d->sub ? " " : "", d->sub ? d->sub : "",
-			 cmd_level_name(d->level), d->level == CMD_ADMIN ? "admin" : "operator");
-		cmd_refuse(c, why);
+		char cmd[2 * IX_NAME_MAX + 2];
+		snprintf(cmd, sizeof(cmd), "/%s%s%s", d->command, d->sub ? " " : "",
+			 d->sub ? d->sub : "");
+		for (int i = 0; i < CMD_LANGS; i++) {
+			const char *loc = cmd_lang(c, i);
+			snprintf(why[i], sizeof(why[i]),
+				 tr(loc, "%s needs %s (you are not in discord.roles.%s)"), cmd,
+				 tr(loc, cmd_level_name(d->level)),
+				 d->level == CMD_ADMIN ? "admin" : "operator");
+		}
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
 		return;
 	}
 	if (!resolve_env(c, d))
 		return;
 	bool protect = d->mutates && c->env && c->env->protected_env;
 	if (protect && c->level < CMD_ADMIN) {
-		snprintf(why, sizeof(why), "%s is protected: only an admin may do this",
-			 c->env->name);
-		cmd_refuse(c, why);
+		cmd_refusef(c, "%s is protected: only an admin may do this", c->env->name);
 		return;
 	}
-	if (d->prepare && d->prepare(c, arg, sizeof(arg), err, sizeof(err)) != 0) {
-		cmd_refuse(c, err);
+	if (d->prepare &&
+	    d->prepare(c, c->loc, arg, sizeof(arg), why[CMD_SAID], sizeof(why[CMD_SAID])) != 0) {
+		/* Asked again in English, for the audit. */
+		if (d->prepare(c, NULL, arg, sizeof(arg), why[CMD_EN], sizeof(why[CMD_EN])) == 0)
+			snprintf(why[CMD_EN], sizeof(why[CMD_EN]), "%s", why[CMD_SAID]);
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
 		return;
 	}
 	if (protect) {
@@ -243,7 +257,6 @@ static void on_command(struct cmd_ctx *c)
 static void on_confirm(struct cmd_ctx *c)
 {
 	struct cmd_confirm cf;
-	char why[256];
 	if (cmd_confirm_parse(c->ix->custom_id, &cf) != 0) {
 		cmd_refuse(c, "this button is not one of envbot's");
 		return;
@@ -267,9 +280,7 @@ static void on_confirm(struct cmd_ctx *c)
 	}
 	/* Roles may have changed in the last minute: check them again. */
 	if (c->level < CMD_ADMIN || c->level < d->level) {
-		snprintf(why, sizeof(why), "%s is protected: only an admin may do this",
-			 c->env->name);
-		cmd_refuse(c, why);
+		cmd_refusef(c, "%s is protected: only an admin may do this", c->env->name);
 		return;
 	}
 	c->confirmed = true;
@@ -284,7 +295,7 @@ static void on_cancel(struct cmd_ctx *c)
 		cmd_refuse(c, "only the person who asked can cancel this");
 		return;
 	}
-	cmd_answer(c, "Cancelled: nothing was done.", false);
+	cmd_answer(c, tr(c->loc, "Cancelled: nothing was done."), false);
 }
 
 /* Stop-warning snooze: "keep it up until the warned stop + N h" for
@@ -296,47 +307,63 @@ static void on_cancel(struct cmd_ctx *c)
 static void snooze_lease(struct cmd_ctx *c, const struct tz *tz, time_t warned, int hours)
 {
 	const struct state_lease ls = *state_lease_of(c->deps->state, c->env->name);
-	char was[64], until[64], why[512], err[512], who[STATE_WHO_MAX * 2], text[REST_CONTENT_MAX];
-	time_t target = warned + (time_t)hours * 3600, t;
-	cmd_fmt_local(tz, warned, was, sizeof(was));
+	char was[64], until[64], why[CMD_LANGS][512], who[STATE_WHO_MAX * 2],
+		text[REST_CONTENT_MAX];
+	time_t target = warned + (time_t)hours * 3600, t = 0;
 	if (target <= ls.until) {
-		cmd_fmt_local(tz, ls.until, until, sizeof(until));
-		snprintf(why, sizeof(why),
-			 "%s is already up until %s: +%dh from the warned stop (%s) changes "
-			 "nothing.",
-			 c->env->name, until, hours, was);
-		cmd_noop(c, why);
+		for (int i = 0; i < CMD_LANGS; i++) {
+			const char *loc = cmd_lang(c, i);
+			cmd_fmt_local_in(loc, tz, warned, was, sizeof(was));
+			cmd_fmt_local_in(loc, tz, ls.until, until, sizeof(until));
+			snprintf(why[i], sizeof(why[i]),
+				 tr(loc, "%s is already up until %s: +%dh from the warned stop "
+					 "(%s) changes nothing."),
+				 c->env->name, until, hours, was);
+		}
+		cmd_noop_said(c, why[CMD_EN], why[CMD_SAID]);
 		return;
 	}
 	struct cmd_lease_arg la = { .at = true, .until_at = target };
-	if (cmd_lease_extend(&la, tz, c->now, ls.until, c->deps->cfg->max_extend,
-			     c->level >= CMD_ADMIN, &t, err, sizeof(err)) != 0 ||
-	    state_lease_set(c->deps->state, c->env->name, ACTION_START, t, ls.who, ls.set_at, err,
-			    sizeof(err)) != BOT_OK) {
-		cmd_refuse(c, err);
+	if (cmd_lease_extend(c->loc, &la, tz, c->now, ls.until, c->deps->cfg->max_extend,
+			     c->level >= CMD_ADMIN, &t, why[CMD_SAID],
+			     sizeof(why[CMD_SAID])) != 0) {
+		cmd_lease_extend(NULL, &la, tz, c->now, ls.until, c->deps->cfg->max_extend,
+				 c->level >= CMD_ADMIN, &t, why[CMD_EN], sizeof(why[CMD_EN]));
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
+		return;
+	}
+	if (state_lease_set(c->deps->state, c->env->name, ACTION_START, t, ls.who, ls.set_at,
+			    why[CMD_EN], sizeof(why[CMD_EN])) != BOT_OK) {
+		cmd_refuse(c, why[CMD_EN]);
 		return;
 	}
 	cmd_who(c, who, sizeof(who));
 	cmd_audit(c, "ok: lease lengthened");
+	/* The event out in English, like the audit. */
 	cmd_fmt_local(tz, t, until, sizeof(until));
 	snprintf(text, sizeof(text), "%s: lease extended to %s by %s (+%dh)", c->env->name, until,
 		 who, hours);
 	cmd_emit_override(c, text);
 	bool saved = saver_save_now(c->deps->saver) == BOT_OK;
+	cmd_fmt_local_in(c->loc, tz, warned, was, sizeof(was));
+	cmd_fmt_local_in(c->loc, tz, t, until, sizeof(until));
 	snprintf(text, sizeof(text),
-		 "\xE2\x8F\xB0 **%s** was to stop at %s (end of its lease).\n%s Lease extended "
-		 "to %s by %s (+%dh).%s",
+		 tr(c->loc, "\xE2\x8F\xB0 **%s** was to stop at %s (end of its lease).\n%s Lease "
+			    "extended to %s by %s (+%dh).%s"),
 		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", until, who, hours,
-		 saved ? "" : " But it could NOT be saved: it holds only until envbot restarts.");
+		 saved ? ""
+		       : tr(c->loc, " But it could NOT be saved: it holds only until envbot "
+				    "restarts."));
 	cJSON *msg = rest_msg_new(text, 0);
 	if (msg)
-		cJSON_AddItemToObject(msg, "components", snooze_buttons(c->env->name, warned));
+		cJSON_AddItemToObject(msg, "components",
+				      snooze_buttons(c->loc, c->env->name, warned));
 	ix_component_update(c->deps->rest, c->ix, msg);
 }
 
 static void on_snooze(struct cmd_ctx *c)
 {
-	char name[STATE_NAME_MAX], why[768], err[512], who[STATE_WHO_MAX * 2];
+	char name[STATE_NAME_MAX], why[CMD_LANGS][768], who[STATE_WHO_MAX * 2];
 	struct cmd_snooze_plan sp;
 	time_t stop_at;
 	int hours;
@@ -353,9 +380,11 @@ static void on_snooze(struct cmd_ctx *c)
 	}
 	enum cmd_level need = c->env->protected_env ? CMD_ADMIN : CMD_OPERATOR;
 	if (c->level < need) {
-		snprintf(why, sizeof(why), "extending %s needs %s", c->env->name,
-			 cmd_level_name(need));
-		cmd_refuse(c, why);
+		for (int i = 0; i < CMD_LANGS; i++)
+			snprintf(why[i], sizeof(why[i]),
+				 tr(cmd_lang(c, i), "extending %s needs %s"), c->env->name,
+				 tr(cmd_lang(c, i), cmd_level_name(need)));
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
 		return;
 	}
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
@@ -366,48 +395,60 @@ static void on_snooze(struct cmd_ctx *c)
 		snooze_lease(c, tz, stop_at, hours);
 		return;
 	}
-	if (cmd_snooze_compute(c->env, tz, c->deps->state, stop_at, hours, c->now,
-			       c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &sp, err,
-			       sizeof(err)) != 0) {
-		cmd_refuse(c, err);
+	if (cmd_snooze_compute(c->loc, c->env, tz, c->deps->state, stop_at, hours, c->now,
+			       c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &sp, why[CMD_SAID],
+			       sizeof(why[CMD_SAID])) != 0) {
+		cmd_snooze_compute(NULL, c->env, tz, c->deps->state, stop_at, hours, c->now,
+				   c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &sp,
+				   why[CMD_EN], sizeof(why[CMD_EN]));
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
 		return;
 	}
-	cmd_fmt_local(tz, stop_at, was, sizeof(was));
 	if (!sp.change) {
-		char by[STATE_WHO_MAX * 2 + 16] = "";
-		cmd_fmt_local(tz, sp.effective, until, sizeof(until));
-		cmd_fmt_local(tz, sp.target, target, sizeof(target));
-		if (sp.ext && sp.ext->who[0]) {
-			cmd_escape(sp.ext->who, who, sizeof(who));
-			snprintf(by, sizeof(by), " (extended by %s)", who);
+		for (int i = 0; i < CMD_LANGS; i++) {
+			const char *loc = cmd_lang(c, i);
+			char by[STATE_WHO_MAX * 2 + 64] = "";
+			cmd_fmt_local_in(loc, tz, stop_at, was, sizeof(was));
+			cmd_fmt_local_in(loc, tz, sp.effective, until, sizeof(until));
+			cmd_fmt_local_in(loc, tz, sp.target, target, sizeof(target));
+			if (sp.ext && sp.ext->who[0]) {
+				cmd_escape(sp.ext->who, who, sizeof(who));
+				snprintf(by, sizeof(by), tr(loc, " (extended by %s)"), who);
+			}
+			snprintf(why[i], sizeof(why[i]),
+				 tr(loc, "%s is already up until %s%s: +%dh from the warned stop "
+					 "(%s) means until %s, so nothing changed."),
+				 c->env->name, until, by, hours, was, target);
 		}
-		snprintf(why, sizeof(why),
-			 "%s is already up until %s%s: +%dh from the warned stop (%s) means "
-			 "until %s, so nothing changed.",
-			 c->env->name, until, by, hours, was, target);
-		cmd_noop(c, why);
+		cmd_noop_said(c, why[CMD_EN], why[CMD_SAID]);
 		return;
 	}
 	if (state_extend_set(c->deps->state, c->env->name, sp.date, sp.new_stop, c->ix->user_name,
-			     c->now, err, sizeof(err)) != BOT_OK) {
-		cmd_refuse(c, err);
+			     c->now, why[CMD_EN], sizeof(why[CMD_EN])) != BOT_OK) {
+		cmd_refuse(c, why[CMD_EN]);
 		return;
 	}
 	cmd_who(c, who, sizeof(who));
 	cmd_audit(c, "ok");
 	bool saved = saver_save_now(c->deps->saver) == BOT_OK;
-	cmd_fmt_local(tz, sp.new_stop, until, sizeof(until));
-	cmd_conflict_note(c->deps->state, c->env->name, "extend", sp.date, c->deps->cfg->holidays,
-			  c->deps->cfg->n_holidays, note, sizeof(note));
+	cmd_fmt_local_in(c->loc, tz, stop_at, was, sizeof(was));
+	cmd_fmt_local_in(c->loc, tz, sp.new_stop, until, sizeof(until));
+	cmd_conflict_note(c->loc, c->deps->state, c->env->name, "extend", sp.date,
+			  c->deps->cfg->holidays, c->deps->cfg->n_holidays, note, sizeof(note));
 	snprintf(text, sizeof(text),
-		 "\xE2\x8F\xB0 **%s** was to stop at %s.\n%s Extended to %s by %s (+%dh).%s",
+		 tr(c->loc, "\xE2\x8F\xB0 **%s** was to stop at %s.\n%s Extended to %s by %s "
+			    "(+%dh).%s"),
 		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", until, who, hours,
-		 saved ? note : " But it could NOT be saved: it holds only until envbot restarts.");
+		 saved ? note
+		       : tr(c->loc, " But it could NOT be saved: it holds only until envbot "
+				    "restarts."));
 	/* Update the warning in place, buttons kept (same warned stop): a
-	 * longer snooze is still one click away, a repeated one is a no-op. */
+	 * longer snooze is still one click away, a repeated one is a no-op.
+	 * It answers the click: in the clicker's language, like every reply. */
 	cJSON *msg = rest_msg_new(text, 0);
 	if (msg)
-		cJSON_AddItemToObject(msg, "components", snooze_buttons(c->env->name, stop_at));
+		cJSON_AddItemToObject(msg, "components",
+				      snooze_buttons(c->loc, c->env->name, stop_at));
 	ix_component_update(c->deps->rest, c->ix, msg);
 }
 
@@ -441,6 +482,7 @@ void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix)
 	};
 	if (!ix)
 		return;
+	c.loc = i18n_locale_of(ix->locale);
 	c.level = cmd_member_level(deps->cfg, ix);
 	switch (ix->type) {
 	case IX_AUTOCOMPLETE: autocomplete(&c); break;
@@ -448,8 +490,8 @@ void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix)
 		describe_action(&c);
 		if (!deps->state) {
 			ix_reply(deps->rest, ix,
-				 message("\xE2\x9C\x98 envbot's state is not loaded; try again "
-					 "later",
+				 message(tr(c.loc, "\xE2\x9C\x98 envbot's state is not loaded; try "
+						   "again later"),
 					 true));
 			break;
 		}
@@ -458,8 +500,8 @@ void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix)
 	case IX_COMPONENT:
 		if (!deps->state) {
 			ix_reply(deps->rest, ix,
-				 message("\xE2\x9C\x98 envbot's state is not loaded; try again "
-					 "later",
+				 message(tr(c.loc, "\xE2\x9C\x98 envbot's state is not loaded; try "
+						   "again later"),
 					 true));
 			break;
 		}
@@ -476,17 +518,19 @@ void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix)
 enum bot_rc cmd_post_stop_warning(const struct cmd_deps *deps, const struct cfg_env *env,
 				  time_t stop_at)
 {
-	char text[512], when[64];
+	char text[768], when[64];
+	/* Nobody asked: the channel's language. */
+	const char *loc = deps->cfg->locale;
 	const struct tz *tz = cfg_env_tz(deps->cfg, env);
-	cmd_fmt_local(tz, stop_at, when, sizeof(when));
+	cmd_fmt_local_in(loc, tz, stop_at, when, sizeof(when));
 	long mins = (long)((stop_at - time(NULL) + 59) / 60);
 	snprintf(text, sizeof(text),
-		 "\xE2\x8F\xB0 **%s** stops at %s (in %ld min). Need it longer? %s can snooze "
-		 "the stop:",
+		 tr(loc, "\xE2\x8F\xB0 **%s** stops at %s (in %ld min). Need it longer? %s can "
+			 "snooze the stop:"),
 		 env->name, when, mins < 0 ? 0 : mins,
-		 env->protected_env ? "An admin" : "An operator");
+		 env->protected_env ? tr(loc, "An admin") : tr(loc, "An operator"));
 	cJSON *msg = rest_msg_new(text, 0);
-	cJSON *rows = msg ? snooze_buttons(env->name, stop_at) : NULL;
+	cJSON *rows = msg ? snooze_buttons(loc, env->name, stop_at) : NULL;
 	if (!rows) {
 		cJSON_Delete(msg);
 		return BOT_ENOMEM;

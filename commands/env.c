@@ -27,17 +27,17 @@ static void env_state(const struct cmd_ctx *c, const struct cfg_env *env, const 
 	char when[64];
 	if (wf) {
 		const char *link = wfm_link(c->deps->wfm, env->name);
-		snprintf(buf, len, "%s in progress (%s)%s%s",
-			 wf_action(wf) == ACTION_START ? "start" : "stop", wf_state_name(wf),
-			 link[0] ? " " : "", link);
+		snprintf(buf, len, tr(c->loc, "%s in progress (%s)%s%s"),
+			 cmd_verb(c->loc, wf_action(wf)), wf_state_name(wf), link[0] ? " " : "",
+			 link);
 		return;
 	}
 	if (state_is_up(c->deps->state, env->name, &since)) {
-		cmd_fmt_local(tz, since, when, sizeof(when));
-		snprintf(buf, len, "up since %s", when);
+		cmd_fmt_local_in(c->loc, tz, since, when, sizeof(when));
+		snprintf(buf, len, tr(c->loc, "up since %s"), when);
 		return;
 	}
-	snprintf(buf, len, "down");
+	snprintf(buf, len, "%s", tr(c->loc, "down"));
 }
 
 static void run_list(struct cmd_ctx *c, const char *arg)
@@ -49,7 +49,8 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
 		cmd_text_add(&t,
-			     "\xE2\x9D\x84 Frozen by %s: no automatic action until /unfreeze.\n",
+			     tr(c->loc, "\xE2\x9D\x84 Frozen by %s: no automatic action until "
+					"/unfreeze.\n"),
 			     who);
 	}
 	/* One line per environment, however many: cmd_answer sends a long
@@ -59,11 +60,12 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 		const struct tz *tz = cfg_env_tz(c->deps->cfg, e);
 		env_state(c, e, tz, st, sizeof(st));
 		cmd_next_action(c, e, tz, next, sizeof(next));
-		cmd_text_add(&t, "**%s** (%s%s): %s; next: %s\n", e->name, cfg_kind_name(e->kind),
-			     e->protected_env ? ", protected" : "", st, next);
+		cmd_text_add(&t, tr(c->loc, "**%s** (%s%s): %s; next: %s\n"), e->name,
+			     cfg_kind_name(e->kind),
+			     e->protected_env ? tr(c->loc, ", protected") : "", st, next);
 	}
 	if (c->deps->cfg->n_envs == 0)
-		cmd_text_add(&t, "No environment is configured.");
+		cmd_text_add(&t, "%s", tr(c->loc, "No environment is configured."));
 	cmd_answer(c, cmd_text_str(&t), false);
 	cmd_text_free(&t);
 }
@@ -78,8 +80,8 @@ static bool overrides_text(const struct cmd_ctx *c, const struct cfg_env *env, c
 	const struct state_freeze *fz = state_is_frozen(st);
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
-		cmd_fmt_local(tz, fz->since, when, sizeof(when));
-		cmd_text_add(t, "- frozen by %s since %s\n", who, when);
+		cmd_fmt_local_in(c->loc, tz, fz->since, when, sizeof(when));
+		cmd_text_add(t, tr(c->loc, "- frozen by %s since %s\n"), who, when);
 		any = true;
 	}
 	const struct state_pause *pz = state_pause_until(st, env->name);
@@ -88,40 +90,43 @@ static bool overrides_text(const struct cmd_ctx *c, const struct cfg_env *env, c
 		if (pz->until_date)
 			when_format_date(pz->until_date, when, sizeof(when));
 		else
-			cmd_fmt_local(tz, pz->until_at, when, sizeof(when));
-		cmd_text_add(t, "- paused until %s by %s\n", when, who);
+			cmd_fmt_local_in(c->loc, tz, pz->until_at, when, sizeof(when));
+		cmd_text_add(t, tr(c->loc, "- paused until %s by %s\n"), when, who);
 		any = true;
 	}
 	const struct state_lease *ls = state_lease_of(st, env->name);
 	if (ls) {
 		char set[64];
 		cmd_escape(ls->who, who, sizeof(who));
-		cmd_fmt_local(tz, ls->set_at, set, sizeof(set));
+		cmd_fmt_local_in(c->loc, tz, ls->set_at, set, sizeof(set));
 		if (ls->until) {
-			cmd_fmt_local(tz, ls->until, when, sizeof(when));
-			cmd_text_add(t, "- lease: %s by %s at %s, up until %s (then stopped)\n",
-				     action_name(ls->action), who, set, when);
+			cmd_fmt_local_in(c->loc, tz, ls->until, when, sizeof(when));
+			cmd_text_add(t,
+				     tr(c->loc, "- lease: %s by %s at %s, up until %s (then "
+						"stopped)\n"),
+				     cmd_verb(c->loc, ls->action), who, set, when);
 		} else {
-			cmd_text_add(
-				t,
-				"- manual %s by %s at %s: kept until the next scheduled action\n",
-				action_name(ls->action), who, set);
+			cmd_text_add(t,
+				     tr(c->loc, "- manual %s by %s at %s: kept until the next "
+						"scheduled action\n"),
+				     cmd_verb(c->loc, ls->action), who, set);
 		}
 		any = true;
 	}
 	for (size_t i = 0; i < state_extend_count(st, env->name); i++) {
 		const struct state_extend *x = state_extend_at(st, env->name, i);
 		when_format_date(x->date, ds, sizeof(ds));
-		cmd_fmt_local(tz, x->stop_at, when, sizeof(when));
+		cmd_fmt_local_in(c->loc, tz, x->stop_at, when, sizeof(when));
 		cmd_escape(x->who, who, sizeof(who));
-		cmd_text_add(t, "- extend: the stop of %s moved to %s by %s\n", ds, when, who);
+		cmd_text_add(t, tr(c->loc, "- extend: the stop of %s moved to %s by %s\n"), ds,
+			     when, who);
 		any = true;
 	}
 	for (size_t i = 0; i < state_skip_count(st, env->name); i++) {
 		const struct state_skip *k = state_skip_at(st, env->name, i);
 		when_format_date(k->date, ds, sizeof(ds));
 		cmd_escape(k->who, who, sizeof(who));
-		cmd_text_add(t, "- skip: no scheduled start on %s (by %s)\n", ds, who);
+		cmd_text_add(t, tr(c->loc, "- skip: no scheduled start on %s (by %s)\n"), ds, who);
 		any = true;
 	}
 	return any;
@@ -133,7 +138,8 @@ static bool overrides_text(const struct cmd_ctx *c, const struct cfg_env *env, c
 struct status_req {
 	struct rest *rest;
 	struct aws *aws;
-	struct ix *ix; /* owned until the answer is sent */
+	const char *loc; /* the caller's language (static or catalogue) */
+	struct ix *ix;   /* owned until the answer is sent */
 	char live[768];
 	char *text; /* owned: the reply without its live line */
 };
@@ -144,7 +150,9 @@ static void status_send(struct status_req *r)
 	/* The live line goes second, under the title line. */
 	const char *nl = strchr(r->text, '\n');
 	int head = nl ? (int)(nl - r->text) + 1 : (int)strlen(r->text);
-	cmd_text_add(&out, "%.*sLive: %s\n%s", head, r->text, r->live, r->text + head);
+	cmd_text_add(&out, "%.*s", head, r->text);
+	cmd_text_add(&out, tr(r->loc, "Live: %s\n"), r->live);
+	cmd_text_add(&out, "%s", r->text + head);
 	cmd_reply_long(r->rest, r->ix, cmd_text_str(&out), true);
 	cmd_text_free(&out);
 	ix_free(r->ix);
@@ -173,30 +181,34 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	int64_t secs = state_uptime_seconds(c->deps->state, e->name, plan_local_midnight(tz, today),
 					    c->now + 1, c->now);
 	when_format_duration(secs - secs % 60, up, sizeof(up));
-	cmd_text_add(&t, "**%s** (%s%s, %s)\nState: %s\n", e->name, cfg_kind_name(e->kind),
-		     e->protected_env ? ", protected" : "", tz_name(tz), st);
+	cmd_text_add(&t, "**%s** (%s%s, %s)\n", e->name, cfg_kind_name(e->kind),
+		     e->protected_env ? tr(c->loc, ", protected") : "", tz_name(tz));
+	cmd_text_add(&t, tr(c->loc, "State: %s\n"), st);
 	const struct wf *wf = c->deps->wfm ? wfm_running(c->deps->wfm, e->name) : NULL;
 	if (wf && wf_image_tag(wf)[0])
-		cmd_text_add(&t, "Image tag: %s (%s)\n", wf_image_tag(wf), wf_image_rule(wf));
-	cmd_text_add(&t, "Uptime today: %s (measured)\nNext: %s\n", up, next);
+		cmd_text_add(&t, tr(c->loc, "Image tag: %s (%s)\n"), wf_image_tag(wf),
+			     wf_image_rule(wf));
+	cmd_text_add(&t, tr(c->loc, "Uptime today: %s (measured)\n"), up);
+	cmd_text_add(&t, tr(c->loc, "Next: %s\n"), next);
+	/* cron_describe's words ("Mon-Fri 09:00") are bot/time's, English. */
 	if (e->schedule.start_expr && e->schedule.stop_expr) {
 		cron_describe(e->schedule.start_expr, words, sizeof(words));
 		cron_describe(e->schedule.stop_expr, words2, sizeof(words2));
-		cmd_text_add(&t, "Schedule: start %s, stop %s\n", words, words2);
+		cmd_text_add(&t, tr(c->loc, "Schedule: start %s, stop %s\n"), words, words2);
 	} else if (e->schedule.start_expr) {
 		cron_describe(e->schedule.start_expr, words, sizeof(words));
-		cmd_text_add(&t, "Schedule: start %s\n", words);
+		cmd_text_add(&t, tr(c->loc, "Schedule: start %s\n"), words);
 	} else if (e->schedule.stop_expr) {
 		cron_describe(e->schedule.stop_expr, words, sizeof(words));
-		cmd_text_add(&t, "Schedule: stop %s\n", words);
+		cmd_text_add(&t, tr(c->loc, "Schedule: stop %s\n"), words);
 	} else {
-		cmd_text_add(&t, "Schedule: none (by hand only)\n");
+		cmd_text_add(&t, "%s", tr(c->loc, "Schedule: none (by hand only)\n"));
 	}
 	struct cmd_text ov = { 0 };
 	if (overrides_text(c, e, tz, &ov))
-		cmd_text_add(&t, "Overrides:\n%s", cmd_text_str(&ov));
+		cmd_text_add(&t, tr(c->loc, "Overrides:\n%s"), cmd_text_str(&ov));
 	else
-		cmd_text_add(&t, "Overrides: none\n");
+		cmd_text_add(&t, "%s", tr(c->loc, "Overrides: none\n"));
 	cmd_text_free(&ov);
 
 	struct status_req *r = c->deps->aws ? calloc(1, sizeof(*r)) : NULL;
@@ -208,6 +220,7 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	}
 	r->rest = c->deps->rest;
 	r->aws = c->deps->aws;
+	r->loc = c->loc;
 	r->text = t.b.p; /* ownership moves to r */
 	t = (struct cmd_text){ 0 };
 	/* AWS may take longer than Discord's 3 s: "thinking" first. */
@@ -222,7 +235,7 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 	enum bot_rc rc =
 		kind && kind->live ? kind_live(r->aws, e, cmd_escape, on_live, r) : BOT_EINVAL;
 	if (rc != BOT_OK) {
-		snprintf(r->live, sizeof(r->live), "unknown (%s)", bot_strerror(rc));
+		snprintf(r->live, sizeof(r->live), tr(c->loc, "unknown (%s)"), bot_strerror(rc));
 		status_send(r);
 	}
 }
@@ -232,11 +245,41 @@ static void run_status(struct cmd_ctx *c, const char *arg)
 /* What a manual action does to the env's lease (state_lease), decided before
  * the workflow starts and recorded once it did (or was queued). */
 struct lease_plan {
-	bool set;       /* record a lease (an override) */
-	bool cleared;   /* a start's lease is ended early (a stop) */
-	time_t until;   /* the lease's end; 0: the next scheduled transition */
-	char note[256]; /* said in the reply and the audit, "" if nothing */
+	bool set;        /* record a lease (an override) */
+	bool cleared;    /* a start's lease is ended early (a stop) */
+	bool inside;     /* a `for` ignored: inside scheduled hours */
+	enum action act; /* the action planned for */
+	time_t until;    /* the lease's end; 0: the next scheduled transition */
+	char note[512];  /* said in the reply (caller's language), "" if nothing */
+	char audit[256]; /* the same for the audit, in English */
 };
+
+/* What the plan means, in the language loc, into buf ("" if nothing). */
+static void lease_words(const struct lease_plan *p, const char *loc, const struct tz *tz, char *buf,
+			size_t len)
+{
+	char when[64];
+	buf[0] = '\0';
+	if (p->act == ACTION_STOP) {
+		if (p->cleared)
+			snprintf(buf, len, "%s", tr(loc, "the lease ends now"));
+		if (p->set)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "; " : "",
+				 tr(loc, "kept down until the next scheduled action (enforce)"));
+	} else if (p->inside) {
+		snprintf(buf, len, "%s",
+			 tr(loc, "inside scheduled hours: no lease, it stays up until the "
+				 "scheduled stop"));
+	} else if (p->set && p->until) {
+		cmd_fmt_local_in(loc, tz, p->until, when, sizeof(when));
+		snprintf(buf, len,
+			 tr(loc, "lease: up until %s, then stopped (warned before; /env extend or "
+				 "the snooze buttons keep it longer)"),
+			 when);
+	} else if (p->set) {
+		snprintf(buf, len, "%s", tr(loc, "lease: up until the next scheduled action"));
+	}
+}
 
 /* The schedule wants env down at now: a start now is off-hours. */
 static bool off_hours(struct cmd_ctx *c)
@@ -253,42 +296,46 @@ static bool schedule_wants_up(struct cmd_ctx *c)
 	return s && sched_desired(s, c->env->name, c->now, &want) && want == ACTION_START;
 }
 
-/* arg is the canonical `for` ("@<until>", or "" when none was given). */
+/* A `for` (text) into the lease's end; the reason in the language loc. */
+static int lease_end(struct cmd_ctx *c, const char *loc, const char *text, time_t *until, char *err,
+		     size_t errlen)
+{
+	struct cmd_lease_arg a;
+	if (cmd_lease_parse(loc, text, &a, err, errlen) != 0 ||
+	    cmd_lease_compute(loc, &a, cfg_env_tz(c->deps->cfg, c->env), c->now,
+			      c->deps->cfg->max_extend, c->level >= CMD_ADMIN, until, err,
+			      errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* arg is the canonical `for` ("@<until>", or "" when none was given). On
+ * -1, why holds the reason in both languages (CMD_SAID, CMD_EN). */
 static int plan_lease(struct cmd_ctx *c, enum action action, const char *arg, struct lease_plan *p,
-		      char *err, size_t errlen)
+		      char (*why)[512])
 {
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	const struct state_lease *old = state_lease_of(c->deps->state, c->env->name);
-	char when[64];
-	*p = (struct lease_plan){ 0 };
+	*p = (struct lease_plan){ .act = action };
 	if (action == ACTION_STOP) {
 		p->cleared = old && old->action == ACTION_START;
 		/* enforce would start it again within a minute: the stop is an
 		 * override until the next scheduled transition. */
 		p->set = c->env->enforce && schedule_wants_up(c);
-		if (p->cleared)
-			snprintf(p->note, sizeof(p->note), "the lease ends now");
-		if (p->set)
-			snprintf(p->note + strlen(p->note), sizeof(p->note) - strlen(p->note),
-				 "%skept down until the next scheduled action (enforce)",
-				 p->note[0] ? "; " : "");
-		return 0;
+		goto words;
 	}
 	bool given = arg && arg[0];
 	if (!off_hours(c)) {
-		if (given && schedule_wants_up(c))
-			snprintf(p->note, sizeof(p->note),
-				 "inside scheduled hours: no lease, it stays up until the "
-				 "scheduled stop");
+		p->inside = given && schedule_wants_up(c);
 		if (!given || schedule_wants_up(c))
-			return 0;
+			goto words;
 	}
 	if (given) {
-		struct cmd_lease_arg a;
-		if (cmd_lease_parse(arg, &a, err, errlen) != 0 ||
-		    cmd_lease_compute(&a, tz, c->now, c->deps->cfg->max_extend,
-				      c->level >= CMD_ADMIN, &p->until, err, errlen) != 0)
+		if (lease_end(c, c->loc, arg, &p->until, why[CMD_SAID], sizeof(why[CMD_SAID])) !=
+		    0) {
+			lease_end(c, NULL, arg, &p->until, why[CMD_EN], sizeof(why[CMD_EN]));
 			return -1;
+		}
 	} else if (c->deps->cfg->manual_lease > 0) {
 		int64_t len = c->deps->cfg->manual_lease;
 		if (c->level < CMD_ADMIN && len > c->deps->cfg->max_extend)
@@ -298,15 +345,9 @@ static int plan_lease(struct cmd_ctx *c, enum action action, const char *arg, st
 		return 0; /* until-next-stop: nothing to hold (today's behaviour) */
 	}
 	p->set = true;
-	if (p->until) {
-		cmd_fmt_local(tz, p->until, when, sizeof(when));
-		snprintf(p->note, sizeof(p->note),
-			 "lease: up until %s, then stopped (warned before; /env extend or the "
-			 "snooze buttons keep it longer)",
-			 when);
-	} else {
-		snprintf(p->note, sizeof(p->note), "lease: up until the next scheduled action");
-	}
+words:
+	lease_words(p, c->loc, tz, p->note, sizeof(p->note));
+	lease_words(p, NULL, tz, p->audit, sizeof(p->audit));
 	return 0;
 }
 
@@ -334,67 +375,105 @@ static void lease_undo(struct cmd_ctx *c, const struct state_lease *was, bool ha
 				was->set_at, NULL, 0);
 }
 
+/* Refuses a second workflow of the same action (running or queued), or a
+ * third one; true when refused. */
+static bool refuse_busy(struct cmd_ctx *c, enum action action, const struct wf *running)
+{
+	char why[CMD_LANGS][768];
+	enum action queued;
+	const char *link = wfm_link(c->deps->wfm, c->env->name);
+	const char *sep = link[0] ? ": " : "";
+	bool same = wf_action(running) == action;
+	if (same || (wfm_queued(c->deps->wfm, c->env->name, &queued) && queued == action)) {
+		for (int i = 0; i < CMD_LANGS; i++) {
+			const char *loc = cmd_lang(c, i);
+			if (same)
+				snprintf(why[i], sizeof(why[i]),
+					 tr(loc, "%s already has a %s running%s%s"), c->env->name,
+					 cmd_verb(loc, action), sep, link);
+			else
+				snprintf(why[i], sizeof(why[i]),
+					 tr(loc, "%s already has a %s queued%s%s"), c->env->name,
+					 cmd_verb(loc, action), sep, link);
+		}
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
+		return true;
+	}
+	if (wfm_queued(c->deps->wfm, c->env->name, NULL)) {
+		for (int i = 0; i < CMD_LANGS; i++) {
+			const char *loc = cmd_lang(c, i);
+			snprintf(why[i], sizeof(why[i]),
+				 tr(loc, "%s already has a %s running and an action queued%s%s"),
+				 c->env->name, cmd_verb(loc, wf_action(running)), sep, link);
+		}
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
+		return true;
+	}
+	return false;
+}
+
+/* The opposite workflow runs: this one waits for its end. */
+static void queue_workflow(struct cmd_ctx *c, struct wfm_request *req, const struct wf *running,
+			   const struct lease_plan *lp)
+{
+	char text[1024], who[STATE_WHO_MAX * 2];
+	char outcome[STATE_TEXT_MAX + 64]; /* the audit cuts it to STATE_TEXT_MAX */
+	struct state_lease was;
+	bool had;
+	req->channel_id = c->ix->channel_id;
+	const char *link = wfm_link(c->deps->wfm, c->env->name);
+	if (wfm_enqueue(c->deps->wfm, req, c->ix->user_name, NULL) != BOT_OK) {
+		cmd_refuse(c, "could not queue it behind the running workflow");
+		return;
+	}
+	lease_apply(c, req->action, lp, &was, &had);
+	cmd_who(c, who, sizeof(who));
+	snprintf(text, sizeof(text),
+		 tr(c->loc, "\xE2\x8F\xB3 The %s of **%s** is queued by %s: it will run when the "
+			    "current %s ends%s%s.%s%s"),
+		 cmd_verb(c->loc, req->action), c->env->name, who,
+		 cmd_verb(c->loc, wf_action(running)), link[0] ? " " : "", link,
+		 lp->note[0] ? tr(c->loc, " Then ") : "", lp->note);
+	snprintf(outcome, sizeof(outcome), "ok: queued behind the running %s%s%s",
+		 action_name(wf_action(running)), lp->audit[0] ? "; " : "", lp->audit);
+	cmd_audit(c, outcome);
+	saver_save_now(c->deps->saver);
+	cmd_answer(c, text, true);
+}
+
 static void run_workflow(struct cmd_ctx *c, enum action action, const char *arg)
 {
-	char text[1024], trigger[160], who[STATE_WHO_MAX * 2], err[512];
+	char text[1024], trigger[160], trigger_said[256], why[CMD_LANGS][512];
 	char outcome[STATE_TEXT_MAX + 64]; /* the audit cuts it to STATE_TEXT_MAX */
-	const char *verb = action == ACTION_START ? "start" : "stop";
 	struct lease_plan lp;
 	struct state_lease was;
 	bool had;
-	enum action queued;
 	if (!c->deps->wfm) {
 		cmd_refuse(c, "workflows are not available in this process");
 		return;
 	}
 	const struct wf *running = wfm_running(c->deps->wfm, c->env->name);
-	if (running && (wf_action(running) == action ||
-			(wfm_queued(c->deps->wfm, c->env->name, &queued) && queued == action))) {
-		const char *link = wfm_link(c->deps->wfm, c->env->name);
-		snprintf(text, sizeof(text), "%s already has a %s %s%s%s", c->env->name, verb,
-			 wf_action(running) == action ? "running" : "queued", link[0] ? ": " : "",
-			 link);
-		cmd_refuse(c, text);
+	if (running && refuse_busy(c, action, running))
+		return;
+	if (plan_lease(c, action, arg, &lp, why) != 0) {
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
 		return;
 	}
-	if (running && wfm_queued(c->deps->wfm, c->env->name, NULL)) {
-		const char *link = wfm_link(c->deps->wfm, c->env->name);
-		snprintf(text, sizeof(text), "%s already has a %s running and an action queued%s%s",
-			 c->env->name, action_name(wf_action(running)), link[0] ? ": " : "", link);
-		cmd_refuse(c, text);
-		return;
-	}
-	if (plan_lease(c, action, arg, &lp, err, sizeof(err)) != 0) {
-		cmd_refuse(c, err);
-		return;
-	}
-	cmd_who(c, who, sizeof(who));
-	snprintf(trigger, sizeof(trigger), "/env %s by %s", verb, c->ix->user_name);
+	/* The trigger stays English (the audit, events out, who did it); the
+	 * embed says it in the caller's language, like the rest of it. */
+	snprintf(trigger, sizeof(trigger), "/env %s by %s", action_name(action), c->ix->user_name);
+	snprintf(trigger_said, sizeof(trigger_said), tr(c->loc, "/env %s by %s"),
+		 action_name(action), c->ix->user_name);
 	struct wfm_request req = {
 		.env = c->env,
 		.action = action,
 		.trigger = trigger,
+		.trigger_said = trigger_said,
+		.locale = c->loc,
 		.note = lp.note[0] ? lp.note : NULL,
 	};
 	if (running) {
-		/* The opposite workflow runs: this one waits for its end. */
-		req.channel_id = c->ix->channel_id;
-		const char *link = wfm_link(c->deps->wfm, c->env->name);
-		if (wfm_enqueue(c->deps->wfm, &req, c->ix->user_name, NULL) != BOT_OK) {
-			cmd_refuse(c, "could not queue it behind the running workflow");
-			return;
-		}
-		lease_apply(c, action, &lp, &was, &had);
-		snprintf(text, sizeof(text),
-			 "\xE2\x8F\xB3 The %s of **%s** is queued by %s: it will run when the "
-			 "current %s ends%s%s.%s%s",
-			 verb, c->env->name, who, action_name(wf_action(running)),
-			 link[0] ? " " : "", link, lp.note[0] ? " Then " : "", lp.note);
-		snprintf(outcome, sizeof(outcome), "ok: queued behind the running %s%s%s",
-			 action_name(wf_action(running)), lp.note[0] ? "; " : "", lp.note);
-		cmd_audit(c, outcome);
-		saver_save_now(c->deps->saver);
-		cmd_answer(c, text, true);
+		queue_workflow(c, &req, running, &lp);
 		return;
 	}
 	if (c->ix->type == IX_COMMAND) {
@@ -408,8 +487,9 @@ static void run_workflow(struct cmd_ctx *c, enum action action, const char *arg)
 		/* Confirmed through the (ephemeral) prompt: the embed is posted
 		 * publicly in the channel, the prompt says so. */
 		req.channel_id = c->ix->channel_id;
-		snprintf(text, sizeof(text), "Confirmed: %s of **%s** requested; progress below.",
-			 verb, c->env->name);
+		snprintf(text, sizeof(text),
+			 tr(c->loc, "Confirmed: %s of **%s** requested; progress below."),
+			 cmd_verb(c->loc, action), c->env->name);
 		cmd_answer(c, text, false);
 	}
 	/* Before the start: its first save (saver_flush) carries the lease. */
@@ -419,7 +499,7 @@ static void run_workflow(struct cmd_ctx *c, enum action action, const char *arg)
 	if (rc == BOT_OK) {
 		/* The manager owns the ix now; it is still alive for the audit. */
 		snprintf(outcome, sizeof(outcome), "ok: workflow started%s%s",
-			 lp.note[0] ? "; " : "", lp.note);
+			 lp.audit[0] ? "; " : "", lp.audit);
 		cmd_audit(c, outcome);
 		/* The workflow's own record is what must survive; the audit line
 		 * goes out with the next coalesced save. */
@@ -431,11 +511,13 @@ static void run_workflow(struct cmd_ctx *c, enum action action, const char *arg)
 	lease_undo(c, &was, had);
 	if (rc == BOT_EBUSY) {
 		const char *link = wfm_link(c->deps->wfm, c->env->name);
-		snprintf(text, sizeof(text), "\xE2\x9C\x98 %s already has a workflow running%s%s",
+		snprintf(text, sizeof(text),
+			 tr(c->loc, "\xE2\x9C\x98 %s already has a workflow running%s%s"),
 			 c->env->name, link[0] ? ": " : "", link);
 	} else {
-		snprintf(text, sizeof(text), "\xE2\x9C\x98 the %s of %s could not begin: %s", verb,
-			 c->env->name, bot_strerror(rc));
+		snprintf(text, sizeof(text),
+			 tr(c->loc, "\xE2\x9C\x98 the %s of %s could not begin: %s"),
+			 cmd_verb(c->loc, action), c->env->name, bot_strerror(rc));
 	}
 	cmd_audit(c, rc == BOT_EBUSY ? "refused: a workflow is running" : "failed");
 	saver_save_soon(c->deps->saver);
@@ -449,18 +531,15 @@ static void run_workflow(struct cmd_ctx *c, enum action action, const char *arg)
 /* Validates `for` now (a bad one is refused before anything happens, and
  * before a confirm prompt), into its end instant: a confirm pressed later
  * keeps the lease it showed. */
-static int prepare_start(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+static int prepare_start(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+			 size_t errlen)
 {
 	const char *f = ix_option(c->ix, "for");
-	struct cmd_lease_arg a;
 	time_t until;
 	arg[0] = '\0';
 	if (!f || !f[0])
 		return 0;
-	if (cmd_lease_parse(f, &a, err, errlen) != 0 ||
-	    cmd_lease_compute(&a, cfg_env_tz(c->deps->cfg, c->env), c->now,
-			      c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &until, err,
-			      errlen) != 0)
+	if (lease_end(c, loc, f, &until, err, errlen) != 0)
 		return -1;
 	snprintf(arg, len, "@%lld", (long long)until);
 	return 0;
@@ -488,11 +567,12 @@ struct extend_plan {
 	struct state_lease was;
 };
 
-static int extend_plan(struct cmd_ctx *c, const char *text, const struct tz *tz,
+/* The reason of a refusal in the language loc. */
+static int extend_plan(struct cmd_ctx *c, const char *loc, const char *text, const struct tz *tz,
 		       struct extend_plan *p, char *err, size_t errlen)
 {
 	p->lease = false;
-	if (cmd_extend_parse(text, &p->arg, err, errlen) != 0)
+	if (cmd_extend_parse(loc, text, &p->arg, err, errlen) != 0)
 		return -1;
 	const struct state_lease *ls = state_lease_of(c->deps->state, c->env->name);
 	p->lease = ls && ls->action == ACTION_START && ls->until;
@@ -504,23 +584,24 @@ static int extend_plan(struct cmd_ctx *c, const char *text, const struct tz *tz,
 					    .until_at = p->arg.stop_at };
 		p->was = *ls;
 		p->effective = p->scheduled = ls->until;
-		return cmd_lease_extend(&la, tz, c->now, ls->until, c->deps->cfg->max_extend,
+		return cmd_lease_extend(loc, &la, tz, c->now, ls->until, c->deps->cfg->max_extend,
 					c->level >= CMD_ADMIN, &p->new_stop, err, errlen);
 	}
-	if (cmd_stop_today(c->env, tz, c->deps->state, c->now, &p->scheduled, &p->effective,
+	if (cmd_stop_today(loc, c->env, tz, c->deps->state, c->now, &p->scheduled, &p->effective,
 			   &p->date, err, errlen) != 0)
 		return -1;
-	return cmd_extend_compute(&p->arg, tz, p->date, c->now, p->scheduled, p->effective,
+	return cmd_extend_compute(loc, &p->arg, tz, p->date, c->now, p->scheduled, p->effective,
 				  c->deps->cfg->max_extend, c->level >= CMD_ADMIN, &p->new_stop,
 				  err, errlen);
 }
 
-static int prepare_extend(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+static int prepare_extend(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+			  size_t errlen)
 {
 	struct extend_plan p;
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	int r = -1;
-	if (extend_plan(c, ix_option(c->ix, "duration"), tz, &p, err, errlen) == 0) {
+	if (extend_plan(c, loc, ix_option(c->ix, "duration"), tz, &p, err, errlen) == 0) {
 		/* The instant, not the duration: a confirm pressed twice
 		 * extends once. */
 		snprintf(arg, len, "@%lld", (long long)p.new_stop);
@@ -532,78 +613,91 @@ static int prepare_extend(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 static void run_extend(struct cmd_ctx *c, const char *arg)
 {
 	struct extend_plan p;
-	char err[512], was[64], now_s[64], who[STATE_WHO_MAX * 2], text[768], note[512];
+	char why[CMD_LANGS][512], was[64], now_s[64], who[STATE_WHO_MAX * 2], text[CMD_LANGS][768],
+		note[512];
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
-	int planned = extend_plan(c, arg, tz, &p, err, sizeof(err));
-	if (planned == 0 && p.lease) {
-		if (state_lease_set(c->deps->state, c->env->name, ACTION_START, p.new_stop,
-				    p.was.who, p.was.set_at, err, sizeof(err)) != BOT_OK) {
-			cmd_refuse(c, err);
-			return;
-		}
-		cmd_fmt_local(tz, p.was.until, was, sizeof(was));
-		cmd_fmt_local(tz, p.new_stop, now_s, sizeof(now_s));
-		cmd_who(c, who, sizeof(who));
-		snprintf(text, sizeof(text),
-			 "\xE2\x9C\x85 **%s**: the lease (until %s) now ends at %s, by %s; then "
-			 "it is stopped.",
-			 c->env->name, was, now_s, who);
-		cmd_commit(c, text, "");
+	if (extend_plan(c, c->loc, arg, tz, &p, why[CMD_SAID], sizeof(why[CMD_SAID])) != 0) {
+		extend_plan(c, NULL, arg, tz, &p, why[CMD_EN], sizeof(why[CMD_EN]));
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
 		return;
 	}
-	if (planned != 0) {
-		cmd_refuse(c, err);
+	cmd_who(c, who, sizeof(who));
+	if (p.lease) {
+		if (state_lease_set(c->deps->state, c->env->name, ACTION_START, p.new_stop,
+				    p.was.who, p.was.set_at, why[CMD_EN],
+				    sizeof(why[CMD_EN])) != BOT_OK) {
+			cmd_refuse(c, why[CMD_EN]);
+			return;
+		}
+		for (int i = 0; i < CMD_LANGS; i++) {
+			const char *loc = cmd_lang(c, i);
+			cmd_fmt_local_in(loc, tz, p.was.until, was, sizeof(was));
+			cmd_fmt_local_in(loc, tz, p.new_stop, now_s, sizeof(now_s));
+			snprintf(text[i], sizeof(text[i]),
+				 tr(loc,
+				    "\xE2\x9C\x85 **%s**: the lease (until %s) now ends at %s, "
+				    "by %s; then it is stopped."),
+				 c->env->name, was, now_s, who);
+		}
+		cmd_commit(c, text[CMD_EN], text[CMD_SAID], "");
 		return;
 	}
 	/* A confirm pressed twice names the same instant: the first press did
 	 * it; no second change, "ok" audit or event out. */
 	const struct state_extend *have = state_extend_for(c->deps->state, c->env->name, p.date);
 	if (have && have->stop_at == p.new_stop) {
-		cmd_fmt_local(tz, p.new_stop, now_s, sizeof(now_s));
-		cmd_escape(have->who, who, sizeof(who));
-		snprintf(text, sizeof(text), "**%s**: today's stop is already moved to %s (by %s).",
-			 c->env->name, now_s, who);
-		cmd_noop(c, text);
+		char by[STATE_WHO_MAX * 2];
+		cmd_escape(have->who, by, sizeof(by));
+		for (int i = 0; i < CMD_LANGS; i++) {
+			const char *loc = cmd_lang(c, i);
+			cmd_fmt_local_in(loc, tz, p.new_stop, now_s, sizeof(now_s));
+			snprintf(text[i], sizeof(text[i]),
+				 tr(loc, "**%s**: today's stop is already moved to %s (by %s)."),
+				 c->env->name, now_s, by);
+		}
+		cmd_noop_said(c, text[CMD_EN], text[CMD_SAID]);
 		return;
 	}
 	if (state_extend_set(c->deps->state, c->env->name, p.date, p.new_stop, c->ix->user_name,
-			     c->now, err, sizeof(err)) != BOT_OK) {
-		cmd_refuse(c, err);
+			     c->now, why[CMD_EN], sizeof(why[CMD_EN])) != BOT_OK) {
+		cmd_refuse(c, why[CMD_EN]);
 		return;
 	}
-	cmd_fmt_local(tz, p.scheduled, was, sizeof(was));
-	cmd_fmt_local(tz, p.new_stop, now_s, sizeof(now_s));
-	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->deps->state, c->env->name, "extend", p.date, c->deps->cfg->holidays,
-			  c->deps->cfg->n_holidays, note, sizeof(note));
-	snprintf(text, sizeof(text),
-		 "\xE2\x9C\x85 **%s**: today's stop (scheduled %s) moved to %s by %s. "
-		 "Tomorrow's schedule is unchanged.",
-		 c->env->name, was, now_s, who);
-	cmd_commit(c, text, note);
+	for (int i = 0; i < CMD_LANGS; i++) {
+		const char *loc = cmd_lang(c, i);
+		cmd_fmt_local_in(loc, tz, p.scheduled, was, sizeof(was));
+		cmd_fmt_local_in(loc, tz, p.new_stop, now_s, sizeof(now_s));
+		snprintf(text[i], sizeof(text[i]),
+			 tr(loc, "\xE2\x9C\x85 **%s**: today's stop (scheduled %s) moved to %s by "
+				 "%s. Tomorrow's schedule is unchanged."),
+			 c->env->name, was, now_s, who);
+	}
+	cmd_conflict_note(c->loc, c->deps->state, c->env->name, "extend", p.date,
+			  c->deps->cfg->holidays, c->deps->cfg->n_holidays, note, sizeof(note));
+	cmd_commit(c, text[CMD_EN], text[CMD_SAID], note);
 }
 
 /* ---- skip ---- */
 
-/* The scheduled start of env on date (local), validated for a skip. */
-static int skip_plan(struct cmd_ctx *c, const char *text, const struct tz *tz, ymd_t *date,
-		     time_t *start_at, char *err, size_t errlen)
+/* The scheduled start of env on date (local), validated for a skip; the
+ * reason of a refusal in the language loc. */
+static int skip_plan(struct cmd_ctx *c, const char *loc, const char *text, const struct tz *tz,
+		     ymd_t *date, time_t *start_at, char *err, size_t errlen)
 {
 	ymd_t today = plan_local_date(tz, c->now);
 	char ds[16];
-	if (cmd_parse_day(text, today, date, err, errlen) != 0)
+	if (cmd_parse_day(loc, text, today, date, err, errlen) != 0)
 		return -1;
 	when_format_date(*date, ds, sizeof(ds));
 	if (!c->env->schedule.start_expr) {
-		snprintf(err, errlen, "%s has no scheduled start to skip", c->env->name);
+		snprintf(err, errlen, tr(loc, "%s has no scheduled start to skip"), c->env->name);
 		return -1;
 	}
 	if (cron_next(&c->env->schedule.start, tz, plan_local_midnight(tz, *date) - 1, start_at) !=
 		    0 ||
 	    plan_local_date(tz, *start_at) != *date) {
-		static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-		snprintf(err, errlen, "%s has no scheduled start on %s (%s)", c->env->name, ds,
-			 wd[when_weekday(*date)]);
+		snprintf(err, errlen, tr(loc, "%s has no scheduled start on %s (%s)"), c->env->name,
+			 ds, cmd_weekday(loc, when_weekday(*date)));
 		return -1;
 	}
 	/* The last start of the day decides whether anything is left to skip. */
@@ -612,7 +706,8 @@ static int skip_plan(struct cmd_ctx *c, const char *text, const struct tz *tz, y
 	       plan_local_date(tz, t) == *date)
 		later = t;
 	if (later <= c->now) {
-		snprintf(err, errlen, "the scheduled start of %s on %s has already happened",
+		snprintf(err, errlen,
+			 tr(loc, "the scheduled start of %s on %s has already happened"),
 			 c->env->name, ds);
 		return -1;
 	}
@@ -620,19 +715,21 @@ static int skip_plan(struct cmd_ctx *c, const char *text, const struct tz *tz, y
 	if (s) {
 		char who[STATE_WHO_MAX * 2];
 		cmd_escape(s->who, who, sizeof(who));
-		snprintf(err, errlen, "%s is already skipped on %s (by %s)", c->env->name, ds, who);
+		snprintf(err, errlen, tr(loc, "%s is already skipped on %s (by %s)"), c->env->name,
+			 ds, who);
 		return -1;
 	}
 	return 0;
 }
 
-static int prepare_skip(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+static int prepare_skip(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+			size_t errlen)
 {
 	ymd_t date;
 	time_t at;
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	int r = -1;
-	if (skip_plan(c, ix_option(c->ix, "date"), tz, &date, &at, err, errlen) == 0) {
+	if (skip_plan(c, loc, ix_option(c->ix, "date"), tz, &date, &at, err, errlen) == 0) {
 		when_format_date(date, arg, len);
 		r = 0;
 	}
@@ -643,28 +740,36 @@ static void run_skip(struct cmd_ctx *c, const char *arg)
 {
 	ymd_t date;
 	time_t at;
-	char err[512], ds[16], when[64], who[STATE_WHO_MAX * 2], text[768], note[512];
+	char why[CMD_LANGS][512], ds[16], when[64], who[STATE_WHO_MAX * 2], text[CMD_LANGS][768],
+		note[512];
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
-	if (skip_plan(c, arg, tz, &date, &at, err, sizeof(err)) != 0 ||
-	    state_skip_add(c->deps->state, c->env->name, date, c->ix->user_name, c->now, err,
-			   sizeof(err)) != BOT_OK) {
-		cmd_refuse(c, err);
+	if (skip_plan(c, c->loc, arg, tz, &date, &at, why[CMD_SAID], sizeof(why[CMD_SAID])) != 0) {
+		skip_plan(c, NULL, arg, tz, &date, &at, why[CMD_EN], sizeof(why[CMD_EN]));
+		cmd_refuse_said(c, why[CMD_EN], why[CMD_SAID]);
+		return;
+	}
+	if (state_skip_add(c->deps->state, c->env->name, date, c->ix->user_name, c->now,
+			   why[CMD_EN], sizeof(why[CMD_EN])) != BOT_OK) {
+		cmd_refuse(c, why[CMD_EN]);
 		return;
 	}
 	when_format_date(date, ds, sizeof(ds));
-	cmd_fmt_local(tz, at, when, sizeof(when));
 	cmd_who(c, who, sizeof(who));
+	for (int i = 0; i < CMD_LANGS; i++) {
+		const char *loc = cmd_lang(c, i);
+		cmd_fmt_local_in(loc, tz, at, when, sizeof(when));
+		snprintf(text[i], sizeof(text[i]),
+			 tr(loc, "\xE2\x9C\x85 **%s**: skip %s recorded by %s; the scheduled start "
+				 "(%s) will not happen. Scheduled stops still run."),
+			 c->env->name, ds, who, when);
+	}
 	/* The date as the holiday it is for this environment, from the config
 	 * or one of its calendars (the chat's the note finds itself). */
 	struct holiday h;
 	bool holiday = holidays_find(c->deps->cfg, c->deps->state, c->env, date, &h);
-	cmd_conflict_note(c->deps->state, c->env->name, "skip", date, holiday ? &date : NULL,
-			  holiday ? 1 : 0, note, sizeof(note));
-	snprintf(text, sizeof(text),
-		 "\xE2\x9C\x85 **%s**: skip %s recorded by %s; the scheduled start (%s) will not "
-		 "happen. Scheduled stops still run.",
-		 c->env->name, ds, who, when);
-	cmd_commit(c, text, note);
+	cmd_conflict_note(c->loc, c->deps->state, c->env->name, "skip", date,
+			  holiday ? &date : NULL, holiday ? 1 : 0, note, sizeof(note));
+	cmd_commit(c, text[CMD_EN], text[CMD_SAID], note);
 }
 
 const struct cmd_desc cmd_env_table[] = {

@@ -23,19 +23,20 @@ static ymd_t today_default(const struct cmd_ctx *c)
 	return plan_local_date(cfg_env_tz(c->deps->cfg, NULL), c->now);
 }
 
-static int prepare_add(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+static int prepare_add(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+		       size_t errlen)
 {
 	ymd_t d;
 	char ds[16];
-	if (cmd_parse_day(ix_option(c->ix, "date"), today_default(c), &d, err, errlen) != 0)
+	if (cmd_parse_day(loc, ix_option(c->ix, "date"), today_default(c), &d, err, errlen) != 0)
 		return -1;
 	when_format_date(d, ds, sizeof(ds));
 	if (in_config(c->deps->cfg, d)) {
-		snprintf(err, errlen, "%s is already a holiday (in the config file)", ds);
+		snprintf(err, errlen, tr(loc, "%s is already a holiday (in the config file)"), ds);
 		return -1;
 	}
 	if (state_holiday_find(c->deps->state, d)) {
-		snprintf(err, errlen, "%s is already a holiday", ds);
+		snprintf(err, errlen, tr(loc, "%s is already a holiday"), ds);
 		return -1;
 	}
 	snprintf(arg, len, "%s", ds);
@@ -68,21 +69,28 @@ static void calendar_note(const struct cmd_ctx *c, ymd_t d, char *buf, size_t le
 			continue;
 		cmd_escape(v[i].calendar, name, sizeof(name));
 		cmd_escape(v[i].label, label, sizeof(label));
-		NOTE(" Note: %s is already a day of calendar %s%s%s%s, ", ds, name,
-		     label[0] ? " (" : "", label, label[0] ? ")" : "");
-		size_t users = 0;
-		for (size_t k = 0; k < cfg->n_envs; k++)
-			users += holidays_applies(&cfg->envs[k], v[i].calendar);
-		if (users == cfg->n_envs) {
-			NOTE("which keeps every environment down already.");
-			continue;
+		char envs[512] = "";
+		size_t users = 0, eo = 0;
+		for (size_t k = 0; k < cfg->n_envs; k++) {
+			if (!holidays_applies(&cfg->envs[k], v[i].calendar))
+				continue;
+			users++;
+			if (eo < sizeof(envs)) {
+				int w = snprintf(envs + eo, sizeof(envs) - eo, "%s%s", eo ? ", " : "",
+						 cfg->envs[k].name);
+				eo += w > 0 ? (size_t)w : 0;
+			}
 		}
-		NOTE("which keeps ");
-		for (size_t k = 0, m = 0; k < cfg->n_envs; k++)
-			if (holidays_applies(&cfg->envs[k], v[i].calendar))
-				NOTE("%s%s", m++ ? ", " : "", cfg->envs[k].name);
-		NOTE("%s down; this holiday keeps every environment down.",
-		     users ? "" : "no environment");
+		/* One message per case: the sentence is the translator's. */
+		if (users == cfg->n_envs)
+			NOTE(tr(c->loc, " Note: %s is already a day of calendar %s%s%s%s, which keeps "
+					"every environment down already."),
+			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "");
+		else
+			NOTE(tr(c->loc, " Note: %s is already a day of calendar %s%s%s%s, which keeps "
+					"%s down; this holiday keeps every environment down."),
+			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "",
+			     users ? envs : tr(c->loc, "no environment"));
 	}
 #undef NOTE
 	if (o >= len && len > 0)
@@ -94,8 +102,8 @@ static void run_add(struct cmd_ctx *c, const char *arg)
 {
 	ymd_t d;
 	const char *label = ix_option(c->ix, "label");
-	char err[512], shown[STATE_TEXT_MAX * 2] = "", who[STATE_WHO_MAX * 2], text[1024],
-					      note[2048];
+	char err[512], shown[STATE_TEXT_MAX * 2] = "", who[STATE_WHO_MAX * 2],
+					      text[CMD_LANGS][1024], note[2048];
 	if (when_parse_date(arg, &d) != 0) {
 		cmd_refuse(c, "not a date");
 		return;
@@ -109,16 +117,19 @@ static void run_add(struct cmd_ctx *c, const char *arg)
 	if (h && h->label[0])
 		cmd_escape(h->label, shown, sizeof(shown));
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->deps->state, NULL, "holiday", d, NULL, 0, note, sizeof(note));
+	cmd_conflict_note(c->loc, c->deps->state, NULL, "holiday", d, NULL, 0, note, sizeof(note));
 	calendar_note(c, d, note, sizeof(note));
-	snprintf(text, sizeof(text),
-		 "\xF0\x9F\x8F\x96 Holiday %s%s%s%s added by %s: scheduled starts that day are "
-		 "skipped for every environment (stops still run).",
-		 arg, shown[0] ? " (" : "", shown, shown[0] ? ")" : "", who);
-	cmd_commit(c, text, note);
+	for (int i = 0; i < CMD_LANGS; i++)
+		snprintf(text[i], sizeof(text[i]),
+			 tr(cmd_lang(c, i), "\xF0\x9F\x8F\x96 Holiday %s%s%s%s added by %s: "
+					    "scheduled starts that day are skipped for every "
+					    "environment (stops still run)."),
+			 arg, shown[0] ? " (" : "", shown, shown[0] ? ")" : "", who);
+	cmd_commit(c, text[CMD_EN], text[CMD_SAID], note);
 }
 
-static int prepare_remove(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+static int prepare_remove(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+			  size_t errlen)
 {
 	ymd_t d;
 	char t[40], ds[16], shown[96];
@@ -128,13 +139,15 @@ static int prepare_remove(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 	snprintf(t, sizeof(t), "%s", v ? v : "");
 	if (!v || strlen(v) >= sizeof(t) || when_parse_day(t, today_default(c), &d) != 0) {
 		cmd_escape(v ? v : "", shown, sizeof(shown));
-		snprintf(err, errlen, "\"%s\" is not a day: use YYYY-MM-DD", shown);
+		snprintf(err, errlen, tr(loc, "\"%s\" is not a day: use YYYY-MM-DD"), shown);
 		return -1;
 	}
 	when_format_date(d, ds, sizeof(ds));
 	if (in_config(c->deps->cfg, d) && !state_holiday_find(c->deps->state, d)) {
 		snprintf(err, errlen,
-			 "%s is a holiday of the config file: remove it from `holidays` there", ds);
+			 tr(loc, "%s is a holiday of the config file: remove it from `holidays` "
+				 "there"),
+			 ds);
 		return -1;
 	}
 	struct holiday h;
@@ -150,7 +163,7 @@ static int prepare_remove(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 		return -1;
 	}
 	if (!state_holiday_find(c->deps->state, d)) {
-		snprintf(err, errlen, "%s is not a holiday", ds);
+		snprintf(err, errlen, tr(loc, "%s is not a holiday"), ds);
 		return -1;
 	}
 	snprintf(arg, len, "%s", ds);
@@ -160,22 +173,25 @@ static int prepare_remove(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 static void run_remove(struct cmd_ctx *c, const char *arg)
 {
 	ymd_t d;
-	char who[STATE_WHO_MAX * 2], text[512];
+	char who[STATE_WHO_MAX * 2], text[CMD_LANGS][512];
 	if (when_parse_date(arg, &d) != 0 || !state_holiday_remove(c->deps->state, d)) {
 		cmd_refuse(c, "not a holiday");
 		return;
 	}
 	cmd_who(c, who, sizeof(who));
-	snprintf(text, sizeof(text),
-		 "Holiday %s removed by %s: the schedules run as usual that day.", arg, who);
-	cmd_commit(c, text, NULL);
+	for (int i = 0; i < CMD_LANGS; i++)
+		snprintf(text[i], sizeof(text[i]),
+			 tr(cmd_lang(c, i),
+			    "Holiday %s removed by %s: the schedules run as usual that day."),
+			 arg, who);
+	cmd_commit(c, text[CMD_EN], text[CMD_SAID], NULL);
 }
 
 /* "- 2027-02-08 Seollal (calendar ko; chat, added by bob)": one line per
  * date, the first source's label, then every source in the conflict rule's
  * order (holidays_list's), each with its own label when it differs from
  * the first ("calendar company: Lunar New Year"). */
-static void list_date(struct cmd_text *t, const struct holiday *v, size_t n)
+static void list_date(const char *loc, struct cmd_text *t, const struct holiday *v, size_t n)
 {
 	char ds[16], label[STATE_TEXT_MAX * 2] = "", own[STATE_TEXT_MAX * 2],
 					    name[STATE_WHO_MAX * 2];
@@ -191,15 +207,16 @@ static void list_date(struct cmd_text *t, const struct holiday *v, size_t n)
 		own[0] = '\0';
 		if (mine[0] && strcmp(mine, head) != 0)
 			cmd_escape(mine, own, sizeof(own));
+		cmd_text_add(t, "%s", sep);
 		switch (v[i].source) {
-		case HOLIDAY_CONFIG: cmd_text_add(t, "%sconfig file", sep); break;
+		case HOLIDAY_CONFIG: cmd_text_add(t, "%s", tr(loc, "config file")); break;
 		case HOLIDAY_CALENDAR:
 			cmd_escape(v[i].calendar, name, sizeof(name));
-			cmd_text_add(t, "%scalendar %s", sep, name);
+			cmd_text_add(t, tr(loc, "calendar %s"), name);
 			break;
 		case HOLIDAY_CHAT:
 			cmd_escape(v[i].who, name, sizeof(name));
-			cmd_text_add(t, "%schat, added by %s", sep, name);
+			cmd_text_add(t, tr(loc, "chat, added by %s"), name);
 			break;
 		}
 		if (own[0])
@@ -217,7 +234,8 @@ static void list_calendars(const struct cmd_ctx *c, struct cmd_text *t)
 	char raw[1024], src[2048], name[STATE_CAL_NAME_MAX * 2], a[64] = "", b[64],
 								 why[STATE_TEXT_MAX * 2];
 	if (cfg->n_calendars)
-		cmd_text_add(t, "Holiday calendars (their days from today on above):\n");
+		cmd_text_add(t, "%s",
+			     tr(c->loc, "Holiday calendars (their days from today on above):\n"));
 	for (size_t i = 0; i < cfg->n_calendars; i++) {
 		const struct cfg_calendar *cal = &cfg->calendars[i];
 		const struct state_calendar *sc = state_calendar_find(c->deps->state, cal->name);
@@ -227,32 +245,34 @@ static void list_calendars(const struct cmd_ctx *c, struct cmd_text *t)
 		holidays_source_shown(cal, raw, sizeof(raw));
 		cmd_escape(raw, src, sizeof(src));
 		cmd_escape(cal->name, name, sizeof(name));
-		cmd_text_add(t, "- **%s**: %s%s \xC2\xB7 ", name, cal->is_url ? "" : "file ", src);
+		if (cal->is_url)
+			cmd_text_add(t, "- **%s**: %s · ", name, src);
+		else
+			cmd_text_add(t, tr(c->loc, "- **%s**: file %s · "), name, src);
 		if (users == cfg->n_envs)
-			cmd_text_add(t, "every environment");
+			cmd_text_add(t, "%s", tr(c->loc, "every environment"));
 		for (size_t k = 0, m = 0; users < cfg->n_envs && k < cfg->n_envs; k++)
 			if (holidays_applies(&cfg->envs[k], cal->name))
 				cmd_text_add(t, "%s%s", m++ ? ", " : "", cfg->envs[k].name);
 		if (users == 0)
-			cmd_text_add(t, "no environment (holidays_from)");
+			cmd_text_add(t, "%s", tr(c->loc, "no environment (holidays_from)"));
 		if (sc && sc->fetched) {
-			cmd_fmt_local(tz, sc->fetched, a, sizeof(a));
-			cmd_text_add(t, " \xC2\xB7 fetched %s, %zu day%s\n", a, sc->n_days,
+			cmd_fmt_local_in(c->loc, tz, sc->fetched, a, sizeof(a));
+			cmd_text_add(t, tr(c->loc, " · fetched %s, %zu day%s\n"), a, sc->n_days,
 				     sc->n_days == 1 ? "" : "s");
 		} else {
-			cmd_text_add(t, " \xC2\xB7 no copy yet: its days do not apply\n");
+			cmd_text_add(t, "%s", tr(c->loc, " · no copy yet: its days do not apply\n"));
 		}
 		if (sc && sc->failed_at) {
-			cmd_fmt_local(tz, sc->failed_at, b, sizeof(b));
+			cmd_fmt_local_in(c->loc, tz, sc->failed_at, b, sizeof(b));
 			cmd_escape(sc->error, why, sizeof(why));
 			if (sc->fetched)
-				cmd_text_add(
-					t,
-					"  \xE2\x9A\xA0 the refresh of %s failed: %s; the copy "
-					"fetched %s is still used\n",
-					b, why, a);
+				cmd_text_add(t,
+					     tr(c->loc, "  ⚠ the refresh of %s failed: %s; the copy "
+							"fetched %s is still used\n"),
+					     b, why, a);
 			else
-				cmd_text_add(t, "  \xE2\x9A\xA0 the refresh of %s failed: %s\n", b,
+				cmd_text_add(t, tr(c->loc, "  ⚠ the refresh of %s failed: %s\n"), b,
 					     why);
 		}
 	}
@@ -278,16 +298,17 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 	for (size_t i = 0; i < n; i++)
 		if (v[i].source != HOLIDAY_CALENDAR || v[i].date >= today)
 			v[k++] = v[i];
-	cmd_text_add(&t, "Holidays (scheduled starts are skipped):\n");
+	cmd_text_add(&t, "%s", tr(c->loc, "Holidays (scheduled starts are skipped):\n"));
 	for (size_t i = 0, j; i < k; i = j) {
 		for (j = i + 1; j < k && v[j].date == v[i].date;)
 			j++;
-		list_date(&t, &v[i], j - i);
+		list_date(c->loc, &t, &v[i], j - i);
 		shown++;
 	}
 	free(v);
 	list_calendars(c, &t);
-	cmd_answer(c, shown || cfg->n_calendars ? cmd_text_str(&t) : "No holidays.", false);
+	cmd_answer(c, shown || cfg->n_calendars ? cmd_text_str(&t) : tr(c->loc, "No holidays."),
+		   false);
 	cmd_text_free(&t);
 }
 

@@ -19,7 +19,8 @@
 
 struct tags_req {
 	struct rest *rest;
-	struct ix *ix; /* owned until the answer is sent */
+	const char *loc; /* the caller's language */
+	struct ix *ix;   /* owned until the answer is sent */
 	char repo[256];
 };
 
@@ -31,13 +32,14 @@ static void on_tags(void *arg, const struct aws_err *err, const struct ecr_image
 	cmd_escape(r->repo, repo, sizeof(repo));
 	if (!list || (err && err->rc != BOT_OK)) {
 		cmd_escape(err ? err->message : "", msg, sizeof(msg));
-		cmd_text_add(&t, "\xE2\x9C\x98 could not read the tags of %s: %s%s%s", repo,
-			     err ? bot_strerror(err->rc) : "unknown error",
+		cmd_text_add(&t, tr(r->loc, "\xE2\x9C\x98 could not read the tags of %s: %s%s%s"),
+			     repo, err ? bot_strerror(err->rc) : "unknown error",
 			     msg[0] ? " \xE2\x80\x94 " : "", msg);
 	} else if (list->n == 0) {
-		cmd_text_add(&t, "%s has no tagged image.", repo);
+		cmd_text_add(&t, tr(r->loc, "%s has no tagged image."), repo);
 	} else {
-		cmd_text_add(&t, "Newest images in %s (%zu tagged):\n", repo, list->n_images);
+		cmd_text_add(&t, tr(r->loc, "Newest images in %s (%zu tagged):\n"), repo,
+			     list->n_images);
 		for (size_t i = 0; i < list->n; i++) {
 			const struct ecr_image *im = &list->images[i];
 			char pushed[40] = "?";
@@ -46,11 +48,11 @@ static void on_tags(void *arg, const struct aws_err *err, const struct ecr_image
 			if (gmtime_r(&pt, &tm))
 				strftime(pushed, sizeof(pushed), "%Y-%m-%d %H:%M UTC", &tm);
 			cmd_escape(im->tag ? im->tag : "", tag, sizeof(tag));
-			cmd_text_add(&t, "- %s (%s), pushed %s, %.1f MB", tag,
+			cmd_text_add(&t, tr(r->loc, "- %s (%s), pushed %s, %.1f MB"), tag,
 				     im->rule ? im->rule : "", pushed,
 				     (double)im->size_bytes / 1e6);
 			if (im->n_tags > 1)
-				cmd_text_add(&t, ", %zu tags", im->n_tags);
+				cmd_text_add(&t, tr(r->loc, ", %zu tags"), im->n_tags);
 			cmd_text_add(&t, "\n");
 		}
 	}
@@ -65,9 +67,7 @@ static void run_tags(struct cmd_ctx *c, const char *arg)
 	char why[256];
 	(void)arg;
 	if (!kind_image_repository(c->env)) {
-		snprintf(why, sizeof(why), "%s has no image repository in the config",
-			 c->env->name);
-		cmd_refuse(c, why);
+		cmd_refusef(c, "%s has no image repository in the config", c->env->name);
 		return;
 	}
 	if (!c->deps->aws) {
@@ -80,6 +80,7 @@ static void run_tags(struct cmd_ctx *c, const char *arg)
 		return;
 	}
 	r->rest = c->deps->rest;
+	r->loc = c->loc;
 	snprintf(r->repo, sizeof(r->repo), "%s", kind_image_repository(c->env));
 	/* ECR may take longer than Discord's 3 s: answer "thinking" first. */
 	if (ix_defer(c->deps->rest, c->ix, true) != BOT_OK) {
@@ -89,7 +90,8 @@ static void run_tags(struct cmd_ctx *c, const char *arg)
 	r->ix = c->ix;
 	enum bot_rc rc = ecr_list_tags(c->deps->aws, r->repo, TAGS_SHOW, on_tags, r);
 	if (rc != BOT_OK) {
-		snprintf(why, sizeof(why), "\xE2\x9C\x98 could not ask ECR: %s", bot_strerror(rc));
+		snprintf(why, sizeof(why), tr(c->loc, "\xE2\x9C\x98 could not ask ECR: %s"),
+			 bot_strerror(rc));
 		ix_edit(c->deps->rest, c->ix, rest_msg_new(why, REST_FLAG_EPHEMERAL), NULL, NULL);
 		free(r);
 		return;
@@ -163,9 +165,10 @@ static const char *cost_held(void *ud, const struct plan_event *ev)
 static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, const struct tz *tz,
 		    struct cost_row *r, char *month, size_t mlen)
 {
-	static const char *const names[] = { "January",   "February", "March",    "April",
-					     "May",       "June",     "July",     "August",
-					     "September", "October",  "November", "December" };
+	static const char *const names[] = { N_("January"), N_("February"), N_("March"),
+					     N_("April"),   N_("May"),      N_("June"),
+					     N_("July"),    N_("August"),   N_("September"),
+					     N_("October"), N_("November"), N_("December") };
 	ymd_t today = plan_local_date(tz, c->now);
 	int y = today / 10000, m = today / 100 % 100;
 	time_t from = plan_local_midnight(tz, y * 10000 + m * 100 + 1);
@@ -181,7 +184,8 @@ static void cost_of(const struct cmd_ctx *c, const struct cfg_env *e, const stru
 	};
 	struct cost_filter cf = { .c = c, .env = e, .tz = tz };
 	ps.filter_ud = &cf;
-	snprintf(month, mlen, "%s %d", names[m - 1], y);
+	/* TRANSLATORS: a month and its year, "November 2026". */
+	snprintf(month, mlen, tr(c->loc, "%s %d"), tr(c->loc, names[m - 1]), y);
 	r->hours_up =
 		(double)state_uptime_seconds(c->deps->state, e->name, from, c->now + 1, c->now) /
 		3600.0;
@@ -211,8 +215,8 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 		cost_of(c, e, cfg_env_tz(c->deps->cfg, e), &r, month, sizeof(month));
 		if (rows == 0)
 			cmd_text_add(&t,
-				     "Cost for %s so far (hours measured from the actual starts "
-				     "and stops):\n",
+				     tr(c->loc, "Cost for %s so far (hours measured from the "
+						"actual starts and stops):\n"),
 				     month);
 		fmt_money(r.spent, a, sizeof(a));
 		fmt_money(r.saved, b, sizeof(b));
@@ -220,9 +224,10 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 		fmt_money(r.proj_spent, pa, sizeof(pa));
 		fmt_money(r.proj_saved, pb, sizeof(pb));
 		cmd_text_add(&t,
-			     "**%s**: up %.1f h of %.0f h \xC2\xB7 spent %s \xC2\xB7 saved %s vs "
-			     "always-on (%s) \xC2\xB7 projection for the month: %s spent, %s "
-			     "saved\n",
+			     tr(c->loc,
+				"**%s**: up %.1f h of %.0f h \xC2\xB7 spent %s \xC2\xB7 saved "
+				"%s vs always-on (%s) \xC2\xB7 projection for the month: "
+				"%s spent, %s saved\n"),
 			     e->name, r.hours_up, r.hours_so_far, a, b, d, pa, pb);
 		total.spent += r.spent;
 		total.saved += r.saved;
@@ -238,11 +243,11 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 		fmt_money(total.proj_spent, pa, sizeof(pa));
 		fmt_money(total.proj_saved, pb, sizeof(pb));
 		cmd_text_add(&t,
-			     "**total**: spent %s \xC2\xB7 saved %s vs always-on (%s) \xC2\xB7 "
-			     "projection: %s spent, %s saved\n",
+			     tr(c->loc, "**total**: spent %s \xC2\xB7 saved %s vs always-on (%s) "
+					"\xC2\xB7 projection: %s spent, %s saved\n"),
 			     a, b, d, pa, pb);
 	}
-	cmd_answer(c, rows ? cmd_text_str(&t) : "No environment to cost.", false);
+	cmd_answer(c, rows ? cmd_text_str(&t) : tr(c->loc, "No environment to cost."), false);
 	cmd_text_free(&t);
 }
 
@@ -250,39 +255,42 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 
 static void run_freeze(struct cmd_ctx *c, const char *arg)
 {
-	char text[512], who[STATE_WHO_MAX * 2];
+	char text[CMD_LANGS][768], who[STATE_WHO_MAX * 2];
 	(void)arg;
 	const struct state_freeze *fz = state_is_frozen(c->deps->state);
 	if (fz) {
-		char why[256];
 		cmd_escape(fz->who, who, sizeof(who));
-		snprintf(why, sizeof(why), "already frozen by %s; /unfreeze ends it", who);
-		cmd_refuse(c, why);
+		cmd_refusef(c, "already frozen by %s; /unfreeze ends it", who);
 		return;
 	}
 	state_freeze(c->deps->state, c->ix->user_name, c->now);
 	cmd_who(c, who, sizeof(who));
-	snprintf(text, sizeof(text),
-		 "\xE2\x9D\x84 Frozen by %s: no automatic action anywhere (scheduled starts and "
-		 "stops, catch-up, enforce) until /unfreeze. Frozen overrides every pause, skip "
-		 "and extend. /env start and /env stop still work by hand.",
-		 who);
-	cmd_commit(c, text, NULL);
+	for (int i = 0; i < CMD_LANGS; i++)
+		snprintf(text[i], sizeof(text[i]),
+			 tr(cmd_lang(c, i),
+			    "\xE2\x9D\x84 Frozen by %s: no automatic action anywhere (scheduled "
+			    "starts and stops, catch-up, enforce) until /unfreeze. Frozen "
+			    "overrides every pause, skip and extend. /env start and /env stop "
+			    "still work by hand."),
+			 who);
+	cmd_commit(c, text[CMD_EN], text[CMD_SAID], NULL);
 }
 
 static void run_unfreeze(struct cmd_ctx *c, const char *arg)
 {
-	char text[512], who[STATE_WHO_MAX * 2];
+	char text[CMD_LANGS][512], who[STATE_WHO_MAX * 2];
 	(void)arg;
 	if (!state_unfreeze(c->deps->state)) {
 		cmd_refuse(c, "envbot is not frozen");
 		return;
 	}
 	cmd_who(c, who, sizeof(who));
-	snprintf(text, sizeof(text),
-		 "Unfrozen by %s: scheduled actions run again (pauses, skips and extends apply).",
-		 who);
-	cmd_commit(c, text, NULL);
+	for (int i = 0; i < CMD_LANGS; i++)
+		snprintf(text[i], sizeof(text[i]),
+			 tr(cmd_lang(c, i), "Unfrozen by %s: scheduled actions run again (pauses, "
+					    "skips and extends apply)."),
+			 who);
+	cmd_commit(c, text[CMD_EN], text[CMD_SAID], NULL);
 }
 
 /* ---- /audit ---- */
@@ -303,8 +311,10 @@ static void run_audit(struct cmd_ctx *c, const char *arg)
 	}
 	size_t n = state_audit_count(c->deps->state);
 	size_t want = n > (size_t)count ? (size_t)count : n;
-	/* Oldest first; a long answer goes out over several messages. */
-	cmd_text_add(&t, "Last %zu of %zu audit entries (UTC):\n", want, n);
+	/* Oldest first; a long answer goes out over several messages. The
+	 * entries are the operators' record, in English; the frame is the
+	 * caller's. */
+	cmd_text_add(&t, tr(c->loc, "Last %zu of %zu audit entries (UTC):\n"), want, n);
 	for (size_t k = want; k-- > 0;) {
 		const struct state_audit *e = state_audit_at(c->deps->state, n - 1 - k);
 		char when[32], user[STATE_WHO_MAX * 2], action[STATE_TEXT_MAX * 2],

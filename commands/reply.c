@@ -3,12 +3,14 @@
  * override (saved before it is acknowledged), and the zone and scheduler a
  * reply reads. The dispatcher and the families (env.c, schedule.c, ...) call
  * these; they call neither. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../bot/core/log.h"
 #include "../bot/events/events.h"
+#include "../bot/sched/plan.h"
 #include "../bot/sched/sched.h"
 #include "cmd_internal.h"
 
@@ -45,8 +47,11 @@ static void log_safe(const char *in, char *out, size_t len)
 }
 
 /* An ephemeral answer that changes nothing but the audit: a refusal or a
- * no-op. An audit line needs no acknowledgement: saved with the next batch. */
-static void answer_aside(struct cmd_ctx *c, const char *kind, const char *icon, const char *why)
+ * no-op. An audit line needs no acknowledgement: saved with the next batch.
+ * said is what the caller reads (their language), why what the audit and
+ * the log keep (English). */
+static void answer_aside(struct cmd_ctx *c, const char *kind, const char *icon, const char *why,
+			 const char *said)
 {
 	char text[REST_CONTENT_MAX], outcome[STATE_TEXT_MAX], la[STATE_TEXT_MAX], lw[512];
 	snprintf(outcome, sizeof(outcome), "%s: %s", kind, why);
@@ -55,16 +60,46 @@ static void answer_aside(struct cmd_ctx *c, const char *kind, const char *icon, 
 	log_safe(c->action, la, sizeof(la));
 	log_safe(why, lw, sizeof(lw));
 	log_info(MOD, "msg=\"%s\" user=%s action=\"%s\" why=\"%s\"", kind, c->ix->user_id, la, lw);
-	snprintf(text, sizeof(text), "%s %s", icon, why);
+	snprintf(text, sizeof(text), "%s %s", icon, said);
 	if (c->ix->type == IX_COMMAND && c->ix->acked)
 		ix_edit(c->deps->rest, c->ix, message(text, true), NULL, NULL);
 	else
 		ix_reply(c->deps->rest, c->ix, message(text, true));
 }
 
+#define REFUSED "\xE2\x9C\x98"
+#define NOOP    "\xE2\x84\xB9\xEF\xB8\x8F"
+
 void cmd_refuse(struct cmd_ctx *c, const char *why)
 {
-	answer_aside(c, "refused", "\xE2\x9C\x98", why);
+	answer_aside(c, "refused", REFUSED, why, tr(c->loc, why));
+}
+
+void cmd_refuse_said(struct cmd_ctx *c, const char *why, const char *said)
+{
+	answer_aside(c, "refused", REFUSED, why, said);
+}
+
+/* fmt once as it is (the audit) and once translated (the caller); ap is
+ * read twice. */
+static void aside_v(struct cmd_ctx *c, const char *kind, const char *icon, const char *fmt,
+		    va_list ap)
+{
+	char why[512], said[1024];
+	va_list ap2;
+	va_copy(ap2, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	vsnprintf(said, sizeof(said), tr(c->loc, fmt), ap2);
+	va_end(ap2);
+	answer_aside(c, kind, icon, why, said);
+}
+
+void cmd_refusef(struct cmd_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	aside_v(c, "refused", REFUSED, fmt, ap);
+	va_end(ap);
 }
 
 /* A reply of several messages on its way: the rest go out as follow-ups,
@@ -95,7 +130,8 @@ static void long_reply_next(void *arg, const struct rest_response *res)
 void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool ephemeral)
 {
 	int flags = ephemeral ? REST_FLAG_EPHEMERAL : 0;
-	cJSON *msgs = cmd_reply_messages(text, flags, CMD_REPLY_MESSAGES);
+	cJSON *msgs =
+		cmd_reply_messages(i18n_locale_of(ix->locale), text, flags, CMD_REPLY_MESSAGES);
 	cJSON *first = msgs ? cJSON_DetachItemFromArray(msgs, 0) : NULL;
 	struct long_reply *lr = NULL;
 	enum bot_rc rc;
@@ -121,9 +157,9 @@ void cmd_reply_long(struct rest *rest, struct ix *ix, const char *text, bool eph
 	}
 }
 
-void cmd_noop(struct cmd_ctx *c, const char *why)
+void cmd_noop_said(struct cmd_ctx *c, const char *why, const char *said)
 {
-	answer_aside(c, "no change", "\xE2\x84\xB9\xEF\xB8\x8F", why);
+	answer_aside(c, "no change", NOOP, why, said);
 }
 
 void cmd_answer(struct cmd_ctx *c, const char *text, bool public_reply)
@@ -157,20 +193,19 @@ void cmd_emit_override(struct cmd_ctx *c, const char *text)
 	events_emit(c->deps->events, &in);
 }
 
-void cmd_commit(struct cmd_ctx *c, const char *text, const char *note)
+void cmd_commit(struct cmd_ctx *c, const char *event, const char *said, const char *note)
 {
 	char out[REST_CONTENT_MAX];
 	cmd_audit(c, "ok");
-	cmd_emit_override(c, text);
+	cmd_emit_override(c, event);
 	if (saver_save_now(c->deps->saver) != BOT_OK) {
-		snprintf(out, sizeof(out),
-			 "\xE2\x9A\xA0 %s But it could NOT be saved to the state file: it holds "
-			 "only until envbot restarts. Check the disk and the log.",
-			 text);
+		snprintf(out, sizeof(out), "\xE2\x9A\xA0 %s %s", said,
+			 tr(c->loc, "But it could NOT be saved to the state file: it holds only "
+				    "until envbot restarts. Check the disk and the log."));
 		cmd_answer(c, out, true);
 		return;
 	}
-	snprintf(out, sizeof(out), "%s%s", text, note ? note : "");
+	snprintf(out, sizeof(out), "%s%s", said, note ? note : "");
 	cmd_answer(c, out, true);
 }
 
@@ -188,31 +223,34 @@ const struct sched *cmd_sched(struct cmd_ctx *c)
 void cmd_next_action(struct cmd_ctx *c, const struct cfg_env *env, const struct tz *tz, char *buf,
 		     size_t len)
 {
-	cmd_next_words(cmd_sched(c), env, tz, c->now, buf, len);
+	cmd_next_words(c->loc, cmd_sched(c), c->deps->state, env, tz, c->now, buf, len);
 }
 
 /* The next action in words comes from sched_next, the same call that
  * decides what the scheduler fires, so a reply can never disagree with
  * what will happen. */
-void cmd_next_words(const struct sched *s, const struct cfg_env *env, const struct tz *tz,
-		    time_t now, char *buf, size_t len)
+void cmd_next_words(const char *loc, const struct sched *s, const struct state *st,
+		    const struct cfg_env *env, const struct tz *tz, time_t now, char *buf,
+		    size_t len)
 {
 	struct sched_action a;
-	char when[64];
+	char when[64], why[STATE_TEXT_MAX * 2];
 	bool runs = s && sched_next(s, env->name, now, &a);
 	if (!s || (!runs && a.scheduled_at == 0)) {
-		snprintf(buf, len, "none scheduled");
+		snprintf(buf, len, "%s", tr(loc, "none scheduled"));
 		return;
 	}
-	const char *verb = a.action == ACTION_START ? "start" : "stop";
+	const char *verb = cmd_verb(loc, a.action);
+	cmd_reason_words(loc, st, env->name, &a.decision, plan_local_date(tz, a.scheduled_at), tz,
+			 why, sizeof(why));
 	if (runs) {
-		cmd_fmt_local(tz, a.at, when, sizeof(when));
+		cmd_fmt_local_in(loc, tz, a.at, when, sizeof(when));
 		if (a.decision.rule != STATE_RULE_NONE)
-			snprintf(buf, len, "%s %s (%s)", verb, when, a.decision.reason);
+			snprintf(buf, len, "%s %s (%s)", verb, when, why);
 		else
 			snprintf(buf, len, "%s %s", verb, when);
 		return;
 	}
-	cmd_fmt_local(tz, a.scheduled_at, when, sizeof(when));
-	snprintf(buf, len, "nothing will run (next: %s %s, %s)", verb, when, a.decision.reason);
+	cmd_fmt_local_in(loc, tz, a.scheduled_at, when, sizeof(when));
+	snprintf(buf, len, tr(loc, "nothing will run (next: %s %s, %s)"), verb, when, why);
 }

@@ -23,6 +23,8 @@ struct report_job {
 	struct saver *saver;
 	const struct cfg *cfg; /* the config it started with (SIGHUP keeps it alive) */
 	struct ix *ix;         /* /report: answered when the post lands; NULL when scheduled */
+	/* The caller's language (/report), else the channel's (cfg->locale). */
+	const char *loc;
 	char channel[32];
 	struct report rep;
 	char ce_note[700]; /* why Cost Explorer gave nothing; "" */
@@ -57,13 +59,13 @@ static cJSON *report_message(const struct report_job *j)
 	money(est, a, sizeof(a));
 	money(saved, b, sizeof(b));
 	cmd_text_add(&t,
-		     "Hours up measured from envbot's record of starts and stops, Monday to "
-		     "Sunday (%s). Saved is against always-on at each environment's hourly "
-		     "cost.\n**Total**: up %.2f h (scheduled %.2f h) \xC2\xB7 estimate %s "
-		     "\xC2\xB7 saved %s",
+		     tr(j->loc, "Hours up measured from envbot's record of starts and stops, "
+				"Monday to Sunday (%s). Saved is against always-on at each "
+				"environment's hourly cost.\n**Total**: up %.2f h (scheduled %.2f "
+				"h) \xC2\xB7 estimate %s \xC2\xB7 saved %s"),
 		     tz_name(j->cfg->tz), up, sched, a, b);
 	if (j->ce_note[0])
-		cmd_text_add(&t, "\n\xE2\x9A\xA0 Cost Explorer: %s", j->ce_note);
+		cmd_text_add(&t, tr(j->loc, "\n\xE2\x9A\xA0 Cost Explorer: %s"), j->ce_note);
 	cJSON *msg = cJSON_CreateObject(), *embeds = cJSON_AddArrayToObject(msg, "embeds");
 	cJSON *e = cJSON_CreateObject();
 	if (!e || !cJSON_AddItemToArray(embeds, e)) {
@@ -72,7 +74,8 @@ static cJSON *report_message(const struct report_job *j)
 		cmd_text_free(&t);
 		return NULL;
 	}
-	snprintf(line, sizeof(line), "\xF0\x9F\x93\x8A Weekly report: week of %s", date);
+	snprintf(line, sizeof(line), tr(j->loc, "\xF0\x9F\x93\x8A Weekly report: week of %s"),
+		 date);
 	cJSON_AddStringToObject(e, "title", line);
 	cJSON_AddStringToObject(e, "description", cmd_text_str(&t));
 	cJSON_AddNumberToObject(e, "color", 3447003);
@@ -84,12 +87,15 @@ static cJSON *report_message(const struct report_job *j)
 		money(x->always_on, b, sizeof(b));
 		money(x->saved, c, sizeof(c));
 		int n = snprintf(line, sizeof(line),
-				 "up %.2f h \xC2\xB7 scheduled %.2f h\nestimate %s \xC2\xB7 "
-				 "always-on %s \xC2\xB7 saved %s",
+				 tr(j->loc, "up %.2f h \xC2\xB7 scheduled %.2f h\nestimate %s "
+					    "\xC2\xB7 always-on %s \xC2\xB7 saved %s"),
 				 x->actual_hours, x->scheduled_hours, a, b, c);
+		if (n < 0 || (size_t)n >= sizeof(line))
+			n = (int)strlen(line);
 		if (x->has_actual_cost) {
 			money(x->actual_cost, d, sizeof(d));
-			snprintf(line + n, sizeof(line) - (size_t)n, "\nCost Explorer: %s", d);
+			snprintf(line + n, sizeof(line) - (size_t)n,
+				 tr(j->loc, "\nCost Explorer: %s"), d);
 		}
 		cJSON *f = cJSON_CreateObject();
 		if (f && cJSON_AddItemToArray(fields, f)) {
@@ -102,7 +108,8 @@ static cJSON *report_message(const struct report_job *j)
 	cJSON *img = cJSON_AddObjectToObject(e, "image");
 	cJSON_AddStringToObject(img, "url", "attachment://report.png");
 	cJSON *foot = cJSON_AddObjectToObject(e, "footer");
-	cJSON_AddStringToObject(foot, "text", "report.csv: the same figures, a row per day");
+	cJSON_AddStringToObject(foot, "text",
+				tr(j->loc, "report.csv: the same figures, a row per day"));
 	cJSON_AddItemToObject(msg, "allowed_mentions", cJSON_CreateObject());
 	return msg;
 }
@@ -119,12 +126,14 @@ static void posted(void *arg, const struct rest_response *res)
 			saver_save_soon(j->saver);
 		}
 		snprintf(text, sizeof(text),
-			 "\xF0\x9F\x93\x8A The report for the week of %s is posted.", date);
+			 tr(j->loc, "\xF0\x9F\x93\x8A The report for the week of %s is posted."),
+			 date);
 	} else {
 		log_error(MOD, "msg=\"weekly report not posted\" week=%s status=%ld rc=\"%s\"",
 			  date, res->status, bot_strerror(res->rc));
 		snprintf(text, sizeof(text),
-			 "\xE2\x9C\x98 The report for the week of %s could not be posted (%s).",
+			 tr(j->loc, "\xE2\x9C\x98 The report for the week of %s could not be "
+				    "posted (%s)."),
 			 date, bot_strerror(res->rc));
 	}
 	if (j->ix)
@@ -196,7 +205,7 @@ static void on_costs(void *arg, const struct aws_err *err, const struct ce_cost 
 /* Starts the report of the week of monday into channel. ix (may be NULL) is
  * taken: answered when the post lands. */
 static enum bot_rc report_start(const struct cmd_deps *deps, ymd_t monday, time_t now,
-				const char *channel, struct ix *ix, bool scheduled)
+				const char *channel, struct ix *ix, bool scheduled, const char *loc)
 {
 	struct report_job *j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -206,6 +215,7 @@ static enum bot_rc report_start(const struct cmd_deps *deps, ymd_t monday, time_
 	j->rest = deps->rest;
 	j->cfg = deps->cfg;
 	j->ix = ix;
+	j->loc = loc;
 	j->state = scheduled ? deps->state : NULL;
 	j->saver = deps->saver;
 	snprintf(j->channel, sizeof(j->channel), "%s", channel ? channel : "");
@@ -243,11 +253,14 @@ enum bot_rc cmd_post_weekly_report(const struct cmd_deps *deps, time_t now)
 		log_info(MOD, "msg=\"weekly report already posted for that week\"");
 		return BOT_OK;
 	}
-	return report_start(deps, monday, now, deps->cfg->channel_id, NULL, true);
+	/* Nobody asked: the channel's language. */
+	return report_start(deps, monday, now, deps->cfg->channel_id, NULL, true,
+			    deps->cfg->locale);
 }
 
 /* "last" (the default: the week before this one) or "this" (so far). */
-static int prepare_report(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+static int prepare_report(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+			  size_t errlen)
 {
 	const char *w = ix_option(c->ix, "week");
 	if (!w || !*w || strcmp(w, "last") == 0) {
@@ -258,7 +271,7 @@ static int prepare_report(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 		snprintf(arg, len, "this");
 		return 0;
 	}
-	snprintf(err, errlen, "week must be \"last\" or \"this\", not \"%.40s\"", w);
+	snprintf(err, errlen, tr(loc, "week must be \"last\" or \"this\", not \"%.40s\""), w);
 	return -1;
 }
 
@@ -276,7 +289,7 @@ static void run_report(struct cmd_ctx *c, const char *arg)
 	cmd_audit(c, "ok");
 	struct ix *ix = c->ix;
 	c->ix = NULL;
-	enum bot_rc rc = report_start(c->deps, monday, c->now, ix->channel_id, ix, false);
+	enum bot_rc rc = report_start(c->deps, monday, c->now, ix->channel_id, ix, false, c->loc);
 	if (rc != BOT_OK)
 		log_error(MOD, "msg=\"report not made\" rc=\"%s\"", bot_strerror(rc));
 }

@@ -14,6 +14,9 @@
 
 /* One line per action sched_upcoming reports. */
 struct show_ctx {
+	const char *loc;
+	const struct state *st;
+	const char *env;
 	const struct tz *tz;
 	time_t now;
 	struct cmd_text *t;
@@ -23,16 +26,18 @@ struct show_ctx {
 static int show_one(void *arg, const struct sched_action *a)
 {
 	struct show_ctx *x = arg;
-	char when[64];
+	char when[64], why[STATE_TEXT_MAX * 2];
 	/* What already happened (or happens this very second) is not "next". */
 	if ((a->decision.run ? a->at : a->scheduled_at) <= x->now)
 		return 0;
-	cmd_fmt_local(x->tz, a->scheduled_at, when, sizeof(when));
-	const char *verb = a->action == ACTION_START ? "start" : "stop";
+	cmd_fmt_local_in(x->loc, x->tz, a->scheduled_at, when, sizeof(when));
+	const char *verb = cmd_verb(x->loc, a->action);
+	cmd_reason_words(x->loc, x->st, x->env, &a->decision,
+			 plan_local_date(x->tz, a->scheduled_at), x->tz, why, sizeof(why));
 	if (!a->decision.run)
-		cmd_text_add(x->t, "- ~~%s %s~~: %s\n", when, verb, a->decision.reason);
+		cmd_text_add(x->t, "- ~~%s %s~~: %s\n", when, verb, why);
 	else if (a->decision.rule != STATE_RULE_NONE)
-		cmd_text_add(x->t, "- %s %s: %s\n", when, verb, a->decision.reason);
+		cmd_text_add(x->t, "- %s %s: %s\n", when, verb, why);
 	else
 		cmd_text_add(x->t, "- %s %s\n", when, verb);
 	x->listed++;
@@ -56,26 +61,32 @@ static void run_show(struct cmd_ctx *c, const char *arg)
 		return;
 	}
 	time_t to = c->now + SHOW_DAYS * 86400;
-	cmd_text_add(&t, "**%s**: the next %d days (%s)\n", e->name, SHOW_DAYS, tz_name(tz));
-	struct show_ctx x = { .tz = tz, .now = c->now, .t = &t };
+	cmd_text_add(&t, tr(c->loc, "**%s**: the next %d days (%s)\n"), e->name, SHOW_DAYS,
+		     tz_name(tz));
+	struct show_ctx x = { .loc = c->loc,
+			      .st = c->deps->state,
+			      .env = e->name,
+			      .tz = tz,
+			      .now = c->now,
+			      .t = &t };
 	sched_upcoming(s, e->name, c->now, SHOW_DAYS, show_one, &x);
 	if (x.listed == 0)
-		cmd_text_add(&t, "No scheduled action in these days.\n");
+		cmd_text_add(&t, "%s", tr(c->loc, "No scheduled action in these days.\n"));
 	const struct state_lease *ls = state_lease_of(c->deps->state, e->name);
 	if (ls) {
 		char who[STATE_WHO_MAX * 2], when[64];
 		cmd_escape(ls->who, who, sizeof(who));
 		if (ls->until) {
-			cmd_fmt_local(tz, ls->until, when, sizeof(when));
+			cmd_fmt_local_in(c->loc, tz, ls->until, when, sizeof(when));
 			cmd_text_add(&t,
-				     "Lease: manual %s by %s, up until %s unless a scheduled "
-				     "action comes first\n",
-				     action_name(ls->action), who, when);
+				     tr(c->loc, "Lease: manual %s by %s, up until %s unless a "
+						"scheduled action comes first\n"),
+				     cmd_verb(c->loc, ls->action), who, when);
 		} else {
-			cmd_text_add(
-				&t,
-				"Lease: manual %s by %s, kept until the next scheduled action\n",
-				action_name(ls->action), who);
+			cmd_text_add(&t,
+				     tr(c->loc, "Lease: manual %s by %s, kept until the next "
+						"scheduled action\n"),
+				     cmd_verb(c->loc, ls->action), who);
 		}
 	}
 	/* Holidays in the window, whichever list they come from. */
@@ -94,19 +105,20 @@ static void run_show(struct cmd_ctx *c, const char *arg)
 			cmd_escape(h->label, label, sizeof(label));
 		}
 		when_format_date(d, ds, sizeof(ds));
-		cmd_text_add(&t, "Holiday %s%s%s%s\n", ds, label[0] ? " (" : "", label,
+		cmd_text_add(&t, tr(c->loc, "Holiday %s%s%s%s\n"), ds, label[0] ? " (" : "", label,
 			     label[0] ? ")" : "");
 	}
 	cmd_answer(c, cmd_text_str(&t), false);
 	cmd_text_free(&t);
 }
 
-static int prepare_pause(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+static int prepare_pause(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+			 size_t errlen)
 {
 	ymd_t date;
 	time_t at;
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
-	int r = cmd_parse_until(ix_option(c->ix, "until"), plan_local_date(tz, c->now), c->now,
+	int r = cmd_parse_until(loc, ix_option(c->ix, "until"), plan_local_date(tz, c->now), c->now,
 				&date, &at, err, errlen);
 	if (r != 0)
 		return -1;
@@ -121,7 +133,7 @@ static void run_pause(struct cmd_ctx *c, const char *arg)
 {
 	ymd_t date = 0;
 	time_t at = 0;
-	char err[512], until[64], who[STATE_WHO_MAX * 2], text[768], note[512];
+	char err[512], until[64], who[STATE_WHO_MAX * 2], text[CMD_LANGS][768], note[512];
 	const struct tz *tz = cfg_env_tz(c->deps->cfg, c->env);
 	if (arg[0] == '@') {
 		at = (time_t)strtoll(arg + 1, NULL, 10);
@@ -129,12 +141,9 @@ static void run_pause(struct cmd_ctx *c, const char *arg)
 			cmd_refuse(c, "that time has already passed");
 			return;
 		}
-		cmd_fmt_local(tz, at, until, sizeof(until));
 	} else if (when_parse_date(arg, &date) != 0 || date <= plan_local_date(tz, c->now)) {
 		cmd_refuse(c, "a pause must last until a later day than today");
 		return;
-	} else {
-		when_format_date(date, until, sizeof(until));
 	}
 	if (state_pause_set(c->deps->state, c->env->name, date, at, c->ix->user_name, c->now, err,
 			    sizeof(err)) != BOT_OK) {
@@ -142,21 +151,38 @@ static void run_pause(struct cmd_ctx *c, const char *arg)
 		return;
 	}
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->deps->state, c->env->name, "pause", 0, NULL, 0, note, sizeof(note));
-	snprintf(text, sizeof(text),
-		 "\xE2\x8F\xB8 **%s**: paused by %s until %s: no automatic start or stop%s. "
-		 "/schedule resume %s ends it sooner.",
-		 c->env->name, who, until, date ? " before that day" : " before then",
-		 c->env->name);
-	cmd_commit(c, text, note);
+	for (int i = 0; i < CMD_LANGS; i++) {
+		const char *loc = cmd_lang(c, i);
+		if (date)
+			when_format_date(date, until, sizeof(until));
+		else
+			cmd_fmt_local_in(loc, tz, at, until, sizeof(until));
+		if (date)
+			snprintf(text[i], sizeof(text[i]),
+				 tr(loc,
+				    "\xE2\x8F\xB8 **%s**: paused by %s until %s: no automatic "
+				    "start or stop before that day. /schedule resume %s ends it "
+				    "sooner."),
+				 c->env->name, who, until, c->env->name);
+		else
+			snprintf(text[i], sizeof(text[i]),
+				 tr(loc, "\xE2\x8F\xB8 **%s**: paused by %s until %s: no automatic "
+					 "start or stop before then. /schedule resume %s ends it "
+					 "sooner."),
+				 c->env->name, who, until, c->env->name);
+	}
+	cmd_conflict_note(c->loc, c->deps->state, c->env->name, "pause", 0, NULL, 0, note,
+			  sizeof(note));
+	cmd_commit(c, text[CMD_EN], text[CMD_SAID], note);
 }
 
-static int prepare_resume(struct cmd_ctx *c, char *arg, size_t len, char *err, size_t errlen)
+static int prepare_resume(struct cmd_ctx *c, const char *loc, char *arg, size_t len, char *err,
+			  size_t errlen)
 {
 	(void)arg;
 	(void)len;
 	if (!state_pause_until(c->deps->state, c->env->name)) {
-		snprintf(err, errlen, "%s is not paused", c->env->name);
+		snprintf(err, errlen, tr(loc, "%s is not paused"), c->env->name);
 		return -1;
 	}
 	return 0;
@@ -164,21 +190,21 @@ static int prepare_resume(struct cmd_ctx *c, char *arg, size_t len, char *err, s
 
 static void run_resume(struct cmd_ctx *c, const char *arg)
 {
-	char text[512], who[STATE_WHO_MAX * 2], note[512];
+	char text[CMD_LANGS][512], who[STATE_WHO_MAX * 2], note[512];
 	(void)arg;
 	if (!state_pause_clear(c->deps->state, c->env->name)) {
-		char why[128];
-		snprintf(why, sizeof(why), "%s is not paused", c->env->name);
-		cmd_refuse(c, why);
+		cmd_refusef(c, "%s is not paused", c->env->name);
 		return;
 	}
 	cmd_who(c, who, sizeof(who));
-	cmd_conflict_note(c->deps->state, c->env->name, "resume", 0, NULL, 0, note, sizeof(note));
-	snprintf(text, sizeof(text),
-		 "\xE2\x96\xB6 **%s**: resumed by %s; scheduled actions run again from the next "
-		 "one.",
-		 c->env->name, who);
-	cmd_commit(c, text, note);
+	for (int i = 0; i < CMD_LANGS; i++)
+		snprintf(text[i], sizeof(text[i]),
+			 tr(cmd_lang(c, i), "\xE2\x96\xB6 **%s**: resumed by %s; scheduled actions "
+					    "run again from the next one."),
+			 c->env->name, who);
+	cmd_conflict_note(c->loc, c->deps->state, c->env->name, "resume", 0, NULL, 0, note,
+			  sizeof(note));
+	cmd_commit(c, text[CMD_EN], text[CMD_SAID], note);
 }
 
 const struct cmd_desc cmd_schedule_table[] = {

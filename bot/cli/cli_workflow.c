@@ -157,9 +157,9 @@ static int run_workflow(const struct cli *cli, int argc, char **argv, enum actio
 	}
 	if (lease_for) {
 		/* Refused before anything runs. */
-		if (cmd_lease_parse(lease_for, &la, err, sizeof(err)) != 0 ||
-		    cmd_lease_compute(&la, cfg_env_tz(cfg, env), time(NULL), cfg->max_extend, true,
-				      &until, err, sizeof(err)) != 0) {
+		if (cmd_lease_parse(NULL, lease_for, &la, err, sizeof(err)) != 0 ||
+		    cmd_lease_compute(NULL, &la, cfg_env_tz(cfg, env), time(NULL), cfg->max_extend,
+				      true, &until, err, sizeof(err)) != 0) {
 			fprintf(stderr, "envbot: --for: %s\n", err);
 			goto out;
 		}

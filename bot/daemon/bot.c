@@ -248,7 +248,12 @@ void bot_sync_commands(struct rest *rest, const struct cfg *cfg, bot_sync_fn don
 	else
 		snprintf(s->path, sizeof(s->path), "/applications/%s/commands",
 			 cfg->application_id);
-	rc = rest_request(rest, "GET", s->path, NULL, 0, on_get, s);
+	/* Without with_localizations Discord answers one language's
+	 * description_localized instead of the translations: a changed
+	 * translation would never look like a change. */
+	char get[sizeof(s->path) + 32];
+	snprintf(get, sizeof(get), "%s?with_localizations=true", s->path);
+	rc = rest_request(rest, "GET", get, NULL, 0, on_get, s);
 	if (rc == BOT_OK)
 		return;
 fail:

@@ -41,6 +41,24 @@ static void copy_name(char *dst, const cJSON *item)
 		snprintf(dst, IX_NAME_MAX, "%s", item->valuestring);
 }
 
+/* A Discord locale ("ko", "en-US", "es-419"): letters, digits and '-', or
+ * nothing. */
+static void copy_locale(char *dst, const cJSON *item)
+{
+	if (!cJSON_IsString(item) || !item->valuestring)
+		return;
+	size_t n = strlen(item->valuestring);
+	if (n == 0 || n >= IX_LOCALE_MAX)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char c = item->valuestring[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-'))
+			return;
+	}
+	memcpy(dst, item->valuestring, n + 1);
+}
+
 /* The option's value as text; a new string, NULL on ENOMEM. */
 static char *value_text(const cJSON *v)
 {
@@ -129,6 +147,8 @@ enum bot_rc ix_parse(const cJSON *d, uint64_t received_ms, struct ix **out)
 	copy_name(ix->user_name, cJSON_IsString(gname)
 					 ? gname
 					 : cJSON_GetObjectItemCaseSensitive(user, "username"));
+	/* The user's, not guild_locale: a reply is read by the one who asked. */
+	copy_locale(ix->locale, cJSON_GetObjectItemCaseSensitive(d, "locale"));
 
 	rc = BOT_ENOMEM;
 	ix->token = strdup(token->valuestring);

@@ -29,6 +29,7 @@ enum ix_type {
 #define IX_ID_MAX      24   /* snowflakes are ≤ 20 digits */
 #define IX_NAME_MAX    33   /* command/option names ≤ 32 */
 #define IX_VALUE_MAX   6001 /* option values are bounded by Discord */
+#define IX_LOCALE_MAX  16   /* "en-US", "zh-TW", "es-419" */
 
 struct ix_option {
 	char name[IX_NAME_MAX];
@@ -50,6 +51,9 @@ struct ix {
 	char user_name[IX_NAME_MAX];
 	char **roles; /* member role ids */
 	size_t n_roles;
+	/* The user's Discord language ("ko", "en-US"; "" when absent or
+	 * malformed): every reply to this interaction is in it. */
+	char locale[IX_LOCALE_MAX];
 
 	/* IX_COMMAND / IX_AUTOCOMPLETE */
 	char command[IX_NAME_MAX];                /* "env" */

@@ -288,6 +288,8 @@ static void start_member(struct group_run *run)
 	struct wf_params p = { .env = &wf->env->members[idx],
 			       .action = wf->action,
 			       .trigger = wf->trigger,
+			       .trigger_said = wf->trigger_said,
+			       .locale = wf->locale,
 			       .id = id,
 			       .poll_ms = wf->poll_ms };
 	if (run->resume_child[0]) {

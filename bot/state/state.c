@@ -703,6 +703,7 @@ enum bot_rc state_wf_put(struct state *st, const struct state_wf *wf, char *err,
 		{ "message_id", wf->message_id, w.message_id, sizeof(w.message_id) },
 		{ "step", wf->step, w.step, sizeof(w.step) },
 		{ "image_tag", wf->image_tag, w.image_tag, sizeof(w.image_tag) },
+		{ "locale", wf->locale, w.locale, sizeof(w.locale) },
 	};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		if (strnlen(ids[i].src, ids[i].size) >= ids[i].size) {
@@ -716,6 +717,12 @@ enum bot_rc state_wf_put(struct state *st, const struct state_wf *wf, char *err,
 	size_t tl = strnlen(wf->trigger, sizeof(w.trigger) - 1);
 	memcpy(w.trigger, wf->trigger, tl);
 	w.trigger[tl] = '\0';
+	/* Shown text: cut at a character, never in the middle of one. */
+	char said[STATE_TEXT_MAX];
+	size_t sl = strnlen(wf->trigger_said, sizeof(said) - 1);
+	memcpy(said, wf->trigger_said, sl);
+	said[sl] = '\0';
+	state_copy_text(w.trigger_said, sizeof(w.trigger_said), said);
 
 	for (size_t i = 0; i < st->n_wfs; i++) {
 		if (strcmp(st->wfs[i].env, w.env) == 0) {

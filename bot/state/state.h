@@ -35,7 +35,8 @@
  *     "holidays": [ { "date", "label", "who", "added_at" } ],
  *     "workflows": [ { "env", "kind": "start"|"stop", "id", "trigger",
  *         "started", "stack_id", "token", "channel_id", "message_id", "step",
- *         "image_tag" } ],
+ *         "image_tag", "locale", "trigger_said" } ],
+ *                            ("locale", "trigger_said": optional)
  *     "audit": [ { "time", "user_id", "user", "action", "env", "outcome" } ],
  *     "outbox": [ { "env", "id", "finished", "channel_id", "message_id",
  *         "message" } ],                                  (optional)
@@ -47,22 +48,24 @@
  * Times are integer seconds since the epoch (UTC). Unknown keys are ignored,
  * so a later version 1 writer may add optional fields: "last_tick",
  * "outbox" and "lease" are such fields, written only when set, and a file without them
- * loads as "never ticked" and "nothing to send". */
+ * loads as "never ticked" and "nothing to send"; a workflow's "locale" and
+ * "trigger_said" too (without them: English, the trigger). */
 #define STATE_VERSION 1
 
 /* Field sizes, NUL included. Identifiers (env names, Discord ids, stack ids,
  * tokens) that do not fit are refused with BOT_EINVAL; human text (who,
  * labels, audit action/outcome, trigger) is truncated. */
-#define STATE_NAME_MAX  64  /* environment name */
-#define STATE_ID_MAX    32  /* a Discord snowflake (20 digits) */
-#define STATE_WHO_MAX   80  /* a display name */
-#define STATE_TEXT_MAX  256 /* audit action/outcome, holiday label, trigger */
-#define STATE_WFID_MAX  64  /* workflow id */
-#define STATE_ARN_MAX   320 /* CloudFormation stack id (an ARN) */
-#define STATE_TOKEN_MAX 130 /* ClientRequestToken: up to 128 characters */
-#define STATE_STEP_MAX  64  /* name of the workflow's current state */
-#define STATE_TAG_MAX   130 /* ECR image tag: up to 128 characters */
-#define STATE_KEY_MAX   192 /* a saved capacity's key: "asg/NAME", "ecs/CLUSTER/SERVICE" */
+#define STATE_NAME_MAX   64  /* environment name */
+#define STATE_ID_MAX     32  /* a Discord snowflake (20 digits) */
+#define STATE_WHO_MAX    80  /* a display name */
+#define STATE_TEXT_MAX   256 /* audit action/outcome, holiday label, trigger */
+#define STATE_LOCALE_MAX 16  /* a catalogue's code: "ko", "pt-BR" */
+#define STATE_WFID_MAX   64  /* workflow id */
+#define STATE_ARN_MAX    320 /* CloudFormation stack id (an ARN) */
+#define STATE_TOKEN_MAX  130 /* ClientRequestToken: up to 128 characters */
+#define STATE_STEP_MAX   64  /* name of the workflow's current state */
+#define STATE_TAG_MAX    130 /* ECR image tag: up to 128 characters */
+#define STATE_KEY_MAX    192 /* a saved capacity's key: "asg/NAME", "ecs/CLUSTER/SERVICE" */
 /* A rendered progress message (JSON) kept in the outbox. Discord caps an
  * embed at 6000 characters; the renderer's pictures are a few kilobytes. */
 #define STATE_MSG_MAX 16384
@@ -164,6 +167,10 @@ struct state_wf {
 	char message_id[STATE_ID_MAX];
 	char step[STATE_STEP_MAX]; /* name of the current state in the table */
 	char image_tag[STATE_TAG_MAX];
+	/* What people read of it: its embed's language ("ko"; "" English)
+	 * and its trigger as shown there ("" the trigger). */
+	char locale[STATE_LOCALE_MAX];
+	char trigger_said[STATE_TEXT_MAX];
 };
 
 /* The outbox: a finished workflow's final progress picture, kept until

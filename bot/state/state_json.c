@@ -188,6 +188,11 @@ static cJSON *encode(const struct state *st)
 		     cJSON_AddStringToObject(o, "message_id", w->message_id) &&
 		     cJSON_AddStringToObject(o, "step", w->step) &&
 		     cJSON_AddStringToObject(o, "image_tag", w->image_tag);
+		/* Written only when set: English and the trigger otherwise. */
+		if (ok && w->locale[0])
+			ok = cJSON_AddStringToObject(o, "locale", w->locale) != NULL;
+		if (ok && w->trigger_said[0])
+			ok = cJSON_AddStringToObject(o, "trigger_said", w->trigger_said) != NULL;
 	}
 
 	cJSON *as = ok ? cJSON_AddArrayToObject(root, "audit") : NULL;
@@ -307,6 +312,17 @@ static int dec_str(struct dec *d, const cJSON *o, const char *where, const char 
 		state_copy_text(dst, size, v->valuestring);
 	}
 	return 0;
+}
+
+/* dec_str of a key that may be absent (a file of an earlier writer):
+ * "" then. */
+static int dec_opt_str(struct dec *d, const cJSON *o, const char *where, const char *key, char *dst,
+		       size_t size, bool id)
+{
+	dst[0] = '\0';
+	if (!cJSON_GetObjectItemCaseSensitive(o, key))
+		return 0;
+	return dec_str(d, o, where, key, dst, size, id);
 }
 
 static const cJSON *dec_array(struct dec *d, const cJSON *o, const char *where, const char *key)
@@ -462,7 +478,10 @@ static void decode_wf(struct dec *d, struct state *st, const cJSON *o)
 	    dec_str(d, o, where, "channel_id", w.channel_id, sizeof(w.channel_id), true) < 0 ||
 	    dec_str(d, o, where, "message_id", w.message_id, sizeof(w.message_id), true) < 0 ||
 	    dec_str(d, o, where, "step", w.step, sizeof(w.step), true) < 0 ||
-	    dec_str(d, o, where, "image_tag", w.image_tag, sizeof(w.image_tag), true) < 0)
+	    dec_str(d, o, where, "image_tag", w.image_tag, sizeof(w.image_tag), true) < 0 ||
+	    dec_opt_str(d, o, where, "locale", w.locale, sizeof(w.locale), true) < 0 ||
+	    dec_opt_str(d, o, where, "trigger_said", w.trigger_said, sizeof(w.trigger_said),
+			false) < 0)
 		return;
 	dec_rc(d, state_wf_put(st, &w, why, sizeof(why)), where, why);
 }

@@ -244,6 +244,8 @@ static void start_children(struct region_run *run)
 		struct wf_params p = { .env = wf->env,
 				       .action = wf->action,
 				       .trigger = wf->trigger,
+				       .trigger_said = wf->trigger_said,
+				       .locale = wf->locale,
 				       .id = id,
 				       .region = run->regions.v[i],
 				       .poll_ms = wf->poll_ms };

@@ -10,6 +10,7 @@
 
 #include "../core/log.h"
 #include "../core/rand.h"
+#include "../i18n/i18n.h"
 #include "kind.h"
 #include "wf_internal.h"
 
@@ -86,6 +87,9 @@ struct wf *wf_new(struct loop *loop, struct aws *aws, const struct wf_params *p,
 		wf->obs = *obs;
 	wf->poll_ms = p->poll_ms ? p->poll_ms : poll_ms();
 	snprintf(wf->trigger, sizeof(wf->trigger), "%s", p->trigger ? p->trigger : "manual");
+	snprintf(wf->trigger_said, sizeof(wf->trigger_said), "%s",
+		 p->trigger_said ? p->trigger_said : wf->trigger);
+	snprintf(wf->locale, sizeof(wf->locale), "%s", p->locale ? p->locale : "en");
 	if (p->id && *p->id)
 		snprintf(wf->id, sizeof(wf->id), "%s", p->id);
 	else
@@ -191,7 +195,7 @@ static void finish(struct wf *wf, enum wf_status status)
 		}
 	}
 	if (!wf->summary[0] && wf->state->text)
-		wf_set_summary(wf, "%s", wf->state->text);
+		wf_set_summary_text(wf, wf->state->text, tr(wf->locale, wf->state->text));
 	log_info("wf", "msg=\"workflow %s\" id=%s env=%s action=%s state=%s summary=\"%s\"",
 		 status == WF_SUCCEEDED ? "succeeded" : "failed", wf->id, wf->env->name,
 		 action_name(wf->action), wf->state->name, wf->summary);
@@ -309,7 +313,7 @@ void wf_error(struct wf *wf, enum bot_rc rc, const char *msg)
 		if (wf->timer)
 			return;
 	}
-	wf_set_summary(wf, "%s", msg);
+	wf_set_summary_text(wf, msg, msg); /* AWS's words */
 	enter(wf, find_state(wf->table, s->catch_state ? s->catch_state : "Fail"));
 }
 
@@ -366,10 +370,19 @@ void wf_detail_step(struct wf *wf, const char *fmt, ...)
 
 void wf_set_summary(struct wf *wf, const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, ap2;
 	va_start(ap, fmt);
+	va_copy(ap2, ap);
 	vsnprintf(wf->summary, sizeof(wf->summary), fmt, ap);
+	vsnprintf(wf->summary_said, sizeof(wf->summary_said), tr(wf->locale, fmt), ap2);
+	va_end(ap2);
 	va_end(ap);
+}
+
+void wf_set_summary_text(struct wf *wf, const char *text, const char *said)
+{
+	snprintf(wf->summary, sizeof(wf->summary), "%s", text ? text : "");
+	snprintf(wf->summary_said, sizeof(wf->summary_said), "%s", said ? said : wf->summary);
 }
 
 void wf_add_detail(struct wf *wf, const char *fmt, ...)
@@ -407,6 +420,14 @@ enum wf_status wf_status(const struct wf *wf)
 const char *wf_trigger(const struct wf *wf)
 {
 	return wf->trigger;
+}
+const char *wf_trigger_said(const struct wf *wf)
+{
+	return wf->trigger_said;
+}
+const char *wf_locale(const struct wf *wf)
+{
+	return wf->locale;
 }
 const char *wf_state_name(const struct wf *wf)
 {
@@ -486,6 +507,10 @@ const char *wf_image_rule(const struct wf *wf)
 const char *wf_summary(const struct wf *wf)
 {
 	return wf->summary;
+}
+const char *wf_summary_said(const struct wf *wf)
+{
+	return wf->summary_said[0] ? wf->summary_said : wf->summary;
 }
 size_t wf_n_details(const struct wf *wf)
 {

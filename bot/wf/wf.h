@@ -63,7 +63,13 @@ struct wf_params {
 	const struct cfg_env *env; /* borrowed; must outlive the workflow */
 	enum action action;
 	const char *trigger; /* "schedule", "catch-up", "/env start by alice"; copied */
-	const char *id;      /* workflow id, the idempotency token; NULL = new */
+	/* The language of what people read of it (its embed, its summary as
+	 * shown): "ko", NULL or "en" for English; copied. The trigger, the
+	 * summary and the log stay English for the audit and events out. */
+	const char *locale;
+	/* The trigger as its embed shows it, in locale; NULL: trigger. */
+	const char *trigger_said;
+	const char *id; /* workflow id, the idempotency token; NULL = new */
 	/* Resume after a crash (all NULL for a fresh run): the state to restart
 	 * in ("STATE", or "STATE:DATA" with the kind's own data after the
 	 * colon, as wf_resume_point gave it), the stack id and the image tag
@@ -98,7 +104,9 @@ const struct cfg_env *wf_env(const struct wf *wf);
 enum action wf_action(const struct wf *wf);
 enum wf_status wf_status(const struct wf *wf);
 const char *wf_trigger(const struct wf *wf);
-const char *wf_state_name(const struct wf *wf); /* current state of the table */
+const char *wf_locale(const struct wf *wf);       /* "en", "ko" */
+const char *wf_trigger_said(const struct wf *wf); /* in wf_locale */
+const char *wf_state_name(const struct wf *wf);   /* current state of the table */
 /* The state a resume would re-enter now: the current one, or for a wait the
  * poll it waits for. Persist this; it changes only at real progress, not at
  * every poll. */
@@ -112,6 +120,8 @@ const char *wf_image_rule(const struct wf *wf); /* why that tag */
 /* The outcome in one line: "created in 4m12s", "already up", or the failure
  * reason ("ApiTask (AWS::ECS::Service): Resource handler returned ..."). */
 const char *wf_summary(const struct wf *wf);
+/* The same in wf_locale, as the embed shows it. */
+const char *wf_summary_said(const struct wf *wf);
 /* What was left alone on purpose, with why ("i-0abc (envbot:exclude=true)"),
  * "; "-separated; "" when nothing. */
 const char *wf_skipped(const struct wf *wf);

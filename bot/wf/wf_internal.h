@@ -70,6 +70,8 @@ struct wf {
 	struct wf_observer obs;
 	char id[80]; /* a group member's: its group's id + "-mN" */
 	char trigger[160];
+	char trigger_said[256]; /* as the embed shows it, in locale */
+	char locale[16];        /* "en", "ko": what people read of it */
 	uint64_t poll_ms;
 
 	const struct wf_state *state;
@@ -93,8 +95,9 @@ struct wf {
 	char image_tag[136];
 	const char *image_rule;
 	char summary[512];
-	char skipped[400];  /* what was left alone on purpose and why (exemptions) */
-	bool found_nothing; /* the selection matched nothing (wf_found_nothing) */
+	char summary_said[768]; /* the same in locale (wf_set_summary) */
+	char skipped[400];      /* what was left alone on purpose and why (exemptions) */
+	bool found_nothing;     /* the selection matched nothing (wf_found_nothing) */
 	char details[WF_MAX_DETAILS][256];
 	size_t n_details;
 	struct wf_instance *instances;
@@ -136,7 +139,13 @@ void wf_next(struct wf *wf, const char *outcome);
 void wf_error(struct wf *wf, enum bot_rc rc, const char *msg);
 /* printf into the current step's detail line and notify the observer. */
 void wf_detail_step(struct wf *wf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The summary, from fmt (an English msgid): in English (wf_summary: the
+ * audit, events out) and in the workflow's language (wf_summary_said: the
+ * embed), with the same arguments: names, numbers, AWS's words. */
 void wf_set_summary(struct wf *wf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A summary given as it is (AWS's message, a child's summaries): the same
+ * text in both. */
+void wf_set_summary_text(struct wf *wf, const char *text, const char *said);
 void wf_add_detail(struct wf *wf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Marks a step skipped (e.g. no leftover stack to remove). */
 void wf_skip_step(struct wf *wf, int step);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../core/log.h"
+#include "../i18n/i18n.h"
 #include "embed.h"
 
 #define MOD "wfm"
@@ -47,6 +48,8 @@ struct wfm_item {
 	bool queued;
 	enum action q_action;
 	char q_trigger[STATE_TEXT_MAX];
+	char q_trigger_said[STATE_TEXT_MAX];
+	char q_locale[STATE_LOCALE_MAX];
 	char q_channel[32];
 	char q_who[STATE_WHO_MAX];
 	struct wfm_item *next;
@@ -139,12 +142,21 @@ static void save_soon(struct wfm *wfm)
 static cJSON *render(const struct wfm_item *it)
 {
 	char note[1024];
+	const char *loc = wf_locale(it->wf);
 	if (!it->queued)
 		return embed_workflow(it->wf, it->note[0] ? it->note : NULL);
-	snprintf(note, sizeof(note), "%s%s\xE2\x8F\xAD %s: %s, queued by %s%s", it->note,
-		 it->note[0] ? "\n" : "", it->done ? "Then" : "Next", action_name(it->q_action),
-		 it->q_who[0] ? it->q_who : "someone",
-		 it->done ? " (started in its own message)" : ": it runs when this one ends");
+	const char *what = it->q_action == ACTION_START ? tr(loc, "start") : tr(loc, "stop");
+	const char *who = it->q_who[0] ? it->q_who : tr(loc, "someone");
+	if (it->done)
+		snprintf(note, sizeof(note),
+			 tr(loc, "%s%s\xE2\x8F\xAD Then: %s, queued by %s (started in its own "
+				 "message)"),
+			 it->note, it->note[0] ? "\n" : "", what, who);
+	else
+		snprintf(note, sizeof(note),
+			 tr(loc, "%s%s\xE2\x8F\xAD Next: %s, queued by %s: it runs when this one "
+				 "ends"),
+			 it->note, it->note[0] ? "\n" : "", what, who);
 	return embed_workflow(it->wf, note);
 }
 
@@ -174,6 +186,12 @@ static void record(struct wfm_item *it)
 	snprintf(rec.message_id, sizeof(rec.message_id), "%s", it->message_id);
 	snprintf(rec.step, sizeof(rec.step), "%s", point);
 	snprintf(rec.image_tag, sizeof(rec.image_tag), "%s", wf_image_tag(it->wf));
+	/* English and a shown trigger equal to the trigger are not written:
+	 * the record of an earlier version reads the same. */
+	if (strcmp(wf_locale(it->wf), "en") != 0)
+		snprintf(rec.locale, sizeof(rec.locale), "%s", wf_locale(it->wf));
+	if (strcmp(wf_trigger_said(it->wf), wf_trigger(it->wf)) != 0)
+		snprintf(rec.trigger_said, sizeof(rec.trigger_said), "%s", wf_trigger_said(it->wf));
 	char err[256];
 	if (state_wf_put(wfm->d.state, &rec, err, sizeof(err)) != BOT_OK) {
 		log_error(MOD, "msg=\"workflow not recorded\" env=%s reason=\"%s\"", it->env->name,
@@ -674,6 +692,8 @@ enum bot_rc wfm_start(struct wfm *wfm, const struct wfm_request *req, const stru
 	struct wf_params p = { .env = req->env,
 			       .action = req->action,
 			       .trigger = req->trigger,
+			       .trigger_said = req->trigger_said,
+			       .locale = req->locale,
 			       .poll_ms = wfm->d.poll_ms };
 	struct wfm_item *it =
 		item_new(wfm, &p, req->ix ? req->ix->channel_id : req->channel_id, req->note);
@@ -702,6 +722,9 @@ static void start_queued(struct wfm_item *it)
 	struct wfm_request req = { .env = it->env,
 				   .action = it->q_action,
 				   .trigger = it->q_trigger,
+				   .trigger_said =
+					   it->q_trigger_said[0] ? it->q_trigger_said : NULL,
+				   .locale = it->q_locale[0] ? it->q_locale : NULL,
 				   .channel_id = it->q_channel };
 	log_info(MOD, "msg=\"queued action starts\" env=%s action=%s", it->env->name,
 		 action_name(it->q_action));
@@ -726,6 +749,9 @@ enum bot_rc wfm_enqueue(struct wfm *wfm, const struct wfm_request *req, const ch
 	busy->queued = true;
 	busy->q_action = req->action;
 	snprintf(busy->q_trigger, sizeof(busy->q_trigger), "%s", req->trigger ? req->trigger : "");
+	snprintf(busy->q_trigger_said, sizeof(busy->q_trigger_said), "%s",
+		 req->trigger_said ? req->trigger_said : "");
+	snprintf(busy->q_locale, sizeof(busy->q_locale), "%s", req->locale ? req->locale : "");
 	snprintf(busy->q_channel, sizeof(busy->q_channel), "%s",
 		 req->channel_id ? req->channel_id : "");
 	snprintf(busy->q_who, sizeof(busy->q_who), "%s", who ? who : "");
@@ -818,12 +844,16 @@ size_t wfm_resume_all(struct wfm *wfm)
 				       .action =
 					       r->kind == ACTION_START ? ACTION_START : ACTION_STOP,
 				       .trigger = trigger,
+				       .trigger_said = r->trigger_said[0] ? r->trigger_said : NULL,
+				       .locale = r->locale[0] ? r->locale : NULL,
 				       .id = r->id,
 				       .resume_state = r->step,
 				       .resume_stack_id = r->stack_id,
 				       .resume_image_tag = r->image_tag,
 				       .poll_ms = wfm->d.poll_ms };
-		struct wfm_item *it = item_new(wfm, &p, r->channel_id, "resumed after a restart");
+		struct wfm_item *it =
+			item_new(wfm, &p, r->channel_id,
+				 tr(r->locale[0] ? r->locale : NULL, "resumed after a restart"));
 		if (!it) {
 			log_error(MOD,
 				  "msg=\"workflow in flight not resumed\" env=%s id=%s step=%s",

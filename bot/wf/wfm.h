@@ -60,6 +60,11 @@ struct wfm_request {
 	const struct cfg_env *env;
 	enum action action;
 	const char *trigger; /* "schedule", "catch-up", "/env start by alice" */
+	/* What people read of it (the embed, its note) is in locale ("ko";
+	 * NULL: English), the trigger shown as trigger_said (NULL: trigger);
+	 * both recorded with the workflow, so a resumed one keeps them. */
+	const char *locale;
+	const char *trigger_said;
 	/* A slash command whose response was deferred: the embed is its
 	 * original response. Ownership passes to the manager on BOT_OK. */
 	struct ix *ix;

@@ -41,9 +41,9 @@ static void parse_value(const char *v)
 {
 	char err[256], buf[128];
 	struct cmd_extend_arg a, b;
-	if (cmd_extend_parse(v, &a, err, sizeof(err)) == 0) {
+	if (cmd_extend_parse(NULL, v, &a, err, sizeof(err)) == 0) {
 		cmd_extend_format(&a, buf, sizeof(buf));
-		FUZZ_CHECK(cmd_extend_parse(buf, &b, err, sizeof(err)) == 0);
+		FUZZ_CHECK(cmd_extend_parse(NULL, buf, &b, err, sizeof(err)) == 0);
 		FUZZ_CHECK(a.until == b.until && a.at == b.at);
 		if (a.until)
 			FUZZ_CHECK(a.minutes == b.minutes);
@@ -55,11 +55,11 @@ static void parse_value(const char *v)
 	const ymd_t today = 20261123;
 	const time_t now = 1795424400; /* 2026-11-23 */
 	ymd_t d = 0;
-	if (cmd_parse_day(v, today, &d, err, sizeof(err)) == 0)
+	if (cmd_parse_day(NULL, v, today, &d, err, sizeof(err)) == 0)
 		FUZZ_CHECK(when_date_valid(d));
 	ymd_t until_date = 0;
 	time_t until_at = 0;
-	if (cmd_parse_until(v, today, now, &until_date, &until_at, err, sizeof(err)) == 0)
+	if (cmd_parse_until(NULL, v, today, now, &until_date, &until_at, err, sizeof(err)) == 0)
 		FUZZ_CHECK((until_date != 0) != (until_at != 0));
 
 	char esc[64];

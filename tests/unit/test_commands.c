@@ -101,36 +101,36 @@ static void test_extend_parse(void)
 {
 	struct cmd_extend_arg a;
 	char err[256], buf[32];
-	CHECK_INT(cmd_extend_parse("30m", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_parse(NULL, "30m", &a, err, sizeof(err)), 0);
 	CHECK(!a.until && a.seconds == 30 * 60);
-	CHECK_INT(cmd_extend_parse("2h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_parse(NULL, "2h", &a, err, sizeof(err)), 0);
 	CHECK_INT(a.seconds, 2 * H);
-	CHECK_INT(cmd_extend_parse(" 1h30m ", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_parse(NULL, " 1h30m ", &a, err, sizeof(err)), 0);
 	CHECK_INT(a.seconds, 90 * 60);
 	cmd_extend_format(&a, buf, sizeof(buf));
 	CHECK_STR(buf, "1h30m");
-	CHECK_INT(cmd_extend_parse("+1h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_parse(NULL, "+1h", &a, err, sizeof(err)), 0);
 	CHECK_INT(a.seconds, H);
-	CHECK_INT(cmd_extend_parse("until 22:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_parse(NULL, "until 22:00", &a, err, sizeof(err)), 0);
 	CHECK(a.until && a.minutes == 22 * 60);
 	cmd_extend_format(&a, buf, sizeof(buf));
 	CHECK_STR(buf, "until 22:00");
-	CHECK_INT(cmd_extend_parse("UNTIL 7:05", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_parse(NULL, "UNTIL 7:05", &a, err, sizeof(err)), 0);
 	CHECK(a.until && a.minutes == 7 * 60 + 5);
 
-	CHECK_INT(cmd_extend_parse("", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "", &a, err, sizeof(err)), -1);
 	CHECK(strstr(err, "not a duration") != NULL);
-	CHECK_INT(cmd_extend_parse("soon", &a, err, sizeof(err)), -1);
-	CHECK_INT(cmd_extend_parse("2x", &a, err, sizeof(err)), -1);
-	CHECK_INT(cmd_extend_parse("0", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "soon", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "2x", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "0", &a, err, sizeof(err)), -1);
 	CHECK(strstr(err, "longer than 0") != NULL);
-	CHECK_INT(cmd_extend_parse("until 25:00", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "until 25:00", &a, err, sizeof(err)), -1);
 	CHECK(strstr(err, "not a time of day") != NULL);
-	CHECK_INT(cmd_extend_parse("until", &a, err, sizeof(err)), -1);
-	CHECK_INT(cmd_extend_parse("-1h", &a, err, sizeof(err)), -1);
-	CHECK_INT(cmd_extend_parse(NULL, &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "until", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "-1h", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, NULL, &a, err, sizeof(err)), -1);
 	/* The echo of a bad value is escaped. */
-	CHECK_INT(cmd_extend_parse("`@everyone`", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "`@everyone`", &a, err, sizeof(err)), -1);
 	CHECK(strstr(err, "\\`") != NULL && strstr(err, "@everyone") == NULL);
 }
 
@@ -142,27 +142,33 @@ static void test_stop_today(const struct cfg *cfg, struct tz *tz)
 	char err[256];
 	struct state *st = state_create();
 
-	CHECK_INT(cmd_stop_today(qa, tz, st, MON_10_KST, &sched, &eff, &date, err, sizeof(err)), 0);
+	CHECK_INT(
+		cmd_stop_today(NULL, qa, tz, st, MON_10_KST, &sched, &eff, &date, err, sizeof(err)),
+		0);
 	CHECK_INT(sched, stop18);
 	CHECK_INT(eff, stop18);
 	CHECK_INT(date, 20261123);
 	/* After 18:00: nothing left today. */
-	CHECK_INT(cmd_stop_today(qa, tz, st, stop18 + 60, &sched, &eff, &date, err, sizeof(err)),
+	CHECK_INT(cmd_stop_today(NULL, qa, tz, st, stop18 + 60, &sched, &eff, &date, err,
+				 sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "already happened") != NULL);
 	/* Extended to 20:00: at 19:00 the extended stop is today's. */
 	CHECK_INT(state_extend_set(st, "qa", 20261123, stop18 + 2 * H, "bob", MON_10_KST, err,
 				   sizeof(err)),
 		  BOT_OK);
-	CHECK_INT(cmd_stop_today(qa, tz, st, stop18 + H, &sched, &eff, &date, err, sizeof(err)), 0);
+	CHECK_INT(
+		cmd_stop_today(NULL, qa, tz, st, stop18 + H, &sched, &eff, &date, err, sizeof(err)),
+		0);
 	CHECK_INT(sched, stop18);
 	CHECK_INT(eff, stop18 + 2 * H);
 	/* Saturday 2026-11-28: no stop that day. */
-	CHECK_INT(cmd_stop_today(qa, tz, st, MON_10_KST + 5 * 86400, &sched, &eff, &date, err,
+	CHECK_INT(cmd_stop_today(NULL, qa, tz, st, MON_10_KST + 5 * 86400, &sched, &eff, &date, err,
 				 sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "no scheduled stop today") != NULL);
-	CHECK_INT(cmd_stop_today(nostop, tz, st, MON_10_KST, &sched, &eff, &date, err, sizeof(err)),
+	CHECK_INT(cmd_stop_today(NULL, nostop, tz, st, MON_10_KST, &sched, &eff, &date, err,
+				 sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "no scheduled stop") != NULL);
 	state_destroy(st);
@@ -176,78 +182,78 @@ static void test_extend_compute(struct tz *tz)
 	ymd_t d = 20261123;
 	int64_t cap = 4 * H;
 
-	CHECK_INT(cmd_extend_parse("2h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
-				     sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "2h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out,
+				     err, sizeof(err)),
 		  0);
 	CHECK_INT(out, stop18 + 2 * H);
 	/* A duration adds to the current (already extended) stop. */
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18 + H, cap, false, &out,
-				     err, sizeof(err)),
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18 + H, cap, false,
+				     &out, err, sizeof(err)),
 		  0);
 	CHECK_INT(out, stop18 + 3 * H);
 	/* Over max_extend: operators refused, admins allowed. */
-	CHECK_INT(cmd_extend_parse("5h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
-				     sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "5h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out,
+				     err, sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "max_extend") != NULL && strstr(err, "4h") != NULL);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, true, &out, err,
-				     sizeof(err)),
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18, cap, true, &out,
+				     err, sizeof(err)),
 		  0);
 	CHECK_INT(out, stop18 + 5 * H);
 	/* 4h exactly is allowed; cumulative 2h + 3h is not. */
-	CHECK_INT(cmd_extend_parse("4h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
-				     sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "4h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out,
+				     err, sizeof(err)),
 		  0);
-	CHECK_INT(cmd_extend_parse("3h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18 + 2 * H, cap, false,
-				     &out, err, sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "3h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18 + 2 * H, cap,
+				     false, &out, err, sizeof(err)),
 		  -1);
 	/* until 22:00 KST = 13:00 UTC. */
-	CHECK_INT(cmd_extend_parse("until 22:00", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
-				     sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "until 22:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out,
+				     err, sizeof(err)),
 		  0);
 	CHECK_INT(out, stop18 + 4 * H);
-	CHECK_INT(cmd_extend_parse("until 23:00", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
-				     sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "until 23:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out,
+				     err, sizeof(err)),
 		  -1);
-	CHECK_INT(cmd_extend_parse("until 17:00", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
-				     sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "until 17:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out,
+				     err, sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "17:00 KST is not after today's scheduled stop (18:00 KST)") != NULL);
 	/* The absolute form of confirm buttons: the same instant however often. */
-	CHECK_INT(cmd_extend_parse("@1795435200", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_parse(NULL, "@1795435200", &a, err, sizeof(err)), 0);
 	CHECK(a.at && a.stop_at == stop18 + 3 * H);
 	char canon[32];
 	cmd_extend_format(&a, canon, sizeof(canon));
 	CHECK_STR(canon, "@1795435200");
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18 + 2 * H, cap, false,
-				     &out, err, sizeof(err)),
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18 + 2 * H, cap,
+				     false, &out, err, sizeof(err)),
 		  0);
 	CHECK_INT(out, stop18 + 3 * H);
-	CHECK_INT(cmd_extend_parse("@1795435200", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_parse(NULL, "@1795435200", &a, err, sizeof(err)), 0);
 	a.stop_at = stop18 + 5 * H;
-	CHECK_INT(cmd_extend_compute(&a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out, err,
-				     sizeof(err)),
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, MON_10_KST, stop18, stop18, cap, false, &out,
+				     err, sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "max_extend") != NULL);
-	CHECK_INT(cmd_extend_parse("@", &a, err, sizeof(err)), -1);
-	CHECK_INT(cmd_extend_parse("@12x", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "@", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_extend_parse(NULL, "@12x", &a, err, sizeof(err)), -1);
 	/* until a time that has passed (extended stop still ahead). */
-	CHECK_INT(cmd_extend_parse("until 18:30", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, stop18 + H, stop18, stop18 + 2 * H, cap, false,
-				     &out, err, sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "until 18:30", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, stop18 + H, stop18, stop18 + 2 * H, cap,
+				     false, &out, err, sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "already passed") != NULL);
 	/* until may also shorten an extension. */
-	CHECK_INT(cmd_extend_parse("until 19:30", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_extend_compute(&a, tz, d, stop18 + H, stop18, stop18 + 3 * H, cap, false,
-				     &out, err, sizeof(err)),
+	CHECK_INT(cmd_extend_parse(NULL, "until 19:30", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_extend_compute(NULL, &a, tz, d, stop18 + H, stop18, stop18 + 3 * H, cap,
+				     false, &out, err, sizeof(err)),
 		  0);
 	CHECK_INT(out, stop18 + H + H / 2);
 }
@@ -262,66 +268,69 @@ static void test_leases(struct tz *tz)
 	time_t mon20 = MON_10_KST + 10 * H, out = 0;
 	int64_t cap = 4 * H;
 
-	CHECK_INT(cmd_lease_parse("2h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "2h", &a, err, sizeof(err)), 0);
 	CHECK(!a.until && a.seconds == 2 * H);
-	CHECK_INT(cmd_lease_parse(" 90m ", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, " 90m ", &a, err, sizeof(err)), 0);
 	CHECK_INT(a.seconds, 90 * 60);
-	CHECK_INT(cmd_lease_parse("until 22:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "until 22:00", &a, err, sizeof(err)), 0);
 	CHECK(a.until && !a.tomorrow && a.minutes == 22 * 60);
-	CHECK_INT(cmd_lease_parse("until tomorrow 09:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "until tomorrow 09:00", &a, err, sizeof(err)), 0);
 	CHECK(a.until && a.tomorrow && a.minutes == 9 * 60);
-	CHECK_INT(cmd_lease_parse("@1795435200", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "@1795435200", &a, err, sizeof(err)), 0);
 	CHECK(a.at && a.until_at == 1795435200);
 	err[0] = '\0';
-	CHECK_INT(cmd_lease_parse("banana", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "banana", &a, err, sizeof(err)), -1);
 	CHECK(strstr(err, "banana") && strstr(err, "not a lease"));
-	CHECK_INT(cmd_lease_parse("until banana", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "until banana", &a, err, sizeof(err)), -1);
 	CHECK(strstr(err, "not a time of day") != NULL);
-	CHECK_INT(cmd_lease_parse("until tomorrow", &a, err, sizeof(err)), -1);
-	CHECK_INT(cmd_lease_parse("0", &a, err, sizeof(err)), -1);
-	CHECK_INT(cmd_lease_parse("", &a, err, sizeof(err)), -1);
-	CHECK_INT(cmd_lease_parse(NULL, &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "until tomorrow", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "0", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "", &a, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, NULL, &a, err, sizeof(err)), -1);
 
 	/* Monday 20:00 KST. */
-	CHECK_INT(cmd_lease_parse("2h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "2h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(NULL, &a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
 	CHECK_INT(out, mon20 + 2 * H);
-	CHECK_INT(cmd_lease_parse("until 22:00", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "until 22:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(NULL, &a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
 	CHECK_INT(out, mon20 + 2 * H);
 	/* In the past: refused, the reason says how to mean tomorrow. */
-	CHECK_INT(cmd_lease_parse("until 19:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "until 19:00", &a, err, sizeof(err)), 0);
 	out = 0;
-	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_compute(NULL, &a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
 	CHECK(strstr(err, "already passed") && strstr(err, "until tomorrow 19:00"));
 	CHECK_INT(out, 0);
-	CHECK_INT(cmd_lease_parse("@1795395600", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "@1795395600", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(NULL, &a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
 	/* Over max_extend: operators refused, admins allowed. */
-	CHECK_INT(cmd_lease_parse("until tomorrow 09:00", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "until tomorrow 09:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(NULL, &a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
 	CHECK(strstr(err, "max_extend") != NULL);
-	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, true, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(NULL, &a, tz, mon20, cap, true, &out, err, sizeof(err)), 0);
 	CHECK_INT(out, mon20 + 13 * H);
-	CHECK_INT(cmd_lease_parse("5h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
-	CHECK_INT(cmd_lease_parse("4h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_compute(&a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "5h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(NULL, &a, tz, mon20, cap, false, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "4h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_compute(NULL, &a, tz, mon20, cap, false, &out, err, sizeof(err)), 0);
 
 	/* Lengthening: a duration adds to the end; until names it (after
 	 * midnight: tomorrow's); not earlier; capped from now. */
 	time_t end = mon20 + 2 * H;
-	CHECK_INT(cmd_lease_parse("1h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_extend(&a, tz, mon20, end, cap, false, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "1h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_extend(NULL, &a, tz, mon20, end, cap, false, &out, err, sizeof(err)),
+		  0);
 	CHECK_INT(out, end + H);
-	CHECK_INT(cmd_lease_parse("3h", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_extend(&a, tz, mon20, end, cap, false, &out, err, sizeof(err)), -1);
-	CHECK_INT(cmd_lease_extend(&a, tz, mon20, end, cap, true, &out, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_parse("until 21:00", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_extend(&a, tz, mon20, end, cap, false, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_lease_parse(NULL, "3h", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_extend(NULL, &a, tz, mon20, end, cap, false, &out, err, sizeof(err)),
+		  -1);
+	CHECK_INT(cmd_lease_extend(NULL, &a, tz, mon20, end, cap, true, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_parse(NULL, "until 21:00", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_extend(NULL, &a, tz, mon20, end, cap, false, &out, err, sizeof(err)),
+		  -1);
 	CHECK(strstr(err, "not after the lease's end") != NULL);
-	CHECK_INT(cmd_lease_parse("until 00:30", &a, err, sizeof(err)), 0);
-	CHECK_INT(cmd_lease_extend(&a, tz, mon20 + 3 * H, end + H, cap, false, &out, err,
+	CHECK_INT(cmd_lease_parse(NULL, "until 00:30", &a, err, sizeof(err)), 0);
+	CHECK_INT(cmd_lease_extend(NULL, &a, tz, mon20 + 3 * H, end + H, cap, false, &out, err,
 				   sizeof(err)),
 		  0);
 	CHECK_INT(out, mon20 + 4 * H + 30 * 60);
@@ -358,34 +367,37 @@ static void test_days(void)
 	time_t at;
 	char err[256];
 	ymd_t today = 20261123; /* Monday */
-	CHECK_INT(cmd_parse_day("today", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_parse_day(NULL, "today", today, &out, err, sizeof(err)), 0);
 	CHECK_INT(out, 20261123);
-	CHECK_INT(cmd_parse_day("tomorrow", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_parse_day(NULL, "tomorrow", today, &out, err, sizeof(err)), 0);
 	CHECK_INT(out, 20261124);
-	CHECK_INT(cmd_parse_day("Friday", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_parse_day(NULL, "Friday", today, &out, err, sizeof(err)), 0);
 	CHECK_INT(out, 20261127);
-	CHECK_INT(cmd_parse_day("mon", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_parse_day(NULL, "mon", today, &out, err, sizeof(err)), 0);
 	CHECK_INT(out, 20261130);
-	CHECK_INT(cmd_parse_day(" 2026-12-24 ", today, &out, err, sizeof(err)), 0);
+	CHECK_INT(cmd_parse_day(NULL, " 2026-12-24 ", today, &out, err, sizeof(err)), 0);
 	CHECK_INT(out, 20261224);
-	CHECK_INT(cmd_parse_day("2026-11-22", today, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_day(NULL, "2026-11-22", today, &out, err, sizeof(err)), -1);
 	CHECK(strstr(err, "in the past") != NULL);
-	CHECK_INT(cmd_parse_day("2026-02-30", today, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_day(NULL, "2026-02-30", today, &out, err, sizeof(err)), -1);
 	CHECK(strstr(err, "not a day") != NULL);
-	CHECK_INT(cmd_parse_day("someday", today, &out, err, sizeof(err)), -1);
-	CHECK_INT(cmd_parse_day("2028-01-01", today, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_day(NULL, "someday", today, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_day(NULL, "2028-01-01", today, &out, err, sizeof(err)), -1);
 	CHECK(strstr(err, "more than a year") != NULL);
-	CHECK_INT(cmd_parse_day("", today, &out, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_day(NULL, "", today, &out, err, sizeof(err)), -1);
 
-	CHECK_INT(cmd_parse_until("2026-12-01", today, MON_10_KST, &d, &at, err, sizeof(err)), 0);
+	CHECK_INT(cmd_parse_until(NULL, "2026-12-01", today, MON_10_KST, &d, &at, err, sizeof(err)),
+		  0);
 	CHECK(d == 20261201 && at == 0);
-	CHECK_INT(cmd_parse_until("until friday", today, MON_10_KST, &d, &at, err, sizeof(err)), 0);
+	CHECK_INT(
+		cmd_parse_until(NULL, "until friday", today, MON_10_KST, &d, &at, err, sizeof(err)),
+		0);
 	CHECK(d == 20261127 && at == 0);
-	CHECK_INT(cmd_parse_until("3h", today, MON_10_KST, &d, &at, err, sizeof(err)), 0);
+	CHECK_INT(cmd_parse_until(NULL, "3h", today, MON_10_KST, &d, &at, err, sizeof(err)), 0);
 	CHECK(d == 0 && at == MON_10_KST + 3 * H);
-	CHECK_INT(cmd_parse_until("today", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
-	CHECK_INT(cmd_parse_until("0", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
-	CHECK_INT(cmd_parse_until("later", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_until(NULL, "today", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_until(NULL, "0", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
+	CHECK_INT(cmd_parse_until(NULL, "later", today, MON_10_KST, &d, &at, err, sizeof(err)), -1);
 	CHECK(strstr(err, "not a day or a duration") != NULL);
 }
 
@@ -456,25 +468,25 @@ static void test_notes(const struct cfg *cfg)
 {
 	struct state *st = state_create();
 	char note[512], err[128];
-	cmd_conflict_note(st, "qa", "skip", 20261124, cfg->holidays, cfg->n_holidays, note,
+	cmd_conflict_note(NULL, st, "qa", "skip", 20261124, cfg->holidays, cfg->n_holidays, note,
 			  sizeof(note));
 	CHECK_STR(note, "");
 	/* A skip on a config holiday. */
-	cmd_conflict_note(st, "qa", "skip", 20261225, cfg->holidays, cfg->n_holidays, note,
+	cmd_conflict_note(NULL, st, "qa", "skip", 20261225, cfg->holidays, cfg->n_holidays, note,
 			  sizeof(note));
 	CHECK(strstr(note, "2026-12-25 is a holiday") != NULL);
 	CHECK(strstr(note, "rule: freeze > pause > skip/holiday > extend") != NULL);
 	/* A pause holds the extend first. */
 	CHECK_INT(state_pause_set(st, "qa", 20261201, 0, "carol", MON_10_KST, err, sizeof(err)),
 		  BOT_OK);
-	cmd_conflict_note(st, "qa", "extend", 20261123, NULL, 0, note, sizeof(note));
+	cmd_conflict_note(NULL, st, "qa", "extend", 20261123, NULL, 0, note, sizeof(note));
 	CHECK(strstr(note, "paused until 2026-12-01 by carol") != NULL);
 	/* ... but not an extend of a day after the pause. */
-	cmd_conflict_note(st, "qa", "extend", 20261202, NULL, 0, note, sizeof(note));
+	cmd_conflict_note(NULL, st, "qa", "extend", 20261202, NULL, 0, note, sizeof(note));
 	CHECK_STR(note, "");
 	/* Freeze overrides everything, and who is escaped. */
 	state_freeze(st, "b*b", MON_10_KST);
-	cmd_conflict_note(st, "qa", "holiday", 20261224, NULL, 0, note, sizeof(note));
+	cmd_conflict_note(NULL, st, "qa", "holiday", 20261224, NULL, 0, note, sizeof(note));
 	CHECK(strstr(note, "frozen by b\\*b overrides everything until /unfreeze") != NULL);
 	state_destroy(st);
 
@@ -502,69 +514,73 @@ static void test_snooze(const struct cfg *cfg, struct tz *tz)
 	struct state *st = state_create();
 
 	/* +1h on the 18:00 warning: until 19:00. */
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 1, now, cap, false, &sp, err, sizeof(err)),
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, stop18, 1, now, cap, false, &sp, err,
+				     sizeof(err)),
 		  0);
 	CHECK(sp.change && sp.new_stop == stop18 + H);
 	CHECK(sp.scheduled == stop18 && sp.effective == stop18 && sp.date == 20261123 && !sp.ext);
 	apply(st, &sp, "carol", now);
 	/* The same button again (a double click, or a second person): once. */
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 1, now, cap, false, &sp, err, sizeof(err)),
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, stop18, 1, now, cap, false, &sp, err,
+				     sizeof(err)),
 		  0);
 	CHECK(!sp.change && sp.new_stop == stop18 + H && sp.effective == stop18 + H);
 	CHECK(sp.ext && strcmp(sp.ext->who, "carol") == 0);
 	CHECK_INT(state_extend_for(st, "qa", 20261123)->stop_at, stop18 + H);
 	/* +2h after +1h: the warned stop + 2h, not 19:00 + 2h. */
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 2, now, cap, false, &sp, err, sizeof(err)),
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, stop18, 2, now, cap, false, &sp, err,
+				     sizeof(err)),
 		  0);
 	CHECK(sp.change && sp.new_stop == stop18 + 2 * H && sp.effective == stop18 + H);
 	apply(st, &sp, "dave", now);
 	/* +1h after +2h: nothing to do. */
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 1, now, cap, false, &sp, err, sizeof(err)),
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, stop18, 1, now, cap, false, &sp, err,
+				     sizeof(err)),
 		  0);
 	CHECK(!sp.change && sp.new_stop == stop18 + 2 * H && sp.target == stop18 + H);
 	/* The warning of the extended stop (20:00) carries the new instant: its
 	 * +2h goes further, still measured from the scheduled 18:00 for the
 	 * cap. */
 	time_t w20 = stop18 + 2 * H;
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, w20, 2, w20 - 900, cap, false, &sp, err,
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, w20, 2, w20 - 900, cap, false, &sp, err,
 				     sizeof(err)),
 		  0);
 	CHECK(sp.change && sp.new_stop == stop18 + 4 * H && sp.scheduled == stop18 &&
 	      sp.date == 20261123);
 	apply(st, &sp, "erin", w20 - 900);
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, w20, 2, w20 - 900, cap, false, &sp, err,
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, w20, 2, w20 - 900, cap, false, &sp, err,
 				     sizeof(err)),
 		  0);
 	CHECK(!sp.change); /* that one twice: once */
 	/* The 22:00 warning's +1h: 5 h after 18:00, over max_extend for an
 	 * operator, allowed for an admin. */
 	time_t w22 = stop18 + 4 * H;
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, w22, 1, w22 - 900, cap, false, &sp, err,
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, w22, 1, w22 - 900, cap, false, &sp, err,
 				     sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "max_extend") != NULL);
-	CHECK_INT(
-		cmd_snooze_compute(qa, tz, st, w22, 1, w22 - 900, cap, true, &sp, err, sizeof(err)),
-		0);
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, w22, 1, w22 - 900, cap, true, &sp, err,
+				     sizeof(err)),
+		  0);
 	CHECK(sp.change && sp.new_stop == stop18 + 5 * H);
 	/* After the (extended) stop has happened, the buttons do nothing. */
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 2, w22 + 60, cap, false, &sp, err,
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, stop18, 2, w22 + 60, cap, false, &sp, err,
 				     sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "already happened") != NULL);
 	/* The 18:00 warning's +1h while the 22:00 extend stands: no change
 	 * (a snooze never shortens). */
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18, 1, stop18 + 60, cap, false, &sp, err,
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, stop18, 1, stop18 + 60, cap, false, &sp, err,
 				     sizeof(err)),
 		  0);
 	CHECK(!sp.change && sp.effective == w22);
 	/* A warned instant that no schedule has any more (Sunday: two days
 	 * after the last stop), and an env without a stop. */
-	CHECK_INT(cmd_snooze_compute(qa, tz, st, stop18 + 6 * 86400, 1, stop18 + 6 * 86400 - 900,
-				     cap, false, &sp, err, sizeof(err)),
+	CHECK_INT(cmd_snooze_compute(NULL, qa, tz, st, stop18 + 6 * 86400, 1,
+				     stop18 + 6 * 86400 - 900, cap, false, &sp, err, sizeof(err)),
 		  -1);
 	CHECK(strstr(err, "no longer has this scheduled stop") != NULL);
-	CHECK_INT(cmd_snooze_compute(nostop, tz, st, stop18, 1, now, cap, false, &sp, err,
+	CHECK_INT(cmd_snooze_compute(NULL, nostop, tz, st, stop18, 1, now, cap, false, &sp, err,
 				     sizeof(err)),
 		  -1);
 	state_destroy(st);
@@ -634,7 +650,7 @@ static char *check_bodies(const cJSON *m, int flags)
 static void test_reply_messages(void)
 {
 	/* Short: one plain message, as before. */
-	cJSON *m = cmd_reply_messages("hello\n\n", 64, CMD_REPLY_MESSAGES);
+	cJSON *m = cmd_reply_messages(NULL, "hello\n\n", 64, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) == 1);
 	const cJSON *b = cJSON_GetArrayItem(m, 0);
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "content")), "hello");
@@ -644,7 +660,7 @@ static void test_reply_messages(void)
 	struct cmd_text t = { 0 };
 	for (int i = 0; i < 1000; i++)
 		cmd_text_add(&t, "\xC3\xA9\xC3\xA9");
-	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
+	m = cmd_reply_messages(NULL, cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) == 1 &&
 	      cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(m, 0), "content"));
 	cJSON_Delete(m);
@@ -657,7 +673,7 @@ static void test_reply_messages(void)
 			     "Mon 2026-11-23 18:00 KST (extended to 20:00 KST by somebody)\n",
 			     i);
 	CHECK(t.b.len > 6000 && !t.b.full && !t.b.oom);
-	m = cmd_reply_messages(cmd_text_str(&t), 64, CMD_REPLY_MESSAGES);
+	m = cmd_reply_messages(NULL, cmd_text_str(&t), 64, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) >= 2 && cJSON_GetArraySize(m) <= CMD_REPLY_MESSAGES);
 	char *all = check_bodies(m, 64);
 	/* Cut only at line ends: the pages joined by newlines are the text. */
@@ -672,7 +688,7 @@ static void test_reply_messages(void)
 			     "- line %04d of a very long reply, padded to about a hundred "
 			     "characters..........\n",
 			     i);
-	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
+	m = cmd_reply_messages(NULL, cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) == CMD_REPLY_MESSAGES);
 	all = check_bodies(m, 0);
 	const char *note = all ? strstr(all, "\xE2\x80\xA6 and ") : NULL;
@@ -692,7 +708,7 @@ static void test_reply_messages(void)
 	/* One line longer than a page: cut between characters, never inside. */
 	for (int i = 0; i < 7000; i++)
 		cmd_text_add(&t, "\xC3\xA9");
-	m = cmd_reply_messages(cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
+	m = cmd_reply_messages(NULL, cmd_text_str(&t), 0, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) == 2); /* 1900 + 2900 + 2200 */
 	all = check_bodies(m, 0);
 	size_t chars = 0;
@@ -708,7 +724,7 @@ static void test_reply_messages(void)
 	cmd_text_free(&t);
 
 	/* Empty: one empty message, not none. */
-	m = cmd_reply_messages("", 0, CMD_REPLY_MESSAGES);
+	m = cmd_reply_messages(NULL, "", 0, CMD_REPLY_MESSAGES);
 	CHECK(m && cJSON_GetArraySize(m) == 1);
 	cJSON_Delete(m);
 	cmd_text_free(&t);
@@ -729,42 +745,44 @@ static void test_next_words(struct cfg *cfg, struct tz *tz)
 		state_destroy(st);
 		return;
 	}
-	cmd_next_words(s, qa, tz, MON_10_KST, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, qa, tz, MON_10_KST, buf, sizeof(buf));
 	CHECK_STR(buf, "stop Mon 2026-11-23 18:00 KST");
 	/* Extend: the stop at its new instant. */
 	CHECK_INT(state_extend_set(st, "qa", 20261123, stop18 + 2 * H, "bob", MON_10_KST, err,
 				   sizeof(err)),
 		  BOT_OK);
-	cmd_next_words(s, qa, tz, MON_10_KST, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, qa, tz, MON_10_KST, buf, sizeof(buf));
 	CHECK_STR(buf, "stop Mon 2026-11-23 20:00 KST (extended to 20:00 KST by bob)");
 	/* At 19:00 the extended stop is still next. */
-	cmd_next_words(s, qa, tz, stop18 + H, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, qa, tz, stop18 + H, buf, sizeof(buf));
 	CHECK(strncmp(buf, "stop Mon 2026-11-23 20:00 KST", 29) == 0);
 	/* Skip: Tuesday's start does not run; Tuesday's stop is next. */
 	CHECK_INT(state_skip_add(st, "qa", 20261124, "carol", MON_10_KST, err, sizeof(err)),
 		  BOT_OK);
-	cmd_next_words(s, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
 	CHECK_STR(buf, "stop Tue 2026-11-24 18:00 KST");
-	cmd_next_words(s, qa, tz, stop18 + 86400 + H, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, qa, tz, stop18 + 86400 + H, buf, sizeof(buf));
 	CHECK_STR(buf, "start Wed 2026-11-25 09:00 KST");
 	/* Holidays, config (Fri 12-25) and chat (Thu 12-24): skipped starts. */
 	CHECK_INT(state_holiday_add(st, 20261224, "Eve", "admin", MON_10_KST, err, sizeof(err)),
 		  BOT_OK);
-	cmd_next_words(s, qa, tz, stop18 + 30 * 86400 + H, buf, sizeof(buf)); /* Wed 12-23 */
+	cmd_next_words(NULL, s, NULL, qa, tz, stop18 + 30 * 86400 + H, buf,
+		       sizeof(buf)); /* Wed 12-23 */
 	CHECK_STR(buf, "stop Thu 2026-12-24 18:00 KST");
-	cmd_next_words(s, qa, tz, stop18 + 31 * 86400 + H, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, qa, tz, stop18 + 31 * 86400 + H, buf, sizeof(buf));
 	CHECK_STR(buf, "stop Fri 2026-12-25 18:00 KST");
-	cmd_next_words(s, qa, tz, stop18 + 32 * 86400 + H, buf, sizeof(buf)); /* Fri night */
+	cmd_next_words(NULL, s, NULL, qa, tz, stop18 + 32 * 86400 + H, buf,
+		       sizeof(buf)); /* Fri night */
 	CHECK_STR(buf, "start Mon 2026-12-28 09:00 KST");
 	/* Pause until a date: nothing before that day. */
 	CHECK_INT(state_pause_set(st, "qa", 20261201, 0, "dave", MON_10_KST, err, sizeof(err)),
 		  BOT_OK);
-	cmd_next_words(s, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
 	CHECK_STR(buf, "start Tue 2026-12-01 09:00 KST");
 	state_pause_clear(st, "qa");
 	/* Freeze: nothing will run; the next action is named with why. */
 	state_freeze(st, "erin", MON_10_KST);
-	cmd_next_words(s, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, qa, tz, stop18 + 3 * H, buf, sizeof(buf));
 	const char frozen[] = "nothing will run (next: start Tue 2026-11-24 09:00 KST, held: "
 			      "frozen by erin since ";
 	CHECK(strncmp(buf, frozen, sizeof(frozen) - 1) == 0);
@@ -772,9 +790,10 @@ static void test_next_words(struct cfg *cfg, struct tz *tz)
 		fprintf(stderr, "got: %s\n", buf);
 	state_unfreeze(st);
 	/* No schedule at all. */
-	cmd_next_words(s, cfg_find_env(cfg, "manual"), tz, MON_10_KST, buf, sizeof(buf));
+	cmd_next_words(NULL, s, NULL, cfg_find_env(cfg, "manual"), tz, MON_10_KST, buf,
+		       sizeof(buf));
 	CHECK_STR(buf, "none scheduled");
-	cmd_next_words(NULL, qa, tz, MON_10_KST, buf, sizeof(buf));
+	cmd_next_words(NULL, NULL, NULL, qa, tz, MON_10_KST, buf, sizeof(buf));
 	CHECK_STR(buf, "none scheduled");
 	sched_destroy(s);
 	state_destroy(st);

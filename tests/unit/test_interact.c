@@ -22,6 +22,7 @@ static void test_command(void)
 	struct ix *ix = parse(
 		"{\"id\":\"1100000000000000011\",\"application_id\":\"100000000000000001\","
 		"\"type\":2,\"token\":\"aW50ZXJhY3Rpb246abc\",\"guild_id\":\"200000000000000002\","
+		"\"locale\":\"ko\",\"guild_locale\":\"en-US\","
 		"\"channel_id\":\"300000000000000003\",\"member\":{\"user\":{\"id\":"
 		"\"600000000000000006\",\"username\":\"alice\",\"global_name\":\"Alice\"},"
 		"\"roles\":[\"400000000000000004\",\"12\",\"not-an-id\"]},\"data\":{\"name\":"
@@ -41,6 +42,7 @@ static void test_command(void)
 	CHECK_STR(ix->channel_id, "300000000000000003");
 	CHECK_STR(ix->user_id, "600000000000000006");
 	CHECK_STR(ix->user_name, "Alice");
+	CHECK_STR(ix->locale, "ko"); /* the user's, not guild_locale */
 	CHECK_INT(ix->n_roles, 2);
 	CHECK_STR(ix->command, "env");
 	CHECK_STR(ix->group, "");
@@ -78,6 +80,7 @@ static void test_autocomplete_group_dm(void)
 	CHECK_STR(ix->subcommand, "pause");
 	CHECK_STR(ix->user_id, "77"); /* DM: user, not member */
 	CHECK_STR(ix->guild_id, "");
+	CHECK_STR(ix->locale, ""); /* none sent */
 	CHECK_INT(ix->n_roles, 0);
 	const struct ix_option *f = ix_focused(ix);
 	CHECK(f && strcmp(f->name, "name") == 0 && strcmp(f->value, "q") == 0);
