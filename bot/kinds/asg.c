@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../../aws/asg.h"
+#include "../i18n/i18n.h"
 #include "../wf/wf_internal.h"
 
 #define RETRY                                       \
@@ -68,10 +69,10 @@ static struct run *run_of(struct wf *wf)
 }
 
 enum { A_FIND, A_APPLY, A_WAIT };
-static const char *const start_steps[] = { "Find groups", "Restore capacity",
-					   "Wait until InService", NULL };
-static const char *const stop_steps[] = { "Find groups", "Save capacity and scale to 0",
-					  "Wait until no instances", NULL };
+static const char *const start_steps[] = { N_("Find groups"), N_("Restore capacity"),
+					   N_("Wait until InService"), NULL };
+static const char *const stop_steps[] = { N_("Find groups"), N_("Save capacity and scale to 0"),
+					  N_("Wait until no instances"), NULL };
 
 static bool at_zero(const struct grp *g)
 {
@@ -248,10 +249,10 @@ static void c_choose(struct wf *wf)
 	if (r->n == 0)
 		wf_set_summary(wf, "nothing to do: %zu group%s found, exempt (left alone)",
 			       r->n_exempt, r->n_exempt == 1 ? "" : "s");
+	else if (!changed && wf->action == ACTION_START)
+		wf_set_summary(wf, "already up: %zu group%s", r->n, r->n == 1 ? "" : "s");
 	else if (!changed)
-		wf_set_summary(wf, "already %s: %zu group%s",
-			       wf->action == ACTION_START ? "up" : "at 0", r->n,
-			       r->n == 1 ? "" : "s");
+		wf_set_summary(wf, "already at 0: %zu group%s", r->n, r->n == 1 ? "" : "s");
 	else if (r->n == 1 && wf->action == ACTION_START)
 		wf_set_summary(wf, "%s %lld/%lld/%lld, %zu InService in %llum%02llus", g->name,
 			       g->min, g->desired, g->max, g->n_ready,
@@ -259,9 +260,11 @@ static void c_choose(struct wf *wf)
 	else if (r->n == 1)
 		wf_set_summary(wf, "%s at 0/0/0 in %llum%02llus, capacity kept", g->name,
 			       (unsigned long long)(secs / 60), (unsigned long long)(secs % 60));
+	else if (wf->action == ACTION_START)
+		wf_set_summary(wf, "%zu groups up in %llum%02llus", r->n,
+			       (unsigned long long)(secs / 60), (unsigned long long)(secs % 60));
 	else
-		wf_set_summary(wf, "%zu groups %s in %llum%02llus", r->n,
-			       wf->action == ACTION_START ? "up" : "at 0, capacities kept",
+		wf_set_summary(wf, "%zu groups at 0, capacities kept in %llum%02llus", r->n,
 			       (unsigned long long)(secs / 60), (unsigned long long)(secs % 60));
 	wf_next(wf, "done");
 }
@@ -392,9 +395,9 @@ static const struct wf_state states[] = {
 	  .run = t_describe,
 	  .retry = RETRY,
 	  .next = { { "none", "NotFound" }, { "*", "Choose" } } },
-	{ .name = "Done", .type = WF_SUCCEED, .step = -1, .text = "done" },
-	{ .name = "NotFound", .type = WF_FAIL, .step = -1, .text = "no group to act on" },
-	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = "failed" },
+	{ .name = "Done", .type = WF_SUCCEED, .step = -1, .text = N_("done") },
+	{ .name = "NotFound", .type = WF_FAIL, .step = -1, .text = N_("no group to act on") },
+	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = N_("failed") },
 	{ 0 },
 };
 
@@ -604,6 +607,6 @@ const struct kind kind_asg = {
 	.stop = &stop_table,
 	.live = live,
 	.embed_fields = embed_fields,
-	.details_title = "Groups",
+	.details_title = N_("Groups"),
 	.checks = checks,
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../i18n/i18n.h"
 #include "../wf/wf_internal.h"
 
 static const struct ec2_spec *spec_of(const struct cfg_env *env)
@@ -24,10 +25,10 @@ static const struct ec2_spec *spec_of(const struct cfg_env *env)
 #define MAX_CHANGE_ROUNDS 3 /* an instance that falls back is retried, not forever */
 
 enum { E_FIND, E_CHANGE, E_WAIT };
-static const char *const start_steps[] = { "Find instances", "Start instances",
-					   "Wait until running", NULL };
-static const char *const stop_steps[] = { "Find instances", "Stop instances", "Wait until stopped",
-					  NULL };
+static const char *const start_steps[] = { N_("Find instances"), N_("Start instances"),
+					   N_("Wait until running"), NULL };
+static const char *const stop_steps[] = { N_("Find instances"), N_("Stop instances"),
+					  N_("Wait until stopped"), NULL };
 
 static const char *target_state(const struct wf *wf)
 {
@@ -160,9 +161,14 @@ static void c_choose(struct wf *wf)
 					      in->name[0] ? ")" : "", in->state, in->exempt);
 			}
 		}
-		wf_set_summary(wf, "no instances tagged %s=%s outside Auto Scaling groups%s",
-			       spec_of(wf->env)->tag_key, spec_of(wf->env)->tag_value,
-			       exempt ? " but exempt ones" : "");
+		if (exempt)
+			wf_set_summary(wf,
+				       "no instances tagged %s=%s outside Auto Scaling groups but "
+				       "exempt ones",
+				       spec_of(wf->env)->tag_key, spec_of(wf->env)->tag_value);
+		else
+			wf_set_summary(wf, "no instances tagged %s=%s outside Auto Scaling groups",
+				       spec_of(wf->env)->tag_key, spec_of(wf->env)->tag_value);
 		wf_found_nothing(wf);
 		return;
 	}
@@ -354,9 +360,12 @@ static const struct wf_state states[] = {
 	  .run = t_describe,
 	  .retry = RETRY,
 	  .next = { { "*", "Choose" } } },
-	{ .name = "Done", .type = WF_SUCCEED, .step = -1, .text = "done" },
-	{ .name = "NoInstances", .type = WF_FAIL, .step = -1, .text = "no instances to act on" },
-	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = "failed" },
+	{ .name = "Done", .type = WF_SUCCEED, .step = -1, .text = N_("done") },
+	{ .name = "NoInstances",
+	  .type = WF_FAIL,
+	  .step = -1,
+	  .text = N_("no instances to act on") },
+	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = N_("failed") },
 	{ 0 },
 };
 
@@ -549,7 +558,7 @@ static void embed_fields(const struct wf *wf, kind_field_fn add, void *arg)
 	const struct ec2_spec *s = spec_of(wf_env(wf));
 	char buf[512];
 	snprintf(buf, sizeof(buf), "%s=%s", s->tag_key, s->tag_value);
-	add(arg, "Instances tagged", buf, true);
+	add(arg, N_("Instances tagged"), buf, true);
 }
 
 /* ---- envbot doctor ---- */
@@ -725,6 +734,6 @@ const struct kind kind_ec2 = {
 	.stop = &stop_table,
 	.live = live,
 	.embed_fields = embed_fields,
-	.details_title = "Instances",
+	.details_title = N_("Instances"),
 	.checks = checks,
 };

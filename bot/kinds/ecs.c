@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../../aws/ecs.h"
+#include "../i18n/i18n.h"
 #include "../wf/wf_internal.h"
 
 #define RETRY                                       \
@@ -71,10 +72,10 @@ static struct run *run_of(struct wf *wf)
 }
 
 enum { S_FIND, S_APPLY, S_WAIT };
-static const char *const start_steps[] = { "Find services", "Restore the desired count",
-					   "Wait for a steady state", NULL };
-static const char *const stop_steps[] = { "Find services", "Save the count and scale to 0",
-					  "Wait until no task runs", NULL };
+static const char *const start_steps[] = { N_("Find services"), N_("Restore the desired count"),
+					   N_("Wait for a steady state"), NULL };
+static const char *const stop_steps[] = { N_("Find services"), N_("Save the count and scale to 0"),
+					  N_("Wait until no task runs"), NULL };
 
 static void cap_key(const struct wf *wf, const char *name, char *key, size_t len)
 {
@@ -302,10 +303,10 @@ static void c_choose(struct wf *wf)
 	if (r->n == 0)
 		wf_set_summary(wf, "nothing to do: %zu service%s found, exempt (left alone)",
 			       r->n_exempt, r->n_exempt == 1 ? "" : "s");
+	else if (!changed && wf->action == ACTION_START)
+		wf_set_summary(wf, "already up: %zu service%s", r->n, r->n == 1 ? "" : "s");
 	else if (!changed)
-		wf_set_summary(wf, "already %s: %zu service%s",
-			       wf->action == ACTION_START ? "up" : "at 0", r->n,
-			       r->n == 1 ? "" : "s");
+		wf_set_summary(wf, "already at 0: %zu service%s", r->n, r->n == 1 ? "" : "s");
 	else if (r->n == 1 && wf->action == ACTION_START)
 		wf_set_summary(wf, "%s %lld/%lld running%s in %llum%02llus", s->name, s->running,
 			       s->desired, s->has_target ? " (autoscaler range back)" : "",
@@ -313,9 +314,11 @@ static void c_choose(struct wf *wf)
 	else if (r->n == 1)
 		wf_set_summary(wf, "%s at 0 tasks in %llum%02llus, count kept", s->name,
 			       (unsigned long long)(secs / 60), (unsigned long long)(secs % 60));
+	else if (wf->action == ACTION_START)
+		wf_set_summary(wf, "%zu services up in %llum%02llus", r->n,
+			       (unsigned long long)(secs / 60), (unsigned long long)(secs % 60));
 	else
-		wf_set_summary(wf, "%zu services %s in %llum%02llus", r->n,
-			       wf->action == ACTION_START ? "up" : "at 0, counts kept",
+		wf_set_summary(wf, "%zu services at 0, counts kept in %llum%02llus", r->n,
 			       (unsigned long long)(secs / 60), (unsigned long long)(secs % 60));
 	wf_next(wf, "done");
 }
@@ -458,9 +461,9 @@ static const struct wf_state states[] = {
 	  .run = t_describe,
 	  .retry = RETRY,
 	  .next = { { "none", "NotFound" }, { "*", "Choose" } } },
-	{ .name = "Done", .type = WF_SUCCEED, .step = -1, .text = "done" },
-	{ .name = "NotFound", .type = WF_FAIL, .step = -1, .text = "no service to act on" },
-	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = "failed" },
+	{ .name = "Done", .type = WF_SUCCEED, .step = -1, .text = N_("done") },
+	{ .name = "NotFound", .type = WF_FAIL, .step = -1, .text = N_("no service to act on") },
+	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = N_("failed") },
 	{ 0 },
 };
 
@@ -571,7 +574,7 @@ static enum bot_rc live(struct aws *aws, const struct cfg_env *env, kind_escape_
 static void embed_fields(const struct wf *wf, kind_field_fn add, void *arg)
 {
 	char buf[600];
-	add(arg, "ECS service", target(wf_env(wf), buf, sizeof(buf)), true);
+	add(arg, N_("ECS service"), target(wf_env(wf), buf, sizeof(buf)), true);
 }
 
 /* ---- doctor ---- */
@@ -711,6 +714,6 @@ const struct kind kind_ecs_service = {
 	.stop = &stop_table,
 	.live = live,
 	.embed_fields = embed_fields,
-	.details_title = "Services",
+	.details_title = N_("Services"),
 	.checks = checks,
 };

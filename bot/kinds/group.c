@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/log.h"
+#include "../i18n/i18n.h"
 #include "../wf/wf_internal.h"
 
 /* ---- config ---- */
@@ -240,15 +241,18 @@ static void finish_group(struct group_run *run)
 	wf_steps(wf, &steps);
 	if (run->n_failed == 0) {
 		wf->noop = run->n_noop == n;
-		if (wf->noop)
-			wf_set_summary(wf, "already %s: %zu member%s",
-				       wf->action == ACTION_START ? "up" : "down", n,
-				       n == 1 ? "" : "s");
+		bool start = wf->action == ACTION_START;
+		unsigned long long m = secs / 60, sec = secs % 60;
+		if (wf->noop && start)
+			wf_set_summary(wf, "already up: %zu member%s", n, n == 1 ? "" : "s");
+		else if (wf->noop)
+			wf_set_summary(wf, "already down: %zu member%s", n, n == 1 ? "" : "s");
+		else if (start)
+			wf_set_summary(wf, "%zu member%s up in %llum%02llus", n, n == 1 ? "" : "s",
+				       m, sec);
 		else
-			wf_set_summary(wf, "%zu member%s %s in %llum%02llus", n, n == 1 ? "" : "s",
-				       wf->action == ACTION_START ? "up" : "down",
-				       (unsigned long long)(secs / 60),
-				       (unsigned long long)(secs % 60));
+			wf_set_summary(wf, "%zu member%s down in %llum%02llus", n,
+				       n == 1 ? "" : "s", m, sec);
 		wf_next(wf, "done");
 		return;
 	}
@@ -467,7 +471,7 @@ const struct kind kind_group = {
 	.start = &start_table,
 	.stop = &stop_table,
 	.live = live,
-	.details_title = "Members",
+	.details_title = N_("Members"),
 	.image_repository = image_repository,
 	.wakes_up = wakes_up,
 };

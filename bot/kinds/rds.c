@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../../aws/rds.h"
+#include "../i18n/i18n.h"
 #include "../wf/wf_internal.h"
 
 #define RETRY                                       \
@@ -74,9 +75,10 @@ static struct run *run_of(struct wf *wf)
 }
 
 enum { R_FIND, R_CHANGE, R_WAIT };
-static const char *const start_steps[] = { "Find databases", "Start", "Wait until available",
-					   NULL };
-static const char *const stop_steps[] = { "Find databases", "Stop", "Wait until stopped", NULL };
+static const char *const start_steps[] = { N_("Find databases"), N_("Start"),
+					   N_("Wait until available"), NULL };
+static const char *const stop_steps[] = { N_("Find databases"), N_("Stop"),
+					  N_("Wait until stopped"), NULL };
 
 static const char *target_state(const struct wf *wf)
 {
@@ -227,9 +229,12 @@ static void c_choose(struct wf *wf)
 		else if (settling(d->status))
 			waiting++;
 		else if (strcmp(d->status, target_state(wf)) != 0) {
-			wf_set_summary(wf, "%s %s is %s: envbot cannot %s it from there",
-				       noun(wf->env), d->id, d->status,
-				       wf->action == ACTION_START ? "start" : "stop");
+			if (wf->action == ACTION_START)
+				wf_set_summary(wf, "%s %s is %s: envbot cannot start it from there",
+					       noun(wf->env), d->id, d->status);
+			else
+				wf_set_summary(wf, "%s %s is %s: envbot cannot stop it from there",
+					       noun(wf->env), d->id, d->status);
 			wf_next(wf, "stuck");
 			return;
 		}
@@ -385,9 +390,9 @@ static const struct wf_state states[] = {
 	  .run = t_describe,
 	  .retry = RETRY,
 	  .next = { { "none", "NotFound" }, { "*", "Choose" } } },
-	{ .name = "Done", .type = WF_SUCCEED, .step = -1, .text = "done" },
-	{ .name = "NotFound", .type = WF_FAIL, .step = -1, .text = "no database to act on" },
-	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = "failed" },
+	{ .name = "Done", .type = WF_SUCCEED, .step = -1, .text = N_("done") },
+	{ .name = "NotFound", .type = WF_FAIL, .step = -1, .text = N_("no database to act on") },
+	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = N_("failed") },
 	{ 0 },
 };
 
@@ -608,7 +613,7 @@ const struct kind kind_rds = {
 	.stop = &stop_table,
 	.live = live,
 	.embed_fields = embed_fields,
-	.details_title = "Databases",
+	.details_title = N_("Databases"),
 	.checks = instance_checks,
 	.wakes_up = wakes_up,
 };
@@ -626,7 +631,7 @@ const struct kind kind_rds_cluster = {
 	.stop = &stop_table,
 	.live = live,
 	.embed_fields = embed_fields,
-	.details_title = "Clusters",
+	.details_title = N_("Clusters"),
 	.checks = cluster_checks,
 	.wakes_up = wakes_up,
 };

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../core/log.h"
+#include "../i18n/i18n.h"
 #include "../wf/wf_internal.h"
 
 static const struct stack_spec *spec_of(const struct cfg_env *env)
@@ -31,12 +32,12 @@ static const struct stack_spec *spec_of(const struct cfg_env *env)
 
 enum { S_CHECK, S_LEFTOVER, S_IMAGE, S_CREATE, S_WAIT_CREATE };
 static const char *const start_steps[] = {
-	"Check stack",  "Remove failed leftover",   "Resolve image tag",
-	"Create stack", "Wait for CREATE_COMPLETE", NULL
+	N_("Check stack"),  N_("Remove failed leftover"),   N_("Resolve image tag"),
+	N_("Create stack"), N_("Wait for CREATE_COMPLETE"), NULL
 };
 enum { T_CHECK, T_DELETE, T_WAIT_DELETE };
-static const char *const stop_steps[] = { "Check stack", "Delete stack", "Wait for DELETE_COMPLETE",
-					  NULL };
+static const char *const stop_steps[] = { N_("Check stack"), N_("Delete stack"),
+					  N_("Wait for DELETE_COMPLETE"), NULL };
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -108,9 +109,18 @@ static void on_described(void *arg, const struct aws_err *err, const struct cfn_
 		wf_set_summary(wf, "another operation is in progress: stack %s is %s", st->name,
 			       st->status);
 	} else if (strcmp(cls, "broken") == 0) {
-		wf_set_summary(wf, "stack %s is %s%s%s; it needs a hand before envbot can %s it",
-			       st->name, st->status, st->status_reason[0] ? ": " : "",
-			       st->status_reason, action_name(wf->action));
+		if (wf->action == ACTION_START)
+			wf_set_summary(
+				wf,
+				"stack %s is %s%s%s; it needs a hand before envbot can start "
+				"it",
+				st->name, st->status, st->status_reason[0] ? ": " : "",
+				st->status_reason);
+		else
+			wf_set_summary(
+				wf, "stack %s is %s%s%s; it needs a hand before envbot can stop it",
+				st->name, st->status, st->status_reason[0] ? ": " : "",
+				st->status_reason);
 	}
 	wf_next(wf, cls);
 }
@@ -185,10 +195,14 @@ static void on_polled(void *arg, const struct aws_err *err, const struct cfn_sta
 			for (size_t i = 0; i < st->n_outputs; i++)
 				wf_add_detail(wf, "%s: %s", st->outputs[i].key,
 					      st->outputs[i].value);
-			wf_set_summary(wf, "up in %llum%02llus%s%s",
-				       (unsigned long long)(secs / 60),
-				       (unsigned long long)(secs % 60),
-				       wf->image_tag[0] ? " with image " : "", wf->image_tag);
+			if (wf->image_tag[0])
+				wf_set_summary(wf, "up in %llum%02llus with image %s",
+					       (unsigned long long)(secs / 60),
+					       (unsigned long long)(secs % 60), wf->image_tag);
+			else
+				wf_set_summary(wf, "up in %llum%02llus",
+					       (unsigned long long)(secs / 60),
+					       (unsigned long long)(secs % 60));
 		}
 		wf_next(wf, "complete");
 	} else {
@@ -321,7 +335,7 @@ static void on_failure(void *arg, const struct aws_err *err, const struct cfn_fa
 	struct wf *wf = arg;
 	if (err->rc == BOT_OK && f) {
 		if (f->summary[0])
-			wf_set_summary(wf, "%s", f->summary);
+			wf_set_summary_text(wf, f->summary, f->summary); /* AWS's words */
 		for (size_t i = 0; i < f->n_delete_failed; i++)
 			wf_add_detail(
 				wf, "DELETE_FAILED %s (%s): %s", f->delete_failed[i].logical_id,
@@ -403,11 +417,14 @@ static const struct wf_state start_states[] = {
 	  .step = -1,
 	  .run = t_find_failure,
 	  .next = { { "*", "Fail" } } },
-	{ .name = "Created", .type = WF_SUCCEED, .step = -1, .text = "up" },
-	{ .name = "AlreadyUp", .type = WF_SUCCEED, .step = -1, .text = "already up" },
-	{ .name = "Busy", .type = WF_FAIL, .step = -1, .text = "another operation is in progress" },
-	{ .name = "Broken", .type = WF_FAIL, .step = -1, .text = "the stack needs a hand" },
-	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = "failed" },
+	{ .name = "Created", .type = WF_SUCCEED, .step = -1, .text = N_("up") },
+	{ .name = "AlreadyUp", .type = WF_SUCCEED, .step = -1, .text = N_("already up") },
+	{ .name = "Busy",
+	  .type = WF_FAIL,
+	  .step = -1,
+	  .text = N_("another operation is in progress") },
+	{ .name = "Broken", .type = WF_FAIL, .step = -1, .text = N_("the stack needs a hand") },
+	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = N_("failed") },
 	{ 0 },
 };
 
@@ -442,10 +459,16 @@ static const struct wf_state stop_states[] = {
 	  .step = -1,
 	  .run = t_find_failure,
 	  .next = { { "*", "Fail" } } },
-	{ .name = "Deleted", .type = WF_SUCCEED, .step = -1, .text = "down: stack deleted" },
-	{ .name = "AlreadyDown", .type = WF_SUCCEED, .step = -1, .text = "already down: no stack" },
-	{ .name = "Busy", .type = WF_FAIL, .step = -1, .text = "another operation is in progress" },
-	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = "failed" },
+	{ .name = "Deleted", .type = WF_SUCCEED, .step = -1, .text = N_("down: stack deleted") },
+	{ .name = "AlreadyDown",
+	  .type = WF_SUCCEED,
+	  .step = -1,
+	  .text = N_("already down: no stack") },
+	{ .name = "Busy",
+	  .type = WF_FAIL,
+	  .step = -1,
+	  .text = N_("another operation is in progress") },
+	{ .name = "Fail", .type = WF_FAIL, .step = -1, .text = N_("failed") },
 	{ 0 },
 };
 
@@ -813,8 +836,8 @@ static enum bot_rc live(struct aws *aws, const struct cfg_env *env, kind_escape_
 
 static void embed_fields(const struct wf *wf, kind_field_fn add, void *arg)
 {
-	add(arg, "Stack", spec_of(wf_env(wf))->stack_name, true);
-	add(arg, "Stack status", wf_stack_status(wf), true);
+	add(arg, N_("Stack"), spec_of(wf_env(wf))->stack_name, true);
+	add(arg, N_("Stack status"), wf_stack_status(wf), true);
 }
 
 /* ---- envbot doctor ---- */
@@ -1002,7 +1025,7 @@ const struct kind kind_stack = {
 	.stop = &stop_table,
 	.live = live,
 	.embed_fields = embed_fields,
-	.details_title = "Outputs",
+	.details_title = N_("Outputs"),
 	.checks = checks,
 	.image_repository = image_repository,
 };

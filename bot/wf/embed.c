@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../i18n/i18n.h"
 #include "kind.h"
 
 #define EMBED_FULL_STEPS 12
@@ -53,7 +54,7 @@ static void add_field(cJSON *fields, const char *name, const char *value, int is
 
 /* Another account or region than the daemon's is said, so nobody reads a
  * red embed against the wrong console: "222222222222, ap-northeast-2". */
-static void add_target_field(cJSON *fields, const struct cfg_env *env)
+static void add_target_field(cJSON *fields, const struct cfg_env *env, const char *loc)
 {
 	struct cfg_aws_target t = cfg_env_target(env);
 	if (!t.assume_role && !t.region && !env->regions && !env->all_regions)
@@ -64,21 +65,30 @@ static void add_target_field(cJSON *fields, const struct cfg_env *env)
 	if (acct)
 		o += (size_t)snprintf(where + o, sizeof(where) - o, "%.12s", acct);
 	else
-		o += (size_t)snprintf(where + o, sizeof(where) - o, "envbot's own");
+		o += (size_t)snprintf(where + o, sizeof(where) - o, "%s", tr(loc, "envbot's own"));
+	if (o >= sizeof(where))
+		o = sizeof(where) - 1;
 	if (env->all_regions)
-		snprintf(where + o, sizeof(where) - o, ", every enabled region");
+		snprintf(where + o, sizeof(where) - o, "%s", tr(loc, ", every enabled region"));
 	else if (env->n_regions > 1)
-		snprintf(where + o, sizeof(where) - o, ", %zu regions", env->n_regions);
+		snprintf(where + o, sizeof(where) - o, tr(loc, ", %zu regions"), env->n_regions);
 	else if (env->n_regions == 1 || t.region)
 		snprintf(where + o, sizeof(where) - o, ", %s",
 			 env->n_regions == 1 ? env->regions[0] : t.region);
-	add_field(fields, "Account", where, 1);
+	add_field(fields, tr(loc, "Account"), where, 1);
 }
 
-/* The kinds add their fields through this (kind_field_fn). */
+/* The kinds add their fields through this (kind_field_fn): their names are
+ * msgids (N_), shown in the embed's language. */
+struct kind_fields {
+	cJSON *fields;
+	const char *loc;
+};
+
 static void add_kind_field(void *arg, const char *name, const char *value, bool is_inline)
 {
-	add_field(arg, name, value, is_inline);
+	const struct kind_fields *kf = arg;
+	add_field(kf->fields, tr(kf->loc, name), value, is_inline);
 }
 
 cJSON *embed_workflow(const struct wf *wf, const char *note)
@@ -86,16 +96,18 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 	const struct cfg_env *env = wf_env(wf);
 	enum wf_status st = wf_status(wf);
 	bool start = wf_action(wf) == ACTION_START;
+	const char *loc = wf_locale(wf); /* everything people read of it */
 	char title[256], buf[4096], dur[32];
 
 	if (st == WF_RUNNING)
-		snprintf(title, sizeof(title), "%s %s…", start ? "Starting" : "Stopping",
-			 env->name);
+		snprintf(title, sizeof(title),
+			 start ? tr(loc, "Starting %s…") : tr(loc, "Stopping %s…"), env->name);
 	else if (st == WF_SUCCEEDED)
-		snprintf(title, sizeof(title), "%s is %s", env->name, start ? "up" : "down");
+		snprintf(title, sizeof(title), start ? tr(loc, "%s is up") : tr(loc, "%s is down"),
+			 env->name);
 	else
-		snprintf(title, sizeof(title), "%s %s failed", env->name,
-			 action_name(wf_action(wf)));
+		snprintf(title, sizeof(title),
+			 start ? tr(loc, "%s start failed") : tr(loc, "%s stop failed"), env->name);
 
 	/* The steps, one per line (none yet: a group before its members are
 	 * listed). */
@@ -120,9 +132,10 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 			embed_duration(end > s->started_ms ? end - s->started_ms : 0, el,
 				       sizeof(el));
 		}
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s **%s**%s%s%s%s%s\n",
-					embed_mark(s->mark), s->label, detail[0] ? " — " : "",
-					detail, el[0] ? " (" : "", el, el[0] ? ")" : "");
+		off += (size_t)snprintf(
+			buf + off, sizeof(buf) - off, "%s **%s**%s%s%s%s%s\n", embed_mark(s->mark),
+			s->msgid ? tr(loc, s->label) : s->label, detail[0] ? " — " : "", detail,
+			el[0] ? " (" : "", el, el[0] ? ")" : "");
 	}
 	if (off >= sizeof(buf))
 		off = sizeof(buf) - 1;
@@ -140,29 +153,33 @@ cJSON *embed_workflow(const struct wf *wf, const char *note)
 						     : EMBED_RED);
 	cJSON *fields = cJSON_AddArrayToObject(e, "fields");
 	if (st != WF_RUNNING)
-		add_field(fields, st == WF_SUCCEEDED ? "Result" : "Reason", wf_summary(wf), 0);
+		add_field(fields, st == WF_SUCCEEDED ? tr(loc, "Result") : tr(loc, "Reason"),
+			  wf_summary_said(wf), 0);
 	const struct kind *kind = kind_of(env);
+	struct kind_fields kf = { .fields = fields, .loc = loc };
 	if (kind && kind->embed_fields)
-		kind->embed_fields(wf, add_kind_field, fields);
-	add_target_field(fields, env);
+		kind->embed_fields(wf, add_kind_field, &kf);
+	add_target_field(fields, env, loc);
 	if (wf_image_tag(wf)[0]) {
 		snprintf(buf, sizeof(buf), "`%s`%s%s%s", wf_image_tag(wf),
 			 wf_image_rule(wf)[0] ? " (" : "", wf_image_rule(wf),
 			 wf_image_rule(wf)[0] ? ")" : "");
-		add_field(fields, "Image tag", buf, 1);
+		add_field(fields, tr(loc, "Image tag"), buf, 1);
 	}
-	add_field(fields, "Triggered by", wf_trigger(wf), 1);
+	add_field(fields, tr(loc, "Triggered by"), wf_trigger_said(wf), 1);
 	embed_duration(wf_elapsed_ms(wf), dur, sizeof(dur));
-	add_field(fields, "Elapsed", dur, 1);
+	add_field(fields, tr(loc, "Elapsed"), dur, 1);
 	if (wf_n_details(wf) > 0) {
 		off = 0;
 		for (size_t i = 0; i < wf_n_details(wf) && off < 1000; i++)
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\n",
 						wf_detail(wf, i));
-		add_field(fields, kind && kind->details_title ? kind->details_title : "Details",
-			  buf, 0);
+		add_field(
+			fields,
+			tr(loc, kind && kind->details_title ? kind->details_title : N_("Details")),
+			buf, 0);
 	}
-	snprintf(buf, sizeof(buf), "workflow %s", wf_id(wf));
+	snprintf(buf, sizeof(buf), tr(loc, "workflow %s"), wf_id(wf));
 	cJSON *footer = cJSON_AddObjectToObject(e, "footer");
 	cJSON_AddStringToObject(footer, "text", buf);
 	time_t t = time(NULL);

@@ -117,13 +117,19 @@ static void finish_regions(void *arg)
 		snprintf(empty, sizeof(empty), " (%zu with nothing to act on)", run->n_empty);
 	if (run->n_failed == 0) {
 		wf->noop = run->n_noop == n_used;
-		if (wf->noop)
-			wf_set_summary(wf, "already %s in %zu region%s%s", verb, n_used,
-				       n_used == 1 ? "" : "s", empty);
+		bool start = wf->action == ACTION_START;
+		unsigned long long m = secs / 60, sec = secs % 60;
+		const char *pl = n_used == 1 ? "" : "s";
+		if (wf->noop && start)
+			wf_set_summary(wf, "already up in %zu region%s%s", n_used, pl, empty);
+		else if (wf->noop)
+			wf_set_summary(wf, "already down in %zu region%s%s", n_used, pl, empty);
+		else if (start)
+			wf_set_summary(wf, "up in %zu region%s in %llum%02llus%s", n_used, pl, m,
+				       sec, empty);
 		else
-			wf_set_summary(wf, "%s in %zu region%s in %llum%02llus%s", verb, n_used,
-				       n_used == 1 ? "" : "s", (unsigned long long)(secs / 60),
-				       (unsigned long long)(secs % 60), empty);
+			wf_set_summary(wf, "down in %zu region%s in %llum%02llus%s", n_used, pl, m,
+				       sec, empty);
 		wf_next(wf, "done");
 		return;
 	}

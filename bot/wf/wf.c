@@ -95,8 +95,10 @@ struct wf *wf_new(struct loop *loop, struct aws *aws, const struct wf_params *p,
 	else
 		new_id(wf->id, sizeof(wf->id), p->env->name, p->action);
 
-	for (size_t i = 0; i < WF_MAX_STEPS && wf->table->steps[i]; i++)
+	for (size_t i = 0; i < WF_MAX_STEPS && wf->table->steps[i]; i++) {
+		wf->steps[wf->n_steps].msgid = true;
 		wf->steps[wf->n_steps++].label = wf->table->steps[i];
+	}
 
 	wf->state = wf->table->states;
 	if (p->resume_state && *p->resume_state) {

@@ -32,6 +32,8 @@ enum wf_mark { WF_PENDING = 0, WF_ACTIVE, WF_DONE, WF_SKIPPED, WF_ERROR };
  * under one step ("Wait for CREATE_COMPLETE" covers Wait and Poll). */
 struct wf_step {
 	const char *label;
+	bool msgid; /* label is a table's (N_): translated where shown; a
+		       member's or region's name is not */
 	enum wf_mark mark;
 	uint64_t started_ms, ended_ms; /* loop_now_ms(); 0 = not yet */
 	char detail[192];              /* "ap-northeast-2 stack CREATE_IN_PROGRESS" */
