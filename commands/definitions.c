@@ -188,6 +188,23 @@ static const struct cmd_desc commands[] = {
 /* Discord's limit on a description and on each of its translations. */
 #define DESCRIPTION_MAX 100
 
+/* Discord's locales (a localization under any other key is refused with
+ * 400): a catalogue is used for the descriptions only when its code is
+ * one of them ("ko"; "pt-BR", not "pt"). */
+static const char *const discord_locales[] = {
+	"id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr",    "hr",    "it", "lt",
+	"hu", "nl", "no", "pl",    "pt-BR", "ro",    "fi",     "sv-SE", "vi",    "tr", "cs",
+	"el", "bg", "ru", "uk",    "hi",    "th",    "zh-CN",  "ja",    "zh-TW", "ko", NULL,
+};
+
+static bool discord_locale(const char *code)
+{
+	for (size_t i = 0; discord_locales[i]; i++)
+		if (strcmp(discord_locales[i], code) == 0)
+			return true;
+	return false;
+}
+
 static size_t utf8_chars(const char *s)
 {
 	size_t n = 0;
@@ -209,7 +226,8 @@ static bool add_description(cJSON *j, const char *en)
 		return false;
 	for (size_t i = 0; i < i18n_n_locales(); i++) {
 		const char *code = i18n_locale_at(i), *t = tr(code, en);
-		if (strcmp(t, en) == 0 || utf8_chars(t) > DESCRIPTION_MAX)
+		if (!discord_locale(code) || strcmp(t, en) == 0 || utf8_chars(t) == 0 ||
+		    utf8_chars(t) > DESCRIPTION_MAX)
 			continue;
 		if (!loc && !(loc = cJSON_AddObjectToObject(j, "description_localizations")))
 			return false;

@@ -17,6 +17,11 @@ struct cli {
 /* Loads cli->config_path; on failure prints the errors to stderr and returns
  * 2 with *out NULL. Caller frees *out with cfg_destroy. */
 int cli_load_config(const struct cli *cli, struct cfg **out);
+/* Loads the message catalogues (i18n_dir_default: $ENVBOT_PO_DIR, the
+ * installed ones, the source tree's): EXIT_OK, also when there are none
+ * (English, with a warning); EXIT_USAGE, said on stderr with FILE:LINE,
+ * when one is malformed. */
+int cli_load_catalogues(const struct cfg *cfg);
 
 /* argv[0] is the command name; argv[1..] its arguments. */
 int cli_run(const struct cli *cli, int argc, char **argv);

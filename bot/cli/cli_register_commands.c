@@ -40,6 +40,10 @@ int cli_register_commands(const struct cli *cli, int argc, char **argv)
 	status = cli_load_config(cli, &cfg);
 	if (status != 0)
 		return status;
+	/* The descriptions' translations come from the catalogues. */
+	status = cli_load_catalogues(cfg);
+	if (status != 0)
+		goto out;
 	if (cfg_discord_token(cfg, &token, err, sizeof(err)) != BOT_OK) {
 		fprintf(stderr, "envbot: %s\n", err);
 		goto out;

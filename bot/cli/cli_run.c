@@ -21,6 +21,12 @@ int cli_run(const struct cli *cli, int argc, char **argv)
 	int status = cli_load_config(cli, &cfg);
 	if (status != 0)
 		return status;
+	/* Before any thread: the catalogue is read-only from then on. */
+	status = cli_load_catalogues(cfg);
+	if (status != 0) {
+		cfg_destroy(cfg);
+		return status;
+	}
 	if (cfg_discord_token(cfg, &token, err, sizeof(err)) != BOT_OK) {
 		fprintf(stderr, "envbot: %s\n", err);
 		cfg_destroy(cfg);

@@ -16,6 +16,7 @@
 #include "../core/log.h"
 #include "../core/rand.h"
 #include "../events/events.h"
+#include "../i18n/i18n.h"
 #include "../sched/calendars.h"
 #include "../sched/sched.h"
 #include "../sched/weekly.h"
@@ -419,10 +420,12 @@ static enum bot_rc load_state(struct daemon *d)
 	state_set_audit_max(d->state, d->cfg->audit_max);
 	if (info.recovered) {
 		char text[1024];
+		/* The channel's language: nobody asked. */
 		snprintf(text, sizeof(text),
-			 "⚠️ envbot's state file was damaged (%s). The last good copy was "
-			 "loaded; "
-			 "the damaged file is kept at `%s`. Check recent overrides.",
+			 tr(d->cfg->locale,
+			    "⚠️ envbot's state file was damaged (%s). The last good "
+			    "copy was loaded; the damaged file is kept at `%s`. "
+			    "Check recent overrides."),
 			 info.reason, info.corrupt_path);
 		warn_channel(d, text);
 	}

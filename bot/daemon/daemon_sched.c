@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "../core/log.h"
+#include "../i18n/i18n.h"
+#include "../sched/plan.h"
 #include "../sched/sched.h"
 #include "../state/saver.h"
 #include "../wf/kind.h"
@@ -22,30 +24,79 @@ static void local_hhmm(const struct cmd_deps *deps, const struct cfg_env *env, t
 	strftime(buf, len, "%a %H:%M %Z", &tm);
 }
 
+/* "Mon 09:00 KST" in the language loc ("월 09:00 KST"). */
+static void local_hhmm_in(const char *loc, const struct cmd_deps *deps, const struct cfg_env *env,
+			  time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	tz_local(cfg_env_tz(deps->cfg, env), t, &tm);
+	/* TRANSLATORS: a weekday, a time of day and its zone: "Mon 09:00 KST". */
+	snprintf(buf, len, tr(loc, "%s %02d:%02d %s"), cmd_weekday(loc, tm.tm_wday), tm.tm_hour,
+		 tm.tm_min, tm.tm_zone ? tm.tm_zone : "");
+}
+
+/* The trigger as the embed shows it, in the language loc: what the English
+ * one ("scheduled start (Mon 09:00 KST)") says. */
+static void trigger_said(const char *loc, enum sched_kind kind, enum action action,
+			 const char *when, char *buf, size_t len)
+{
+	bool start = action == ACTION_START;
+	const char *fmt;
+	switch (kind) {
+	case SCHED_CATCH_UP:
+		fmt = start ? N_("catch-up start (%s)") : N_("catch-up stop (%s)");
+		break;
+	case SCHED_ENFORCE: fmt = start ? N_("enforce start (%s)") : N_("enforce stop (%s)"); break;
+	case SCHED_LEASE: fmt = start ? N_("lease start (%s)") : N_("lease stop (%s)"); break;
+	case SCHED_WATCH: fmt = start ? N_("watch start (%s)") : N_("watch stop (%s)"); break;
+	default: fmt = start ? N_("scheduled start (%s)") : N_("scheduled stop (%s)"); break;
+	}
+	snprintf(buf, len, tr(loc, fmt), when);
+}
+
 static void on_fire(void *arg, const struct cfg_env *env, enum action action, enum sched_kind kind,
 		    time_t scheduled_at, const struct state_decision *d)
 {
 	const struct cmd_deps *deps = arg;
-	char when[64], note[512], trigger[160];
+	/* Nobody asked: the embed is in the channel's language; the trigger
+	 * stays English for the audit and events out. */
+	const char *loc = deps->cfg->locale;
+	char when[64], when_said[64], note[512], trigger[160], said[256];
 	local_hhmm(deps, env, scheduled_at, when, sizeof(when));
+	local_hhmm_in(loc, deps, env, scheduled_at, when_said, sizeof(when_said));
 	snprintf(trigger, sizeof(trigger), "%s %s (%s)", sched_kind_name(kind), action_name(action),
 		 when);
+	trigger_said(loc, kind, action, when_said, said, sizeof(said));
 	note[0] = '\0';
-	if (kind == SCHED_LEASE)
-		snprintf(note, sizeof(note), "%s", d ? d->reason : "the lease ended");
+	const struct state_lease *ls = deps->state ? state_lease_of(deps->state, env->name) : NULL;
+	if (kind == SCHED_LEASE && ls)
+		snprintf(note, sizeof(note), tr(loc, "end of the lease of %s"),
+			 ls->who[0] ? ls->who : tr(loc, "a manual start"));
+	else if (kind == SCHED_LEASE)
+		snprintf(note, sizeof(note), "%s", d ? d->reason : tr(loc, "the lease ended"));
 	else if (kind == SCHED_WATCH)
 		snprintf(note, sizeof(note),
-			 "AWS starts a database stopped for 7 days again on its own; the schedule "
-			 "says down since %s, so envbot stops it again",
-			 when);
+			 tr(loc, "AWS starts a database stopped for 7 days again on its own; the "
+				 "schedule says down since %s, so envbot stops it again"),
+			 when_said);
+	else if (kind == SCHED_CATCH_UP && action == ACTION_START)
+		snprintf(note, sizeof(note),
+			 tr(loc, "catch-up: envbot was down at the scheduled start (%s)"),
+			 when_said);
 	else if (kind == SCHED_CATCH_UP)
-		snprintf(note, sizeof(note), "catch-up: envbot was down at the scheduled %s (%s)",
-			 action_name(action), when);
-	else if (d && d->rule == STATE_RULE_EXTEND)
-		snprintf(note, sizeof(note), "%s", d->reason);
+		snprintf(note, sizeof(note),
+			 tr(loc, "catch-up: envbot was down at the scheduled stop (%s)"),
+			 when_said);
+	else if (d && d->rule == STATE_RULE_EXTEND) {
+		const struct tz *tz = cfg_env_tz(deps->cfg, env);
+		cmd_reason_words(loc, deps->state, env->name, d, plan_local_date(tz, scheduled_at),
+				 tz, note, sizeof(note));
+	}
 	struct wfm_request req = { .env = env,
 				   .action = action,
 				   .trigger = trigger,
+				   .trigger_said = said,
+				   .locale = loc,
 				   .note = note,
 				   /* Catch-up and enforcement only speak when there is
 				    * something to do. */
