@@ -70,8 +70,8 @@ static size_t utf8_floor(const char *s, size_t n)
 
 void cmd_escape(const char *in, char *out, size_t len)
 {
-	static const char ellipsis[] = "\xE2\x80\xA6";
-	static const char zwsp[] = "\xE2\x80\x8B"; /* after '@': no mention */
+	static const char ellipsis[] = "…";
+	static const char zwsp[] = "​"; /* after '@': no mention */
 	size_t o = 0;
 	if (len == 0)
 		return;
@@ -812,12 +812,12 @@ cJSON *cmd_reply_messages(const char *loc, const char *text, int flags, size_t m
 	size_t np = paginate(text, len, pages, max_pages, &more);
 	char note[256] = "", lines[200];
 	if (more == 1) {
-		snprintf(note, sizeof(note), "\n\xE2\x80\xA6 %s",
+		snprintf(note, sizeof(note), "\n… %s",
 			 tr(loc, "and 1 more line not shown (too long for Discord)"));
 	} else if (more > 1) {
 		snprintf(lines, sizeof(lines),
 			 tr(loc, "and %zu more lines not shown (too long for Discord)"), more);
-		snprintf(note, sizeof(note), "\n\xE2\x80\xA6 %s", lines);
+		snprintf(note, sizeof(note), "\n… %s", lines);
 	}
 	for (size_t i = 0; i < np; i++) {
 		str = string_of(text + pages[i].b, pages[i].e - pages[i].b,

@@ -78,7 +78,7 @@ static void list_env_names(const char *loc, const struct cfg *cfg, char *buf, si
 		size_t room = left ? sizeof(tail) : 0;
 		if (o + need + room >= len) {
 			snprintf(more, sizeof(more), tr(loc, "and %zu more"), cfg->n_envs - i);
-			snprintf(tail, sizeof(tail), "%s\xE2\x80\xA6 %s", i ? ", " : "", more);
+			snprintf(tail, sizeof(tail), "%s… %s", i ? ", " : "", more);
 			snprintf(buf + o, len - o, "%s", tail);
 			return;
 		}
@@ -348,9 +348,9 @@ static void snooze_lease(struct cmd_ctx *c, const struct tz *tz, time_t warned, 
 	cmd_fmt_local_in(c->loc, tz, warned, was, sizeof(was));
 	cmd_fmt_local_in(c->loc, tz, t, until, sizeof(until));
 	snprintf(text, sizeof(text),
-		 tr(c->loc, "\xE2\x8F\xB0 **%s** was to stop at %s (end of its lease).\n%s Lease "
+		 tr(c->loc, "⏰ **%s** was to stop at %s (end of its lease).\n%s Lease "
 			    "extended to %s by %s (+%dh).%s"),
-		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", until, who, hours,
+		 c->env->name, was, saved ? "✅" : "⚠", until, who, hours,
 		 saved ? ""
 		       : tr(c->loc, " But it could NOT be saved: it holds only until envbot "
 				    "restarts."));
@@ -436,9 +436,9 @@ static void on_snooze(struct cmd_ctx *c)
 	cmd_conflict_note(c->loc, c->deps->state, c->env->name, "extend", sp.date,
 			  c->deps->cfg->holidays, c->deps->cfg->n_holidays, note, sizeof(note));
 	snprintf(text, sizeof(text),
-		 tr(c->loc, "\xE2\x8F\xB0 **%s** was to stop at %s.\n%s Extended to %s by %s "
+		 tr(c->loc, "⏰ **%s** was to stop at %s.\n%s Extended to %s by %s "
 			    "(+%dh).%s"),
-		 c->env->name, was, saved ? "\xE2\x9C\x85" : "\xE2\x9A\xA0", until, who, hours,
+		 c->env->name, was, saved ? "✅" : "⚠", until, who, hours,
 		 saved ? note
 		       : tr(c->loc, " But it could NOT be saved: it holds only until envbot "
 				    "restarts."));
@@ -490,7 +490,7 @@ void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix)
 		describe_action(&c);
 		if (!deps->state) {
 			ix_reply(deps->rest, ix,
-				 message(tr(c.loc, "\xE2\x9C\x98 envbot's state is not loaded; try "
+				 message(tr(c.loc, "✘ envbot's state is not loaded; try "
 						   "again later"),
 					 true));
 			break;
@@ -500,7 +500,7 @@ void cmd_dispatch(const struct cmd_deps *deps, struct ix *ix)
 	case IX_COMPONENT:
 		if (!deps->state) {
 			ix_reply(deps->rest, ix,
-				 message(tr(c.loc, "\xE2\x9C\x98 envbot's state is not loaded; try "
+				 message(tr(c.loc, "✘ envbot's state is not loaded; try "
 						   "again later"),
 					 true));
 			break;
@@ -525,7 +525,7 @@ enum bot_rc cmd_post_stop_warning(const struct cmd_deps *deps, const struct cfg_
 	cmd_fmt_local_in(loc, tz, stop_at, when, sizeof(when));
 	long mins = (long)((stop_at - time(NULL) + 59) / 60);
 	snprintf(text, sizeof(text),
-		 tr(loc, "\xE2\x8F\xB0 **%s** stops at %s (in %ld min). Need it longer? %s can "
+		 tr(loc, "⏰ **%s** stops at %s (in %ld min). Need it longer? %s can "
 			 "snooze the stop:"),
 		 env->name, when, mins < 0 ? 0 : mins,
 		 env->protected_env ? tr(loc, "An admin") : tr(loc, "An operator"));

@@ -49,7 +49,7 @@ static void run_list(struct cmd_ctx *c, const char *arg)
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
 		cmd_text_add(&t,
-			     tr(c->loc, "\xE2\x9D\x84 Frozen by %s: no automatic action until "
+			     tr(c->loc, "❄ Frozen by %s: no automatic action until "
 					"/unfreeze.\n"),
 			     who);
 	}
@@ -429,7 +429,7 @@ static void queue_workflow(struct cmd_ctx *c, struct wfm_request *req, const str
 	lease_apply(c, req->action, lp, &was, &had);
 	cmd_who(c, who, sizeof(who));
 	snprintf(text, sizeof(text),
-		 tr(c->loc, "\xE2\x8F\xB3 The %s of **%s** is queued by %s: it will run when the "
+		 tr(c->loc, "⏳ The %s of **%s** is queued by %s: it will run when the "
 			    "current %s ends%s%s.%s%s"),
 		 cmd_verb(c->loc, req->action), c->env->name, who,
 		 cmd_verb(c->loc, wf_action(running)), link[0] ? " " : "", link,
@@ -511,12 +511,10 @@ static void run_workflow(struct cmd_ctx *c, enum action action, const char *arg)
 	lease_undo(c, &was, had);
 	if (rc == BOT_EBUSY) {
 		const char *link = wfm_link(c->deps->wfm, c->env->name);
-		snprintf(text, sizeof(text),
-			 tr(c->loc, "\xE2\x9C\x98 %s already has a workflow running%s%s"),
+		snprintf(text, sizeof(text), tr(c->loc, "✘ %s already has a workflow running%s%s"),
 			 c->env->name, link[0] ? ": " : "", link);
 	} else {
-		snprintf(text, sizeof(text),
-			 tr(c->loc, "\xE2\x9C\x98 the %s of %s could not begin: %s"),
+		snprintf(text, sizeof(text), tr(c->loc, "✘ the %s of %s could not begin: %s"),
 			 cmd_verb(c->loc, action), c->env->name, bot_strerror(rc));
 	}
 	cmd_audit(c, rc == BOT_EBUSY ? "refused: a workflow is running" : "failed");
@@ -634,9 +632,8 @@ static void run_extend(struct cmd_ctx *c, const char *arg)
 			cmd_fmt_local_in(loc, tz, p.was.until, was, sizeof(was));
 			cmd_fmt_local_in(loc, tz, p.new_stop, now_s, sizeof(now_s));
 			snprintf(text[i], sizeof(text[i]),
-				 tr(loc,
-				    "\xE2\x9C\x85 **%s**: the lease (until %s) now ends at %s, "
-				    "by %s; then it is stopped."),
+				 tr(loc, "✅ **%s**: the lease (until %s) now ends at %s, "
+					 "by %s; then it is stopped."),
 				 c->env->name, was, now_s, who);
 		}
 		cmd_commit(c, text[CMD_EN], text[CMD_SAID], "");
@@ -668,7 +665,7 @@ static void run_extend(struct cmd_ctx *c, const char *arg)
 		cmd_fmt_local_in(loc, tz, p.scheduled, was, sizeof(was));
 		cmd_fmt_local_in(loc, tz, p.new_stop, now_s, sizeof(now_s));
 		snprintf(text[i], sizeof(text[i]),
-			 tr(loc, "\xE2\x9C\x85 **%s**: today's stop (scheduled %s) moved to %s by "
+			 tr(loc, "✅ **%s**: today's stop (scheduled %s) moved to %s by "
 				 "%s. Tomorrow's schedule is unchanged."),
 			 c->env->name, was, now_s, who);
 	}
@@ -759,7 +756,7 @@ static void run_skip(struct cmd_ctx *c, const char *arg)
 		const char *loc = cmd_lang(c, i);
 		cmd_fmt_local_in(loc, tz, at, when, sizeof(when));
 		snprintf(text[i], sizeof(text[i]),
-			 tr(loc, "\xE2\x9C\x85 **%s**: skip %s recorded by %s; the scheduled start "
+			 tr(loc, "✅ **%s**: skip %s recorded by %s; the scheduled start "
 				 "(%s) will not happen. Scheduled stops still run."),
 			 c->env->name, ds, who, when);
 	}

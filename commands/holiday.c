@@ -121,7 +121,7 @@ static void run_add(struct cmd_ctx *c, const char *arg)
 	calendar_note(c, d, note, sizeof(note));
 	for (int i = 0; i < CMD_LANGS; i++)
 		snprintf(text[i], sizeof(text[i]),
-			 tr(cmd_lang(c, i), "\xF0\x9F\x8F\x96 Holiday %s%s%s%s added by %s: "
+			 tr(cmd_lang(c, i), "🏖 Holiday %s%s%s%s added by %s: "
 					    "scheduled starts that day are skipped for every "
 					    "environment (stops still run)."),
 			 arg, shown[0] ? " (" : "", shown, shown[0] ? ")" : "", who);

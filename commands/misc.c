@@ -32,9 +32,9 @@ static void on_tags(void *arg, const struct aws_err *err, const struct ecr_image
 	cmd_escape(r->repo, repo, sizeof(repo));
 	if (!list || (err && err->rc != BOT_OK)) {
 		cmd_escape(err ? err->message : "", msg, sizeof(msg));
-		cmd_text_add(&t, tr(r->loc, "\xE2\x9C\x98 could not read the tags of %s: %s%s%s"),
-			     repo, err ? bot_strerror(err->rc) : "unknown error",
-			     msg[0] ? " \xE2\x80\x94 " : "", msg);
+		cmd_text_add(&t, tr(r->loc, "✘ could not read the tags of %s: %s%s%s"), repo,
+			     err ? bot_strerror(err->rc) : "unknown error", msg[0] ? " — " : "",
+			     msg);
 	} else if (list->n == 0) {
 		cmd_text_add(&t, tr(r->loc, "%s has no tagged image."), repo);
 	} else {
@@ -90,8 +90,7 @@ static void run_tags(struct cmd_ctx *c, const char *arg)
 	r->ix = c->ix;
 	enum bot_rc rc = ecr_list_tags(c->deps->aws, r->repo, TAGS_SHOW, on_tags, r);
 	if (rc != BOT_OK) {
-		snprintf(why, sizeof(why), tr(c->loc, "\xE2\x9C\x98 could not ask ECR: %s"),
-			 bot_strerror(rc));
+		snprintf(why, sizeof(why), tr(c->loc, "✘ could not ask ECR: %s"), bot_strerror(rc));
 		ix_edit(c->deps->rest, c->ix, rest_msg_new(why, REST_FLAG_EPHEMERAL), NULL, NULL);
 		free(r);
 		return;
@@ -224,10 +223,9 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 		fmt_money(r.proj_spent, pa, sizeof(pa));
 		fmt_money(r.proj_saved, pb, sizeof(pb));
 		cmd_text_add(&t,
-			     tr(c->loc,
-				"**%s**: up %.1f h of %.0f h \xC2\xB7 spent %s \xC2\xB7 saved "
-				"%s vs always-on (%s) \xC2\xB7 projection for the month: "
-				"%s spent, %s saved\n"),
+			     tr(c->loc, "**%s**: up %.1f h of %.0f h · spent %s · saved "
+					"%s vs always-on (%s) · projection for the month: "
+					"%s spent, %s saved\n"),
 			     e->name, r.hours_up, r.hours_so_far, a, b, d, pa, pb);
 		total.spent += r.spent;
 		total.saved += r.saved;
@@ -243,8 +241,8 @@ static void run_cost(struct cmd_ctx *c, const char *arg)
 		fmt_money(total.proj_spent, pa, sizeof(pa));
 		fmt_money(total.proj_saved, pb, sizeof(pb));
 		cmd_text_add(&t,
-			     tr(c->loc, "**total**: spent %s \xC2\xB7 saved %s vs always-on (%s) "
-					"\xC2\xB7 projection: %s spent, %s saved\n"),
+			     tr(c->loc, "**total**: spent %s · saved %s vs always-on (%s) "
+					"· projection: %s spent, %s saved\n"),
 			     a, b, d, pa, pb);
 	}
 	cmd_answer(c, rows ? cmd_text_str(&t) : tr(c->loc, "No environment to cost."), false);
@@ -268,7 +266,7 @@ static void run_freeze(struct cmd_ctx *c, const char *arg)
 	for (int i = 0; i < CMD_LANGS; i++)
 		snprintf(text[i], sizeof(text[i]),
 			 tr(cmd_lang(c, i),
-			    "\xE2\x9D\x84 Frozen by %s: no automatic action anywhere (scheduled "
+			    "❄ Frozen by %s: no automatic action anywhere (scheduled "
 			    "starts and stops, catch-up, enforce) until /unfreeze. Frozen "
 			    "overrides every pause, skip and extend. /env start and /env stop "
 			    "still work by hand."),
@@ -326,8 +324,7 @@ static void run_audit(struct cmd_ctx *c, const char *arg)
 		cmd_escape(e->user[0] ? e->user : e->user_id, user, sizeof(user));
 		cmd_escape(e->action, action, sizeof(action));
 		cmd_escape(e->outcome, outcome, sizeof(outcome));
-		cmd_text_add(&t, "%s \xC2\xB7 %s \xC2\xB7 %s \xE2\x86\x92 %s\n", when, user, action,
-			     outcome);
+		cmd_text_add(&t, "%s · %s · %s → %s\n", when, user, action, outcome);
 	}
 	cmd_answer(c, cmd_text_str(&t), false);
 	cmd_text_free(&t);

@@ -67,8 +67,8 @@ static void answer_aside(struct cmd_ctx *c, const char *kind, const char *icon, 
 		ix_reply(c->deps->rest, c->ix, message(text, true));
 }
 
-#define REFUSED "\xE2\x9C\x98"
-#define NOOP    "\xE2\x84\xB9\xEF\xB8\x8F"
+#define REFUSED "✘"
+#define NOOP    "ℹ️"
 
 void cmd_refuse(struct cmd_ctx *c, const char *why)
 {
@@ -199,7 +199,7 @@ void cmd_commit(struct cmd_ctx *c, const char *event, const char *said, const ch
 	cmd_audit(c, "ok");
 	cmd_emit_override(c, event);
 	if (saver_save_now(c->deps->saver) != BOT_OK) {
-		snprintf(out, sizeof(out), "\xE2\x9A\xA0 %s %s", said,
+		snprintf(out, sizeof(out), "⚠ %s %s", said,
 			 tr(c->loc, "But it could NOT be saved to the state file: it holds only "
 				    "until envbot restarts. Check the disk and the log."));
 		cmd_answer(c, out, true);

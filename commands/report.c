@@ -62,10 +62,10 @@ static cJSON *report_message(const struct report_job *j)
 		     tr(j->loc, "Hours up measured from envbot's record of starts and stops, "
 				"Monday to Sunday (%s). Saved is against always-on at each "
 				"environment's hourly cost.\n**Total**: up %.2f h (scheduled %.2f "
-				"h) \xC2\xB7 estimate %s \xC2\xB7 saved %s"),
+				"h) · estimate %s · saved %s"),
 		     tz_name(j->cfg->tz), up, sched, a, b);
 	if (j->ce_note[0])
-		cmd_text_add(&t, tr(j->loc, "\n\xE2\x9A\xA0 Cost Explorer: %s"), j->ce_note);
+		cmd_text_add(&t, tr(j->loc, "\n⚠ Cost Explorer: %s"), j->ce_note);
 	cJSON *msg = cJSON_CreateObject(), *embeds = cJSON_AddArrayToObject(msg, "embeds");
 	cJSON *e = cJSON_CreateObject();
 	if (!e || !cJSON_AddItemToArray(embeds, e)) {
@@ -74,8 +74,7 @@ static cJSON *report_message(const struct report_job *j)
 		cmd_text_free(&t);
 		return NULL;
 	}
-	snprintf(line, sizeof(line), tr(j->loc, "\xF0\x9F\x93\x8A Weekly report: week of %s"),
-		 date);
+	snprintf(line, sizeof(line), tr(j->loc, "📊 Weekly report: week of %s"), date);
 	cJSON_AddStringToObject(e, "title", line);
 	cJSON_AddStringToObject(e, "description", cmd_text_str(&t));
 	cJSON_AddNumberToObject(e, "color", 3447003);
@@ -87,8 +86,8 @@ static cJSON *report_message(const struct report_job *j)
 		money(x->always_on, b, sizeof(b));
 		money(x->saved, c, sizeof(c));
 		int n = snprintf(line, sizeof(line),
-				 tr(j->loc, "up %.2f h \xC2\xB7 scheduled %.2f h\nestimate %s "
-					    "\xC2\xB7 always-on %s \xC2\xB7 saved %s"),
+				 tr(j->loc, "up %.2f h · scheduled %.2f h\nestimate %s "
+					    "· always-on %s · saved %s"),
 				 x->actual_hours, x->scheduled_hours, a, b, c);
 		if (n < 0 || (size_t)n >= sizeof(line))
 			n = (int)strlen(line);
@@ -126,13 +125,12 @@ static void posted(void *arg, const struct rest_response *res)
 			saver_save_soon(j->saver);
 		}
 		snprintf(text, sizeof(text),
-			 tr(j->loc, "\xF0\x9F\x93\x8A The report for the week of %s is posted."),
-			 date);
+			 tr(j->loc, "📊 The report for the week of %s is posted."), date);
 	} else {
 		log_error(MOD, "msg=\"weekly report not posted\" week=%s status=%ld rc=\"%s\"",
 			  date, res->status, bot_strerror(res->rc));
 		snprintf(text, sizeof(text),
-			 tr(j->loc, "\xE2\x9C\x98 The report for the week of %s could not be "
+			 tr(j->loc, "✘ The report for the week of %s could not be "
 				    "posted (%s)."),
 			 date, bot_strerror(res->rc));
 	}

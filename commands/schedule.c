@@ -160,13 +160,13 @@ static void run_pause(struct cmd_ctx *c, const char *arg)
 		if (date)
 			snprintf(text[i], sizeof(text[i]),
 				 tr(loc,
-				    "\xE2\x8F\xB8 **%s**: paused by %s until %s: no automatic "
+				    "⏸ **%s**: paused by %s until %s: no automatic "
 				    "start or stop before that day. /schedule resume %s ends it "
 				    "sooner."),
 				 c->env->name, who, until, c->env->name);
 		else
 			snprintf(text[i], sizeof(text[i]),
-				 tr(loc, "\xE2\x8F\xB8 **%s**: paused by %s until %s: no automatic "
+				 tr(loc, "⏸ **%s**: paused by %s until %s: no automatic "
 					 "start or stop before then. /schedule resume %s ends it "
 					 "sooner."),
 				 c->env->name, who, until, c->env->name);
@@ -199,7 +199,7 @@ static void run_resume(struct cmd_ctx *c, const char *arg)
 	cmd_who(c, who, sizeof(who));
 	for (int i = 0; i < CMD_LANGS; i++)
 		snprintf(text[i], sizeof(text[i]),
-			 tr(cmd_lang(c, i), "\xE2\x96\xB6 **%s**: resumed by %s; scheduled actions "
+			 tr(cmd_lang(c, i), "▶ **%s**: resumed by %s; scheduled actions "
 					    "run again from the next one."),
 			 c->env->name, who);
 	cmd_conflict_note(c->loc, c->deps->state, c->env->name, "resume", 0, NULL, 0, note,

@@ -54,13 +54,13 @@ run faketime 0
 [ ! -s "$LOG" ] && ok || bad "a test-only package is not installed without --test"
 
 run "" 0 --runtime --list
-[ "$out" = "libwebsockets17 libcurl4 libcjson1 libconfig9 libxml2 libcairo2 libssl3 zlib1g libical3 ca-certificates tzdata" ] &&
+[ "$out" = "libwebsockets17 libcurl4 libcjson1 libconfig9 libxml2 libcairo2 libssl3 zlib1g libical3 libgettextpo0 ca-certificates tzdata" ] &&
 	ok || bad "--runtime --list: $out"
 run "" 0 --list
 echo "$out" | grep -q "libwebsockets-dev" && ! echo "$out" | grep -q "python3-aiohttp" && ok ||
 	bad "--list: $out"
 run "" 0 --test --list
-for p in python3-aiohttp faketime systemd clang valgrind python3-yaml libwebsockets-dev; do
+for p in python3-aiohttp faketime systemd clang valgrind python3-yaml libwebsockets-dev gettext libgettextpo-dev; do
 	echo "$out" | grep -qw -- "$p" && ok || bad "--test lacks $p"
 done
 run "" 0 --bogus

@@ -149,12 +149,12 @@ static cJSON *render(const struct wfm_item *it)
 	const char *who = it->q_who[0] ? it->q_who : tr(loc, "someone");
 	if (it->done)
 		snprintf(note, sizeof(note),
-			 tr(loc, "%s%s\xE2\x8F\xAD Then: %s, queued by %s (started in its own "
+			 tr(loc, "%s%s⏭ Then: %s, queued by %s (started in its own "
 				 "message)"),
 			 it->note, it->note[0] ? "\n" : "", what, who);
 	else
 		snprintf(note, sizeof(note),
-			 tr(loc, "%s%s\xE2\x8F\xAD Next: %s, queued by %s: it runs when this one "
+			 tr(loc, "%s%s⏭ Next: %s, queued by %s: it runs when this one "
 				 "ends"),
 			 it->note, it->note[0] ? "\n" : "", what, who);
 	return embed_workflow(it->wf, note);
