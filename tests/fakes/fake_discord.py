@@ -21,7 +21,12 @@ What it enforces, like Discord:
   code 40060 for a second); @original edits/followups only after an ACK and
   within 15 min; message limits (content 2000, 10 embeds, title 256,
   description 4096, 25 fields of 256/1024, footer 2048, author 256, total
-  6000; 400 code 50035); autocomplete <= 25 choices; rate limits with real
+  6000; 400 code 50035); autocomplete <= 25 choices; application commands
+  on PUT: names, descriptions of 1-100 characters, 25 options at most, and
+  name_localizations / description_localizations keyed by Discord's locales
+  ("ko", "en-US"; not "kr", not "ko-KR") with values within the same limits
+  (400 code 50035, the field's path in "errors"), and GET .../commands
+  leaving the localizations out unless ?with_localizations=true; rate limits with real
   X-RateLimit-Limit/-Remaining/-Reset/-Reset-After/-Bucket headers (channel
   messages 5 per 5 s per channel, other bot routes 50 per 1 s, callbacks 5
   per 1 s per interaction) and 429s with retry_after; the global limit of 50
@@ -49,7 +54,8 @@ Control API (HTTP, JSON bodies, all under /_control):
   POST /_control/interaction   {"command": "env", "subcommand": "start",
         "options": {"name": "dev"}, "type": 2, "focused": "name",
         "user_id": "...", "roles": [...], "guild_id": "...",
-        "channel_id": "...", "custom_id": "..." (type 3)}
+        "channel_id": "...", "custom_id": "..." (type 3), "locale": "ko"
+        (the user's Discord language; "en-US" when left out)}
         -> {"id", "token"}: sends INTERACTION_CREATE on the current session
         (queued for replay if no connection is up); type 4 = autocomplete.
         With "offline": true nothing is sent: the interaction is recorded
@@ -109,7 +115,8 @@ Counters: connections, identifies, resumes, ready, resumed, heartbeats,
 heartbeat_acks, dispatches, interactions, callbacks, callbacks_late,
 callbacks_duplicate, edits, followups, messages, message_edits, requests,
 rest_401, rest_4xx, rest_429, rest_429_global, rest_5xx, injected,
-commands_put, commands_get, gateway_closes, invalid_payloads.
+commands_put, commands_put_refused, commands_get, gateway_closes,
+invalid_payloads.
 """
 
 import argparse
@@ -132,6 +139,72 @@ DEADLINE_S = 3.0
 TOKEN_TTL_S = 15 * 60
 UPLOAD_FILES_MAX = 10
 UPLOAD_BYTES_MAX = 10 << 20  # Discord's upload limit for bots
+# The locales Discord takes as keys of name_localizations and
+# description_localizations (anything else: 400 Invalid Form Body).
+DISCORD_LOCALES = {"id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it",
+                   "lt", "hu", "nl", "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr",
+                   "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja", "zh-TW", "ko"}
+COMMAND_NAME_RE = r"[-_\w]{1,32}"  # Discord: lowercase where the script has case
+
+
+def command_errors(c, where="", top=True):
+    """Discord's checks of one application command (top) or option: name,
+    description (1-100 characters), their localizations (Discord locales
+    only, values within the same limits), options (25 at most). Returns
+    (path, code, message) of the first problem, or None."""
+    if not isinstance(c, dict):
+        return where, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"
+    name = c.get("name")
+    if not isinstance(name, str) or not re.fullmatch(COMMAND_NAME_RE, name) or \
+            name != name.lower():
+        return where + "name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
+    desc = c.get("description")
+    if not isinstance(desc, str) or not 1 <= len(desc) <= 100:
+        return where + "description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+    for key, limit in (("name_localizations", None), ("description_localizations", 100)):
+        loc = c.get(key)
+        if loc is None:
+            continue
+        if not isinstance(loc, dict):
+            return where + key, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType"
+        for k, v in loc.items():
+            if k not in DISCORD_LOCALES:
+                return "%s%s.%s" % (where, key, k), "ENUM_TYPE_COERCE", \
+                    "Value \"%s\" is not a valid enum value." % k
+            if not isinstance(v, str):
+                return "%s%s.%s" % (where, key, k), "BASE_TYPE_STRING", "Must be a string."
+            if limit is None:
+                if not re.fullmatch(COMMAND_NAME_RE, v) or v != v.lower():
+                    return "%s%s.%s" % (where, key, k), "APPLICATION_COMMAND_INVALID_NAME", \
+                        "Command name is invalid"
+            elif not 1 <= len(v) <= limit:
+                return "%s%s.%s" % (where, key, k), "BASE_TYPE_BAD_LENGTH", \
+                    "Must be between 1 and %d in length." % limit
+    opts = c.get("options") or []
+    if not isinstance(opts, list) or len(opts) > 25:
+        return where + "options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+    for i, o in enumerate(opts):
+        e = command_errors(o, "%soptions.%d." % (where, i), False)
+        if e:
+            return e
+    return None
+
+
+def without_localizations(c):
+    """A command as GET .../commands answers it without
+    ?with_localizations=true: the localization maps left out."""
+    c = {k: v for k, v in c.items() if k not in ("name_localizations", "description_localizations")}
+    if isinstance(c.get("options"), list):
+        c["options"] = [without_localizations(o) for o in c["options"]]
+    return c
+
+
+def form_error(path, code, message):
+    """Discord's 50035 body: the errors nested along the field's path."""
+    errors = {"_errors": [{"code": code, "message": message}]}
+    for part in reversed([p for p in path.split(".") if p]):
+        errors = {part: errors}
+    return {"code": 50035, "message": "Invalid Form Body", "errors": errors}
 
 
 def now():
@@ -468,8 +541,8 @@ class Fake:
                        "avatar": None, "joined_at": "2026-01-01T00:00:00.000000+00:00",
                        "deaf": False, "mute": False, "flags": 0, "pending": False,
                        "permissions": "2248473465835073"},
-            "app_permissions": "2248473465835073", "locale": "en-US",
-            "guild_locale": "en-US", "entitlements": [],
+            "app_permissions": "2248473465835073", "locale": spec.get("locale", "en-US"),
+            "guild_locale": spec.get("guild_locale", "en-US"), "entitlements": [],
             "authorizing_integration_owners": {"0": guild_id}, "context": 0,
         }
         if itype in (2, 4):
@@ -567,8 +640,9 @@ class Fake:
         ua = request.headers.get("User-Agent", "")
         route = self.route_key(method, path)
         replica = request.match_info.get("replica")
+        query = dict(request.query)
         rec = {"t": t, "method": method, "path": path, "route": route, "auth": auth is not None,
-               "ua": ua, "status": None, "body": None, "replica": replica}
+               "ua": ua, "status": None, "body": None, "replica": replica, "query": query}
         self.requests.append(rec)
         self.count("requests")
         if self.delay_ms:
@@ -592,7 +666,7 @@ class Fake:
         status, out, headers = await self.rest_inner(request, method, path, route, body,
                                                      auth, ua,
                                                      "/r/" + replica if replica else "",
-                                                     files)
+                                                     files, query)
         rec["status"] = status
         if status == 401:
             self.count("rest_401")
@@ -660,7 +734,7 @@ class Fake:
         return None, out
 
     async def rest_inner(self, request, method, path, route, body, auth, ua, prefix="",
-                         files=None):
+                         files=None, query=None):
         t = now()
         tokened = route.startswith("POST /interactions/") or path.startswith("/webhooks/")
         for f in self.failures:
@@ -672,7 +746,7 @@ class Fake:
                 if f.get("after"):
                     # the request is carried out, its answer lost (an edge
                     # 5xx or a timeout after Discord did the work)
-                    await self.handle(method, path, body, prefix, files)
+                    await self.handle(method, path, body, prefix, files, query)
                     return st, {"message": "%d: injected after" % st, "code": 0}, None
                 if st == 429:
                     ra = float(f.get("retry_after", 0.5))
@@ -714,10 +788,10 @@ class Fake:
             return 429, {"message": "You are being rate limited.", "retry_after": ra,
                          "global": False}, h
         b["remaining"] -= 1
-        status, out = await self.handle(method, path, body, prefix, files)
+        status, out = await self.handle(method, path, body, prefix, files, query)
         return status, out, self.headers_for(b)
 
-    async def handle(self, method, path, body, prefix="", files=None):
+    async def handle(self, method, path, body, prefix="", files=None, query=None):
         m = re.fullmatch(r"/gateway(/bot)?", path)
         if m and method == "GET":
             url = "%s://127.0.0.1:%d%s/gateway" % (self.ws, self.port, prefix)
@@ -734,14 +808,19 @@ class Fake:
             scope = m.group(2) or "global"
             if method == "GET":
                 self.count("commands_get")
-                return 200, self.commands.get(scope, [])
+                # Without it Discord leaves the translations out (and says
+                # one language's words in *_localized instead).
+                if (query or {}).get("with_localizations") == "true":
+                    return 200, self.commands.get(scope, [])
+                return 200, [without_localizations(c) for c in self.commands.get(scope, [])]
             if method == "PUT":
                 if not isinstance(body, list) or len(body) > 100:
                     return 400, {"message": "Invalid Form Body", "code": 50035}
-                for c in body:
-                    if not re.fullmatch(r"[-_a-z0-9]{1,32}", c.get("name", "")) or \
-                            not 1 <= len(c.get("description", "")) <= 100:
-                        return 400, {"message": "Invalid Form Body", "code": 50035}
+                for i, c in enumerate(body):
+                    e = command_errors(c, "%d." % i)
+                    if e:
+                        self.count("commands_put_refused")
+                        return 400, form_error(*e)
                 stored = []
                 for c in body:
                     c = dict(c)
@@ -926,6 +1005,7 @@ class Fake:
             msg = {"id": mid, "channel_id": channel, "content": body.get("content", ""),
                    "embeds": body.get("embeds", []), "t": t, "edits": [],
                    "allowed_mentions": body.get("allowed_mentions"),
+                   "components": body.get("components") or [],
                    "attachments": atts or []}
             self.messages[mid] = msg
             self.count("messages")
@@ -942,7 +1022,7 @@ class Fake:
             if err:
                 return 400, {"message": "Invalid Form Body: " + err, "code": 50035}
             msg["edits"].append({"t": t, "body": body, "attachments": atts})
-            for k in ("content", "embeds"):
+            for k in ("content", "embeds", "components"):
                 if k in body:
                     msg[k] = body[k]
             if atts is not None:
