@@ -6,7 +6,14 @@ message, then uploads files the way discord.js does (multipart/form-data:
 a followup with two files, a channel message with one), and the fake must
 have accepted every step and recorded the files byte for byte.
 
-usage: discordjs_e2e.py TESTS_DISCORDJS_DIR
+With ENVBOT_BINARY, `envbot register-commands` registers envbot's commands
+with their Korean translations (po/ko.po) first; discord.js reads them back
+with ?with_localizations=true, finds a Korean description on every command,
+subcommand and option, PUTs them again (envbot then sees them unchanged),
+and a locale Discord does not have is refused with 50035 as discord.js
+reports Discord's errors.
+
+usage: discordjs_e2e.py TESTS_DISCORDJS_DIR [ENVBOT_BINARY]
 Exit 77 (skipped) when node is missing or discord.js cannot be installed."""
 
 import base64
@@ -61,12 +68,19 @@ def main():
     if not ensure_modules(d):
         print("skipped: node or discord.js not available")
         return 77
-    h = Harness(binary=None)
+    binary = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
+    h = Harness(binary=binary,
+                env={"ENVBOT_PO_DIR": os.path.join(d, "..", "..", "po")} if binary else None)
     node = None
     lines = []
     try:
         h.start_fake()
         env = dict(os.environ, FAKE_PORT=str(h.port), DISCORD_TOKEN=TOKEN)
+        if binary:
+            r = h.run("register-commands")
+            check(r.returncode == 0 and h.counters().get("commands_put") == 1,
+                  "envbot registered its commands: %r" % r.stderr[-1000:])
+            env["COMMANDS_GUILD"] = "200000000000000002"
         node = subprocess.Popen(["node", "bot.js"], cwd=d, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=lambda: [lines.append(x.strip()) for x in node.stdout],
@@ -84,6 +98,21 @@ def main():
             raise Failure("discord.js never printed %r; output: %r" % (prefix, lines[-20:]))
 
         wait_line("READY", 30)
+        if binary:
+            got = wait_line("COMMANDS ", 5).split()
+            n, ko = int(got[1].split("=")[1]), int(got[2].split("=")[1])
+            check(n > 30 and ko == n, "a Korean description for each of the %d: %d" % (n, ko))
+            check(" ".join(got[3:]) == "env=환경: 목록, 상태, 시작, 중지, 연장, 건너뛰기",
+                  "/env in Korean: %r" % got)
+            wait_line("COMMANDS_SET", 5)
+            check(h.counters().get("commands_put") == 2, "discord.js PUT them again")
+            refused = wait_line("REFUSED ", 5)
+            check(refused.startswith("REFUSED 50035 ") and "description_localizations.kr" in
+                  refused, "a locale Discord lacks refused as Discord does: %r" % refused)
+            r = h.run("register-commands")
+            check(r.returncode == 0 and "already up to date" in r.stdout and
+                  h.counters().get("commands_put") == 2,
+                  "envbot sees discord.js's copy unchanged: %r" % (r.stdout + r.stderr))
         i = h.interaction(command="env", subcommand="status", options={"name": "dev"})
         wait_line("DONE " + i["id"], 15)
         check(not any(x.startswith("ERROR") for x in lines), "discord.js error: %r" % lines)
@@ -120,6 +149,8 @@ def main():
                "POST /channels/%s/messages" % up["channel_id"]],
               "multipart requests: %r" % [q["route"] for q in uploads])
         for q in st["requests"]:
+            if q["method"] == "PUT" and q["body"] and q["body"][0].get("name") == "ping":
+                continue  # refused on purpose
             check(q["status"] is not None and q["status"] < 400,
                   "fake refused discord.js: %s %s -> %s" % (q["method"], q["path"], q["status"]))
             tokened = q["path"].startswith("/interactions/") or q["path"].startswith("/webhooks/")
