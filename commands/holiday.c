@@ -76,21 +76,28 @@ static void calendar_note(const struct cmd_ctx *c, ymd_t d, char *buf, size_t le
 				continue;
 			users++;
 			if (eo < sizeof(envs)) {
-				int w = snprintf(envs + eo, sizeof(envs) - eo, "%s%s", eo ? ", " : "",
-						 cfg->envs[k].name);
+				int w = snprintf(envs + eo, sizeof(envs) - eo, "%s%s",
+						 eo ? ", " : "", cfg->envs[k].name);
 				eo += w > 0 ? (size_t)w : 0;
 			}
 		}
 		/* One message per case: the sentence is the translator's. */
 		if (users == cfg->n_envs)
-			NOTE(tr(c->loc, " Note: %s is already a day of calendar %s%s%s%s, which keeps "
-					"every environment down already."),
+			NOTE(tr(c->loc,
+				" Note: %s is already a day of calendar %s%s%s%s, which keeps "
+				"every environment down already."),
+			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "");
+		else if (users == 0)
+			NOTE(tr(c->loc,
+				" Note: %s is already a day of calendar %s%s%s%s, which keeps "
+				"no environment down; this holiday keeps every environment "
+				"down."),
 			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "");
 		else
-			NOTE(tr(c->loc, " Note: %s is already a day of calendar %s%s%s%s, which keeps "
-					"%s down; this holiday keeps every environment down."),
-			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "",
-			     users ? envs : tr(c->loc, "no environment"));
+			NOTE(tr(c->loc,
+				" Note: %s is already a day of calendar %s%s%s%s, which keeps "
+				"%s down; this holiday keeps every environment down."),
+			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "", envs);
 	}
 #undef NOTE
 	if (o >= len && len > 0)
@@ -261,15 +268,17 @@ static void list_calendars(const struct cmd_ctx *c, struct cmd_text *t)
 			cmd_text_add(t, tr(c->loc, " · fetched %s, %zu day%s\n"), a, sc->n_days,
 				     sc->n_days == 1 ? "" : "s");
 		} else {
-			cmd_text_add(t, "%s", tr(c->loc, " · no copy yet: its days do not apply\n"));
+			cmd_text_add(t, "%s",
+				     tr(c->loc, " · no copy yet: its days do not apply\n"));
 		}
 		if (sc && sc->failed_at) {
 			cmd_fmt_local_in(c->loc, tz, sc->failed_at, b, sizeof(b));
 			cmd_escape(sc->error, why, sizeof(why));
 			if (sc->fetched)
 				cmd_text_add(t,
-					     tr(c->loc, "  ⚠ the refresh of %s failed: %s; the copy "
-							"fetched %s is still used\n"),
+					     tr(c->loc,
+						"  ⚠ the refresh of %s failed: %s; the copy "
+						"fetched %s is still used\n"),
 					     b, why, a);
 			else
 				cmd_text_add(t, tr(c->loc, "  ⚠ the refresh of %s failed: %s\n"), b,

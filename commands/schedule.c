@@ -99,7 +99,12 @@ static void run_show(struct cmd_ctx *c, const char *arg)
 			continue;
 		char label[STATE_TEXT_MAX * 2] = "", raw[STATE_TEXT_MAX + STATE_CAL_NAME_MAX + 16];
 		if (in_cfg && ch.source == HOLIDAY_CALENDAR) {
-			holidays_label(&ch, raw, sizeof(raw));
+			/* holidays_label's "Seollal, calendar ko", in the caller's
+			 * words */
+			char cal[STATE_CAL_NAME_MAX + 64];
+			snprintf(cal, sizeof(cal), tr(c->loc, "calendar %s"), ch.calendar);
+			snprintf(raw, sizeof(raw), "%s%s%s", ch.label ? ch.label : "",
+				 ch.label && ch.label[0] ? ", " : "", cal);
 			cmd_escape(raw, label, sizeof(label));
 		} else if (h && h->label[0]) {
 			cmd_escape(h->label, label, sizeof(label));

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../core/log.h"
+#include "../i18n/i18n.h"
 #include "calfetch.h"
 #include "plan.h"
 
@@ -110,16 +111,20 @@ static void post_failure(struct calendars *c, const struct state_calendar *sc, c
 	for (char *p = quoted; *p; p++)
 		if (*p == '`' || (unsigned char)*p < 0x20)
 			*p = '\'';
+	/* The channel's language: nobody asked. */
+	const char *loc = c->cfg->locale;
 	if (sc->fetched) {
 		fmt_when(c, sc->fetched, when, sizeof(when));
 		snprintf(text, sizeof(text),
-			 "\xE2\x9A\xA0\xEF\xB8\x8F Holiday calendar **%s** could not be refreshed: "
-			 "`%s`. The copy from %s is still used.",
+			 tr(loc,
+			    "⚠️ Holiday calendar **%s** could not be refreshed: `%s`. The copy "
+			    "from %s is still used."),
 			 sc->name, quoted, when);
 	} else {
 		snprintf(text, sizeof(text),
-			 "\xE2\x9A\xA0\xEF\xB8\x8F Holiday calendar **%s** could not be refreshed: "
-			 "`%s`. No copy yet: its days do not apply.",
+			 tr(loc,
+			    "⚠️ Holiday calendar **%s** could not be refreshed: `%s`. No copy "
+			    "yet: its days do not apply."),
 			 sc->name, quoted);
 	}
 	c->d.post(c->d.arg, text);
