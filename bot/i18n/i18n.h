@@ -31,7 +31,7 @@
  * says where it looked: English only); BOT_EPARSE when a file is malformed,
  * is not UTF-8, names another Language than its file name, or a translation
  * does not take the arguments of its msgid (err: "FILE:LINE: what", from
- * libgettextpo; nothing is loaded then); BOT_ENOMEM. Not thread-safe: call
+ * libgettextpo; what was loaded before stays); BOT_ENOMEM. Not thread-safe: call
  * before other threads use tr(). */
 enum bot_rc i18n_load(const char *dir, char *err, size_t errlen);
 /* Forgets every catalogue: tr() answers English. */

@@ -2,6 +2,8 @@
 """End to end in Korean: the real `envbot` against the fake Discord
 (tests/fakes/fake_discord.py) and the fake AWS, with po/ko.po.
 
+  catalogue  a malformed po/ko.po stops register-commands and run with exit 2
+             and its FILE:LINE; no catalogue at all is English with a warning.
   register   `envbot register-commands` PUTs Korean description_localizations
              (key "ko") for every command, subcommand and option, names
              unchanged; the fake (which refuses what Discord refuses) takes
@@ -129,6 +131,45 @@ def walk(items, out, where=""):
         out.append((p, c["name"], c["description"], c.get("description_localizations")))
         walk(c.get("options"), out, p)
     return out
+
+
+def s_catalogue_errors(binary, cfg, env, discord, d, c):
+    """A malformed catalogue is refused like a config error, with its file
+    and line, before anything is sent; a missing one is English, said."""
+    bad = os.path.join(d, "po-bad")
+    os.makedirs(bad, exist_ok=True)
+    with open(os.path.join(SRC, "po", "ko.po"), encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    at = next(i for i, ln in enumerate(lines) if ln.startswith('msgstr "') and i > 20)
+    lines[at] = lines[at] + " oops"
+    with open(os.path.join(bad, "ko.po"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    r = subprocess.run([binary, "-c", cfg, "register-commands"], env=dict(env, ENVBOT_PO_DIR=bad),
+                       capture_output=True, text=True, timeout=60)
+    c.ok(r.returncode == 2 and ("ko.po:%d:" % (at + 1)) in r.stderr,
+         "catalogue: a malformed ko.po exits 2 naming its file and line", (r.returncode, r.stderr))
+    c.ok(not discord.call("/state")["counters"].get("commands_put"),
+         "catalogue: nothing registered then")
+    r = subprocess.run([binary, "-c", cfg, "run"], env=dict(env, ENVBOT_PO_DIR=bad),
+                       capture_output=True, text=True, timeout=60)
+    c.ok(r.returncode == 2 and "ko.po:%d:" % (at + 1) in r.stderr,
+         "catalogue: run refuses it too", (r.returncode, r.stderr[-500:]))
+
+
+def s_english_only(binary, cfg, env, discord, d, c):
+    """No catalogue directory: English, with a warning; the definitions
+    lose their translations (a change: PUT)."""
+    before = discord.call("/state")["counters"].get("commands_put", 0)
+    r = subprocess.run([binary, "-c", cfg, "register-commands"],
+                       env=dict(env, ENVBOT_PO_DIR=os.path.join(d, "no-such-dir")),
+                       capture_output=True, text=True, timeout=60)
+    st = discord.call("/state")
+    c.ok(r.returncode == 0 and "every reply in English" in r.stderr + r.stdout,
+         "catalogue: none found is English with a warning", r.stderr[-500:])
+    cmds = st["commands"].get(GUILD, [])
+    c.ok(st["counters"].get("commands_put") == before + 1 and
+         "description_localizations" not in json.dumps(cmds),
+         "catalogue: English-only definitions registered", st["counters"])
 
 
 def s_register(binary, cfg, env, discord, c):
@@ -360,7 +401,9 @@ def main():
         env["DISCORD_TOKEN"] = FakeDiscord.TOKEN
         env["ENVBOT_TEST_POLL_MS"] = "200"
         env["ENVBOT_PO_DIR"] = os.path.join(SRC, "po")
+        s_catalogue_errors(binary, cfg, env, discord, d, c)
         s_register(binary, cfg, env, discord, c)
+        s_english_only(binary, cfg, env, discord, d, c)
         aws.ctl("behavior", {"stack": NIGHTLY, "create_seconds": 0.5})
         log = open(os.path.join(d, "envbot.log"), "wb")
         bot = subprocess.Popen([binary, "-c", cfg, "run"], stdout=log, stderr=subprocess.STDOUT,
