@@ -58,7 +58,8 @@ extern const struct cmd_desc cmd_report_table[]; /* report.c: /report */
 
 /* The override just made, as an event out (events.h), recorded in the state
  * with it: call before the save that covers the change. text says what
- * changed, for humans. cmd_commit does it. */
+ * changed, in English like the audit (events go to operators' tools).
+ * cmd_commit does it. */
 void cmd_emit_override(struct cmd_ctx *c, const char *text);
 
 /* ---- languages ----
