@@ -13,7 +13,7 @@
 set -eu
 
 RUNTIME_PKGS="libwebsockets17 libcurl4 libcjson1 libconfig9 libxml2 libcairo2 libssl3 zlib1g libical3 libgettextpo0 ca-certificates tzdata"
-BUILD_PKGS="build-essential cmake pkg-config libwebsockets-dev libcurl4-openssl-dev libcjson-dev libssl-dev libconfig-dev zlib1g-dev libxml2-dev libcairo2-dev libical-dev libgettextpo-dev"
+BUILD_PKGS="build-essential cmake pkg-config libwebsockets-dev libcurl4-openssl-dev libcjson-dev libssl-dev libconfig-dev zlib1g-dev libxml2-dev libcairo2-dev libical-dev libgettextpo-dev libfontconfig-dev"
 # python3-aiohttp: the fake Discord and AWS servers; faketime: schedule tests;
 # systemd: systemd-analyze for the unit test; python3-yaml: deploy file checks;
 # python3-prometheus-client: parses /metrics; clang: fuzzers; valgrind, curl;
