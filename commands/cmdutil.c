@@ -923,6 +923,17 @@ void cmd_reason_words(const char *loc, const struct state *st, const char *env,
 	}
 }
 
+void cmd_appendf(char *buf, size_t len, size_t *o, const char *fmt, ...)
+{
+	if (*o >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(buf + *o, len - *o, fmt, ap);
+	va_end(ap);
+	*o += w > 0 ? (size_t)w : 0;
+}
+
 void cmd_conflict_note(const char *loc, const struct state *st, const char *env, const char *kind,
 		       ymd_t date, const ymd_t *cfg_holidays, size_t n_cfg_holidays, char *buf,
 		       size_t len)
@@ -932,16 +943,11 @@ void cmd_conflict_note(const char *loc, const struct state *st, const char *env,
 	char who[STATE_WHO_MAX * 2], ds[16];
 	size_t o = 0;
 	buf[0] = '\0';
-#define NOTE(...)                                                         \
-	do {                                                              \
-		if (o < len) {                                            \
-			int w_ = snprintf(buf + o, len - o, __VA_ARGS__); \
-			o += w_ > 0 ? (size_t)w_ : 0;                     \
-		}                                                         \
-	} while (0)
 	if (fz) {
 		cmd_escape(fz->who, who, sizeof(who));
-		NOTE(tr(loc, " Note: frozen by %s overrides everything until /unfreeze."), who);
+		cmd_appendf(buf, len, &o,
+			    tr(loc, " Note: frozen by %s overrides everything until /unfreeze."),
+			    who);
 	}
 	if (pz && strcmp(kind, "pause") != 0 && strcmp(kind, "holiday") != 0) {
 		bool covers = pz->until_date ? (date == 0 || date < pz->until_date) : true;
@@ -949,24 +955,28 @@ void cmd_conflict_note(const char *loc, const struct state *st, const char *env,
 			cmd_escape(pz->who, who, sizeof(who));
 			if (pz->until_date) {
 				when_format_date(pz->until_date, ds, sizeof(ds));
-				NOTE(tr(loc, " Note: %s is paused until %s by %s, which holds "
-					     "every automatic action first."),
-				     env, ds, who);
+				cmd_appendf(buf, len, &o,
+					    tr(loc,
+					       " Note: %s is paused until %s by %s, which holds "
+					       "every automatic action first."),
+					    env, ds, who);
 			} else {
-				NOTE(tr(loc, " Note: %s is paused by %s, which holds every "
-					     "automatic action first."),
-				     env, who);
+				cmd_appendf(buf, len, &o,
+					    tr(loc, " Note: %s is paused by %s, which holds every "
+						    "automatic action first."),
+					    env, who);
 			}
 		}
 	}
 	if (strcmp(kind, "skip") == 0 && date &&
 	    is_holiday(st, date, cfg_holidays, n_cfg_holidays)) {
 		when_format_date(date, ds, sizeof(ds));
-		NOTE(tr(loc, " Note: %s is a holiday: that start was skipped anyway."), ds);
+		cmd_appendf(buf, len, &o,
+			    tr(loc, " Note: %s is a holiday: that start was skipped anyway."), ds);
 	}
 	if (o > 0)
-		NOTE("%s", tr(loc, " (rule: freeze > pause > skip/holiday > extend)"));
-#undef NOTE
+		cmd_appendf(buf, len, &o, "%s",
+			    tr(loc, " (rule: freeze > pause > skip/holiday > extend)"));
 	if (o >= len && len > 0)
 		buf[len - 1] = '\0';
 }

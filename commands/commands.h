@@ -223,6 +223,11 @@ int cmd_snooze_compute(const char *loc, const struct cfg_env *env, const struct 
  * Returns a new array the caller frees, NULL on ENOMEM. */
 cJSON *cmd_reply_messages(const char *loc, const char *text, int flags, size_t max_messages);
 
+/* Appends to the fixed buffer buf[len] at *o (advanced by what the text
+ * needs, so *o >= len says it was cut): the notes added to a reply one
+ * clause at a time. The caller ends a cut text with buf[len - 1] = '\0'. */
+void cmd_appendf(char *buf, size_t len, size_t *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* A growing text for replies built line by line. Stops growing (and sets
  * b.full) at CMD_TEXT_MAX bytes, or on ENOMEM (b.oom); what was added stays. */
 #define CMD_TEXT_MAX (1024u * 1024u)

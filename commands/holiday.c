@@ -57,13 +57,6 @@ static void calendar_note(const struct cmd_ctx *c, ymd_t d, char *buf, size_t le
 	if (holidays_list(cfg, c->deps->state, NULL, &v, &n) != BOT_OK)
 		return;
 	when_format_date(d, ds, sizeof(ds));
-#define NOTE(...)                                                         \
-	do {                                                              \
-		if (o < len) {                                            \
-			int w_ = snprintf(buf + o, len - o, __VA_ARGS__); \
-			o += w_ > 0 ? (size_t)w_ : 0;                     \
-		}                                                         \
-	} while (0)
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].date != d || v[i].source != HOLIDAY_CALENDAR)
 			continue;
@@ -75,31 +68,33 @@ static void calendar_note(const struct cmd_ctx *c, ymd_t d, char *buf, size_t le
 			if (!holidays_applies(&cfg->envs[k], v[i].calendar))
 				continue;
 			users++;
-			if (eo < sizeof(envs)) {
-				int w = snprintf(envs + eo, sizeof(envs) - eo, "%s%s",
-						 eo ? ", " : "", cfg->envs[k].name);
-				eo += w > 0 ? (size_t)w : 0;
-			}
+			cmd_appendf(envs, sizeof(envs), &eo, "%s%s", eo ? ", " : "",
+				    cfg->envs[k].name);
 		}
 		/* One message per case: the sentence is the translator's. */
 		if (users == cfg->n_envs)
-			NOTE(tr(c->loc,
-				" Note: %s is already a day of calendar %s%s%s%s, which keeps "
-				"every environment down already."),
-			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "");
+			cmd_appendf(
+				buf, len, &o,
+				tr(c->loc,
+				   " Note: %s is already a day of calendar %s%s%s%s, which keeps "
+				   "every environment down already."),
+				ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "");
 		else if (users == 0)
-			NOTE(tr(c->loc,
-				" Note: %s is already a day of calendar %s%s%s%s, which keeps "
-				"no environment down; this holiday keeps every environment "
-				"down."),
-			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "");
+			cmd_appendf(
+				buf, len, &o,
+				tr(c->loc,
+				   " Note: %s is already a day of calendar %s%s%s%s, which keeps "
+				   "no environment down; this holiday keeps every environment "
+				   "down."),
+				ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "");
 		else
-			NOTE(tr(c->loc,
-				" Note: %s is already a day of calendar %s%s%s%s, which keeps "
-				"%s down; this holiday keeps every environment down."),
-			     ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "", envs);
+			cmd_appendf(
+				buf, len, &o,
+				tr(c->loc,
+				   " Note: %s is already a day of calendar %s%s%s%s, which keeps "
+				   "%s down; this holiday keeps every environment down."),
+				ds, name, label[0] ? " (" : "", label, label[0] ? ")" : "", envs);
 	}
-#undef NOTE
 	if (o >= len && len > 0)
 		buf[len - 1] = '\0';
 	free(v);
