@@ -155,9 +155,9 @@ static const char *cost_held(void *ud, const struct plan_event *ev)
 	struct state_decision d;
 	/* the holiday calendars' days too, as the scheduler sees them */
 	struct holidays_of ho = { .cfg = f->c->deps->cfg, .st = f->c->deps->state, .env = f->env };
-	state_decide_fn(f->c->deps->state, f->env->name,
-			ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at, ev->date,
-			holidays_decide_fn, &ho, f->tz, &d);
+	state_decide(f->c->deps->state, f->env->name,
+		     ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at, ev->date,
+		     holidays_decide_fn, &ho, f->tz, &d);
 	return d.run ? NULL : "held by an override";
 }
 

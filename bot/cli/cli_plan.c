@@ -49,8 +49,8 @@ static const char *override_filter(void *ud, const struct plan_event *ev)
 	/* The config's holidays are the plan's own list (skipped before this
 	 * hook); the calendars' come here, named in the reason. */
 	struct holidays_of ho = { .cfg = o->cfg, .st = o->st, .env = o->e };
-	state_decide_fn(o->st, o->env, ev->action == ACTION_START ? ACTION_START : ACTION_STOP,
-			ev->at, ev->date, holidays_decide_fn, &ho, o->tz, &d);
+	state_decide(o->st, o->env, ev->action == ACTION_START ? ACTION_START : ACTION_STOP, ev->at,
+		     ev->date, holidays_decide_fn, &ho, o->tz, &d);
 	if (d.run)
 		return NULL;
 	char **r = realloc(o->reasons, (o->n_reasons + 1) * sizeof(*r));

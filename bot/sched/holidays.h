@@ -60,7 +60,7 @@ void holidays_label(const struct holiday *h, char *buf, size_t len);
  * prints it), since a private calendar's address carries its key. */
 void holidays_source_shown(const struct cfg_calendar *cal, char *buf, size_t len);
 
-/* The conflict rule's question (state_decide_fn's state_holiday_fn): ctx is
+/* The conflict rule's question (state_decide's state_holiday_fn): ctx is
  * a struct holidays_of, the label holidays_label's. */
 struct holidays_of {
 	const struct cfg *cfg;

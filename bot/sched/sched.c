@@ -125,9 +125,8 @@ static void decide(const struct sched *s, const struct sched_env *se, enum actio
 	/* The config's holidays and the calendars' as the state holds them now:
 	 * a refresh counts from the next decision on. */
 	struct holidays_of ho = { .cfg = s->d.cfg, .st = s->d.st, .env = se->env };
-	state_decide_fn(s->d.st, se->env->name, a == ACTION_START ? ACTION_START : ACTION_STOP, at,
-			plan_local_date(se->tz, at), holidays_decide_fn, &ho, se->tz,
-			&out->decision);
+	state_decide(s->d.st, se->env->name, a == ACTION_START ? ACTION_START : ACTION_STOP, at,
+		     plan_local_date(se->tz, at), holidays_decide_fn, &ho, se->tz, &out->decision);
 	out->at = out->decision.at;
 }
 

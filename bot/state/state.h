@@ -515,22 +515,19 @@ struct state_decision {
 	char reason[STATE_TEXT_MAX + STATE_WHO_MAX + 64];
 };
 
-/* Pure: reads st only. tz (may be NULL = UTC) is the schedule's zone, used to
- * write times in the reason. cfg_holidays may be NULL when n is 0. */
-void state_decide(const struct state *st, const char *env, enum action action, time_t at,
-		  ymd_t date, const ymd_t *cfg_holidays, size_t n_cfg_holidays, const struct tz *tz,
-		  struct state_decision *out);
-
 /* The holidays a caller brings besides the chat's (the config's list, the
  * holiday calendars of bot/sched/holidays.c): true when date is one, with
  * what the reason says of it in label, "" for nothing. "Seollal, calendar
  * ko" makes "skipped: holiday 2027-02-08 (Seollal, calendar ko)". */
 typedef bool (*state_holiday_fn)(void *ctx, ymd_t date, char *label, size_t len);
 
-/* state_decide asking fn (NULL: no holidays but the chat's) instead of a
- * list; they come before the chat's, as the config's do there. */
-void state_decide_fn(const struct state *st, const char *env, enum action action, time_t at,
-		     ymd_t date, state_holiday_fn fn, void *ctx, const struct tz *tz,
-		     struct state_decision *out);
+/* The conflict rule for one scheduled action of env at `at` (the local
+ * date `date`). Pure: reads st only, and asks fn (NULL: no holidays but the
+ * chat's) for the holidays the caller brings; they come before the chat's.
+ * tz (may be NULL = UTC) is the schedule's zone, used to write times in the
+ * reason. */
+void state_decide(const struct state *st, const char *env, enum action action, time_t at,
+		  ymd_t date, state_holiday_fn fn, void *ctx, const struct tz *tz,
+		  struct state_decision *out);
 
 #endif

@@ -36,36 +36,9 @@ static ymd_t local_date(time_t t, const struct tz *tz)
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
-/* state_decide's list, asked as a state_holiday_fn. */
-struct day_list {
-	const ymd_t *v;
-	size_t n;
-};
-
-static bool in_list(void *ctx, ymd_t date, char *label, size_t len)
-{
-	const struct day_list *l = ctx;
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->v[i] == date) {
-			if (len)
-				label[0] = '\0';
-			return true;
-		}
-	}
-	return false;
-}
-
 void state_decide(const struct state *st, const char *env, enum action action, time_t at,
-		  ymd_t date, const ymd_t *cfg_holidays, size_t n_cfg_holidays, const struct tz *tz,
+		  ymd_t date, state_holiday_fn fn, void *ctx, const struct tz *tz,
 		  struct state_decision *out)
-{
-	struct day_list l = { .v = cfg_holidays, .n = n_cfg_holidays };
-	state_decide_fn(st, env, action, at, date, in_list, &l, tz, out);
-}
-
-void state_decide_fn(const struct state *st, const char *env, enum action action, time_t at,
-		     ymd_t date, state_holiday_fn fn, void *ctx, const struct tz *tz,
-		     struct state_decision *out)
 {
 	char t1[96], d1[16], label[STATE_TEXT_MAX + STATE_CAL_NAME_MAX + 16];
 	out->run = true;

@@ -2,7 +2,7 @@
  * environment down and where each comes from (bot/sched/holidays.c), a
  * calendar's text or file into a state copy over the daemon's span
  * (bot/sched/calfetch.c: calfetch_parse, calfetch_file), the conflict rule
- * asking them (state_decide_fn), and the daemon's refresher on local files
+ * asking them (state_decide), and the daemon's refresher on local files
  * with a real event loop (bot/sched/calendars.c): a good copy cached, a
  * broken file keeping it with the failure recorded and one message per
  * streak, a file gone from the config dropped, the fence respected.
@@ -373,36 +373,32 @@ static void test_find_and_list(void)
 	/* the conflict rule asking them */
 	struct state_decision d;
 	struct holidays_of ho = { .cfg = cfg, .st = st, .env = dev };
-	state_decide_fn(st, "dev", ACTION_START, 1801000000, 20270207, holidays_decide_fn, &ho,
-			NULL, &d);
+	state_decide(st, "dev", ACTION_START, 1801000000, 20270207, holidays_decide_fn, &ho, NULL,
+		     &d);
 	CHECK(!d.run);
 	CHECK_INT(d.rule, STATE_RULE_HOLIDAY);
 	CHECK_STR(d.reason, "skipped: holiday 2027-02-07 (Seollal, calendar ko)");
-	state_decide_fn(st, "dev", ACTION_STOP, 1801000000, 20270207, holidays_decide_fn, &ho, NULL,
-			&d);
+	state_decide(st, "dev", ACTION_STOP, 1801000000, 20270207, holidays_decide_fn, &ho, NULL,
+		     &d);
 	CHECK(d.run); /* stops still run */
 	ho.env = qa;
-	state_decide_fn(st, "qa", ACTION_START, 1801000000, 20270207, holidays_decide_fn, &ho, NULL,
-			&d);
+	state_decide(st, "qa", ACTION_START, 1801000000, 20270207, holidays_decide_fn, &ho, NULL,
+		     &d);
 	CHECK(d.run);
 	/* a calendar's day comes before the chat's on the same date */
-	state_decide_fn(st, "qa", ACTION_START, 1801000000, 20270208, holidays_decide_fn, &ho, NULL,
-			&d);
+	state_decide(st, "qa", ACTION_START, 1801000000, 20270208, holidays_decide_fn, &ho, NULL,
+		     &d);
 	CHECK_STR(d.reason, "skipped: holiday 2027-02-08 (Lunar New Year, calendar company)");
 	ho.env = ops;
-	state_decide_fn(st, "ops", ACTION_START, 1801000000, 20270208, holidays_decide_fn, &ho,
-			NULL, &d);
+	state_decide(st, "ops", ACTION_START, 1801000000, 20270208, holidays_decide_fn, &ho, NULL,
+		     &d);
 	CHECK_STR(d.reason, "skipped: holiday 2027-02-08 (offsite, added by bob)");
-	state_decide_fn(st, "ops", ACTION_START, 1801000000, 20270101, holidays_decide_fn, &ho,
-			NULL, &d);
+	state_decide(st, "ops", ACTION_START, 1801000000, 20270101, holidays_decide_fn, &ho, NULL,
+		     &d);
 	CHECK_STR(d.reason, "skipped: holiday 2027-01-01");
 	/* without a function only the chat's */
-	state_decide_fn(st, "dev", ACTION_START, 1801000000, 20270207, NULL, NULL, NULL, &d);
+	state_decide(st, "dev", ACTION_START, 1801000000, 20270207, NULL, NULL, NULL, &d);
 	CHECK(d.run);
-	/* and the old list form is unchanged */
-	static const ymd_t list[] = { 20270207 };
-	state_decide(st, "dev", ACTION_START, 1801000000, 20270207, list, 1, NULL, &d);
-	CHECK_STR(d.reason, "skipped: holiday 2027-02-07");
 	state_destroy(st);
 	cfg_destroy(cfg);
 }

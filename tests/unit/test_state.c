@@ -138,6 +138,33 @@ static struct state *full_state(int v)
 	return st;
 }
 
+/* The config's holidays as a list, asked the way the scheduler's
+ * holidays_decide_fn is (bot/sched/holidays.c). */
+struct day_list {
+	const ymd_t *v;
+	size_t n;
+};
+
+static bool in_list(void *ctx, ymd_t date, char *label, size_t len)
+{
+	const struct day_list *l = ctx;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == date) {
+			if (len)
+				label[0] = '\0';
+			return true;
+		}
+	return false;
+}
+
+static void decide_list(const struct state *st, const char *env, enum action action, time_t at,
+			ymd_t date, const ymd_t *days, size_t n, const struct tz *tz,
+			struct state_decision *out)
+{
+	struct day_list l = { .v = days, .n = n };
+	state_decide(st, env, action, at, date, in_list, &l, tz, out);
+}
+
 static void test_roundtrip(void)
 {
 	char path[128], err[256];
@@ -939,82 +966,81 @@ static void test_decide(void)
 	ymd_t day = 20261123;
 	ymd_t cfg_holidays[] = { 20261225 };
 
-	state_decide(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.at == start && dec.rule == STATE_RULE_NONE);
 	CHECK_STR(dec.reason, "scheduled");
 
 	/* extend: the stop moves later, the start is unaffected. */
 	state_extend_set(st, "dev", day, T0 + 13 * 3600, "alice", T0, err, sizeof(err));
-	state_decide(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.at == T0 + 13 * 3600 && dec.rule == STATE_RULE_EXTEND);
 	CHECK_STR(dec.reason, "extended to 22:00 KST by alice");
-	state_decide(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.at == start && dec.rule == STATE_RULE_NONE);
 	/* Another date's stop is not moved. */
-	state_decide(st, "dev", ACTION_STOP, stop + 86400, 20261124, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "dev", ACTION_STOP, stop + 86400, 20261124, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.at == stop + 86400 && dec.rule == STATE_RULE_NONE);
 	/* Past midnight: the date is shown. */
 	state_extend_set(st, "dev", day, T0 + 16 * 3600, "alice", T0, err, sizeof(err));
-	state_decide(st, "dev", ACTION_STOP, stop, day, NULL, 0, seoul, &dec);
+	decide_list(st, "dev", ACTION_STOP, stop, day, NULL, 0, seoul, &dec);
 	CHECK_STR(dec.reason, "extended to 2026-11-24 01:00 KST by alice");
 	/* Without a zone, UTC (same date there, so no date shown). */
-	state_decide(st, "dev", ACTION_STOP, stop, day, NULL, 0, NULL, &dec);
+	decide_list(st, "dev", ACTION_STOP, stop, day, NULL, 0, NULL, &dec);
 	CHECK_STR(dec.reason, "extended to 16:00 UTC by alice");
 	/* An extend earlier than the schedule is ignored: never stop sooner. */
 	state_extend_set(st, "dev", day, stop - 3600, "alice", T0, err, sizeof(err));
-	state_decide(st, "dev", ACTION_STOP, stop, day, NULL, 0, seoul, &dec);
+	decide_list(st, "dev", ACTION_STOP, stop, day, NULL, 0, seoul, &dec);
 	CHECK(dec.run && dec.at == stop && dec.rule == STATE_RULE_NONE);
 	state_extend_set(st, "dev", day, T0 + 13 * 3600, "alice", T0, err, sizeof(err));
 
 	/* skip beats extend for starts; stops still run (extended). */
 	state_skip_add(st, "dev", day, "alice", T0, err, sizeof(err));
-	state_decide(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_SKIP);
 	CHECK_STR(dec.reason, "skipped: /env skip by alice");
-	state_decide(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.rule == STATE_RULE_EXTEND);
 	/* Another environment is not skipped. */
-	state_decide(st, "qa", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "qa", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run);
 
 	/* Holidays: the config's and the chat's; starts only. */
 	time_t xmas = T0 + 32 * 86400;
-	state_decide(st, "qa", ACTION_START, xmas, 20261225, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "qa", ACTION_START, xmas, 20261225, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_HOLIDAY);
 	CHECK_STR(dec.reason, "skipped: holiday 2026-12-25");
-	state_decide(st, "qa", ACTION_STOP, xmas + 9 * 3600, 20261225, cfg_holidays, 1, seoul,
-		     &dec);
+	decide_list(st, "qa", ACTION_STOP, xmas + 9 * 3600, 20261225, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.rule == STATE_RULE_NONE);
 	state_holiday_add(st, 20261224, "Christmas Eve", "carol", T0, err, sizeof(err));
-	state_decide(st, "qa", ACTION_START, xmas - 86400, 20261224, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "qa", ACTION_START, xmas - 86400, 20261224, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_HOLIDAY);
 	CHECK_STR(dec.reason, "skipped: holiday 2026-12-24 (Christmas Eve, added by carol)");
 	state_holiday_add(st, 20261231, "", "carol", T0, err, sizeof(err));
-	state_decide(st, "qa", ACTION_START, xmas + 6 * 86400, 20261231, NULL, 0, seoul, &dec);
+	decide_list(st, "qa", ACTION_START, xmas + 6 * 86400, 20261231, NULL, 0, seoul, &dec);
 	CHECK_STR(dec.reason, "skipped: holiday 2026-12-31 (added by carol)");
 	/* A skip on a holiday: the skip is named (same rank, the more specific). */
 	state_skip_add(st, "qa", 20261224, "dave", T0, err, sizeof(err));
-	state_decide(st, "qa", ACTION_START, xmas - 86400, 20261224, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "qa", ACTION_START, xmas - 86400, 20261224, cfg_holidays, 1, seoul, &dec);
 	CHECK_STR(dec.reason, "skipped: /env skip by dave");
 
 	/* pause beats skip and extend, and holds stops too. */
 	state_pause_set(st, "dev", 20261125, 0, "erin", T0, err, sizeof(err));
-	state_decide(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "dev", ACTION_START, start, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_PAUSE);
 	CHECK_STR(dec.reason, "held: paused by erin until 2026-11-25");
-	state_decide(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "dev", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_PAUSE);
 	/* until is exclusive: the actions of 11-25 run. */
-	state_decide(st, "dev", ACTION_START, start + 2 * 86400, 20261125, NULL, 0, seoul, &dec);
+	decide_list(st, "dev", ACTION_START, start + 2 * 86400, 20261125, NULL, 0, seoul, &dec);
 	CHECK(dec.run);
-	state_decide(st, "dev", ACTION_START, start + 86400, 20261124, NULL, 0, seoul, &dec);
+	decide_list(st, "dev", ACTION_START, start + 86400, 20261124, NULL, 0, seoul, &dec);
 	CHECK(!dec.run);
 	/* A pause until an instant. */
 	state_pause_set(st, "qa", 0, T0 + 5 * 3600, "erin", T0, err, sizeof(err));
-	state_decide(st, "qa", ACTION_START, T0 + 5 * 3600 - 1, day, NULL, 0, seoul, &dec);
+	decide_list(st, "qa", ACTION_START, T0 + 5 * 3600 - 1, day, NULL, 0, seoul, &dec);
 	CHECK(!dec.run && dec.rule == STATE_RULE_PAUSE);
 	CHECK_STR(dec.reason, "held: paused by erin until 2026-11-23 14:00 KST");
-	state_decide(st, "qa", ACTION_STOP, T0 + 5 * 3600, day, NULL, 0, seoul, &dec);
+	decide_list(st, "qa", ACTION_STOP, T0 + 5 * 3600, day, NULL, 0, seoul, &dec);
 	CHECK(dec.run);
 
 	/* freeze beats everything, everywhere. */
@@ -1022,14 +1048,14 @@ static void test_decide(void)
 	const char *envs[] = { "dev", "qa", "never-seen" };
 	for (size_t i = 0; i < 3; i++) {
 		for (int a = ACTION_START; a <= ACTION_STOP; a++) {
-			state_decide(st, envs[i], (enum action)a, start, day, cfg_holidays, 1,
-				     seoul, &dec);
+			decide_list(st, envs[i], (enum action)a, start, day, cfg_holidays, 1, seoul,
+				    &dec);
 			CHECK(!dec.run && dec.rule == STATE_RULE_FREEZE);
 			CHECK_STR(dec.reason, "held: frozen by bob since 2026-11-23 10:00 KST");
 		}
 	}
 	state_unfreeze(st);
-	state_decide(st, "never-seen", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
+	decide_list(st, "never-seen", ACTION_STOP, stop, day, cfg_holidays, 1, seoul, &dec);
 	CHECK(dec.run && dec.rule == STATE_RULE_NONE);
 
 	CHECK_STR(action_name(ACTION_START), "start");
